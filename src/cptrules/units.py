@@ -27,7 +27,7 @@ import functools
 import itertools
 import types
 from collections.abc import Iterable, Mapping
-from typing import Literal, NamedTuple
+from typing import Any, Literal, NamedTuple
 
 import attrs
 
@@ -465,7 +465,7 @@ class Explanation:
         """The :meth:`lines`, joined by newlines."""
         return "\n".join(self.lines())
 
-    def to_dict(self) -> dict[str, object]:
+    def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict of every field plus the ``explanation`` lines.
 
         >>> d = explain({"97110": 10, "97116": 10}, method="per-code").to_dict()

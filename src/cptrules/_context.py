@@ -1,0 +1,132 @@
+"""The per-session context every rule reads, prepared once per check.
+
+Preparation walks the lines once: catalog entries, modifier sets, lines by
+code and family, timed minutes summed per code, expected units. Rules read
+these; none of them parses, loads or queries anything that was not prepared.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
+
+from .catalog import Catalog, CodeInfo
+from .models import ServiceLine, Session
+from .payers import PayerProfile
+
+if TYPE_CHECKING:
+    from .ncci import EditTables
+
+__all__ = ["Context"]
+
+_EMPTY: frozenset[int] = frozenset()
+
+
+class Context:
+    """Everything a rule needs about one session under one payer profile.
+
+    Attributes (all read-only by convention):
+
+    - ``session``, ``lines``, ``dos`` (date of service), ``profile``, ``catalog``, ``tables``
+    - ``infos[i]``: the catalog entry of line i's code, or None when unknown
+    - ``mods[i]``: line i's modifiers as a frozenset
+    - ``by_code``: code -> indices of its lines, in order
+    - ``by_family``: code family -> indices of its lines
+    - ``codes``: every code billed
+    - ``timed_minutes``: timed code -> minutes summed over its lines (lines with minutes)
+    - ``expected[i]``: the engine's expected units for line i, or None when unknown
+    - ``legal[code]``: every unit count of a timed code that some legal allocation gives
+    - ``billed[i]``: the line's units, or ``expected[i]`` where the line left units out
+    """
+
+    __slots__ = (
+        "billed",
+        "by_code",
+        "by_family",
+        "catalog",
+        "codes",
+        "dos",
+        "expected",
+        "infos",
+        "legal",
+        "lines",
+        "mods",
+        "profile",
+        "session",
+        "tables",
+        "timed_minutes",
+    )
+
+    def __init__(
+        self,
+        session: Session,
+        profile: PayerProfile,
+        catalog: Catalog,
+        tables: EditTables | None,
+    ) -> None:
+        from .units import timed_expectations  # local: units imports nothing heavy
+
+        self.session = session
+        self.lines: tuple[ServiceLine, ...] = session.lines
+        self.dos: dt.date = session.date_of_service
+        self.profile = profile
+        self.catalog = catalog
+        self.tables = tables
+        codes = catalog.codes
+        infos: list[CodeInfo | None] = []
+        mods: list[frozenset[str]] = []
+        by_code: dict[str, list[int]] = {}
+        by_family: dict[str, list[int]] = {}
+        timed: dict[str, int] = {}
+        for i, line in enumerate(self.lines):
+            code = line.code
+            info = codes.get(code)
+            infos.append(info)
+            mods.append(frozenset(line.modifiers))
+            by_code.setdefault(code, []).append(i)
+            if info is not None:
+                by_family.setdefault(info.family, []).append(i)
+                if info.timed and line.minutes is not None:
+                    timed[code] = timed.get(code, 0) + line.minutes
+        self.infos: tuple[CodeInfo | None, ...] = tuple(infos)
+        self.mods: tuple[frozenset[str], ...] = tuple(mods)
+        self.by_code: Mapping[str, list[int]] = by_code
+        self.by_family: Mapping[str, list[int]] = by_family
+        self.codes: frozenset[str] = frozenset(by_code)
+        self.timed_minutes: Mapping[str, int] = timed
+        if timed:
+            per_code, legal = timed_expectations(timed, profile.unit_method)
+        else:
+            per_code, legal = {}, {}
+        self.legal: Mapping[str, frozenset[int]] = legal
+        expected: list[int | None] = []
+        seen: set[str] = set()
+        for line, info in zip(self.lines, infos, strict=True):
+            if info is None:
+                expected.append(None)
+            elif info.timed:
+                if line.minutes is None:
+                    expected.append(None)
+                elif line.code in seen:
+                    # The code's units all go on its first line with minutes.
+                    expected.append(0)
+                else:
+                    seen.add(line.code)
+                    expected.append(per_code[line.code])
+            else:
+                expected.append(info.max_units)
+        self.expected: tuple[int | None, ...] = tuple(expected)
+        self.billed: tuple[int | None, ...] = tuple(
+            e if line.units is None else line.units
+            for line, e in zip(self.lines, expected, strict=True)
+        )
+
+    def family_lines(self, family: str) -> list[int]:
+        """Indices of the lines whose code belongs to ``family`` (empty when none)."""
+        return self.by_family.get(family, [])
+
+    def spinal(self, i: int) -> frozenset[str]:
+        """The spinal regions of line ``i``."""
+        spinal = self.catalog.spinal_regions
+        return frozenset(r for r in self.lines[i].regions if r in spinal)

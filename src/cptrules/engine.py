@@ -1,0 +1,210 @@
+"""The engine: payer profiles, edit tables and rules, applied to one session.
+
+:class:`Engine` is built once (profiles resolved, rule plans prepared per
+profile version, edit tables opened) and is then immutable and safe to share
+between threads. :func:`check` uses a default engine built on first use.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any
+
+import attrs
+
+from ._context import Context
+from ._version import DATA_VERSION
+from .catalog import catalog
+from .errors import ConfigError, InvalidSessionError, NoRuleDataError
+from .models import Session
+from .parsing import load_session
+from .payers import PayerProfile, ProfileSet, bundled_profiles
+from .report import SEVERITIES, Finding, LineUnits, Report, Severity
+from .rules import REGISTRY, Rule
+
+if TYPE_CHECKING:
+    from .ncci import EditTables
+
+__all__ = ["Engine", "check", "default_engine"]
+
+SessionInput = Session | Mapping[str, Any] | str | bytes
+
+
+@attrs.frozen
+class _Plan:
+    """The rules one profile version runs, and its severity overrides."""
+
+    rules: tuple[Rule, ...]
+    severities: Mapping[str, Severity]
+
+
+class Engine:
+    """Checks sessions against payer profiles, rule data and edit tables.
+
+    All options are keyword-only:
+
+    - ``profiles``: extra profile files (paths) on top of the bundled ones, or a
+      ready :class:`~cptrules.payers.ProfileSet`;
+    - ``tables``: NCCI edit tables (an ``EditTables`` object or the path of a
+      store made by ``cptrules data import``); default: the local store when
+      present, else the bundled therapy pairs;
+    - ``disabled``: rule ids switched off;
+    - ``severities``: rule id -> severity, re-grading every finding of that rule
+      (wins over a profile's own re-grading).
+
+    Unknown rule ids or severities raise :class:`~cptrules.errors.ConfigError`.
+    """
+
+    def __init__(
+        self,
+        *,
+        profiles: Iterable[str | os.PathLike[str]] | ProfileSet | None = None,
+        tables: EditTables | str | os.PathLike[str] | None = None,
+        disabled: Iterable[str] = (),
+        severities: Mapping[str, str] | None = None,
+    ) -> None:
+        if profiles is None:
+            self.profiles = bundled_profiles()
+        elif isinstance(profiles, ProfileSet):
+            self.profiles = profiles
+        else:
+            self.profiles = bundled_profiles().with_files(profiles)
+        self.disabled = frozenset(disabled)
+        self.severities: dict[str, Severity] = {}
+        for rid, sev in (severities or {}).items():
+            if sev not in SEVERITIES:
+                raise ConfigError(f"severity for {rid} must be error, warning or info")
+            self.severities[rid] = sev  # type: ignore[assignment]  # checked just above
+        for rid in (*self.disabled, *self.severities):
+            if rid not in REGISTRY:
+                raise ConfigError(f"unknown rule id {rid} (see `cptrules rules`)")
+        self.tables = _open_tables(tables)
+        self.catalog = catalog()
+        self._plans: dict[int, _Plan] = {}
+        self._lock = threading.Lock()
+
+    def plan(self, profile: PayerProfile) -> _Plan:
+        """The rules ``profile`` runs (before dates), prepared once per profile version."""
+        plan = self._plans.get(id(profile))
+        if plan is None:
+            rules = tuple(
+                r for r in REGISTRY.values() if r.id not in self.disabled and r.for_profile(profile)
+            )
+            sev = {k: v for k, v in profile.severities.items() if k in REGISTRY}
+            sev.update(self.severities)
+            plan = _Plan(rules, sev)  # type: ignore[arg-type]  # profile severities are validated on load
+            with self._lock:
+                self._plans[id(profile)] = plan
+        return plan
+
+    def profile_for(self, payer: str, session: Session) -> PayerProfile:
+        """The version of profile ``payer`` in force on the session's date of service."""
+        dos = session.date_of_service
+        if dos < self.catalog.data_start:
+            raise NoRuleDataError(
+                f"date of service {dos.isoformat()} is before "
+                f"{self.catalog.data_start.isoformat()}, where cptrules rule data begins"
+            )
+        profile = self.profiles.get(payer, dos)
+        if profile is None:
+            if not self.profiles.knows(payer):
+                raise InvalidSessionError(
+                    [("payer", "unknown payer profile (see `cptrules payers`)")]
+                )
+            raise NoRuleDataError(
+                f"no version of payer profile {payer} is in force on {dos.isoformat()}"
+            )
+        return profile
+
+    def rules_for(self, payer: str, session: Session) -> tuple[Rule, ...]:
+        """The rules that run for ``session`` under ``payer`` (profile and dates applied)."""
+        profile = self.profile_for(payer, session)
+        dos = session.date_of_service
+        return tuple(r for r in self.plan(profile).rules if r.in_force(dos))
+
+    def check(self, session: SessionInput, payer: str | None = None) -> Report:
+        """Check one session; ``payer`` overrides ``session.payer``.
+
+        ``session`` may be a :class:`~cptrules.Session` or anything
+        :func:`~cptrules.load_session` takes. Raises
+        :class:`~cptrules.InvalidSessionError` for bad input or an unknown payer,
+        :class:`~cptrules.errors.NoRuleDataError` for a date before our data.
+        """
+        if not isinstance(session, Session):
+            session = load_session(session)
+        pid = session.payer if payer is None else payer
+        profile = self.profile_for(pid, session)
+        plan = self.plan(profile)
+        dos = session.date_of_service
+        ctx = Context(session, profile, self.catalog, self.tables if profile.ncci else None)
+        findings: list[Finding] = []
+        for r in plan.rules:
+            if r.effective <= dos and (r.until is None or dos <= r.until):
+                findings.extend(r.func(ctx, r))
+        if plan.severities:
+            findings = [
+                attrs.evolve(f, severity=plan.severities[f.rule])
+                if f.rule in plan.severities
+                else f
+                for f in findings
+            ]
+        findings.sort(key=Finding.sort_key)
+        units = tuple(
+            LineUnits(i, line.code, ctx.billed[i], ctx.expected[i])
+            for i, line in enumerate(ctx.lines)
+        )
+        tables_version = self.tables.version if ctx.tables is not None else "ncci:off"
+        return Report(
+            session=session,
+            payer=pid,
+            date_of_service=dos,
+            data_version=(
+                f"cptrules-data {DATA_VERSION}; "
+                f"profile {profile.id}@{profile.effective.isoformat()}; {tables_version}"
+            ),
+            findings=tuple(findings),
+            units=units,
+        )
+
+
+def _open_tables(tables: EditTables | str | os.PathLike[str] | None) -> EditTables:
+    from . import ncci
+
+    if tables is None:
+        return ncci.default_tables()
+    if isinstance(tables, str | os.PathLike):
+        return ncci.open_store(tables)
+    if not hasattr(tables, "ptp") or not hasattr(tables, "mue"):
+        raise ConfigError("tables must be an EditTables object or the path of a store")
+    return tables
+
+
+_default: Engine | None = None
+_default_lock = threading.Lock()
+
+
+def default_engine() -> Engine:
+    """The shared engine with bundled profiles and default tables, built once."""
+    global _default
+    if _default is None:
+        with _default_lock:
+            if _default is None:
+                _default = Engine()
+    return _default
+
+
+def check(session: SessionInput, payer: str | None = None) -> Report:
+    """Check one session on the default engine; ``payer`` overrides ``session.payer``.
+
+    >>> import cptrules
+    >>> report = cptrules.check({"date_of_service": "2026-03-04", "payer": "medicare",
+    ...     "provider": {"discipline": "PT"},
+    ...     "lines": [{"code": "97110", "minutes": 33, "units": 3, "modifiers": ["GP"]}]})
+    >>> [(f.rule, f.severity) for f in report.findings if f.rule.startswith("units")]
+    [('units.total-time', 'error')]
+    >>> report.units[0].expected
+    2
+    """
+    return default_engine().check(session, payer)

@@ -1,0 +1,577 @@
+"""Strict session parsing: :func:`load_session` and :func:`dump_session`.
+
+The parser reports every problem of one input at once, each as ``(path, message)``
+(``lines[2].minutes``), and never echoes the offending value: only field names,
+codes, modifiers, minutes and units may appear in a message. Unknown keys are
+errors, so a typo cannot silently drop data.
+
+A well-formed code or modifier the catalog does not know is *not* a parse error:
+sessions carry E/M, imaging and other codes, and unknown modifiers become the
+``modifier.unknown`` finding. Regions and techniques are closed vocabularies.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from collections.abc import Callable, Mapping
+from decimal import Decimal
+from typing import Any
+
+from .catalog import catalog
+from .errors import InvalidSessionError
+from .models import (
+    DISCIPLINES,
+    Documentation,
+    PlanOfCare,
+    Provider,
+    ServiceLine,
+    Session,
+    TherapyYtd,
+)
+
+__all__ = ["MAX_LINES", "MAX_MINUTES", "MAX_TEXT", "dump_session", "load_session"]
+
+#: Most minutes one field may hold: a whole day.
+MAX_MINUTES = 1440
+#: Most service lines in one session.
+MAX_LINES = 200
+#: Longest free-text documentation field, in characters.
+MAX_TEXT = 20_000
+#: Most units one line may bill.
+MAX_UNITS = 999
+#: Largest year-to-date allowed amount accepted, in dollars.
+MAX_DOLLARS = Decimal(10_000_000)
+
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_TIME = re.compile(r"([01]\d|2[0-3]):([0-5]\d)")
+# CPT (5 digits, or 4 digits + F/T/U/M for category II/III, PLA, MAAA) and HCPCS II.
+_CODE = re.compile(r"\d{4}[0-9FTUM]|[A-V]\d{4}")
+_MODIFIER = re.compile(r"[A-Z0-9]{2}")
+# ICD-10-CM: letter (not U), digit, alphanumeric, optional dot and up to 4 more.
+_ICD10 = re.compile(r"[A-TV-Z]\d[0-9A-Z](\.[0-9A-Z]{1,4})?")
+_NPI = re.compile(r"\d{10}")
+_PAYER = re.compile(r"[a-z0-9][a-z0-9_.-]{0,63}")
+_SAFE_KEY = re.compile(r"[A-Za-z0-9_]{1,40}")
+
+_TOP_KEYS = frozenset(
+    (
+        "date_of_service",
+        "payer",
+        "provider",
+        "diagnoses",
+        "plan_of_care",
+        "treatment_day",
+        "progress_report",
+        "therapy_ytd_allowed",
+        "total_treatment_minutes",
+        "lines",
+    )
+)
+_LINE_KEYS = frozenset(
+    (
+        "code",
+        "minutes",
+        "units",
+        "modifiers",
+        "regions",
+        "techniques",
+        "assistant_minutes",
+        "diagnosis_pointers",
+        "muscles",
+        "start",
+        "end",
+        "documentation",
+    )
+)
+_PROVIDER_KEYS = frozenset(("discipline", "npi"))
+_POC_KEYS = frozenset(("start", "end", "signed"))
+_DOC_KEYS = frozenset(("response", "rationale", "goals"))
+_YTD_KEYS = frozenset(("pt_slp", "ot"))
+
+_Errors = list[tuple[str, str]]
+
+_WHAT_MODIFIER = "a two-character modifier such as GP or 59"
+_WHAT_REGION = "a known region (see the session format)"
+_WHAT_TECH = "a known technique (see the session format)"
+
+
+def _key_path(prefix: str, key: object) -> str:
+    # A key may itself be patient data (a name typed as a key): echo only safe shapes.
+    name = key if isinstance(key, str) and _SAFE_KEY.fullmatch(key) else "<key>"
+    return f"{prefix}.{name}" if prefix else name
+
+
+def _check_keys(
+    obj: Mapping[Any, Any], allowed: frozenset[str], prefix: str, errs: _Errors
+) -> None:
+    for key in obj:
+        if key not in allowed:
+            errs.append((_key_path(prefix, key), "unknown key"))
+
+
+def _int(value: object, path: str, lo: int, hi: int, errs: _Errors) -> int | None:
+    if type(value) is not int or not lo <= value <= hi:
+        errs.append((path, f"must be a whole number from {lo} to {hi}"))
+        return None
+    return value
+
+
+def _date(value: object, path: str, errs: _Errors) -> dt.date | None:
+    if isinstance(value, str) and _DATE.fullmatch(value):
+        try:
+            return dt.date.fromisoformat(value)
+        except ValueError:
+            pass
+    errs.append((path, "must be an ISO date YYYY-MM-DD"))
+    return None
+
+
+def _time(value: object, path: str, errs: _Errors) -> dt.time | None:
+    if isinstance(value, str):
+        m = _TIME.fullmatch(value)
+        if m:
+            return dt.time(int(m.group(1)), int(m.group(2)))
+    errs.append((path, "must be a 24-hour clock time HH:MM"))
+    return None
+
+
+def _str_list(
+    value: object,
+    path: str,
+    errs: _Errors,
+    check: Callable[[str], object],
+    what: str,
+    limit: int,
+) -> tuple[str, ...]:
+    if not isinstance(value, list):
+        errs.append((path, "must be a list"))
+        return ()
+    if len(value) > limit:
+        errs.append((path, f"must hold at most {limit} items"))
+        return ()
+    out: list[str] = []
+    seen: set[str] = set()
+    for i, item in enumerate(value):
+        if not isinstance(item, str) or not check(item):
+            errs.append((f"{path}[{i}]", f"must be {what}"))
+        elif item in seen:
+            errs.append((f"{path}[{i}]", f"duplicate {item}" if len(item) <= 40 else "duplicate"))
+        else:
+            seen.add(item)
+            out.append(item)
+    return tuple(out)
+
+
+def _npi_ok(npi: str) -> bool:
+    """Luhn check over the NPI with the 80840 health-industry prefix."""
+    digits = [int(c) for c in "80840" + npi]
+    total = 0
+    for i, d in enumerate(reversed(digits)):
+        if i % 2 == 1:
+            d *= 2
+            if d > 9:
+                d -= 9
+        total += d
+    return total % 10 == 0
+
+
+def _provider(value: object, errs: _Errors) -> Provider | None:
+    if not isinstance(value, dict):
+        errs.append(("provider", "must be an object"))
+        return None
+    _check_keys(value, _PROVIDER_KEYS, "provider", errs)
+    discipline = value.get("discipline")
+    ok = True
+    if "discipline" not in value:
+        errs.append(("provider.discipline", "is required"))
+        ok = False
+    elif discipline not in DISCIPLINES:
+        errs.append(("provider.discipline", "must be one of " + " ".join(DISCIPLINES)))
+        ok = False
+    npi = value.get("npi")
+    if npi is not None:
+        if not isinstance(npi, str) or not _NPI.fullmatch(npi):
+            errs.append(("provider.npi", "must be a 10-digit string"))
+            ok = False
+        elif not _npi_ok(npi):
+            errs.append(("provider.npi", "fails the NPI check digit"))
+            ok = False
+    if not ok:
+        return None
+    assert isinstance(discipline, str)
+    return Provider(discipline=discipline, npi=npi)
+
+
+def _plan_of_care(value: object, errs: _Errors) -> PlanOfCare | None:
+    if not isinstance(value, dict):
+        errs.append(("plan_of_care", "must be an object or null"))
+        return None
+    _check_keys(value, _POC_KEYS, "plan_of_care", errs)
+    n = len(errs)
+    start = end = None
+    for key in ("start", "end"):
+        if key not in value:
+            errs.append((f"plan_of_care.{key}", "is required"))
+    if "start" in value:
+        start = _date(value["start"], "plan_of_care.start", errs)
+    if "end" in value:
+        end = _date(value["end"], "plan_of_care.end", errs)
+    signed_raw = value.get("signed")
+    signed = None if signed_raw is None else _date(signed_raw, "plan_of_care.signed", errs)
+    if start is not None and end is not None and end < start:
+        errs.append(("plan_of_care.end", "is before plan_of_care.start"))
+    if len(errs) != n or start is None or end is None:
+        return None
+    return PlanOfCare(start=start, end=end, signed=signed)
+
+
+def _dollars(value: object, path: str, errs: _Errors) -> Decimal | None:
+    if value is None:
+        return None
+    if type(value) is int:
+        amount = Decimal(value)
+    elif type(value) is float:
+        amount = Decimal(repr(value))
+    else:
+        errs.append((path, "must be a number of dollars"))
+        return None
+    exponent = amount.as_tuple().exponent
+    if not amount.is_finite() or amount < 0 or amount >= MAX_DOLLARS:
+        errs.append((path, f"must be from 0 to less than {MAX_DOLLARS} dollars"))
+        return None
+    if isinstance(exponent, int) and exponent < -2:
+        errs.append((path, "must be in whole cents"))
+        return None
+    return amount
+
+
+def _ytd(value: object, errs: _Errors) -> TherapyYtd | None:
+    if not isinstance(value, dict):
+        errs.append(("therapy_ytd_allowed", "must be an object or null"))
+        return None
+    _check_keys(value, _YTD_KEYS, "therapy_ytd_allowed", errs)
+    n = len(errs)
+    pt = _dollars(value.get("pt_slp"), "therapy_ytd_allowed.pt_slp", errs)
+    ot = _dollars(value.get("ot"), "therapy_ytd_allowed.ot", errs)
+    return None if len(errs) != n else TherapyYtd(pt_slp=pt, ot=ot)
+
+
+def _documentation(value: object, path: str, errs: _Errors) -> Documentation | None:
+    if not isinstance(value, dict):
+        errs.append((path, "must be an object or null"))
+        return None
+    _check_keys(value, _DOC_KEYS, path, errs)
+    fields: dict[str, str | None] = {}
+    for key in ("response", "rationale", "goals"):
+        text = value.get(key)
+        if text is None:
+            fields[key] = None
+        elif not isinstance(text, str):
+            errs.append((f"{path}.{key}", "must be a string or null"))
+        elif len(text) > MAX_TEXT:
+            errs.append((f"{path}.{key}", f"must be at most {MAX_TEXT} characters"))
+        else:
+            fields[key] = text
+    if len(fields) != 3:
+        return None
+    return Documentation(**fields)
+
+
+def _line(value: object, i: int, n_diagnoses: int | None, errs: _Errors) -> ServiceLine | None:
+    p = f"lines[{i}]"
+    if not isinstance(value, dict):
+        errs.append((p, "must be an object"))
+        return None
+    _check_keys(value, _LINE_KEYS, p, errs)
+    n = len(errs)
+    cat = catalog()
+    code = value.get("code")
+    if "code" not in value:
+        errs.append((f"{p}.code", "is required"))
+    elif not isinstance(code, str) or not _CODE.fullmatch(code):
+        errs.append((f"{p}.code", "must be a CPT or HCPCS code such as 97140 or G0283"))
+    get = value.get
+    minutes = (
+        _int(get("minutes"), f"{p}.minutes", 0, MAX_MINUTES, errs)
+        if get("minutes") is not None
+        else None
+    )
+    units = (
+        _int(get("units"), f"{p}.units", 0, MAX_UNITS, errs) if get("units") is not None else None
+    )
+    modifiers: tuple[str, ...] = ()
+    if get("modifiers") is not None:
+        modifiers = _str_list(
+            get("modifiers"), f"{p}.modifiers", errs, _MODIFIER.fullmatch, _WHAT_MODIFIER, 12
+        )
+    regions: tuple[str, ...] = ()
+    if get("regions") is not None:
+        regions = _str_list(
+            get("regions"), f"{p}.regions", errs, cat.regions.__contains__, _WHAT_REGION, 10
+        )
+    techniques: tuple[str, ...] = ()
+    if get("techniques") is not None:
+        techniques = _str_list(
+            get("techniques"), f"{p}.techniques", errs, cat.techniques.__contains__, _WHAT_TECH, 32
+        )
+    assistant = get("assistant_minutes")
+    assistant_minutes = None
+    if assistant is not None:
+        assistant_minutes = _int(assistant, f"{p}.assistant_minutes", 0, MAX_MINUTES, errs)
+        if assistant_minutes is not None:
+            if minutes is None and get("minutes") is None:
+                errs.append((f"{p}.assistant_minutes", "needs minutes on the same line"))
+            elif minutes is not None and assistant_minutes > minutes:
+                errs.append((f"{p}.assistant_minutes", "must not exceed minutes"))
+    pointers: tuple[int, ...] = ()
+    raw_pointers = get("diagnosis_pointers")
+    if raw_pointers is not None:
+        if not isinstance(raw_pointers, list) or len(raw_pointers) > 4:
+            errs.append((f"{p}.diagnosis_pointers", "must be a list of at most 4 pointers"))
+        else:
+            out: list[int] = []
+            for j, ptr in enumerate(raw_pointers):
+                path = f"{p}.diagnosis_pointers[{j}]"
+                if type(ptr) is not int or ptr < 1:
+                    errs.append((path, "must be a whole number from 1"))
+                elif n_diagnoses is not None and ptr > n_diagnoses:
+                    errs.append((path, f"points past the {n_diagnoses} diagnoses"))
+                elif ptr in out:
+                    errs.append((path, "duplicate pointer"))
+                else:
+                    out.append(ptr)
+            pointers = tuple(out)
+    muscles = (
+        _int(get("muscles"), f"{p}.muscles", 1, 200, errs) if get("muscles") is not None else None
+    )
+    start = _time(get("start"), f"{p}.start", errs) if get("start") is not None else None
+    end = _time(get("end"), f"{p}.end", errs) if get("end") is not None else None
+    if (get("start") is None) != (get("end") is None):
+        errs.append(
+            (f"{p}.{'end' if get('end') is None else 'start'}", "start and end go together")
+        )
+    elif start is not None and end is not None and end < start:
+        errs.append((f"{p}.end", "is before start"))
+    doc_raw = get("documentation")
+    documentation = None if doc_raw is None else _documentation(doc_raw, f"{p}.documentation", errs)
+    if len(errs) != n or not isinstance(code, str):
+        return None
+    return ServiceLine(
+        code=code,
+        minutes=minutes,
+        units=units,
+        modifiers=modifiers,
+        regions=regions,
+        techniques=techniques,
+        assistant_minutes=assistant_minutes,
+        diagnosis_pointers=pointers,
+        muscles=muscles,
+        start=start,
+        end=end,
+        documentation=documentation,
+    )
+
+
+def _decode(data: object) -> object:
+    if isinstance(data, bytes | bytearray | memoryview):
+        try:
+            data = bytes(data).decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise InvalidSessionError([("", f"not UTF-8 text (byte {exc.start})")]) from None
+    if isinstance(data, str):
+        try:
+            return json.loads(data, parse_constant=_reject_constant)
+        except json.JSONDecodeError as exc:
+            raise InvalidSessionError(
+                [("", f"not valid JSON (line {exc.lineno}, column {exc.colno})")]
+            ) from None
+        except ValueError:
+            raise InvalidSessionError([("", "not valid JSON (NaN or Infinity)")]) from None
+        except RecursionError:
+            raise InvalidSessionError([("", "JSON nested too deeply")]) from None
+    return data
+
+
+def _reject_constant(name: str) -> object:
+    raise ValueError(name)
+
+
+def load_session(data: Mapping[str, Any] | str | bytes) -> Session:
+    """Parse and validate one session from a dict, a JSON string or JSON bytes.
+
+    Raises :class:`~cptrules.InvalidSessionError` listing every problem with its
+    path; never another exception for bad input.
+
+    >>> s = load_session({"date_of_service": "2026-03-04", "payer": "medicare",
+    ...     "provider": {"discipline": "PT"}, "lines": [{"code": "97140", "minutes": 23}]})
+    >>> s.lines[0].minutes
+    23
+    >>> load_session({"payer": "medicare"})
+    Traceback (most recent call last):
+    ...
+    cptrules.errors.InvalidSessionError: invalid session, 3 problems: date_of_service: is required; provider: is required; lines: is required
+    """  # noqa: E501  (a doctest line cannot be wrapped)
+    obj = _decode(data)
+    if not isinstance(obj, dict):
+        raise InvalidSessionError([("", "a session must be a JSON object")])
+    errs: _Errors = []
+    _check_keys(obj, _TOP_KEYS, "", errs)
+    get = obj.get
+
+    dos = None
+    if "date_of_service" not in obj:
+        errs.append(("date_of_service", "is required"))
+    else:
+        dos = _date(obj["date_of_service"], "date_of_service", errs)
+
+    payer = get("payer")
+    if "payer" not in obj:
+        errs.append(("payer", "is required"))
+    elif not isinstance(payer, str) or not _PAYER.fullmatch(payer):
+        errs.append(
+            ("payer", "must be a payer profile id such as medicare (see `cptrules payers`)")
+        )
+
+    provider = None
+    if "provider" not in obj:
+        errs.append(("provider", "is required"))
+    else:
+        provider = _provider(obj["provider"], errs)
+
+    diagnoses: tuple[str, ...] = ()
+    n_diagnoses: int | None = 0
+    if get("diagnoses") is not None:
+        n_before = len(errs)
+        diagnoses = _str_list(
+            obj["diagnoses"],
+            "diagnoses",
+            errs,
+            _ICD10.fullmatch,
+            "an ICD-10-CM code such as M54.50",
+            12,
+        )
+        n_diagnoses = len(diagnoses) if len(errs) == n_before else None
+
+    plan = None if get("plan_of_care") is None else _plan_of_care(obj["plan_of_care"], errs)
+    treatment_day = None
+    if get("treatment_day") is not None:
+        treatment_day = _int(obj["treatment_day"], "treatment_day", 1, 10_000, errs)
+    progress = get("progress_report")
+    if progress is not None and type(progress) is not bool:
+        errs.append(("progress_report", "must be true, false or null"))
+        progress = None
+    ytd = None if get("therapy_ytd_allowed") is None else _ytd(obj["therapy_ytd_allowed"], errs)
+    total = None
+    if get("total_treatment_minutes") is not None:
+        total = _int(
+            obj["total_treatment_minutes"], "total_treatment_minutes", 0, MAX_MINUTES, errs
+        )
+
+    lines: list[ServiceLine] = []
+    raw_lines = get("lines")
+    if "lines" not in obj:
+        errs.append(("lines", "is required"))
+    elif not isinstance(raw_lines, list) or not raw_lines:
+        errs.append(("lines", "must be a non-empty list"))
+    elif len(raw_lines) > MAX_LINES:
+        errs.append(("lines", f"must hold at most {MAX_LINES} lines"))
+    else:
+        for i, raw in enumerate(raw_lines):
+            line = _line(raw, i, n_diagnoses, errs)
+            if line is not None:
+                lines.append(line)
+
+    if errs:
+        raise InvalidSessionError(errs)
+    assert dos is not None
+    assert provider is not None
+    assert isinstance(payer, str)
+    return Session(
+        date_of_service=dos,
+        payer=payer,
+        provider=provider,
+        lines=tuple(lines),
+        diagnoses=diagnoses,
+        plan_of_care=plan,
+        treatment_day=treatment_day,
+        progress_report=progress,
+        therapy_ytd_allowed=ytd,
+        total_treatment_minutes=total,
+    )
+
+
+def _money(amount: Decimal) -> int | float:
+    return int(amount) if amount == amount.to_integral_value() else float(amount)
+
+
+def _dump_line(line: ServiceLine) -> dict[str, Any]:
+    out: dict[str, Any] = {"code": line.code}
+    if line.minutes is not None:
+        out["minutes"] = line.minutes
+    if line.units is not None:
+        out["units"] = line.units
+    if line.modifiers:
+        out["modifiers"] = list(line.modifiers)
+    if line.regions:
+        out["regions"] = list(line.regions)
+    if line.techniques:
+        out["techniques"] = list(line.techniques)
+    if line.assistant_minutes is not None:
+        out["assistant_minutes"] = line.assistant_minutes
+    if line.diagnosis_pointers:
+        out["diagnosis_pointers"] = list(line.diagnosis_pointers)
+    if line.muscles is not None:
+        out["muscles"] = line.muscles
+    if line.start is not None and line.end is not None:
+        out["start"] = line.start.strftime("%H:%M")
+        out["end"] = line.end.strftime("%H:%M")
+    doc = line.documentation
+    if doc is not None:
+        out["documentation"] = {
+            k: v
+            for k, v in (
+                ("response", doc.response),
+                ("rationale", doc.rationale),
+                ("goals", doc.goals),
+            )
+            if v is not None
+        }
+    return out
+
+
+def dump_session(session: Session) -> dict[str, Any]:
+    """The JSON-ready dict of a session; ``load_session(dump_session(s)) == s``.
+
+    Absent optional fields are left out, so the output is canonical.
+    """
+    out: dict[str, Any] = {
+        "date_of_service": session.date_of_service.isoformat(),
+        "payer": session.payer,
+        "provider": {"discipline": session.provider.discipline},
+    }
+    if session.provider.npi is not None:
+        out["provider"]["npi"] = session.provider.npi
+    if session.diagnoses:
+        out["diagnoses"] = list(session.diagnoses)
+    poc = session.plan_of_care
+    if poc is not None:
+        out["plan_of_care"] = {
+            "start": poc.start.isoformat(),
+            "end": poc.end.isoformat(),
+            "signed": None if poc.signed is None else poc.signed.isoformat(),
+        }
+    if session.treatment_day is not None:
+        out["treatment_day"] = session.treatment_day
+    if session.progress_report is not None:
+        out["progress_report"] = session.progress_report
+    ytd = session.therapy_ytd_allowed
+    if ytd is not None:
+        out["therapy_ytd_allowed"] = {
+            k: _money(v) for k, v in (("pt_slp", ytd.pt_slp), ("ot", ytd.ot)) if v is not None
+        }
+    if session.total_treatment_minutes is not None:
+        out["total_treatment_minutes"] = session.total_treatment_minutes
+    out["lines"] = [_dump_line(line) for line in session.lines]
+    return out

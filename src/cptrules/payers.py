@@ -1,0 +1,407 @@
+"""Payer profiles as data: TOML files read with :mod:`tomllib`.
+
+A profile says how one payer adjudicates therapy claims: its unit method,
+whether therapy modifiers are required, whether NCCI applies, rules switched
+on or off, severities re-graded, daily unit caps and code pairs it denies even
+with a modifier. A profile ``extends`` another and overrides what differs;
+every override carries a source line. Several versions of one profile id may
+sit side by side, each with its ``effective``/``until`` dates: the one in force
+on the date of service answers.
+
+The bundled profiles live in ``cptrules/data/payers``; users load their own
+with ``Engine(profiles=[path])`` or ``cptrules check --profile FILE``. See
+docs/profiles.md for the file format.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import itertools
+import os
+import tomllib
+from collections.abc import Iterable, Mapping, Sequence
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal, cast
+
+import attrs
+
+from .errors import ProfileError
+
+__all__ = [
+    "DeniedPair",
+    "PayerProfile",
+    "ProfileSet",
+    "UnitCap",
+    "bundled_profiles",
+    "load_profile_file",
+]
+
+UnitMethod = Literal["total-time", "per-code"]
+_SEVERITIES = frozenset(("error", "warning", "info"))
+_METHODS = frozenset(("total-time", "per-code"))
+_SCALARS = ("name", "unit_method", "therapy_modifiers", "ncci", "cmt_at_modifier")
+_TOP_KEYS = frozenset(
+    (
+        "id",
+        "name",
+        "extends",
+        "effective",
+        "until",
+        "source",
+        "sources",
+        "unit_method",
+        "therapy_modifiers",
+        "ncci",
+        "cmt_at_modifier",
+        "rules",
+        "severities",
+        "unit_caps",
+        "denied_pairs",
+    )
+)
+
+
+@attrs.frozen
+class DeniedPair:
+    """Codes of ``first`` billed with codes of ``second`` the same day: denied even with 59/X."""
+
+    first: frozenset[str]
+    second: frozenset[str]
+    effective: dt.date
+    until: dt.date | None
+    source: str
+    confidence: str
+
+    def in_force(self, day: dt.date) -> bool:
+        """True when the quirk applies on ``day`` (``until`` is the last day in force)."""
+        return self.effective <= day and (self.until is None or day <= self.until)
+
+
+@attrs.frozen
+class UnitCap:
+    """At most ``units`` units a day of the timed codes in ``codes`` (per therapy type)."""
+
+    codes: frozenset[str]
+    units: int
+    effective: dt.date
+    until: dt.date | None
+    source: str
+    confidence: str
+
+    def in_force(self, day: dt.date) -> bool:
+        """True when the cap applies on ``day`` (``until`` is the last day in force)."""
+        return self.effective <= day and (self.until is None or day <= self.until)
+
+
+@attrs.frozen
+class PayerProfile:
+    """One version of one payer profile, fully resolved (``extends`` applied)."""
+
+    id: str
+    name: str
+    #: this profile's id, then its ancestors' (``commercial`` for ``aetna``)
+    lineage: tuple[str, ...]
+    effective: dt.date
+    until: dt.date | None
+    source: str
+    unit_method: UnitMethod
+    therapy_modifiers: bool
+    ncci: bool
+    cmt_at_modifier: bool
+    rules_on: frozenset[str] = frozenset()
+    rules_off: frozenset[str] = frozenset()
+    severities: Mapping[str, str] = attrs.field(factory=dict)
+    unit_caps: tuple[UnitCap, ...] = ()
+    denied_pairs: tuple[DeniedPair, ...] = ()
+    #: where each overridden setting comes from
+    sources: Mapping[str, str] = attrs.field(factory=dict)
+    #: the file this version was read from
+    origin: str = ""
+
+    def in_force(self, day: dt.date) -> bool:
+        """True when this version covers ``day`` (``until`` is the last day in force)."""
+        return self.effective <= day and (self.until is None or day <= self.until)
+
+    def is_a(self, family: str) -> bool:
+        """True when this profile is ``family`` or extends it (``aetna`` is a ``commercial``)."""
+        return family in self.lineage
+
+
+def _date(raw: Any, key: str, origin: str) -> dt.date:
+    if isinstance(raw, dt.date) and not isinstance(raw, dt.datetime):
+        return raw
+    raise ProfileError("must be a TOML date such as 2026-01-01", source=origin, key=key)
+
+
+def _str(raw: Any, key: str, origin: str) -> str:
+    if isinstance(raw, str) and raw:
+        return raw
+    raise ProfileError("must be a non-empty string", source=origin, key=key)
+
+
+def _codes(raw: Any, key: str, origin: str) -> frozenset[str]:
+    if isinstance(raw, list) and raw and all(isinstance(c, str) for c in raw):
+        return frozenset(raw)
+    raise ProfileError("must be a non-empty list of codes", source=origin, key=key)
+
+
+def _entry_common(item: Any, key: str, origin: str) -> tuple[dt.date, dt.date | None, str, str]:
+    if not isinstance(item, dict):
+        raise ProfileError("must be a table", source=origin, key=key)
+    effective = _date(item.get("effective"), f"{key}.effective", origin)
+    until = None if item.get("until") is None else _date(item["until"], f"{key}.until", origin)
+    source = _str(item.get("source"), f"{key}.source", origin)
+    confidence = _str(item.get("confidence"), f"{key}.confidence", origin)
+    return effective, until, source, confidence
+
+
+@attrs.frozen
+class _Raw:
+    """One profile file as read, before ``extends`` is resolved."""
+
+    id: str
+    extends: str | None
+    effective: dt.date
+    until: dt.date | None
+    source: str
+    data: Mapping[str, Any]
+    origin: str
+
+
+def _parse(text: str, origin: str) -> _Raw:
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ProfileError(f"not valid TOML: {exc}", source=origin) from None
+    for key in data:
+        if key not in _TOP_KEYS:
+            raise ProfileError("unknown key", source=origin, key=str(key))
+    pid = _str(data.get("id"), "id", origin)
+    extends = data.get("extends")
+    if extends is not None:
+        extends = _str(extends, "extends", origin)
+    effective = _date(data.get("effective"), "effective", origin)
+    until = None if data.get("until") is None else _date(data["until"], "until", origin)
+    if until is not None and until < effective:
+        raise ProfileError("is before effective", source=origin, key="until")
+    source = _str(data.get("source"), "source", origin)
+    sources = data.get("sources", {})
+    if not isinstance(sources, dict):
+        raise ProfileError("must be a table", source=origin, key="sources")
+    if extends is not None:
+        for key in _SCALARS:
+            if key in data and key != "name" and key not in sources:
+                raise ProfileError(
+                    "an override needs a source line in [sources]", source=origin, key=key
+                )
+    if "unit_method" in data and data["unit_method"] not in _METHODS:
+        raise ProfileError("must be total-time or per-code", source=origin, key="unit_method")
+    for key in ("therapy_modifiers", "ncci", "cmt_at_modifier"):
+        if key in data and not isinstance(data[key], bool):
+            raise ProfileError("must be true or false", source=origin, key=key)
+    rules = data.get("rules", {})
+    if not isinstance(rules, dict) or set(rules) - {"on", "off"}:
+        raise ProfileError("must be a table with on and off lists", source=origin, key="rules")
+    for which in ("on", "off"):
+        ids = rules.get(which, [])
+        if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
+            raise ProfileError("must be a list of rule ids", source=origin, key=f"rules.{which}")
+    severities = data.get("severities", {})
+    if not isinstance(severities, dict):
+        raise ProfileError("must be a table", source=origin, key="severities")
+    for rid, sev in severities.items():
+        if sev not in _SEVERITIES:
+            raise ProfileError(
+                "must be error, warning or info", source=origin, key=f"severities.{rid}"
+            )
+    return _Raw(
+        id=pid,
+        extends=extends,
+        effective=effective,
+        until=until,
+        source=source,
+        data=data,
+        origin=origin,
+    )
+
+
+def _caps(raw: Any, origin: str) -> tuple[UnitCap, ...]:
+    if not isinstance(raw, list):
+        raise ProfileError("must be an array of tables", source=origin, key="unit_caps")
+    out = []
+    for i, item in enumerate(raw):
+        key = f"unit_caps[{i}]"
+        effective, until, source, confidence = _entry_common(item, key, origin)
+        units = item.get("units")
+        if type(units) is not int or units < 1:
+            raise ProfileError("must be a whole number from 1", source=origin, key=f"{key}.units")
+        codes = _codes(item.get("codes"), f"{key}.codes", origin)
+        out.append(UnitCap(codes, units, effective, until, source, confidence))
+    return tuple(out)
+
+
+def _pairs(raw: Any, origin: str) -> tuple[DeniedPair, ...]:
+    if not isinstance(raw, list):
+        raise ProfileError("must be an array of tables", source=origin, key="denied_pairs")
+    out = []
+    for i, item in enumerate(raw):
+        key = f"denied_pairs[{i}]"
+        effective, until, source, confidence = _entry_common(item, key, origin)
+        first = _codes(item.get("first"), f"{key}.first", origin)
+        second = _codes(item.get("second"), f"{key}.second", origin)
+        out.append(DeniedPair(first, second, effective, until, source, confidence))
+    return tuple(out)
+
+
+def _resolve(raw: _Raw, parent: PayerProfile | None) -> PayerProfile:
+    d = raw.data
+    origin = raw.origin
+    if parent is None:
+        for key in ("unit_method", "therapy_modifiers", "ncci", "cmt_at_modifier"):
+            if key not in d:
+                raise ProfileError("a base profile must set it", source=origin, key=key)
+
+    def inherit(key: str) -> Any:
+        return d[key] if key in d else getattr(parent, key)
+
+    rules = d.get("rules", {})
+    on = frozenset(rules.get("on", ()))
+    off = frozenset(rules.get("off", ()))
+    base_on = parent.rules_on if parent else frozenset()
+    base_off = parent.rules_off if parent else frozenset()
+    return PayerProfile(
+        id=raw.id,
+        name=str(d.get("name", parent.name if parent else raw.id)),
+        lineage=(raw.id, *(parent.lineage if parent else ())),
+        effective=raw.effective,
+        until=raw.until,
+        source=raw.source,
+        unit_method=cast(UnitMethod, inherit("unit_method")),
+        therapy_modifiers=bool(inherit("therapy_modifiers")),
+        ncci=bool(inherit("ncci")),
+        cmt_at_modifier=bool(inherit("cmt_at_modifier")),
+        rules_on=on | (base_on - off),
+        rules_off=off | (base_off - on),
+        severities={**(parent.severities if parent else {}), **d.get("severities", {})},
+        unit_caps=(*(parent.unit_caps if parent else ()), *_caps(d.get("unit_caps", []), origin)),
+        denied_pairs=(
+            *(parent.denied_pairs if parent else ()),
+            *_pairs(d.get("denied_pairs", []), origin),
+        ),
+        sources={
+            **(parent.sources if parent else {}),
+            **{str(k): str(v) for k, v in d.get("sources", {}).items()},
+        },
+        origin=origin,
+    )
+
+
+@attrs.frozen
+class ProfileSet:
+    """Every known version of every profile, resolved, chosen by id and date."""
+
+    versions: Mapping[str, tuple[PayerProfile, ...]]
+
+    def ids(self) -> tuple[str, ...]:
+        """Profile ids, sorted."""
+        return tuple(sorted(self.versions))
+
+    def get(self, pid: str, day: dt.date) -> PayerProfile | None:
+        """The version of ``pid`` in force on ``day``, or None (unknown id or no version then)."""
+        for profile in self.versions.get(pid, ()):
+            if profile.in_force(day):
+                return profile
+        return None
+
+    def knows(self, pid: str) -> bool:
+        """True when some version of ``pid`` exists."""
+        return pid in self.versions
+
+    def all(self) -> Iterable[PayerProfile]:
+        """Every version of every profile, by id then effective date."""
+        for pid in self.ids():
+            yield from self.versions[pid]
+
+    @classmethod
+    def build(cls, raws: Sequence[_Raw]) -> ProfileSet:
+        """Resolve ``extends`` (the parent version in force on the child's effective date)."""
+        by_id: dict[str, list[_Raw]] = {}
+        for raw in raws:
+            by_id.setdefault(raw.id, []).append(raw)
+        resolved: dict[str, list[PayerProfile]] = {}
+
+        def resolve(raw: _Raw, depth: int) -> PayerProfile:
+            if depth > 16:
+                raise ProfileError(
+                    "extends goes round in a circle", source=raw.origin, key="extends"
+                )
+            parent = None
+            if raw.extends is not None:
+                candidates = by_id.get(raw.extends)
+                if not candidates:
+                    raise ProfileError(
+                        f"extends unknown profile {raw.extends}", source=raw.origin, key="extends"
+                    )
+                covering = [
+                    c
+                    for c in candidates
+                    if c.effective <= raw.effective
+                    and (c.until is None or raw.effective <= c.until)
+                ]
+                if not covering:
+                    raise ProfileError(
+                        "no version of the parent is in force on this effective date",
+                        source=raw.origin,
+                        key="extends",
+                    )
+                parent = resolve(covering[0], depth + 1)
+            return _resolve(raw, parent)
+
+        for pid, group in by_id.items():
+            group.sort(key=lambda r: r.effective)
+            for a, b in itertools.pairwise(group):
+                if a.until is None or a.until >= b.effective:
+                    raise ProfileError(
+                        f"versions of {pid} overlap", source=b.origin, key="effective"
+                    )
+            resolved[pid] = [resolve(raw, 0) for raw in group]
+        return cls({pid: tuple(v) for pid, v in resolved.items()})
+
+    def with_files(self, paths: Iterable[str | os.PathLike[str]]) -> ProfileSet:
+        """This set plus user profile files; a user file replaces a bundled id wholesale."""
+        user = [load_profile_file(p) for p in paths]
+        replaced = {r.id for r in user}
+        raws = [r for r in _bundled_raws() if r.id not in replaced] + user
+        return ProfileSet.build(raws)
+
+
+def load_profile_file(path: str | os.PathLike[str]) -> _Raw:
+    """Read one profile file; a malformed file raises :class:`ProfileError` naming file and key."""
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ProfileError(
+            f"cannot read profile file: {exc.__class__.__name__}", source=str(p)
+        ) from None
+    return _parse(text, str(p))
+
+
+@functools.cache
+def _bundled_raws() -> tuple[_Raw, ...]:
+    folder = resources.files("cptrules.data").joinpath("payers")
+    raws = []
+    for entry in sorted(folder.iterdir(), key=lambda e: e.name):
+        if entry.name.endswith(".toml"):
+            raws.append(
+                _parse(entry.read_text(encoding="utf-8"), f"cptrules/data/payers/{entry.name}")
+            )
+    return tuple(raws)
+
+
+@functools.cache
+def bundled_profiles() -> ProfileSet:
+    """The profiles shipped with cptrules, read once."""
+    return ProfileSet.build(_bundled_raws())

@@ -1,0 +1,20 @@
+"""The rule catalog: one module per rule family, registered in :data:`REGISTRY`.
+
+Importing this package imports every rule module, which registers its rules.
+"""
+
+from __future__ import annotations
+
+from . import (  # noqa: F401  (imported for their registrations)
+    coding,
+    coverage,
+    documentation,
+    modifiers,
+    ncci,
+    plan_of_care,
+    timing,
+    units,
+)
+from ._base import REGISTRY, Example, Rule, rule
+
+__all__ = ["REGISTRY", "Example", "Rule", "rule"]

@@ -1,0 +1,154 @@
+"""The rule model and registry.  API READY: rule modules build on this.
+
+A rule is a small pure function from a prepared :class:`~cptrules._context.Context`
+to findings, registered with :func:`rule`, which declares its contract id,
+default severity, citation, the payer families and dates it applies to, its
+confidence, and examples that must pass and must fail::
+
+    @rule(
+        "doc.timed-minutes",
+        severity="error",
+        citation="CMS Pub. 100-02, ch. 15, sec. 220.3",
+        summary="Timed minutes exceed the whole visit's minutes.",
+        payers=("*",),
+        confidence="C-2",
+        examples=(Example(FAILING_SESSION_DICT, fails=True), Example(PASSING, fails=False)),
+    )
+    def timed_minutes(ctx: Context, r: Rule) -> Iterator[Finding]:
+        if ...:
+            yield r.finding(None, "message for a billing person", fixes=())
+
+``payers`` names profile families (``"medicare"``, ``"commercial"``) matched
+against a profile's lineage, or ``"*"`` for every profile. ``applies`` narrows
+by a profile setting (``lambda p: p.unit_method == "total-time"``) so payer
+differences stay data. A profile's ``rules.on``/``rules.off`` override both.
+A rule emitting several severities passes ``severity=`` to :meth:`Rule.finding`.
+Rules whose facts are single-source [S] or disputed [?] say so in the citation.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterable, Mapping
+from typing import TYPE_CHECKING, Any
+
+import attrs
+
+from ..report import Finding, Fix, Severity
+
+if TYPE_CHECKING:
+    from .._context import Context
+    from ..payers import PayerProfile
+
+__all__ = ["REGISTRY", "Example", "Rule", "RuleFunc", "rule"]
+
+RuleFunc = Callable[["Context", "Rule"], Iterable[Finding]]
+
+#: first date of service covered by any rule (CMS data before it is not bundled)
+DATA_START = dt.date(2020, 1, 1)
+
+
+@attrs.frozen
+class Example:
+    """A session (JSON-shaped dict) on which the rule must fire (``fails``) or stay silent.
+
+    ``payers`` limits the profiles the example holds for; None means every
+    profile the rule applies to.
+    """
+
+    session: Mapping[str, Any]
+    fails: bool
+    note: str = ""
+    payers: tuple[str, ...] | None = None
+
+
+@attrs.frozen
+class Rule:
+    """One registered rule: identity, grading, provenance and the function."""
+
+    id: str
+    severity: Severity
+    citation: str
+    summary: str
+    payers: tuple[str, ...]
+    confidence: str
+    func: RuleFunc = attrs.field(repr=False)
+    examples: tuple[Example, ...] = ()
+    effective: dt.date = DATA_START
+    until: dt.date | None = None
+    applies: Callable[[PayerProfile], bool] | None = attrs.field(default=None, repr=False)
+    family: str = ""
+
+    def finding(
+        self,
+        line: int | None,
+        message: str,
+        *,
+        severity: Severity | None = None,
+        fixes: tuple[Fix, ...] = (),
+        citation: str | None = None,
+    ) -> Finding:
+        """A finding of this rule, with its default severity and citation unless given."""
+        return Finding(
+            self.id,
+            self.severity if severity is None else severity,
+            line,
+            message,
+            self.citation if citation is None else citation,
+            fixes,
+        )
+
+    def in_force(self, day: dt.date) -> bool:
+        """True when the rule applies to a date of service (``until`` is its last day)."""
+        return self.effective <= day and (self.until is None or day <= self.until)
+
+    def for_profile(self, profile: PayerProfile) -> bool:
+        """True when the rule applies to ``profile`` (before dates are considered)."""
+        if self.id in profile.rules_off:
+            return False
+        if self.id in profile.rules_on:
+            return True
+        if "*" not in self.payers and not any(profile.is_a(p) for p in self.payers):
+            return False
+        return self.applies is None or self.applies(profile)
+
+
+#: rule id -> rule, filled by the rule modules as they are imported
+REGISTRY: dict[str, Rule] = {}
+
+
+def rule(
+    rule_id: str,
+    *,
+    severity: Severity,
+    citation: str,
+    summary: str,
+    payers: tuple[str, ...],
+    confidence: str,
+    examples: tuple[Example, ...] = (),
+    effective: dt.date = DATA_START,
+    until: dt.date | None = None,
+    applies: Callable[[PayerProfile], bool] | None = None,
+) -> Callable[[RuleFunc], RuleFunc]:
+    """Register the decorated function as rule ``rule_id`` (ids are unique)."""
+
+    def register(func: RuleFunc) -> RuleFunc:
+        if rule_id in REGISTRY:
+            raise ValueError(f"rule {rule_id} registered twice")
+        REGISTRY[rule_id] = Rule(
+            id=rule_id,
+            severity=severity,
+            citation=citation,
+            summary=summary,
+            payers=payers,
+            confidence=confidence,
+            func=func,
+            examples=examples,
+            effective=effective,
+            until=until,
+            applies=applies,
+            family=rule_id.split(".", 1)[0],
+        )
+        return func
+
+    return register

@@ -1,0 +1,1 @@
+"""Rules of the coverage family (being written)."""

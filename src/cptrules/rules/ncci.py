@@ -1,0 +1,1 @@
+"""Rules of the ncci family (being written)."""

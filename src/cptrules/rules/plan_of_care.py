@@ -1,0 +1,1 @@
+"""Rules of the plan_of_care family (being written)."""

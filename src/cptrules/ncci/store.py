@@ -1,0 +1,643 @@
+"""The local NCCI store: the official CMS tables imported once into SQLite.
+
+Layout: one table per imported dataset (``ptp_<id>``, ``mue_<id>``) so quarters
+live side by side, a ``datasets`` catalogue saying what each one is (kind,
+program, version, source files, row count), and a shared ``rationales`` table
+(the few hundred distinct rationale texts, stored once).
+
+Which dataset answers (documented in docs/ncci.md):
+
+* PTP: the newest imported version of the program answers every date of service.
+  A CMS quarterly file carries the whole history (deleted edits keep their
+  windows, retroactive deletions show as indicator 9), so the newest file is the
+  best statement of what applied on any past day. Older versions stay in the
+  store for audit (``cptrules data status``) and can be pinned with
+  ``open_store(path, ptp_version=...)``.
+* MUE: the CSV has no dates; each quarterly table is in force from the first day
+  of its quarter. A day is answered by the newest imported quarter starting on or
+  before it; a day before every imported quarter has no MUE data.
+
+Importing writes a copy of the store next to it, fills it with journaling off
+(fast; a crash can only harm the copy) and then moves it over the old file, so
+readers never see a half-written store. Run one import at a time.
+"""
+
+from __future__ import annotations
+
+import collections
+import datetime as dt
+import json
+import os
+import pathlib
+import re
+import shutil
+import sqlite3
+import tempfile
+import threading
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from itertools import islice
+from types import MappingProxyType
+from typing import Generic, TypeVar
+
+import attrs
+
+from ..errors import DataError
+from ._model import DatasetInfo, EditTables, MueEdit, PtpEdit
+from .loaders import (
+    Layout,
+    Source,
+    detect,
+    iter_sources,
+    mue_records,
+    ptp_records,
+    version_from_name,
+)
+from .tables import bundled_tables, default_store_path
+
+__all__ = [
+    "SCHEMA_VERSION",
+    "StoreTables",
+    "import_files",
+    "open_store",
+    "status",
+]
+
+#: Bumped when the store layout changes; an older store must be re-imported.
+SCHEMA_VERSION = "1"
+
+_T = TypeVar("_T")
+_K = TypeVar("_K")
+_V = TypeVar("_V")
+
+_BATCH = 50_000
+_CACHE_SIZE = 4096
+_MAX_VARS = 200  # codes per IN (...) list; more are split over several queries
+_V_LABEL = re.compile(r"^v(\d{1,4})r(\d{1,2})$")
+_Q_LABEL = re.compile(r"^(\d{4})q([1-4])$")
+_EMPTY_MUE: Mapping[str, MueEdit] = MappingProxyType({})
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS datasets (
+    id INTEGER PRIMARY KEY,
+    kind TEXT NOT NULL,
+    program TEXT NOT NULL,
+    version TEXT NOT NULL,
+    scheme TEXT NOT NULL,
+    rank INTEGER NOT NULL,
+    start INTEGER,
+    sources TEXT NOT NULL,
+    rows INTEGER NOT NULL,
+    imported_at TEXT NOT NULL,
+    UNIQUE (kind, program, version)
+);
+CREATE TABLE IF NOT EXISTS rationales (id INTEGER PRIMARY KEY, text TEXT NOT NULL UNIQUE);
+"""
+
+
+@attrs.frozen
+class _Version:
+    label: str
+    scheme: str  # "v" (CMS vNNNrM) or "q" (YYYYqN)
+    rank: int
+    start: int | None  # YYYYMMDD of the quarter's first day, for "q" labels
+
+
+def _parse_version(label: str, where: str) -> _Version:
+    text = label.strip().lower()
+    if m := _V_LABEL.match(text):
+        major, minor = int(m.group(1)), int(m.group(2))
+        return _Version(f"v{major}r{minor}", "v", major * 100 + minor, None)
+    if m := _Q_LABEL.match(text):
+        year, quarter = int(m.group(1)), int(m.group(2))
+        start = year * 10000 + (quarter * 3 - 2) * 100 + 1
+        return _Version(f"{year}q{quarter}", "q", year * 10 + quarter, start)
+    raise DataError(
+        f"version {label!r} is neither a CMS PTP version like v324r0 nor a quarter like 2026q4",
+        source=where,
+    )
+
+
+@attrs.frozen
+class _Group:
+    kind: str
+    program: str
+    version: _Version
+    layout: Layout
+    sources: tuple[Source, ...]
+
+
+def _classify(paths: Iterable[str | os.PathLike[str]], version: str | None) -> list[_Group]:
+    """Read each file's header and group the tables by (kind, program, version)."""
+    groups: dict[tuple[str, str, str], list[tuple[Layout, _Version, Source]]] = {}
+    for path in paths:
+        for src in iter_sources(path):
+            lowered = src.name.lower()
+            if "ccioph" in lowered:
+                raise DataError(
+                    "this is the outpatient hospital PTP table; cptrules checks practitioner "
+                    "claims: import the practitioner (ccipra) files",
+                    source=src.name,
+                )
+            layout = detect(src)
+            label = version or version_from_name(src.name)
+            if label is None:
+                raise DataError(
+                    "cannot tell the version from the file name; pass --version "
+                    "(e.g. v324r0 for PTP, 2026q4 for MUE)",
+                    source=src.name,
+                )
+            ver = _parse_version(label, src.name)
+            if layout == "mue-practitioner":
+                kind = "mue"
+                program = "medicaid" if "medicaid" in lowered else "medicare"
+                if ver.scheme != "q":
+                    raise DataError(
+                        f"an MUE table needs a quarter like 2026q4, not {ver.label!r}: "
+                        "pass --version",
+                        source=src.name,
+                    )
+            else:
+                kind = "ptp"
+                program = "medicaid" if layout == "ptp-medicaid" else "medicare"
+            groups.setdefault((kind, program, ver.label), []).append((layout, ver, src))
+    return [
+        _Group(kind, program, items[0][1], items[0][0], tuple(s for _, _, s in items))
+        for (kind, program, _label), items in groups.items()
+    ]
+
+
+def _connect_for_import(path: pathlib.Path) -> sqlite3.Connection:
+    con = sqlite3.connect(path, isolation_level=None)
+    con.execute("PRAGMA journal_mode=OFF")
+    con.execute("PRAGMA synchronous=OFF")
+    con.execute("PRAGMA temp_store=MEMORY")
+    con.execute("PRAGMA cache_size=-65536")  # 64 MiB page cache while importing
+    return con
+
+
+def _check_schema(con: sqlite3.Connection, where: str) -> None:
+    try:
+        row = con.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
+    except sqlite3.DatabaseError as exc:
+        raise DataError(f"not a cptrules NCCI store: {exc}", source=where) from None
+    if row is None or row[0] != SCHEMA_VERSION:
+        found = "none" if row is None else row[0]
+        raise DataError(
+            f"store layout {found} is not this cptrules' layout {SCHEMA_VERSION}: delete the "
+            "file and import the CMS files again",
+            source=where,
+        )
+
+
+def import_files(
+    paths: Iterable[str | os.PathLike[str]],
+    db_path: str | os.PathLike[str] | None = None,
+    *,
+    version: str | None = None,
+) -> tuple[DatasetInfo, ...]:
+    """Import CMS PTP/MUE files (TXT, CSV or their zips) into the store at ``db_path``.
+
+    Each file is read once. Files are grouped by kind, program and version (the
+    version comes from the file name, e.g. ``ccipra-v324r0-f1.zip`` or
+    ``..._Eff_10-01-2026.csv``, or from ``version``); the four PTP parts of one
+    release make one dataset. Importing a version already in the store replaces
+    it; other versions are kept. ``db_path`` defaults to :func:`default_store_path`.
+    Returns what was imported. Malformed input raises DataError and leaves the
+    store as it was.
+    """
+    target = pathlib.Path(db_path) if db_path is not None else default_store_path()
+    groups = _classify(list(paths), version)
+    if not groups:
+        raise DataError("no files to import")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(
+        prefix=f".{target.name}.", suffix=".importing", dir=target.parent
+    )
+    os.close(fd)
+    tmp = pathlib.Path(tmp_name)
+    con: sqlite3.Connection | None = None
+    try:
+        if target.exists():
+            shutil.copyfile(target, tmp)
+        con = _connect_for_import(tmp)
+        con.execute("BEGIN")
+        fresh = con.execute("SELECT count(*) FROM sqlite_master").fetchone()[0] == 0
+        for statement in _SCHEMA.split(";"):
+            if statement.strip():
+                con.execute(statement)
+        if fresh:
+            con.execute("INSERT INTO meta VALUES ('schema', ?)", (SCHEMA_VERSION,))
+        _check_schema(con, str(target))
+        rationale_ids = {text: rid for rid, text in con.execute("SELECT id, text FROM rationales")}
+        ids = [_import_group(con, group, rationale_ids) for group in groups]
+        con.execute("COMMIT")
+        con.close()
+        con = None
+        os.replace(tmp, target)
+    except sqlite3.Error as exc:
+        raise DataError(f"cannot write the store: {exc}", source=str(target)) from None
+    finally:
+        if con is not None:
+            con.close()
+        if tmp.exists():
+            tmp.unlink()
+    by_id = dict(_datasets(target))
+    return tuple(by_id[i] for i in ids)
+
+
+def _import_group(con: sqlite3.Connection, group: _Group, rationale_ids: dict[str, int]) -> int:
+    ver = group.version
+    others = con.execute(
+        "SELECT DISTINCT scheme FROM datasets WHERE kind = ? AND program = ? AND version != ?",
+        (group.kind, group.program, ver.label),
+    ).fetchall()
+    if any(scheme != ver.scheme for (scheme,) in others):
+        raise DataError(
+            f"the store's {group.program} {group.kind.upper()} versions are named another way "
+            f"than {ver.label!r}; pass --version in the same form as before",
+            source=group.sources[0].name,
+        )
+    old = con.execute(
+        "SELECT id FROM datasets WHERE kind = ? AND program = ? AND version = ?",
+        (group.kind, group.program, ver.label),
+    ).fetchone()
+    if old is not None:
+        con.execute(f"DROP TABLE IF EXISTS {group.kind}_{int(old[0])}")
+        con.execute("DELETE FROM datasets WHERE id = ?", (old[0],))
+    cur = con.execute(
+        "INSERT INTO datasets (kind, program, version, scheme, rank, start, sources, rows, "
+        "imported_at) VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?)",
+        (
+            group.kind,
+            group.program,
+            ver.label,
+            ver.scheme,
+            ver.rank,
+            ver.start,
+            json.dumps([s.name for s in group.sources]),
+            dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        ),
+    )
+    dataset = int(cur.lastrowid or 0)
+
+    def rationale_id(text: str) -> int:
+        rid = rationale_ids.get(text)
+        if rid is None:
+            rid = int(
+                con.execute("INSERT INTO rationales (text) VALUES (?)", (text,)).lastrowid or 0
+            )
+            rationale_ids[text] = rid
+        return rid
+
+    rows = 0
+    if group.kind == "ptp":
+        table = f"ptp_{dataset}"
+        con.execute(
+            f"CREATE TABLE {table} (column1 TEXT NOT NULL, column2 TEXT NOT NULL, "
+            "effective INTEGER NOT NULL, deletion INTEGER, indicator INTEGER NOT NULL, "
+            "rationale INTEGER NOT NULL)"
+        )
+        insert = f"INSERT INTO {table} VALUES (?, ?, ?, ?, ?, ?)"
+        for src in group.sources:
+            for layout, records in ptp_records(src):
+                if layout != group.layout:  # pragma: no cover - grouped by layout above
+                    raise DataError("layout changed between reads", source=src.name)
+                for batch in _batches(records):
+                    con.executemany(
+                        insert,
+                        [(a, b, e, d, i, rationale_id(r)) for a, b, e, d, i, r, _ in batch],
+                    )
+                    rows += len(batch)
+        con.execute(f"CREATE INDEX {table}_pair ON {table} (column1, column2)")
+    else:
+        table = f"mue_{dataset}"
+        con.execute(
+            f"CREATE TABLE {table} (code TEXT PRIMARY KEY, value INTEGER NOT NULL, "
+            "indicator INTEGER NOT NULL, rationale INTEGER NOT NULL) WITHOUT ROWID"
+        )
+        insert = f"INSERT INTO {table} VALUES (?, ?, ?, ?)"
+        seen: set[str] = set()
+        for src in group.sources:
+            for mue_batch in _batches(mue_records(src)):
+                for code, *_rest, line in mue_batch:
+                    if code in seen:
+                        raise DataError(
+                            f"code {code} is in two MUE files", source=src.name, line=line
+                        )
+                    seen.add(code)
+                con.executemany(insert, [(c, v, m, rationale_id(r)) for c, v, m, r, _ in mue_batch])
+                rows += len(mue_batch)
+    con.execute("UPDATE datasets SET rows = ? WHERE id = ?", (rows, dataset))
+    return dataset
+
+
+def _batches(records: Iterator[_T]) -> Iterator[list[_T]]:
+    while batch := list(islice(records, _BATCH)):
+        yield batch
+
+
+# --- reading ---------------------------------------------------------------------------
+
+
+def _connect_read_only(path: pathlib.Path) -> sqlite3.Connection:
+    if not path.is_file():
+        raise DataError(
+            "no NCCI store here: import the CMS files with `cptrules data import`",
+            source=str(path),
+        )
+    uri = path.resolve().as_uri() + "?mode=ro"
+    try:
+        con = sqlite3.connect(uri, uri=True, check_same_thread=False)
+    except sqlite3.Error as exc:
+        raise DataError(f"cannot open the store: {exc}", source=str(path)) from None
+    _check_schema(con, str(path))
+    return con
+
+
+@attrs.frozen
+class _Row:
+    id: int
+    kind: str
+    program: str
+    version: str
+    rank: int
+    start: int | None
+    sources: tuple[str, ...]
+    rows: int
+    imported_at: str
+
+
+def _rows(con: sqlite3.Connection) -> list[_Row]:
+    out = []
+    for rid, kind, program, version, rank, start, sources, rows, imported_at in con.execute(
+        "SELECT id, kind, program, version, rank, start, sources, rows, imported_at "
+        "FROM datasets ORDER BY kind, program, rank"
+    ):
+        out.append(
+            _Row(
+                rid,
+                kind,
+                program,
+                version,
+                rank,
+                start,
+                tuple(json.loads(sources)),
+                rows,
+                imported_at,
+            )
+        )
+    return out
+
+
+def _active_ptp(rows: Sequence[_Row], program: str | None, version: str | None) -> _Row | None:
+    ptp = [r for r in rows if r.kind == "ptp"]
+    if version is not None:
+        label = _parse_version(version, "ptp_version").label
+        picked = [r for r in ptp if r.version == label and (program in (None, r.program))]
+        if not picked:
+            raise DataError(f"the store holds no PTP version {label}")
+        return max(picked, key=lambda r: (r.program == "medicare", r.rank))
+    if program is None:
+        program = "medicare" if any(r.program == "medicare" for r in ptp) else "medicaid"
+    candidates = [r for r in ptp if r.program == program]
+    return max(candidates, key=lambda r: r.rank) if candidates else None
+
+
+def _mue_rows(rows: Sequence[_Row], program: str) -> list[_Row]:
+    return sorted(
+        (r for r in rows if r.kind == "mue" and r.program == program and r.start is not None),
+        key=lambda r: r.rank,
+    )
+
+
+def _datasets(path: pathlib.Path) -> list[tuple[int, DatasetInfo]]:
+    con = _connect_read_only(path)
+    try:
+        rows = _rows(con)
+    finally:
+        con.close()
+    active_ptp = {
+        a.id for p in ("medicare", "medicaid") if (a := _active_ptp(rows, p, None)) is not None
+    }
+    return [
+        (
+            r.id,
+            DatasetInfo(
+                kind=r.kind,
+                program=r.program,
+                version=r.version,
+                rows=r.rows,
+                sources=r.sources,
+                imported_at=r.imported_at,
+                active=r.kind == "mue" or r.id in active_ptp,
+            ),
+        )
+        for r in rows
+    ]
+
+
+def status(db_path: str | os.PathLike[str] | None = None) -> tuple[DatasetInfo, ...]:
+    """What the store at ``db_path`` (default :func:`default_store_path`) holds.
+
+    ``active`` marks the PTP version that answers lookups (the newest per program);
+    every MUE quarter is active for the dates of its quarter onwards.
+    """
+    path = pathlib.Path(db_path) if db_path is not None else default_store_path()
+    return tuple(info for _id, info in _datasets(path))
+
+
+class _LRU(Generic[_K, _V]):
+    """A small thread-safe LRU map."""
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._data: collections.OrderedDict[_K, _V] = collections.OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: _K) -> _V | None:
+        with self._lock:
+            value = self._data.get(key)
+            if value is not None:
+                self._data.move_to_end(key)
+            return value
+
+    def put(self, key: _K, value: _V) -> None:
+        with self._lock:
+            self._data[key] = value
+            self._data.move_to_end(key)
+            if len(self._data) > self._size:
+                self._data.popitem(last=False)
+
+
+def _to_date(value: int) -> dt.date:
+    return dt.date(value // 10000, value // 100 % 100, value % 100)
+
+
+class StoreTables:
+    """Edit tables answered from the local SQLite store (read-only).
+
+    One query per lookup: the rows of every pair among the asked codes, all date
+    windows, are fetched at once and cached by code set; the date filter is then
+    applied in memory. Safe to share between threads.
+    """
+
+    def __init__(
+        self,
+        path: pathlib.Path,
+        con: sqlite3.Connection,
+        ptp: _Row | None,
+        mue: Sequence[_Row],
+        fallback: EditTables | None,
+    ) -> None:
+        """Use :func:`open_store`; this is its plumbing."""
+        self._path = path
+        self._con = con
+        self._lock = threading.Lock()
+        self._fallback = fallback
+        self._ptp_table = f"ptp_{ptp.id}" if ptp is not None else None
+        prefix = "" if ptp is None or ptp.program == "medicare" else "medicaid "
+        program_word = "Medicaid practitioner" if prefix else "practitioner"
+        self._ptp_source = f"CMS {program_word} PTP {ptp.version}" if ptp is not None else ""
+        self._mue = [(r.start or 0, f"mue_{r.id}", r.version) for r in mue]
+        if ptp is not None:
+            ptp_part = f"{prefix}ptp {ptp.version}"
+        else:
+            ptp_part = f"ptp {(fallback.version if fallback else 'none').removeprefix('ncci:')}"
+        mue_part = "mue " + ",".join(v for _s, _t, v in self._mue) if self._mue else "no mue"
+        self._version = f"ncci:store({ptp_part}; {mue_part})"
+        self._ptp_cache: _LRU[frozenset[str], tuple[PtpEdit, ...]] = _LRU(_CACHE_SIZE)
+        self._mue_cache: _LRU[tuple[str, frozenset[str]], Mapping[str, MueEdit]] = _LRU(_CACHE_SIZE)
+
+    @property
+    def version(self) -> str:
+        """Which data answers, e.g. ``ncci:store(ptp v324r0; mue 2026q4)``."""
+        return self._version
+
+    @property
+    def has_mue(self) -> bool:
+        """True when at least one MUE quarter is imported."""
+        return bool(self._mue)
+
+    def mue_quarter(self, day: dt.date) -> str | None:
+        """The MUE quarter that answers ``day`` (None: the day precedes every import)."""
+        found = self._mue_for(day)
+        return found[2] if found is not None else None
+
+    def _mue_for(self, day: dt.date) -> tuple[int, str, str] | None:
+        key = day.year * 10000 + day.month * 100 + day.day
+        best = None
+        for item in self._mue:
+            if item[0] <= key:
+                best = item
+        return best
+
+    def ptp(self, codes: frozenset[str], day: dt.date) -> tuple[PtpEdit, ...]:
+        """Edits in force on ``day`` between two different codes of ``codes`` (no indicator 9)."""
+        if self._ptp_table is None:
+            return self._fallback.ptp(codes, day) if self._fallback is not None else ()
+        if len(codes) < 2:
+            return ()
+        windows = self._ptp_cache.get(codes)
+        if windows is None:
+            windows = self._fetch_ptp(codes)
+            self._ptp_cache.put(codes, windows)
+        return tuple(e for e in windows if e.in_force(day))
+
+    def _fetch_ptp(self, codes: frozenset[str]) -> tuple[PtpEdit, ...]:
+        ordered = sorted(codes)
+        chunks = [ordered[i : i + _MAX_VARS] for i in range(0, len(ordered), _MAX_VARS)]
+        found: list[PtpEdit] = []
+        with self._lock:
+            for c1_chunk in chunks:
+                for c2_chunk in chunks:
+                    sql = (
+                        "SELECT p.column1, p.column2, p.effective, p.deletion, p.indicator, "
+                        f"r.text FROM {self._ptp_table} p JOIN rationales r ON r.id = p.rationale "
+                        f"WHERE p.column1 IN ({','.join('?' * len(c1_chunk))}) "
+                        f"AND p.column2 IN ({','.join('?' * len(c2_chunk))}) "
+                        "AND p.indicator != 9 AND p.column1 != p.column2"
+                    )
+                    for c1, c2, eff, dele, ind, text in self._con.execute(
+                        sql, (*c1_chunk, *c2_chunk)
+                    ):
+                        found.append(
+                            PtpEdit(
+                                column1=c1,
+                                column2=c2,
+                                indicator=ind,
+                                effective=_to_date(eff),
+                                deletion=None if dele is None else _to_date(dele),
+                                rationale=text,
+                                source=self._ptp_source,
+                            )
+                        )
+        found.sort(key=lambda e: (e.column1, e.column2, e.effective))
+        return tuple(found)
+
+    def mue(self, codes: frozenset[str], day: dt.date) -> Mapping[str, MueEdit]:
+        """MUEs of the quarter answering ``day`` for those of ``codes`` that have one."""
+        quarter = self._mue_for(day)
+        if quarter is None or not codes:
+            return _EMPTY_MUE
+        _start, table, label = quarter
+        key = (table, codes)
+        cached = self._mue_cache.get(key)
+        if cached is None:
+            ordered = sorted(codes)
+            result: dict[str, MueEdit] = {}
+            with self._lock:
+                for i in range(0, len(ordered), _MAX_VARS):
+                    chunk = ordered[i : i + _MAX_VARS]
+                    for code, value, ind, text in self._con.execute(
+                        f"SELECT m.code, m.value, m.indicator, r.text FROM {table} m "
+                        "JOIN rationales r ON r.id = m.rationale "
+                        f"WHERE m.code IN ({','.join('?' * len(chunk))})",
+                        chunk,
+                    ):
+                        result[code] = MueEdit(
+                            code=code,
+                            value=value,
+                            indicator=ind,
+                            rationale=text,
+                            source=f"CMS practitioner MUE {label}",
+                        )
+            cached = MappingProxyType(dict(sorted(result.items())))
+            self._mue_cache.put(key, cached)
+        return cached
+
+    def close(self) -> None:
+        """Close the database connection."""
+        with self._lock:
+            self._con.close()
+
+    def __repr__(self) -> str:
+        return f"StoreTables({str(self._path)!r}, {self._version!r})"
+
+
+def open_store(
+    path: str | os.PathLike[str],
+    *,
+    program: str | None = None,
+    ptp_version: str | None = None,
+) -> StoreTables:
+    """Open the store at ``path`` read-only for lookups.
+
+    PTP lookups use the newest imported version (``ptp_version`` pins another);
+    ``program`` is ``"medicare"`` (the default when imported) or ``"medicaid"``.
+    A store with no PTP data answers PTP lookups from the bundled pairs.
+    """
+    p = pathlib.Path(path)
+    if program not in (None, "medicare", "medicaid"):
+        raise DataError(f"program must be medicare or medicaid, not {program!r}")
+    con = _connect_read_only(p)
+    try:
+        rows = _rows(con)
+        ptp = _active_ptp(rows, program, ptp_version)
+        mue_program = program or (ptp.program if ptp is not None else "medicare")
+        mue = _mue_rows(rows, mue_program)
+    except BaseException:
+        con.close()
+        raise
+    fallback = bundled_tables() if ptp is None else None
+    return StoreTables(p, con, ptp, mue, fallback)

@@ -160,7 +160,7 @@ def _plan(items: _Items) -> _Plan:
     # remaining == (sum(leftover) + 7) // 15 (also when total < 8, where both are 0),
     # and since each leftover is at most 14 that is at most the number of codes with
     # leftover minutes: full units never exceed the chart, and no code needs a second
-    # leftover unit. See docs/units.md, "Why the greedy steps always fit".
+    # leftover unit. See docs/units.md, "Why the steps always fit".
     ranked = sorted(
         (i for i, r in enumerate(leftover) if r > 0),
         key=lambda i: (-leftover[i], *_tie_key(items, i)),

@@ -78,16 +78,22 @@ class Source:
 
     @contextmanager
     def open(self) -> Iterator[IO[bytes]]:
-        """Open the table for binary reading (a zip member is size-checked again)."""
-        if self.member is None:
-            with open(self.path, "rb") as stream:
-                yield stream
-            return
-        with zipfile.ZipFile(self.path) as zf:
-            info = zf.getinfo(self.member)
-            _check_member(info, os.path.basename(self.path))
-            with zf.open(info) as stream:
-                yield stream
+        """Open the table for binary reading (a zip member is size-checked again).
+
+        I/O and zip errors while the table is read become DataError naming it.
+        """
+        try:
+            if self.member is None:
+                with open(self.path, "rb") as stream:
+                    yield stream
+                return
+            with zipfile.ZipFile(self.path) as zf:
+                info = zf.getinfo(self.member)
+                _check_member(info, os.path.basename(self.path))
+                with zf.open(info) as member:
+                    yield member
+        except (OSError, zipfile.BadZipFile, KeyError) as exc:
+            raise DataError(f"cannot read: {exc}", source=self.name) from None
 
 
 def _check_member(info: zipfile.ZipInfo, name: str) -> None:

@@ -207,13 +207,19 @@ def import_files(
     store as it was.
     """
     target = pathlib.Path(db_path) if db_path is not None else default_store_path()
-    groups = _classify(list(paths), version)
+    try:
+        groups = _classify(list(paths), version)
+    except OSError as exc:  # e.g. a directory or an unreadable file
+        raise DataError(f"cannot read: {exc.strerror or exc}", source=str(exc.filename)) from None
     if not groups:
         raise DataError("no files to import")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(
-        prefix=f".{target.name}.", suffix=".importing", dir=target.parent
-    )
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp_name = tempfile.mkstemp(
+            prefix=f".{target.name}.", suffix=".importing", dir=target.parent
+        )
+    except OSError as exc:
+        raise DataError(f"cannot write the store: {exc.strerror}", source=str(target)) from None
     os.close(fd)
     tmp = pathlib.Path(tmp_name)
     con: sqlite3.Connection | None = None
@@ -237,6 +243,9 @@ def import_files(
         os.replace(tmp, target)
     except sqlite3.Error as exc:
         raise DataError(f"cannot write the store: {exc}", source=str(target)) from None
+    except OSError as exc:
+        where = exc.filename if isinstance(exc.filename, str) else str(target)
+        raise DataError(f"cannot import: {exc.strerror or exc}", source=where) from None
     finally:
         if con is not None:
             con.close()

@@ -1,0 +1,7 @@
+"""``python -m cptrules``: the same program as the ``cptrules`` command."""
+
+import sys
+
+from .cli import main
+
+sys.exit(main())

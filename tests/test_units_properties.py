@@ -157,3 +157,15 @@ def test_explanation_matches_the_functions(minutes: dict[str, int], method: str)
     assert lines[-1 - max(0, len(exp.allocations) - 1)].startswith("Result: ")
     d = exp.to_dict()
     assert json.loads(json.dumps(d)) == d
+
+
+@fast
+@given(sessions, st.data())
+def test_possible_sets_plus_chart_total_decide_legality(
+    minutes: dict[str, int], data: st.DataObject
+) -> None:
+    expected, possible = timed_expectations(minutes, "total-time")
+    billed = {c: max(0, u + data.draw(st.integers(-1, 1))) for c, u in expected.items()}
+    legal = billed in total_time_allocations(minutes)
+    by_sets = all(billed[c] in possible[c] for c in minutes)
+    assert legal == (by_sets and sum(billed.values()) == sum(expected.values()))

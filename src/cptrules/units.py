@@ -325,9 +325,10 @@ def timed_expectations(
 
     Raises :class:`ValueError` for bad input or an unknown *method*.
 
-    Note: *possible* is per code. With three or more codes tied, not every
-    combination of per-code counts is a legal allocation together; a billed
-    total above the chart is still caught by comparing with *expected* totals.
+    *possible* is per code: with three or more codes tied, not every mix of
+    per-code counts is legal together. Billed units form a legal allocation
+    exactly when every code's count is in *possible* and the counts add up to
+    ``sum(expected.values())`` (the chart total).
     """
     checked = _check_method(method)
     items = _validated(minutes_by_code)

@@ -1,1 +1,265 @@
-"""Rules of the documentation family (being written)."""
+"""Rules of the documentation family: what the record must show for the lines billed.
+
+These rules read *presence* only. Documentation text is never read into a
+message: a field counts as present when it is a non-empty string after
+stripping whitespace, and that is all a rule looks at.
+
+- ``doc.manual-therapy``: a 97140 line without technique, body region, the
+  patient's response, the skilled rationale or the link to goals
+  (REFERENCE.md 4, [C-3]).
+- ``doc.timed-minutes``: the lines' timed minutes add up to more than the
+  visit's total treatment time (Pub. 100-02, ch. 15, sec. 220.3; REFERENCE.md
+  1.1, [C-2]).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from .._context import Context
+from ..models import Documentation
+from ..report import Finding, Severity
+from ._base import Example, Rule, rule
+
+__all__ = ["manual_therapy", "timed_minutes"]
+
+# --------------------------------------------------------------------------- examples
+
+_POC = {"start": "2026-02-01", "end": "2026-04-30", "signed": "2026-02-10"}
+_DOC = {
+    "response": "Pain reduced and lumbar rotation improved after mobilization.",
+    "rationale": "Graded joint mobilization needs a therapist's hands-on judgment.",
+    "goals": "Supports goal 2: sit 30 minutes without pain.",
+}
+
+
+def _session(
+    *,
+    manual: dict[str, Any] | None = None,
+    total: int | None = 55,
+    exercise_minutes: int = 30,
+) -> dict[str, Any]:
+    """A clean Medicare PT visit: 97110 30 min (2 units) + 97140 23 min (2 units)."""
+    line_97140: dict[str, Any] = {
+        "code": "97140",
+        "minutes": 23,
+        "units": 2,
+        "modifiers": ["GP"],
+        "regions": ["lumbar"],
+        "techniques": ["joint_mobilization", "soft_tissue_mobilization"],
+        "diagnosis_pointers": [1],
+        "documentation": _DOC,
+    }
+    if manual is not None:
+        line_97140 = {**line_97140, **manual}
+        line_97140 = {k: v for k, v in line_97140.items() if v is not None}
+    session: dict[str, Any] = {
+        "date_of_service": "2026-03-04",
+        "payer": "medicare",
+        "provider": {"discipline": "PT"},
+        "diagnoses": ["M54.50"],
+        "plan_of_care": _POC,
+        "treatment_day": 5,
+        "progress_report": False,
+        "lines": [
+            {
+                "code": "97110",
+                "minutes": exercise_minutes,
+                "units": 2,
+                "modifiers": ["GP"],
+                "diagnosis_pointers": [1],
+            },
+            line_97140,
+        ],
+    }
+    if total is not None:
+        session["total_treatment_minutes"] = total
+    return session
+
+
+_MANUAL_PASS = _session()
+_MANUAL_FAIL = _session(manual={"techniques": None, "regions": None, "documentation": None})
+_MANUAL_FAIL_NOTES = _session(
+    manual={"documentation": {"response": "   ", "rationale": None, "goals": _DOC["goals"]}}
+)
+
+_TIMED_PASS = _session(total=55)
+_TIMED_FAIL = _session(total=45)
+_TIMED_NO_TOTAL = _session(total=None)
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _present(text: str | None) -> bool:
+    """True when a free-text field holds something other than whitespace."""
+    return text is not None and bool(text.strip())
+
+
+_NO_DOC = Documentation()
+
+#: (field, severity, what to add) for the note elements, in message order
+_NOTE_FIELDS: tuple[tuple[str, Severity, str], ...] = (
+    (
+        "response",
+        "warning",
+        "no patient response recorded for this 97140: add how the patient responded to "
+        "the manual therapy (documentation.response) before the claim goes out; without it "
+        "the service is unsupported on medical review",
+    ),
+    (
+        "rationale",
+        "warning",
+        "no skilled rationale recorded for this 97140: add why the manual therapy needed a "
+        "therapist's skill (documentation.rationale); without it the service is unsupported "
+        "on medical review",
+    ),
+    (
+        "goals",
+        "info",
+        "no link to plan-of-care goals recorded for this 97140: name the goal the manual "
+        "therapy serves (documentation.goals)",
+    ),
+)
+
+
+# --------------------------------------------------------------------------- doc.manual-therapy
+
+
+@rule(
+    "doc.manual-therapy",
+    severity="error",
+    citation=(
+        "CMS Pub. 100-02, ch. 15, sec. 220.3 (treatment notes); manual therapy documentation "
+        "elements as summarised in cptrules REFERENCE.md 4 [C-3]"
+    ),
+    summary="97140 without technique, body region, patient response or skilled rationale.",
+    payers=("*",),
+    confidence="C-3",
+    examples=(
+        Example(_MANUAL_FAIL, fails=True, note="97140 with no technique, region or notes"),
+        Example(
+            _MANUAL_FAIL_NOTES,
+            fails=True,
+            note="blank patient response and no rationale (goals present)",
+        ),
+        Example(_MANUAL_PASS, fails=False, note="techniques, region and full notes"),
+    ),
+)
+def manual_therapy(ctx: Context, r: Rule) -> Iterator[Finding]:
+    """Each 97140 line must show technique(s), body region, response, rationale and goals.
+
+    Source: REFERENCE.md 4 [C-3]: a 97140 note names the technique(s), the body
+    region, the minutes, why a skilled clinician was needed, the patient's
+    response and the link to goals; each note must let every intervention be
+    matched to its code (Pub. 100-02, ch. 15, sec. 220.3). Minutes are
+    ``units.missing-minutes``' business; whether a technique belongs to 97140 is
+    ``code.technique``'s (any recorded technique counts as present here); the
+    different region required beside same-day CMT is ``code.same-region``'s.
+
+    One finding per missing element, in a fixed order (technique, region,
+    response, rationale, goals), so a billing person gets one task per finding
+    and each finding's severity fits its element:
+
+    - no technique, no region: **error**. The claim may still pay on
+      submission, but the line as recorded cannot be matched to its code, and
+      without a region the different-region requirement beside CMT cannot be
+      shown: on review an undocumented service is an unsupported one.
+    - no patient response, no skilled rationale: **warning**. The service is
+      identified, but its medical necessity is at risk on review.
+    - no link to goals: **info**. REFERENCE.md 4 lists it, but the goals
+      themselves live in the plan of care (checked by ``poc.*``); it is graded
+      a note so a record with response and rationale is not flagged as a risk
+      twice.
+
+    Presence only: a field counts when it is non-empty after stripping
+    whitespace; text is never read into a message. No fixes: cptrules cannot
+    write notes.
+    """
+    lines = ctx.family_lines("manual_therapy")
+    if not lines:
+        return
+    for i in lines:
+        line = ctx.lines[i]
+        code = line.code
+        if not line.techniques:
+            yield r.finding(
+                i,
+                f"no technique recorded for this {code}: list the manual technique(s) performed "
+                "(techniques, e.g. joint_mobilization, soft_tissue_mobilization) so the line "
+                "can be matched to its code",
+                severity="error",
+            )
+        if not line.regions:
+            yield r.finding(
+                i,
+                f"no body region recorded for this {code}: list the region(s) treated "
+                "(regions, e.g. lumbar, lower_extremity); beside same-day CMT it must be a "
+                "region other than the one manipulated",
+                severity="error",
+            )
+        doc = line.documentation or _NO_DOC
+        for field, severity, message in _NOTE_FIELDS:
+            if not _present(getattr(doc, field)):
+                yield r.finding(i, message, severity=severity)
+
+
+# --------------------------------------------------------------------------- doc.timed-minutes
+
+
+@rule(
+    "doc.timed-minutes",
+    severity="error",
+    citation="CMS Pub. 100-02, ch. 15, sec. 220.3 (total timed minutes and total treatment time)",
+    summary="Timed minutes on the lines exceed the whole visit's treatment minutes.",
+    payers=("*",),
+    confidence="C-2",
+    examples=(
+        Example(_TIMED_FAIL, fails=True, note="53 timed minutes in a 45-minute visit"),
+        Example(
+            _TIMED_NO_TOTAL,
+            fails=True,
+            note="info only: Medicare timed visit without total treatment minutes",
+            payers=("medicare",),
+        ),
+        Example(_TIMED_PASS, fails=False, note="53 timed minutes in a 55-minute visit"),
+    ),
+)
+def timed_minutes(ctx: Context, r: Rule) -> Iterator[Finding]:
+    """Timed minutes billed must fit inside the visit's total treatment time.
+
+    Source: Pub. 100-02, ch. 15, sec. 220.3 as summarised in REFERENCE.md 1.1
+    [C-2]: notes show total timed minutes and total treatment time, and billing
+    must agree with them. Timed minutes are summed over every line of a timed
+    code that carries minutes (untimed codes' minutes are not counted: the
+    contract's rule is about timed minutes only); more than
+    ``total_treatment_minutes`` is an **error**, session-wide.
+
+    When ``total_treatment_minutes`` is absent on a Medicare visit with timed
+    minutes, an **info** reminds that the note must show both totals (the same
+    manual section). It is gated on the profile's lineage (``is_a("medicare")``),
+    the same data ``payers=`` matches, because the source is a Medicare manual.
+    No fixes: which figure is wrong is for the clinician to say.
+    """
+    timed = ctx.timed_minutes
+    if not timed:
+        return
+    total = ctx.session.total_treatment_minutes
+    if total is None:
+        if ctx.profile.is_a("medicare"):
+            yield r.finding(
+                None,
+                "total treatment minutes not given: the note must show the total timed minutes "
+                "and the total treatment time of the visit; add total_treatment_minutes so the "
+                "billed minutes can be checked against it",
+                severity="info",
+            )
+        return
+    timed_sum = sum(timed.values())
+    if timed_sum > total:
+        yield r.finding(
+            None,
+            f"the timed codes add up to {timed_sum} minutes, more than the visit's total "
+            f"treatment time of {total} minutes ({timed_sum - total} over): correct the "
+            "line minutes or total_treatment_minutes so the claim agrees with the note",
+        )

@@ -1,1 +1,156 @@
-"""Rules of the timing family (being written)."""
+"""Rules of the timing family: clock times of one-on-one timed services.
+
+- ``time.overlap``: two timed lines whose clock times overlap, or a timed line
+  billing more minutes than its own clock span (REFERENCE.md 4 [C-3]: timed
+  codes need undivided one-on-one attention; split attention is 97150).
+
+Messages give codes, line indices and minutes, never the clock times: the
+contract keeps other input data out of messages.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from typing import Any
+
+from .._context import Context
+from ..report import Finding
+from ._base import Example, Rule, rule
+
+__all__ = ["overlap"]
+
+
+def _minute(t: dt.time) -> int:
+    """Minutes since midnight (the parser gives whole minutes, HH:MM)."""
+    return t.hour * 60 + t.minute
+
+
+def _minutes(n: int) -> str:
+    return f"{n} minute" if n == 1 else f"{n} minutes"
+
+
+# --------------------------------------------------------------------------- examples
+
+
+def _session(exercise: tuple[str, str], manual: tuple[str, str]) -> dict[str, Any]:
+    """A clean Medicare PT visit: 97110 30 min (2 units) + 97140 23 min (2 units)."""
+    return {
+        "date_of_service": "2026-03-04",
+        "payer": "medicare",
+        "provider": {"discipline": "PT"},
+        "diagnoses": ["M54.50"],
+        "plan_of_care": {"start": "2026-02-01", "end": "2026-04-30", "signed": "2026-02-10"},
+        "treatment_day": 5,
+        "progress_report": False,
+        "total_treatment_minutes": 55,
+        "lines": [
+            {
+                "code": "97110",
+                "minutes": 30,
+                "units": 2,
+                "modifiers": ["GP"],
+                "diagnosis_pointers": [1],
+                "start": exercise[0],
+                "end": exercise[1],
+            },
+            {
+                "code": "97140",
+                "minutes": 23,
+                "units": 2,
+                "modifiers": ["GP"],
+                "regions": ["lumbar"],
+                "techniques": ["joint_mobilization", "soft_tissue_mobilization"],
+                "diagnosis_pointers": [1],
+                "start": manual[0],
+                "end": manual[1],
+                "documentation": {
+                    "response": "Lumbar rotation improved, pain eased after mobilization.",
+                    "rationale": "Graded joint mobilization needs a therapist's judgment.",
+                    "goals": "Supports goal 2: sit 30 minutes without pain.",
+                },
+            },
+        ],
+    }
+
+
+_OVERLAP_FAIL = _session(("10:00", "10:30"), ("10:20", "10:43"))
+_SPAN_FAIL = _session(("10:00", "10:25"), ("10:25", "10:48"))
+_TOUCHING_PASS = _session(("10:00", "10:30"), ("10:30", "10:53"))
+
+
+# --------------------------------------------------------------------------- time.overlap
+
+
+@rule(
+    "time.overlap",
+    severity="error",
+    citation=(
+        "CMS Pub. 100-04, ch. 5, sec. 20.2 (timed codes: direct one-on-one time); "
+        "undivided attention as summarised in cptrules REFERENCE.md 4 [C-3]"
+    ),
+    summary="Two one-on-one timed services overlapping in clock time.",
+    payers=("*",),
+    confidence="C-3",
+    examples=(
+        Example(_OVERLAP_FAIL, fails=True, note="97140 starts 10 minutes before 97110 ends"),
+        Example(_SPAN_FAIL, fails=True, note="97110 bills 30 minutes in a 25-minute span"),
+        Example(_TOUCHING_PASS, fails=False, note="97140 starts the minute 97110 ends"),
+    ),
+)
+def overlap(ctx: Context, r: Rule) -> Iterator[Finding]:
+    """Timed (one-on-one) services may not share clock minutes, nor bill more than their span.
+
+    Source: REFERENCE.md 4 [C-3]: timed codes need undivided one-on-one
+    attention (split attention is 97150, group); REFERENCE.md 1.1 [C-2]: only
+    direct one-on-one time counts. So the same clock minutes cannot count for
+    two timed codes, and a line cannot bill more minutes than it lasted.
+
+    Only lines of timed codes with both ``start`` and ``end`` take part (the
+    parser guarantees both or neither, and ``end >= start``). Intervals are
+    half-open, ``[start, end)``: one line ending 10:15 and the next starting
+    10:15 *touch*, they do not overlap; a zero-length line overlaps nothing.
+
+    Two kinds of **error**, both under this id:
+
+    - overlap: lines sorted by start (O(n log n)) and swept once, keeping the
+      line that reaches latest so far; each line starting before that one ends
+      gets one finding naming it and the minutes shared;
+    - span: a line whose ``minutes`` exceed ``end - start``.
+
+    No fixes: whether the times or the minutes are wrong is for the clinician.
+    """
+    clocked: list[tuple[int, int, int]] = []
+    infos = ctx.infos
+    for i, line in enumerate(ctx.lines):
+        info = infos[i]
+        if info is None or not info.timed or line.start is None or line.end is None:
+            continue
+        start, end = _minute(line.start), _minute(line.end)
+        span = end - start
+        if line.minutes is not None and line.minutes > span:
+            yield r.finding(
+                i,
+                f"this {line.code} bills {_minutes(line.minutes)} but its start and end times "
+                f"span only {_minutes(span)}: one-on-one minutes cannot exceed the time the "
+                "service lasted; correct the minutes or the clock times",
+            )
+        if span > 0:
+            clocked.append((start, end, i))
+    if len(clocked) < 2:
+        return
+    clocked.sort()
+    reach_end, reach_line = clocked[0][1], clocked[0][2]
+    for start, end, i in clocked[1:]:
+        if start < reach_end:
+            shared = min(end, reach_end) - start
+            other = ctx.lines[reach_line].code
+            yield r.finding(
+                i,
+                f"this {ctx.lines[i].code} overlaps the {other} on line {reach_line} by "
+                f"{_minutes(shared)}: timed codes need undivided one-on-one attention, so the "
+                "same minutes cannot count twice; correct the clock times and minutes so the "
+                "services follow one another",
+            )
+        if end > reach_end:
+            reach_end, reach_line = end, i

@@ -1,1 +1,365 @@
-"""Rules of the units family (being written)."""
+"""Unit rules: timed codes by the payer's method, untimed codes by their basis.
+
+Timed codes are summed across their lines first (a session is one provider, so
+one discipline). Billed units that match *any* legal CMS allocation are not an
+error; over-billing is an error, under-billing a warning (money left behind).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from typing import Any
+
+from .._context import Context
+from ..report import Finding, Fix
+from ..units import chart_row, chart_units
+from ._base import Example, Rule, rule
+
+__all__: list[str] = []
+
+_POC = {"start": "2026-02-01", "end": "2026-04-30", "signed": "2026-02-10"}
+
+
+def _pt(lines: list[dict[str, Any]], payer: str = "medicare", **extra: Any) -> dict[str, Any]:
+    """A Medicare-clean PT visit around ``lines`` (plan of care in force, GP on lines)."""
+    return {
+        "date_of_service": "2026-03-04",
+        "payer": payer,
+        "provider": {"discipline": "PT"},
+        "plan_of_care": _POC,
+        "treatment_day": 3,
+        "total_treatment_minutes": 75,
+        "lines": lines,
+        **extra,
+    }
+
+
+def _timed(ctx: Context, r: Rule, method_note: str) -> Iterator[Finding]:
+    """Shared by units.total-time and units.per-code: compare billed to legal units."""
+    minutes = ctx.timed_minutes
+    if not minutes:
+        return
+    billed: dict[str, int] = {}
+    for code in minutes:
+        total = 0
+        for i in ctx.by_code[code]:
+            if ctx.lines[i].minutes is not None:
+                units = ctx.billed[i]
+                total += units if units is not None else 0
+        billed[code] = total
+    legal = ctx.legal
+    bad = [code for code in minutes if billed[code] not in legal[code]]
+    total_minutes = sum(minutes.values())
+    chart = sum(_expected_total(ctx, c) for c in minutes)
+    billed_sum = sum(billed.values())
+    pooled = ""
+    if not bad:
+        # Three or more tied codes: each count may be legal alone but not together.
+        if billed_sum == chart:
+            return
+        bad = [c for c in minutes if billed[c] != _expected_total(ctx, c)]
+        pooled = (
+            f" Together the timed codes are billed {billed_sum} units, the chart gives {chart}."
+        )
+    for code in bad:
+        expected = _expected_total(ctx, code)
+        over = billed[code] > expected if pooled else billed[code] > max(legal[code])
+        lines = [i for i in ctx.by_code[code] if ctx.lines[i].minutes is not None]
+        fixes = tuple(
+            Fix("set_units", i, expected if n == 0 else 0)
+            for n, i in enumerate(lines)
+            if ctx.billed[i] != (expected if n == 0 else 0)
+        )
+        allowed = " or ".join(str(u) for u in sorted(legal[code]))
+        if ctx.profile.unit_method == "total-time":
+            lo, hi = chart_row(chart_units(total_minutes))
+            why = (
+                f"{total_minutes} timed minutes in all give {chart_units(total_minutes)} "
+                f"unit(s) (chart row {lo}-{hi} minutes); {code} has {minutes[code]} of them"
+            )
+        else:
+            why = f"{code} has {minutes[code]} minutes of its own"
+        verdict = "over-billed" if over else "under-billed (money left behind)"
+        yield r.finding(
+            lines[0],
+            f"{code} billed {billed[code]} unit(s) but {method_note} allows {allowed}: {why}."
+            f"{pooled} This is {verdict}; bill {expected}.",
+            severity="error" if over else "warning",
+            fixes=fixes,
+        )
+
+
+def _expected_total(ctx: Context, code: str) -> int:
+    return sum(ctx.expected[i] or 0 for i in ctx.by_code[code])
+
+
+@rule(
+    "units.total-time",
+    severity="error",
+    citation="CMS Pub. 100-04, ch. 5, sec. 20.2",
+    summary="Timed units must match a legal allocation of the day's total timed minutes.",
+    payers=("*",),
+    confidence="C-5",
+    applies=lambda p: p.unit_method == "total-time",
+    examples=(
+        Example(
+            _pt(
+                [
+                    {"code": "97110", "minutes": 33, "units": 3, "modifiers": ["GP"]},
+                    {"code": "97112", "minutes": 7, "units": 0, "modifiers": ["GP"]},
+                ]
+            ),
+            fails=True,
+            note="33 + 7 = 40 minutes: 3 units, but 97110 x2 and 97112 x1 (leftover 3 vs 7)",
+        ),
+        Example(
+            _pt(
+                [
+                    {"code": "97112", "minutes": 20, "units": 2, "modifiers": ["GP"]},
+                    {"code": "97110", "minutes": 20, "units": 1, "modifiers": ["GP"]},
+                ]
+            ),
+            fails=False,
+            note="a tie: 2 + 1 either way is legal",
+        ),
+    ),
+)
+def total_time(ctx: Context, r: Rule) -> Iterator[Finding]:
+    """Medicare total-time ("8-minute") method, CMS Pub. 100-04 ch. 5 sec. 20.2 [C-5].
+
+    The day's timed minutes give the total units; each code gets one unit per
+    full 15 minutes, the rest go to the largest leftovers. Where leftovers tie,
+    every allocation is legal; ``expected`` is the engine's deterministic pick.
+    """
+    return _timed(ctx, r, "the CMS total-time method")
+
+
+@rule(
+    "units.per-code",
+    severity="error",
+    citation="AMA CPT time rule: a unit is attained when the midpoint is passed, per code",
+    summary="Timed units must match each code's own minutes by the AMA midpoint rule.",
+    payers=("*",),
+    confidence="C-4",
+    applies=lambda p: p.unit_method == "per-code",
+    examples=(
+        Example(
+            _pt(
+                [
+                    {"code": "97110", "minutes": 7, "units": 1},
+                    {"code": "97116", "minutes": 7, "units": 0},
+                ],
+                payer="commercial",
+            ),
+            fails=True,
+            note="7 minutes of one code is no unit under the midpoint rule",
+        ),
+        Example(
+            _pt(
+                [
+                    {"code": "97110", "minutes": 10, "units": 1},
+                    {"code": "97116", "minutes": 10, "units": 1},
+                ],
+                payer="commercial",
+            ),
+            fails=False,
+        ),
+    ),
+)
+def per_code(ctx: Context, r: Rule) -> Iterator[Finding]:
+    """AMA midpoint method per code (most commercial payers) [C-4].
+
+    Each code's own minutes through the 8/23/38... ladder; leftovers of
+    different codes are never pooled.
+    """
+    return _timed(ctx, r, "the AMA midpoint rule")
+
+
+_ADDON_FAMILY = "acupuncture"
+
+
+@rule(
+    "units.untimed",
+    severity="error",
+    citation="CMS Pub. 100-04, ch. 5, sec. 20.2 (service-based codes); CPT acupuncture add-ons",
+    summary="An untimed code billed with more units than its basis allows.",
+    payers=("*",),
+    confidence="C-3",
+    examples=(
+        Example(
+            _pt([{"code": "97012", "units": 2, "modifiers": ["GP"]}]),
+            fails=True,
+            note="mechanical traction is one unit per session",
+        ),
+        Example(_pt([{"code": "97012", "units": 1, "modifiers": ["GP"]}]), fails=False),
+    ),
+)
+def untimed(ctx: Context, r: Rule) -> Iterator[Finding]:
+    """Service-based codes: one unit per session (evaluations, supervised modalities,
+    97150 per patient, CMT/OMT by regions, 20560/20561 by muscles) [C-3].
+
+    Acupuncture: one initial code (97810 or 97813) a day; an add-on (97811/97814)
+    needs an initial code the same day.
+    """
+    for code, idxs in ctx.by_code.items():
+        info = ctx.infos[idxs[0]]
+        if info is None or info.timed:
+            continue
+        if info.max_units is not None:
+            for n, i in enumerate(idxs):
+                units = ctx.lines[i].units
+                if n > 0:
+                    yield r.finding(
+                        i,
+                        f"{code} is billed on more than one line; it is one service a day "
+                        f"({info.max_units} unit). Remove this line.",
+                        fixes=(Fix("remove_line", i),),
+                    )
+                elif units is not None and units > info.max_units:
+                    yield r.finding(
+                        i,
+                        f"{code} is billed {units} units but allows {info.max_units} per session. "
+                        f"Bill {info.max_units}.",
+                        fixes=(Fix("set_units", i, info.max_units),),
+                    )
+        elif info.basis == "acupuncture_addon":
+            initials = [c for c in info.addon_to if c in ctx.by_code]
+            if not initials:
+                yield r.finding(
+                    idxs[0],
+                    f"{code} is an add-on for each further 15 minutes; it needs 97810 or 97813 "
+                    "the same day. Bill the initial code first.",
+                )
+    initial = [i for i in ctx.family_lines(_ADDON_FAMILY) if ctx.infos[i] is not None]
+    initial = [i for i in initial if ctx.infos[i].basis == "acupuncture_initial"]  # type: ignore[union-attr]  # filtered above
+    if len({ctx.lines[i].code for i in initial}) > 1:
+        i = initial[-1]
+        yield r.finding(
+            i,
+            "Only one initial acupuncture code (97810 or 97813) may be billed a day; "
+            f"bill further time with the add-on codes instead of {ctx.lines[i].code}.",
+        )
+
+
+@rule(
+    "units.single-line",
+    severity="warning",
+    citation="CMS MAC guidance (First Coast), timed codes on a single line per date of service",
+    summary="The same timed code on several lines of one date of service.",
+    payers=("medicare",),
+    confidence="C-2",
+    effective=dt.date(2021, 4, 1),
+    examples=(
+        Example(
+            _pt(
+                [
+                    {"code": "97110", "minutes": 15, "units": 1, "modifiers": ["GP"]},
+                    {"code": "97110", "minutes": 15, "units": 1, "modifiers": ["GP"]},
+                ]
+            ),
+            fails=True,
+        ),
+        Example(
+            _pt([{"code": "97110", "minutes": 30, "units": 2, "modifiers": ["GP"]}]), fails=False
+        ),
+    ),
+)
+def single_line(ctx: Context, r: Rule) -> Iterator[Finding]:
+    """Since April 2021 some MACs reject a timed code split over several lines
+    of one date of service [C-2]. A warning: not every MAC does."""
+    for code in ctx.timed_minutes:
+        idxs = ctx.by_code[code]
+        if len(idxs) > 1:
+            yield r.finding(
+                idxs[1],
+                f"{code} is on {len(idxs)} lines; put it on one line with the summed minutes "
+                "and units (some Medicare contractors reject split timed codes).",
+            )
+
+
+@rule(
+    "units.missing-minutes",
+    severity="error",
+    citation="CMS Pub. 100-02, ch. 15, sec. 220.3 (timed minutes must be documented)",
+    summary="A timed code without minutes: its units cannot be supported.",
+    payers=("*",),
+    confidence="C-3",
+    examples=(
+        Example(_pt([{"code": "97110", "units": 2, "modifiers": ["GP"]}]), fails=True),
+        Example(
+            _pt([{"code": "97110", "minutes": 30, "units": 2, "modifiers": ["GP"]}]), fails=False
+        ),
+    ),
+)
+def missing_minutes(ctx: Context, r: Rule) -> Iterator[Finding]:
+    """Timed codes are billed by documented direct one-on-one minutes [C-3]."""
+    for i, info in enumerate(ctx.infos):
+        if info is not None and info.timed and ctx.lines[i].minutes is None:
+            yield r.finding(
+                i,
+                f"{ctx.lines[i].code} is a timed code but the line has no minutes; "
+                "record the direct one-on-one minutes so the units can be checked.",
+            )
+
+
+_THERAPY_MODS = ("GP", "GO", "GN")
+
+
+@rule(
+    "units.daily-cap",
+    severity="error",
+    citation="Payer profile unit cap (see the profile's source line)",
+    summary="More units of capped timed codes in a day than the payer allows.",
+    payers=("*",),
+    confidence="S",
+    applies=lambda p: bool(p.unit_caps),
+    examples=(
+        Example(
+            _pt(
+                [
+                    {"code": "97110", "minutes": 45, "units": 3, "modifiers": ["GP"]},
+                    {"code": "97112", "minutes": 30, "units": 2, "modifiers": ["GP"]},
+                ],
+                payer="anthem",
+            ),
+            fails=True,
+            note="5 units of timed codes; Anthem allows 4 a day per therapy type [S]",
+        ),
+        Example(
+            _pt(
+                [
+                    {"code": "97110", "minutes": 30, "units": 2, "modifiers": ["GP"]},
+                    {"code": "97112", "minutes": 30, "units": 2, "modifiers": ["GP"]},
+                ],
+                payer="anthem",
+            ),
+            fails=False,
+        ),
+    ),
+)
+def daily_cap(ctx: Context, r: Rule) -> Iterator[Finding]:
+    """Daily unit caps from the payer profile, per therapy type (GP/GO/GN) [S].
+
+    The cap, its codes, dates and source are data in the profile; the finding
+    cites the profile's source line.
+    """
+    for cap in ctx.profile.unit_caps:
+        if not cap.in_force(ctx.dos):
+            continue
+        per_type: dict[str, tuple[int, int]] = {}
+        for i, line in enumerate(ctx.lines):
+            if line.code in cap.codes:
+                kind = next((m for m in _THERAPY_MODS if m in ctx.mods[i]), "")
+                units = ctx.billed[i] or 0
+                total, last = per_type.get(kind, (0, i))
+                per_type[kind] = (total + units, i)
+        for kind, (total, last) in per_type.items():
+            if total > cap.units:
+                label = f" under {kind}" if kind else ""
+                yield r.finding(
+                    last,
+                    f"{total} units of capped timed codes{label} today; this payer allows "
+                    f"{cap.units} a day. Reduce the units or expect the excess to deny.",
+                    citation=cap.source,
+                )

@@ -1,0 +1,149 @@
+"""units.* rules on the worked examples of REFERENCE.md 1.1 and 1.2."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+import cptrules
+from cptrules.ncci import bundled_tables
+
+ENGINE = cptrules.Engine(tables=bundled_tables())
+
+
+def visit(lines: list[tuple[str, int, int | None]], payer: str = "medicare") -> dict[str, Any]:
+    return {
+        "date_of_service": "2026-03-04",
+        "payer": payer,
+        "provider": {"discipline": "PT"},
+        "plan_of_care": {"start": "2026-02-01", "end": "2026-04-30", "signed": "2026-02-10"},
+        "treatment_day": 3,
+        "lines": [
+            {"code": c, "minutes": m, **({} if u is None else {"units": u}), "modifiers": ["GP"]}
+            for c, m, u in lines
+        ],
+    }
+
+
+def unit_findings(
+    data: dict[str, Any], rule: str = "units.total-time"
+) -> list[tuple[int | None, str]]:
+    return [(f.line, f.severity) for f in ENGINE.check(data).findings if f.rule == rule]
+
+
+@pytest.mark.parametrize(
+    "lines",
+    [
+        [("97112", 24, 2), ("97110", 23, 1)],
+        [("97112", 20, 2), ("97110", 20, 1)],
+        [("97112", 20, 1), ("97110", 20, 2)],
+        [("97110", 33, 2), ("97140", 7, 1)],
+        [("97110", 18, 1), ("97140", 13, 1), ("97116", 10, 1), ("97035", 8, 0)],
+        [("97110", 18, 1), ("97140", 5, 1)],
+    ],
+)
+def test_cms_worked_examples_pass(lines: list[tuple[str, int, int | None]]) -> None:
+    assert unit_findings(visit(lines)) == []
+
+
+def test_cms_tie_never_three_of_one() -> None:
+    assert unit_findings(visit([("97112", 20, 3), ("97110", 20, 0)])) == [
+        (0, "error"),
+        (1, "warning"),
+    ]
+
+
+def test_largest_remainder_trap_is_caught() -> None:
+    # 97110 18 + 97140 5 = 23 minutes: CMS gives 1 + 1; "largest remainder" gives 2 + 0.
+    assert unit_findings(visit([("97110", 18, 2), ("97140", 5, 0)])) == [
+        (0, "error"),
+        (1, "warning"),
+    ]
+
+
+def test_fourth_code_gets_none() -> None:
+    data = visit([("97110", 18, 1), ("97140", 13, 1), ("97116", 10, 1), ("97035", 8, 1)])
+    assert unit_findings(data) == [(3, "error")]
+
+
+def test_two_short_services_pool_under_medicare_only() -> None:
+    seven = [("97110", 7, 1), ("97116", 7, 0)]
+    assert unit_findings(visit(seven)) == []
+    assert unit_findings(visit(seven, "commercial"), "units.per-code") == [(0, "error")]
+    ten = [("97110", 10, 1), ("97116", 10, 1)]
+    assert unit_findings(visit(ten, "commercial"), "units.per-code") == []
+    # Under Medicare 20 minutes is one unit in all: billing two is over, whichever code.
+    assert unit_findings(visit(ten)) == [(1, "error")]
+
+
+def test_omitted_units_are_computed_and_not_flagged() -> None:
+    report = ENGINE.check(visit([("97110", 33, None), ("97140", 7, None)]))
+    assert [(u.billed, u.expected) for u in report.units] == [(2, 2), (1, 1)]
+    assert not [f for f in report.findings if f.rule.startswith("units.")]
+
+
+def test_fix_sets_expected_units_and_clears_finding() -> None:
+    report = ENGINE.check(visit([("97110", 33, 3), ("97140", 7, 0)]))
+    fixed = report.fixed()
+    assert [line.units for line in fixed.lines] == [2, 1]
+    assert not [f for f in ENGINE.check(fixed).findings if f.rule == "units.total-time"]
+
+
+def test_same_code_on_two_lines_is_summed() -> None:
+    data = visit([("97110", 15, 1), ("97110", 15, 1)])
+    report = ENGINE.check(data)
+    assert not [f for f in report.findings if f.rule == "units.total-time"]
+    assert [f.line for f in report.findings if f.rule == "units.single-line"] == [1]
+
+
+def test_single_line_rule_starts_april_2021() -> None:
+    data = visit([("97110", 15, 1), ("97110", 15, 1)])
+    data["plan_of_care"] = {"start": "2021-03-01", "end": "2021-05-01", "signed": "2021-03-02"}
+    data["date_of_service"] = "2021-03-31"
+    assert "units.single-line" not in ENGINE.check(data).rules()
+    data["date_of_service"] = "2021-04-01"
+    assert "units.single-line" in ENGINE.check(data).rules()
+
+
+def test_untimed_units_and_duplicates() -> None:
+    data = visit([])
+    data["lines"] = [
+        {"code": "97161", "units": 2, "modifiers": ["GP"]},
+        {"code": "97010", "units": 1, "modifiers": ["GP"]},
+        {"code": "97010", "units": 1, "modifiers": ["GP"]},
+    ]
+    found = [
+        (f.line, [x.action for x in f.fixes])
+        for f in ENGINE.check(data).findings
+        if f.rule == "units.untimed"
+    ]
+    assert found == [(0, ["set_units"]), (2, ["remove_line"])]
+
+
+def test_acupuncture_add_on_needs_initial() -> None:
+    data = visit([])
+    data["lines"] = [{"code": "97811", "units": 1}]
+    assert "units.untimed" in ENGINE.check(data, payer="commercial").rules()
+    data["lines"] = [{"code": "97810", "units": 1}, {"code": "97811", "units": 1}]
+    assert "units.untimed" not in ENGINE.check(data, payer="commercial").rules()
+    data["lines"] = [{"code": "97810", "units": 1}, {"code": "97813", "units": 1}]
+    assert "units.untimed" in ENGINE.check(data, payer="commercial").rules()
+
+
+def test_missing_minutes() -> None:
+    data = visit([("97110", 30, 2)])
+    del data["lines"][0]["minutes"]
+    report = ENGINE.check(data)
+    assert [f.line for f in report.findings if f.rule == "units.missing-minutes"] == [0]
+    assert report.units[0].expected is None
+
+
+def test_anthem_cap_by_date() -> None:
+    lines = [("97110", 45, 3), ("97112", 30, 2)]
+    data = visit(lines, "anthem")
+    assert "units.daily-cap" in ENGINE.check(data).rules()
+    data["date_of_service"] = "2021-03-31"
+    assert "units.daily-cap" not in ENGINE.check(data).rules()
+    data["date_of_service"] = "2021-04-01"
+    assert "units.daily-cap" in ENGINE.check(data).rules()

@@ -171,8 +171,8 @@ def _connect_for_import(path: pathlib.Path) -> sqlite3.Connection:
     con = sqlite3.connect(path, isolation_level=None)
     con.execute("PRAGMA journal_mode=OFF")
     con.execute("PRAGMA synchronous=OFF")
-    con.execute("PRAGMA temp_store=MEMORY")
-    con.execute("PRAGMA cache_size=-65536")  # 64 MiB page cache while importing
+    con.execute("PRAGMA temp_store=DEFAULT")
+    con.execute("PRAGMA cache_size=-16384")  # 16 MiB: bigger costs memory, not time
     return con
 
 

@@ -103,22 +103,22 @@ _NOTE_FIELDS: tuple[tuple[str, Severity, str], ...] = (
     (
         "response",
         "warning",
-        "no patient response recorded for this 97140: add how the patient responded to "
+        "No patient response recorded for this 97140: add how the patient responded to "
         "the manual therapy (documentation.response) before the claim goes out; without it "
-        "the service is unsupported on medical review",
+        "the service is unsupported on medical review.",
     ),
     (
         "rationale",
         "warning",
-        "no skilled rationale recorded for this 97140: add why the manual therapy needed a "
+        "No skilled rationale recorded for this 97140: add why the manual therapy needed a "
         "therapist's skill (documentation.rationale); without it the service is unsupported "
-        "on medical review",
+        "on medical review.",
     ),
     (
         "goals",
         "info",
-        "no link to plan-of-care goals recorded for this 97140: name the goal the manual "
-        "therapy serves (documentation.goals)",
+        "No link to plan-of-care goals recorded for this 97140: name the goal the manual "
+        "therapy serves (documentation.goals).",
     ),
 )
 
@@ -185,17 +185,17 @@ def manual_therapy(ctx: Context, r: Rule) -> Iterator[Finding]:
         if not line.techniques:
             yield r.finding(
                 i,
-                f"no technique recorded for this {code}: list the manual technique(s) performed "
+                f"No technique recorded for this {code}: list the manual technique(s) performed "
                 "(techniques, e.g. joint_mobilization, soft_tissue_mobilization) so the line "
-                "can be matched to its code",
+                "can be matched to its code.",
                 severity="error",
             )
         if not line.regions:
             yield r.finding(
                 i,
-                f"no body region recorded for this {code}: list the region(s) treated "
+                f"No body region recorded for this {code}: list the region(s) treated "
                 "(regions, e.g. lumbar, lower_extremity); beside same-day CMT it must be a "
-                "region other than the one manipulated",
+                "region other than the one manipulated.",
                 severity="error",
             )
         doc = line.documentation or _NO_DOC
@@ -249,9 +249,9 @@ def timed_minutes(ctx: Context, r: Rule) -> Iterator[Finding]:
         if ctx.profile.is_a("medicare"):
             yield r.finding(
                 None,
-                "total treatment minutes not given: the note must show the total timed minutes "
+                "Total treatment minutes not given: the note must show the total timed minutes "
                 "and the total treatment time of the visit; add total_treatment_minutes so the "
-                "billed minutes can be checked against it",
+                "billed minutes can be checked against it.",
                 severity="info",
             )
         return
@@ -259,7 +259,7 @@ def timed_minutes(ctx: Context, r: Rule) -> Iterator[Finding]:
     if timed_sum > total:
         yield r.finding(
             None,
-            f"the timed codes add up to {timed_sum} minutes, more than the visit's total "
+            f"The timed codes add up to {timed_sum} minutes, more than the visit's total "
             f"treatment time of {total} minutes ({timed_sum - total} over): correct the "
-            "line minutes or total_treatment_minutes so the claim agrees with the note",
+            "line minutes or total_treatment_minutes so the claim agrees with the note.",
         )

@@ -169,9 +169,9 @@ def missing(ctx: Context, r: Rule) -> Iterator[Finding]:
         return
     yield r.finding(
         None,
-        "no plan of care on this Medicare therapy visit: therapy must be furnished under a "
+        "No plan of care on this Medicare therapy visit: therapy must be furnished under a "
         "plan of care certified by a physician/NPP; add plan_of_care (start, end, signed) "
-        "or hold the claim until a plan is in place",
+        "or hold the claim until a plan is in place.",
     )
 
 
@@ -233,24 +233,24 @@ def expired(ctx: Context, r: Rule) -> Iterator[Finding]:
     if dos < poc.start:
         yield r.finding(
             None,
-            f"the date of service is {_days((poc.start - dos).days)} before the plan of care's "
+            f"The date of service is {_days((poc.start - dos).days)} before the plan of care's "
             "first certified day: bill this visit under the plan in force that day, or "
-            "correct plan_of_care start",
+            "correct plan_of_care start.",
         )
     elif dos > poc.end:
         yield r.finding(
             None,
-            f"the date of service is {_days((dos - poc.end).days)} after the certified period "
+            f"The date of service is {_days((dos - poc.end).days)} after the certified period "
             "ended: get a recertification signed by the physician/NPP that covers this date, "
-            "and enter that plan of care, before billing",
+            "and enter that plan of care, before billing.",
         )
     length = certified_days(poc.start, poc.end)
     if length > CERT_MAX_DAYS:
         yield r.finding(
             None,
-            f"the certified period runs {length} calendar days (start day counted as day 1), "
+            f"The certified period runs {length} calendar days (start day counted as day 1), "
             f"{length - CERT_MAX_DAYS} more than the {CERT_MAX_DAYS} one certification may "
-            f"cover: end it on day {CERT_MAX_DAYS} at the latest and recertify for the rest",
+            f"cover: end it on day {CERT_MAX_DAYS} at the latest and recertify for the rest.",
         )
 
 
@@ -330,29 +330,31 @@ def unsigned(ctx: Context, r: Rule) -> Iterator[Finding]:
         if ctx.dos > deadline:
             yield r.finding(
                 None,
-                f"the plan of care is unsigned and the {SIGN_WITHIN_DAYS}-day window for the "
+                f"The plan of care is unsigned and the {SIGN_WITHIN_DAYS}-day window for the "
                 f"physician/NPP's certification closed {_days((ctx.dos - deadline).days)} "
                 "before this date of service: get the dated signature (a late certification "
                 "needs the reason for the delay in the record) and enter plan_of_care signed"
-                + order_note,
+                + order_note
+                + ".",
             )
         else:
             left = (deadline - ctx.dos).days
             yield r.finding(
                 None,
-                "the plan of care is not signed yet: the physician/NPP's dated signature is "
+                "The plan of care is not signed yet: the physician/NPP's dated signature is "
                 f"due within {SIGN_WITHIN_DAYS} days of the plan's start, "
                 + ("today" if left == 0 else f"{_days(left)} after this date of service")
                 + "; enter plan_of_care signed once it is back"
-                + order_note,
+                + order_note
+                + ".",
                 severity="warning",
             )
     elif poc.signed > deadline:
         yield r.finding(
             None,
-            f"the plan of care was signed {_days((poc.signed - deadline).days)} after the "
+            f"The plan of care was signed {_days((poc.signed - deadline).days)} after the "
             f"{SIGN_WITHIN_DAYS}-day window for certification closed (late certification): "
-            "keep the reason for the delay in the record" + order_note,
+            "keep the reason for the delay in the record" + order_note + ".",
         )
 
 
@@ -403,17 +405,17 @@ def progress_report(ctx: Context, r: Rule) -> Iterator[Finding]:
         overdue = f" ({late} treatment day{'s' if late != 1 else ''} overdue)" if late else ""
         yield r.finding(
             None,
-            f"this is treatment day {day} since the last progress report or evaluation and no "
+            f"This is treatment day {day} since the last progress report or evaluation and no "
             f"progress report is recorded{overdue}: Medicare needs one at least every "
             f"{PROGRESS_REPORT_DAYS} treatment days; the therapist writes it at this visit, "
-            "then set progress_report to true",
+            "then set progress_report to true.",
         )
     else:
         left = PROGRESS_REPORT_DAYS - day
         yield r.finding(
             None,
-            f"treatment day {day} since the last progress report or evaluation: a progress "
+            f"Treatment day {day} since the last progress report or evaluation: a progress "
             f"report is due by treatment day {PROGRESS_REPORT_DAYS}, "
-            f"{left} visit{'s' if left != 1 else ''} after this one; plan it now",
+            f"{left} visit{'s' if left != 1 else ''} after this one; plan it now.",
             severity="info",
         )

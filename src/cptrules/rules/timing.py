@@ -131,9 +131,9 @@ def overlap(ctx: Context, r: Rule) -> Iterator[Finding]:
         if line.minutes is not None and line.minutes > span:
             yield r.finding(
                 i,
-                f"this {line.code} bills {_minutes(line.minutes)} but its start and end times "
+                f"This {line.code} bills {_minutes(line.minutes)} but its start and end times "
                 f"span only {_minutes(span)}: one-on-one minutes cannot exceed the time the "
-                "service lasted; correct the minutes or the clock times",
+                "service lasted; correct the minutes or the clock times.",
             )
         if span > 0:
             clocked.append((start, end, i))
@@ -147,10 +147,10 @@ def overlap(ctx: Context, r: Rule) -> Iterator[Finding]:
             other = ctx.lines[reach_line].code
             yield r.finding(
                 i,
-                f"this {ctx.lines[i].code} overlaps the {other} on line {reach_line} by "
+                f"This {ctx.lines[i].code} overlaps the {other} on line {reach_line} by "
                 f"{_minutes(shared)}: timed codes need undivided one-on-one attention, so the "
                 "same minutes cannot count twice; correct the clock times and minutes so the "
-                "services follow one another",
+                "services follow one another.",
             )
         if end > reach_end:
             reach_end, reach_line = end, i

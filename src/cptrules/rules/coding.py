@@ -128,9 +128,14 @@ def _new_units(ctx: Context, i: int, target: CodeInfo) -> int | None:
 
 
 def _technique_finding(
-    ctx: Context, r: Rule, i: int, family: str, foreign: list[str], mixed: bool
+    ctx: Context, r: Rule, i: int, family: str, foreign: list[str], mixed: bool | None
 ) -> Finding:
-    """One finding: techniques of ``family`` documented on line i, with a fix if unambiguous."""
+    """One finding: techniques of ``family`` documented on line i, with a fix if unambiguous.
+
+    ``mixed`` is None when ``foreign`` are the line's only techniques, True when
+    the line also documents techniques of its own code, False when it documents
+    only other codes' techniques, of several families.
+    """
     line = ctx.lines[i]
     code = line.code
     codes = ctx.catalog.families.get(family, ())
@@ -141,12 +146,16 @@ def _technique_finding(
         belongs = (
             f"{name} is billed with 20560 (1-2 muscles) or 20561 (3 or more muscles), not {code}"
         )
-    if mixed:
+    if mixed is not None:
+        keep = (
+            f"keep on {code} only the minutes of the techniques that belong to {code}"
+            if mixed
+            else f"recode or remove this {code} line, since none of its techniques is {code}"
+        )
         return r.finding(
             i,
             f"{belongs}, and this line documents other techniques too: split the service -- "
-            f"bill the {names} on its own {_codes_text(codes)} line and keep on {code} only "
-            f"the minutes of the techniques that belong to {code}.",
+            f"bill the {names} on its own {_codes_text(codes)} line and {keep}.",
         )
     target = _target(ctx, i, family)
     if target is None:
@@ -174,10 +183,15 @@ def _technique_finding(
     if line.units is not None and units is not None and units != line.units:
         fixes.append(Fix("set_units", i, units))
         tail = f" and bill {units} unit{'s' if units != 1 else ''}"
+    old = ctx.infos[i]
+    if (info.timed or (old is not None and old.timed)) and any(
+        other is not None and other.timed for j, other in enumerate(ctx.infos) if j != i
+    ):
+        # Moving minutes into or out of the timed total can shift the other lines' units.
+        tail += ", then re-check the units of the visit's other timed lines"
     return r.finding(
         i,
-        f"{belongs}: change the code to {target}{tail}, then re-check the visit's other "
-        f"timed units.",
+        f"{belongs}: change the code to {target}{tail}.",
         fixes=tuple(fixes),
     )
 
@@ -279,7 +293,7 @@ def technique(ctx: Context, r: Rule) -> Iterator[Finding]:
                 foreign.setdefault(fam, []).append(t)
         if not foreign:
             continue
-        mixed = bool(native) or len(foreign) > 1
+        mixed = True if native else (False if len(foreign) > 1 else None)
         for fam, ts in foreign.items():
             yield _technique_finding(ctx, r, i, fam, ts, mixed)
 
@@ -343,6 +357,7 @@ _CMT_97140_PAYERS = ("commercial", "uhc-commercial", "anthem")
             _chiro("commercial", [_CMT3, _manual_xs("lumbar")]),
             fails=True,
             note="97140 on the lumbar region CMT manipulated, 59/XS does not help",
+            payers=(*_CMT_97140_PAYERS, "aetna", "bcbs-mn"),
         ),
         Example(
             _chiro("commercial", [_CMT3, _manual_xs("upper_extremity")]),

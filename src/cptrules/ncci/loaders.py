@@ -27,8 +27,9 @@ import io
 import os
 import re
 import zipfile
+import zlib
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from typing import IO, Literal
 
 import attrs
@@ -60,6 +61,8 @@ _HEADER_SCAN_LINES = 20  # the PTP header sits on line 3; allow some slack
 _MUE_HEADER_SCAN_RECORDS = 10
 _SNIFF_BYTES = 64 * 1024
 _READ_BUFFER = 1 << 20
+# RuntimeError: zipfile's "encrypted, password required"; NotImplementedError: method
+_OPEN_ERRORS = (OSError, zipfile.BadZipFile, KeyError, NotImplementedError, RuntimeError)
 _INDICATORS = {"0": 0, "1": 1, "9": 9}
 _MAI = {"1": 1, "2": 2, "3": 3}
 _NO_DATE = ("", "*")
@@ -81,21 +84,35 @@ class Source:
     def open(self) -> Iterator[IO[bytes]]:
         """Open the table for binary reading (a zip member is size-checked again).
 
-        I/O and zip errors while the table is read become DataError naming it.
+        I/O, zip and decompression errors while the table is read become DataError
+        naming it.
         """
-        try:
-            if self.member is None:
-                with open(self.path, "rb", buffering=_READ_BUFFER) as stream:
-                    yield stream
-                return
-            with zipfile.ZipFile(self.path) as zf:
-                info = zf.getinfo(self.member)
-                _check_member(info, os.path.basename(self.path))
-                with zf.open(info) as member:
+        with ExitStack() as stack:
+            try:
+                if self.member is None:
+                    stream: IO[bytes] = stack.enter_context(
+                        open(self.path, "rb", buffering=_READ_BUFFER)
+                    )
+                else:
+                    zf = stack.enter_context(zipfile.ZipFile(self.path))
+                    info = zf.getinfo(self.member)
+                    _check_member(info, os.path.basename(self.path))
+                    member = stack.enter_context(zf.open(info))
                     # ZipExtFile's own readline is slow Python; a buffer over it is 4x faster
-                    yield io.BufferedReader(member, _READ_BUFFER)  # type: ignore[type-var]  # ZipExtFile has readinto
-        except (OSError, zipfile.BadZipFile, KeyError) as exc:
-            raise DataError(f"cannot read: {exc}", source=self.name) from None
+                    stream = io.BufferedReader(member, _READ_BUFFER)  # type: ignore[type-var]  # ZipExtFile has readinto
+            except (
+                OSError,
+                zipfile.BadZipFile,
+                KeyError,
+                NotImplementedError,
+                RuntimeError,
+            ) as exc:
+                # RuntimeError: zipfile's "encrypted, password required"
+                raise DataError(f"cannot open: {exc}", source=self.name) from None
+            try:
+                yield stream
+            except (OSError, zipfile.BadZipFile, zlib.error, EOFError) as exc:
+                raise DataError(f"cannot read: {exc}", source=self.name) from None
 
 
 def _check_member(info: zipfile.ZipInfo, name: str) -> None:

@@ -29,11 +29,18 @@ from ..report import Finding, Fix
 from ._base import Example, Rule, rule
 
 __all__ = [
+    "THERAPY_MODIFIER",
     "AssistantPolicy",
     "ThresholdYear",
+    "assistant_modifier",
     "assistant_policy",
+    "at_modifier",
+    "distinct_modifier",
+    "kx_modifier",
     "kx_thresholds",
     "plan_discipline",
+    "therapy_modifier",
+    "unknown_modifier",
 ]
 
 #: therapist discipline -> its therapy modifier
@@ -520,7 +527,23 @@ def assistant_modifier(ctx: Context, r: Rule) -> Iterator[Finding]:
         if need is None or discipline is None:
             # No discipline to go by (a non-therapist without a therapy modifier).
             # A chiropractor's therapy is coverage.chiropractor's business.
-            if over and not have and ctx.session.provider.discipline != "DC":
+            if len(have) > 1:
+                yield r.finding(
+                    i,
+                    f"{code} carries both CQ and CO: one assistant furnished the service. "
+                    f"Keep CQ for a PTA under a physical therapy plan or CO for an OTA under "
+                    f"an occupational therapy plan, and remove the other.",
+                )
+            elif have and not over:
+                (m,) = have
+                yield r.finding(
+                    i,
+                    f"The assistant furnished {assist} of {code}'s {minutes} minutes, not "
+                    f"more than {pct}%: {m} is not needed and cuts the payment; remove {m}.",
+                    severity="warning",
+                    fixes=(Fix("remove_modifier", i, m),),
+                )
+            elif over and not have and ctx.session.provider.discipline != "DC":
                 yield r.finding(
                     i,
                     f"An assistant furnished {assist} of {code}'s {minutes} minutes (more "

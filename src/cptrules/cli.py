@@ -8,21 +8,30 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Iterator, Sequence
 from typing import IO, Any, NoReturn, cast
 
 from . import units as units_mod
 from ._version import DATA_VERSION, __version__
+from .batch import (
+    EngineSettings,
+    check_jsonl,
+    default_jobs,
+    invalid_report,
+    iter_records,
+    render_text,
+)
 from .engine import Engine
-from .errors import CptRulesError, InvalidSessionError
-from .parsing import load_session
-from .report import Report
+from .errors import CptRulesError
 from .rules import REGISTRY
 
-__all__ = ["invalid_report", "main", "read_records"]
+__all__ = ["build_parser", "invalid_report", "main", "read_records", "render_text"]
 
 EXIT_OK, EXIT_ERRORS, EXIT_INVALID = 0, 1, 2
+#: Ctrl-C (128 + SIGINT) and a closed output pipe (128 + SIGPIPE), as a shell reports them.
+EXIT_INTERRUPTED, EXIT_BROKEN_PIPE = 130, 141
 
 
 class _Parser(argparse.ArgumentParser):
@@ -33,152 +42,72 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_INVALID, f"{self.prog}: error: {message}\n")
 
 
-def invalid_report(record: int | None, errors: Sequence[tuple[str, str]]) -> dict[str, Any]:
-    """The report of a record that could not be checked (bad input), by 1-based record number."""
-    out: dict[str, Any] = {"ok": False, "invalid": True}
-    if record is not None:
-        out["record"] = record
-    out["errors"] = [{"path": p, "message": m} for p, m in errors]
-    return out
-
-
-def read_records(stream: IO[str]) -> Iterator[tuple[int, str]]:
+def read_records(stream: IO[str] | IO[bytes]) -> Iterator[tuple[int, str]]:
     """Yield ``(record number, text)`` from a JSON document or JSON Lines stream.
 
-    A stream whose first non-blank line is a whole JSON value is JSON Lines
-    (one session a line; blank lines are skipped but counted). Otherwise the
-    whole stream is one JSON document, record 1.
+    Kept for callers of earlier versions; :func:`cptrules.batch.iter_records` is
+    the reader (bytes, constant memory). Undecodable bytes become U+FFFD here.
     """
-    first = ""
-    number = 0
-    for raw in stream:
-        number += 1
-        if raw.strip():
-            first = raw
-            break
-    if not first:
-        return
-    try:
-        json.loads(first)
-        single_line = True
-    except ValueError:
-        single_line = False
-    if not single_line:
-        yield 1, first + stream.read()
-        return
-    yield number, first
-    for raw in stream:
-        number += 1
-        if raw.strip():
-            yield number, raw
-
-
-def _fmt_fix(fix: dict[str, Any]) -> str:
-    action, line, value = fix["action"], fix["line"], fix.get("value")
-    return {
-        "set_units": f"set units on line {line} to {value}",
-        "add_modifier": f"add modifier {value} to line {line}",
-        "remove_modifier": f"remove modifier {value} from line {line}",
-        "replace_code": f"replace the code on line {line} with {value}",
-        "remove_line": f"remove line {line}",
-    }.get(action, f"{action} line {line} {value}")
-
-
-def render_text(report: Report, name: str) -> str:
-    """A report for people: what is wrong, why (citation), what to change."""
-    d = report.to_dict()
-    errors = sum(f["severity"] == "error" for f in d["findings"])
-    warnings = sum(f["severity"] == "warning" for f in d["findings"])
-    infos = len(d["findings"]) - errors - warnings
-    verdict = "OK" if report.ok else "NOT READY"
-    out = [
-        f"{name}: {verdict} — {d['payer']}, date of service {d['date_of_service']}: "
-        f"{errors} error(s), {warnings} warning(s), {infos} note(s)"
-    ]
-    out.append("  units:")
-    for u in d["units"]:
-        exp = "?" if u["expected"] is None else u["expected"]
-        billed = "?" if u["billed"] is None else u["billed"]
-        flag = "" if u["billed"] == u["expected"] else "   <-"
-        out.append(f"    line {u['line']}  {u['code']:<6} billed {billed}  expected {exp}{flag}")
-    for f in d["findings"]:
-        where = "session" if f["line"] is None else f"line {f['line']}"
-        out.append(f"  {f['severity'].upper():<7} {f['rule']} ({where}): {f['message']}")
-        out.append(f"          source: {f['citation']}")
-        for fix in f["fixes"]:
-            out.append(f"          fix: {_fmt_fix(fix)}")
-    out.append(f"  data: {d['data_version']}")
-    return "\n".join(out)
-
-
-def _invalid_text(name: str, record: int | None, errors: Sequence[tuple[str, str]]) -> str:
-    where = f"{name}, record {record}" if record is not None else name
-    lines = [f"{where}: INVALID — {len(errors)} problem(s)"]
-    lines += [f"  {p or '(input)'}: {m}" for p, m in errors]
-    return "\n".join(lines)
+    for number, data in iter_records(stream):
+        yield number, "" if data is None else data.decode("utf-8", "replace")
 
 
 def _cmd_check(args: argparse.Namespace) -> int:
-    try:
-        engine = Engine(profiles=args.profile or None, tables=args.db)
-    except CptRulesError as exc:
-        print(f"cptrules: {exc}", file=sys.stderr)
+    jobs = default_jobs() if args.jobs is None else args.jobs
+    if jobs < 1:
+        print("cptrules check: --jobs must be at least 1", file=sys.stderr)
         return EXIT_INVALID
+    settings = EngineSettings(profiles=args.profile or (), tables=args.db)
+    engine = None if settings == EngineSettings() else settings
     name = "<stdin>" if args.file == "-" else args.file
     try:
-        stream: IO[str] = (
-            sys.stdin if args.file == "-" else open(args.file, encoding="utf-8")  # noqa: SIM115  (closed below)
+        stream: IO[bytes] | IO[str] = (
+            getattr(sys.stdin, "buffer", sys.stdin) if args.file == "-" else open(args.file, "rb")  # noqa: SIM115  (closed below)
         )
     except OSError as exc:
         print(f"cptrules: cannot read {name}: {exc.strerror}", file=sys.stderr)
         return EXIT_INVALID
-    worst = EXIT_OK
-    outputs: list[dict[str, Any]] = []
-    many = False
+    progress = sys.stderr if not args.quiet and _isatty(sys.stderr) else None
     try:
-        for count, (number, text) in enumerate(read_records(stream)):
-            many = many or count > 0 or number > 1
-            try:
-                report = engine.check(load_session(text), payer=args.payer)
-            except InvalidSessionError as exc:
-                worst = EXIT_INVALID
-                errs = exc.errors
-                if args.format == "text":
-                    print(_invalid_text(name, number if many else None, errs))
-                else:
-                    _emit(args, invalid_report(number, errs), outputs)
-                continue
-            except CptRulesError as exc:
-                worst = EXIT_INVALID
-                errs = (("", str(exc)),)
-                if args.format == "text":
-                    print(_invalid_text(name, number if many else None, errs))
-                else:
-                    _emit(args, invalid_report(number, errs), outputs)
-                continue
-            if not report.ok and worst == EXIT_OK:
-                worst = EXIT_ERRORS
-            if args.format == "text":
-                print(render_text(report, f"{name}, record {number}" if many else name))
-            else:
-                _emit(args, report.to_dict(), outputs)
-    except UnicodeDecodeError:
-        print(f"cptrules: {name} is not UTF-8 text", file=sys.stderr)
+        summary = check_jsonl(
+            stream,
+            sys.stdout,
+            jobs=jobs,
+            engine=engine,
+            payer=args.payer,
+            format=args.format,
+            name=name,
+            progress=progress,
+        )
+    except CptRulesError as exc:
+        print(f"cptrules: {exc}", file=sys.stderr)
+        return EXIT_INVALID
+    except OSError as exc:
+        if isinstance(exc, BrokenPipeError):
+            raise
+        print(f"cptrules: cannot read {name}: {exc.strerror or exc}", file=sys.stderr)
         return EXIT_INVALID
     finally:
-        if stream is not sys.stdin:
+        if args.file != "-":
             stream.close()
-    if args.format == "json":
-        doc: Any = outputs[0] if len(outputs) == 1 and not many else outputs
-        print(json.dumps(doc, indent=2))
-    return worst
+    if summary.interrupted:
+        last = summary.last_record
+        where = f"record {last}" if last is not None else "the start"
+        print(
+            f"cptrules: interrupted after {where}; {summary.records:,} record(s) written, "
+            "the output holds whole records only",
+            file=sys.stderr,
+        )
+    if (summary.records > 1 or summary.interrupted) and not args.quiet:
+        print(summary.format(), file=sys.stderr)
+    return summary.exit_code
 
 
-def _emit(args: argparse.Namespace, doc: dict[str, Any], outputs: list[dict[str, Any]]) -> None:
-    if args.format == "jsonl":
-        print(json.dumps(doc, separators=(",", ":")), flush=False)
-    else:
-        outputs.append(doc)
+def _isatty(stream: IO[str]) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False
 
 
 def _cmd_units(args: argparse.Namespace) -> int:
@@ -289,6 +218,16 @@ def build_parser() -> argparse.ArgumentParser:
         "--profile", action="append", metavar="FILE", help="load a payer profile file (repeatable)"
     )
     p.add_argument("--db", metavar="PATH", help="NCCI store made by `cptrules data import`")
+    p.add_argument(
+        "--jobs",
+        "-j",
+        type=int,
+        metavar="N",
+        help="worker processes for JSON Lines (default: every CPU; 1 = in this process)",
+    )
+    p.add_argument(
+        "--quiet", "-q", action="store_true", help="no summary or progress line on stderr"
+    )
     p.set_defaults(func=_cmd_check)
 
     p = sub.add_parser(
@@ -320,12 +259,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         code: int = args.func(args)
-    except BrokenPipeError:  # pragma: no cover - e.g. `cptrules check ... | head`
-        return EXIT_OK
+    except BrokenPipeError:  # e.g. `cptrules check ... | head`: the reader left
+        _silence_stdout()
+        return EXIT_BROKEN_PIPE
     except KeyboardInterrupt:
         print("cptrules: interrupted", file=sys.stderr)
-        return 130
+        return EXIT_INTERRUPTED
     return code
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null so the interpreter's final flush cannot fail again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):  # no real file descriptor (tests)
+        pass
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -369,6 +369,8 @@ def kx_visit(pt_slp: object = None, ot: object = None, **kw: Any) -> dict[str, A
 def test_thresholds_are_the_sourced_amounts() -> None:
     amounts = {y: t.kx for y, t in kx_thresholds().items()}
     assert amounts == {
+        2020: Decimal("2080"),
+        2021: Decimal("2110"),
         2022: Decimal("2150"),
         2023: Decimal("2230"),
         2024: Decimal("2330"),
@@ -449,12 +451,21 @@ def test_missing_bucket_amount_is_not_checked() -> None:
     assert not found(s, "modifier.kx")
 
 
+@pytest.mark.parametrize(("year", "amount"), [(2020, "2080"), (2021, "2110")])
+def test_kx_2020_and_2021_thresholds(year: int, amount: str) -> None:
+    poc = {"start": f"{year}-02-01", "end": f"{year}-04-30", "signed": f"{year}-02-10"}
+    at = found(kx_visit(amount, dos=f"{year}-03-04", poc=poc), "modifier.kx")
+    over = found(kx_visit(f"{amount}.01", dos=f"{year}-03-04", poc=poc), "modifier.kx")
+    assert {f.severity for f in at} == {"warning"}
+    assert {f.severity for f in over} == {"error"}
+
+
 def test_kx_well_below_threshold_is_an_info_without_fix() -> None:
     got = found(kx_visit("1000", mods=("GP", "KX")), "modifier.kx")
     assert [(f.line, f.severity, f.fixes) for f in got] == [(0, "info", ()), (1, "info", ())]
 
 
-@pytest.mark.parametrize("year", [2020, 2021])
+@pytest.mark.parametrize("year", [2027])
 def test_years_without_a_sourced_threshold_say_so_once(year: int) -> None:
     poc = {"start": f"{year}-02-01", "end": f"{year}-04-30", "signed": f"{year}-02-10"}
     got = found(kx_visit("9999", dos=f"{year}-03-04", poc=poc), "modifier.kx")

@@ -159,11 +159,11 @@ def _money(raw: object, where: str) -> Decimal:
 def kx_thresholds() -> Mapping[int, ThresholdYear]:
     """Calendar year -> its bundled KX and review thresholds (read once).
 
-    Years without a sourced amount are absent (2020, 2021).
+    Years without a sourced amount are absent (e.g. 2027 until CMS publishes it).
 
     >>> kx_thresholds()[2026].kx
     Decimal('2480.00')
-    >>> 2021 in kx_thresholds()
+    >>> 2027 in kx_thresholds()
     False
     """
     out: dict[int, ThresholdYear] = {}
@@ -683,7 +683,7 @@ def kx_modifier(ctx: Context, r: Rule) -> Iterator[Finding]:
       of medical necessity, not a prohibited modifier, and the visit itself may
       cross the threshold (the allowed amount of this visit is not an input),
       so removing it automatically could deny a line that needs it;
-    - a year without a bundled amount (2020, 2021) -> one info, nothing guessed.
+    - a year without a bundled amount (e.g. 2027) -> one info, nothing guessed.
 
     Messages never echo the accrued amount (patient data); they name the
     threshold.

@@ -1,0 +1,457 @@
+"""Batch checking: every record accounted for, in order, the same output whatever the jobs."""
+
+from __future__ import annotations
+
+import io
+import itertools
+import json
+import os
+import pathlib
+import signal
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import cptrules
+from cptrules import batch
+from cptrules.batch import (
+    BatchResult,
+    EngineSettings,
+    Summary,
+    check_jsonl,
+    check_many,
+    iter_records,
+)
+from cptrules.errors import ConfigError
+
+FIXTURES = pathlib.Path(__file__).parent / "fixtures" / "batch"
+MEDICARE = json.loads((FIXTURES / "medicare-pt-visit.json").read_text(encoding="utf-8"))
+COMMERCIAL = json.loads((FIXTURES / "commercial-pt-visit.json").read_text(encoding="utf-8"))
+# Over-billed: 40 timed minutes give 3 units in all, 97110 may have 2 (REFERENCE 1.1).
+OVERBILLED: dict[str, Any] = {
+    "date_of_service": "2026-03-04",
+    "payer": "medicare",
+    "provider": {"discipline": "PT"},
+    "plan_of_care": {"start": "2026-02-02", "end": "2026-04-30", "signed": "2026-02-09"},
+    "treatment_day": 3,
+    "total_treatment_minutes": 45,
+    "lines": [
+        {"code": "97110", "minutes": 33, "units": 3, "modifiers": ["GP"]},
+        {"code": "97140", "minutes": 7, "units": 1, "modifiers": ["GP"]},
+    ],
+}
+CHIRO: dict[str, Any] = {
+    "date_of_service": "2026-01-20",
+    "payer": "medicare",
+    "provider": {"discipline": "DC"},
+    "diagnoses": ["M99.03", "M54.50"],
+    "lines": [
+        {
+            "code": "98941",
+            "units": 1,
+            "modifiers": ["AT"],
+            "regions": ["cervical", "thoracic", "lumbar"],
+            "diagnosis_pointers": [1, 2],
+        }
+    ],
+}
+GOOD_ONES = (MEDICARE, COMMERCIAL, OVERBILLED, CHIRO)
+
+
+def compact(doc: Any) -> bytes:
+    return json.dumps(doc, separators=(",", ":")).encode()
+
+
+def mixed_lines(n: int) -> list[bytes]:
+    """``n`` JSON Lines: sessions, invalid sessions, non-JSON, blank lines and bad bytes."""
+    out: list[bytes] = []
+    for i in range(n):
+        kind = i % 10
+        if kind == 3:
+            out.append(b"this is not json")
+        elif kind == 5:
+            out.append(compact({"payer": "medicare", "lines": []}))
+        elif kind == 7:
+            out.append(b"")
+        elif kind == 8 and i % 20 == 8:
+            out.append(b'{"payer": "\xff\xfe"}')
+        elif kind == 9 and i % 30 == 9:
+            out.append(b'{"date_of_service": "2026-03-04", "payer": ')  # cut short
+        else:
+            session = dict(GOOD_ONES[i % len(GOOD_ONES)])
+            session["treatment_day"] = 1 + i % 9
+            out.append(compact(session))
+    return out
+
+
+def run_jsonl(data: bytes, **kwargs: Any) -> tuple[str, Summary]:
+    out = io.StringIO()
+    summary = check_jsonl(io.BytesIO(data), out, **kwargs)
+    return out.getvalue(), summary
+
+
+MIXED = mixed_lines(300)
+MIXED_DATA = b"\n".join(MIXED) + b"\n"
+NONBLANK = [i + 1 for i, line in enumerate(MIXED) if line.strip()]
+
+
+# --------------------------------------------------------------------------- check_many
+
+
+def test_check_many_accounts_for_every_input_in_order() -> None:
+    session = cptrules.load_session(MEDICARE)
+    records: list[Any] = [
+        session,
+        MEDICARE,
+        json.dumps(COMMERCIAL),
+        compact(OVERBILLED),
+        "not json",
+        b"\xff",
+        {"payer": "medicare"},
+        42,
+    ]
+    results = list(check_many(records))
+    assert [r.index for r in results] == list(range(len(records)))
+    assert [r.invalid for r in results] == [False] * 4 + [True] * 4
+    assert [r.ok for r in results[:3]] == [True, True, True]
+    assert not results[3].ok
+    assert results[3].report is not None
+    assert "units.total-time" in results[3].report.rules()
+    assert results[4].errors == (("", "not valid JSON (line 1, column 1)"),)
+    assert results[5].errors[0][1].startswith("not UTF-8")
+    assert {path for path, _ in results[6].errors} >= {"date_of_service", "provider", "lines"}
+    assert results[7].errors == (("", "a session must be a JSON object"),)
+    assert not any(r.internal for r in results)
+
+
+def _comparable(results: Iterator[BatchResult]) -> list[Any]:
+    return [
+        (r.index, r.report.to_dict() if r.report is not None else None, r.errors) for r in results
+    ]
+
+
+def test_check_many_jobs_give_the_same_results() -> None:
+    records = [line.decode("utf-8", "replace") for line in MIXED]
+    one = _comparable(check_many(records))
+    two = _comparable(check_many(records, jobs=2, chunk_size=16))
+    assert one == two
+    assert len(one) == len(records)
+
+
+def test_check_many_is_lazy_and_bounded() -> None:
+    pulled = itertools.count()
+
+    def endless() -> Iterator[dict[str, Any]]:
+        while True:
+            next(pulled)
+            yield MEDICARE
+
+    results = check_many(endless(), jobs=2, chunk_size=8)
+    first = list(itertools.islice(results, 100))
+    assert [r.index for r in first] == list(range(100))
+    # 100 consumed; at most the in-flight window (3 x jobs chunks) plus one chunk read ahead.
+    assert next(pulled) <= 100 + (3 * 2 + 1) * 8 + 8
+    results.close()  # type: ignore[attr-defined]  # a generator; closing stops the pool
+
+
+def test_check_many_payer_override_and_unknown_payer() -> None:
+    [result] = check_many([MEDICARE], payer="commercial")
+    assert result.report is not None
+    assert result.report.payer == "commercial"
+    with pytest.raises(ConfigError, match="unknown payer profile"):
+        check_many([MEDICARE], payer="no-such-payer")
+    with pytest.raises(ConfigError, match="unknown payer profile"):
+        check_many([MEDICARE], payer="no-such-payer", jobs=2)
+
+
+def test_check_many_options_are_checked() -> None:
+    with pytest.raises(ConfigError, match="jobs"):
+        check_many([MEDICARE], jobs=0)
+    with pytest.raises(ConfigError, match="EngineSettings"):
+        check_many([MEDICARE], engine=cptrules.Engine(), jobs=2)
+
+
+def test_engine_settings_reach_the_workers() -> None:
+    off = EngineSettings(disabled=["units.total-time"])
+    for jobs in (1, 2):
+        results = list(check_many([OVERBILLED] * 20, engine=off, jobs=jobs, chunk_size=4))
+        assert all(r.report is not None for r in results)
+        assert not any("units.total-time" in r.report.rules() for r in results if r.report)
+    regraded = EngineSettings(severities={"units.total-time": "info"})
+    [result] = check_many([OVERBILLED], engine=regraded)
+    assert result.report is not None
+    assert [f.severity for f in result.report.findings if f.rule == "units.total-time"] == ["info"]
+
+
+def test_engine_settings_normalise_and_pickle() -> None:
+    import pickle
+
+    a = EngineSettings(profiles=[pathlib.Path("a.toml")], disabled={"b", "a"})
+    assert a.profiles == ("a.toml",)
+    assert a.disabled == ("a", "b")
+    assert pickle.loads(pickle.dumps(a)) == a
+
+
+def test_check_many_engine_object_in_process() -> None:
+    engine = cptrules.Engine(disabled=["units.total-time"])
+    [result] = check_many([OVERBILLED], engine=engine)
+    assert result.report is not None
+    assert "units.total-time" not in result.report.rules()
+
+
+def test_a_bug_inside_a_check_is_an_internal_record_not_a_crash(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    real = cptrules.Engine.check
+
+    def flaky(self: cptrules.Engine, session: Any, payer: str | None = None) -> Any:
+        if session.payer == "commercial":
+            raise RuntimeError("boom with patient text")
+        return real(self, session, payer)
+
+    monkeypatch.setattr(cptrules.Engine, "check", flaky)
+    results = list(check_many([MEDICARE, COMMERCIAL, MEDICARE]))
+    assert [r.invalid for r in results] == [False, True, False]
+    assert results[1].internal
+    assert results[1].errors == (("", "internal error (RuntimeError); please report this bug"),)
+    out, summary = run_jsonl(b"\n".join(compact(s) for s in (MEDICARE, COMMERCIAL)))
+    assert summary.internal == 1
+    assert summary.invalid == 1
+    assert "boom" not in out
+
+
+# --------------------------------------------------------------------------- check_jsonl
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "json", "text"])
+def test_output_is_byte_identical_whatever_the_jobs(fmt: batch.Format) -> None:
+    one, s1 = run_jsonl(MIXED_DATA, format=fmt, name="visits.jsonl")
+    two, s2 = run_jsonl(MIXED_DATA, format=fmt, name="visits.jsonl", jobs=2, chunk_size=16)
+    assert one == two
+    assert s1.records == s2.records == len(NONBLANK)
+    assert (s1.ok, s1.with_errors, s1.invalid, s1.rules) == (
+        s2.ok,
+        s2.with_errors,
+        s2.invalid,
+        s2.rules,
+    )
+
+
+def test_output_is_the_same_under_spawn() -> None:
+    one, _ = run_jsonl(MIXED_DATA)
+    two, _ = run_jsonl(MIXED_DATA, jobs=2, chunk_size=64, start_method="spawn")
+    assert one == two
+
+
+def test_one_report_per_record_in_order_with_line_numbers() -> None:
+    out, summary = run_jsonl(MIXED_DATA, jobs=2, chunk_size=16)
+    reports = [json.loads(line) for line in out.splitlines()]
+    assert len(reports) == len(NONBLANK)
+    for number, raw, report in zip(NONBLANK, (m for m in MIXED if m.strip()), reports, strict=True):
+        if report.get("invalid"):
+            assert report["record"] == number
+            assert report["ok"] is False
+            assert report["errors"]
+            assert set(report["errors"][0]) == {"path", "message"}
+        else:
+            assert report["payer"] == json.loads(raw)["payer"]
+            assert "record" not in report
+    assert summary.records == summary.ok + summary.with_errors + summary.invalid
+    assert summary.invalid == sum(1 for r in reports if r.get("invalid"))
+    assert summary.ok == sum(1 for r in reports if r["ok"])
+    assert summary.last_record == NONBLANK[-1]
+    assert summary.exit_code == 2
+    findings = sum(len(r.get("findings", ())) for r in reports)
+    assert sum(summary.rules.values()) == findings
+
+
+def test_non_json_and_bad_bytes_are_invalid_records() -> None:
+    data = b"\n".join([compact(MEDICARE), b"garbage", b"\xff\xfe{", compact(COMMERCIAL)])
+    out, summary = run_jsonl(data)
+    lines = [json.loads(x) for x in out.splitlines()]
+    assert [x["ok"] for x in lines] == [True, False, False, True]
+    assert lines[1] == {
+        "ok": False,
+        "invalid": True,
+        "record": 2,
+        "errors": [{"path": "", "message": "not valid JSON (line 1, column 1)"}],
+    }
+    assert lines[2]["record"] == 3
+    assert lines[2]["errors"][0]["message"].startswith("not UTF-8")
+    assert (summary.records, summary.ok, summary.invalid) == (4, 2, 2)
+
+
+def test_json_format_is_one_array_or_one_object() -> None:
+    out, _ = run_jsonl(MIXED_DATA, format="json", jobs=2, chunk_size=16)
+    doc = json.loads(out)
+    assert isinstance(doc, list)
+    assert len(doc) == len(NONBLANK)
+    expected = [json.loads(x) for x in run_jsonl(MIXED_DATA)[0].splitlines()]
+    assert doc == expected
+    single, _ = run_jsonl(compact(MEDICARE), format="json")
+    assert json.loads(single)["ok"] is True
+    empty, summary = run_jsonl(b"\n\n", format="json")
+    assert json.loads(empty) == []
+    assert summary.records == 0
+    assert summary.exit_code == 0
+
+
+def test_summary_counts_and_format() -> None:
+    data = b"\n".join([compact(MEDICARE), compact(OVERBILLED), b"nope"])
+    _, summary = run_jsonl(data)
+    assert (summary.records, summary.ok, summary.with_errors, summary.invalid) == (3, 1, 1, 1)
+    assert summary.rules.get("units.total-time", 0) >= 1
+    text = summary.format()
+    assert text.startswith("3 records: 1 ok, 1 with errors, 1 invalid")
+    assert "units.total-time" in text
+    assert summary.top_rules(1)[0][1] == max(summary.rules.values())
+    assert summary.exit_code == 2
+    _, errors_only = run_jsonl(compact(OVERBILLED))
+    assert errors_only.exit_code == 1
+
+
+def test_check_jsonl_rejects_bad_options() -> None:
+    with pytest.raises(ConfigError):
+        run_jsonl(MIXED_DATA, jobs=0)
+    with pytest.raises(ConfigError):
+        run_jsonl(MIXED_DATA, format="xml")
+    with pytest.raises(ConfigError, match="EngineSettings"):
+        run_jsonl(MIXED_DATA, jobs=2, engine=cptrules.Engine())
+    with pytest.raises(ConfigError, match="unknown payer"):
+        run_jsonl(MIXED_DATA, payer="nobody")
+
+
+def test_text_streams_work_too() -> None:
+    text = MIXED_DATA.decode("utf-8", "replace")
+    out = io.StringIO()
+    summary = check_jsonl(io.StringIO(text), out)
+    assert summary.records == len(NONBLANK)
+
+
+class _InterruptingStream(io.BytesIO):
+    """A stream that sends this process SIGINT once ``after`` lines have been read."""
+
+    def __init__(self, data: bytes, after: int) -> None:
+        super().__init__(data)
+        self.after = after
+        self.read_lines = 0
+
+    def readline(self, size: int | None = -1) -> bytes:
+        self.read_lines += 1
+        if self.read_lines == self.after:
+            os.kill(os.getpid(), signal.SIGINT)
+        return super().readline(size)
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+@pytest.mark.parametrize("fmt", ["jsonl", "json"])
+def test_ctrl_c_leaves_whole_records(jobs: int, fmt: batch.Format) -> None:
+    data = b"\n".join([compact(MEDICARE)] * 3000) + b"\n"
+    stream = _InterruptingStream(data, after=700)
+    out = io.StringIO()
+    summary = check_jsonl(stream, out, jobs=jobs, chunk_size=64, format=fmt)
+    assert summary.interrupted
+    assert summary.exit_code == 130
+    assert 0 < summary.records < 3000
+    assert summary.last_record == summary.records
+    if fmt == "jsonl":
+        lines = out.getvalue().splitlines()
+        assert len(lines) == summary.records
+        assert all(json.loads(line)["ok"] for line in lines)
+    else:
+        assert len(json.loads(out.getvalue())) == summary.records
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+# --------------------------------------------------------------------------- reading
+
+
+def records_of(data: bytes) -> list[tuple[int, bytes | None]]:
+    return list(iter_records(io.BytesIO(data)))
+
+
+def test_one_pretty_document_is_one_record() -> None:
+    pretty = json.dumps(MEDICARE, indent=2).encode()
+    assert records_of(b"\n" + pretty + b"\n") == [(1, pretty + b"\n")]
+    [(number, data)] = records_of(pretty)
+    assert number == 1
+    assert data is not None
+    assert json.loads(data) == MEDICARE
+
+
+def test_compact_lines_are_json_lines_numbered_by_line() -> None:
+    data = b"\n" + compact(MEDICARE) + b"\n\n" + compact(COMMERCIAL) + b"\r\n\n"
+    got = records_of(data)
+    assert [n for n, _ in got] == [2, 4]
+
+
+def test_a_cut_short_first_line_still_means_json_lines() -> None:
+    data = b'{"date_of_service": "2026-03-04",\n' + compact(MEDICARE) + b"\n" + compact(CHIRO)
+    assert [n for n, _ in records_of(data)] == [1, 2, 3]
+    # ... but a broken pretty document stays one (invalid) record
+    broken = json.dumps(MEDICARE, indent=2).replace('"payer"', "payer").encode()
+    assert [n for n, _ in records_of(broken)] == [1]
+
+
+def test_a_broken_first_line_means_json_lines() -> None:
+    data = b"hello\n" + compact(MEDICARE) + b"\n"
+    assert [n for n, _ in records_of(data)] == [1, 2]
+
+
+def test_bom_and_blank_input() -> None:
+    assert records_of(b"") == []
+    assert records_of(b"\n \n\t\n") == []
+    [(number, data)] = records_of(b"\xef\xbb\xbf" + compact(MEDICARE) + b"\n")
+    assert number == 1
+    assert data is not None
+    assert data.startswith(b"{")
+
+
+def test_an_overlong_line_is_an_invalid_record(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(batch, "MAX_LINE_BYTES", 600)
+    data = compact(CHIRO) + b"\n" + b"x" * 5000 + b"\n" + compact(CHIRO) + b"\n"
+    got = records_of(data)
+    assert [(n, d is None) for n, d in got] == [(1, False), (2, True), (3, False)]
+    out, summary = run_jsonl(data)
+    assert json.loads(out.splitlines()[1])["errors"][0]["message"].startswith("line longer than")
+    assert summary.invalid == 1
+
+
+def test_reading_is_lazy() -> None:
+    class Counting(io.BytesIO):
+        lines = 0
+
+        def readline(self, size: int | None = -1) -> bytes:
+            Counting.lines += 1
+            return super().readline(size)
+
+    stream = Counting(b"\n".join([compact(MEDICARE)] * 1000))
+    it = iter_records(stream)
+    list(itertools.islice(it, 10))
+    assert Counting.lines <= 11
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.lists(
+        st.sampled_from(
+            [compact(s) for s in GOOD_ONES]
+            + [b"", b"  ", b"[]", b"null", b"{}", b"not json", b"\xff", b'{"a":', b"}"]
+        ),
+        max_size=30,
+    )
+)
+def test_every_record_gets_exactly_one_report(lines: list[bytes]) -> None:
+    data = b"\n".join(lines)
+    out, summary = run_jsonl(data, chunk_size=4)
+    numbers = [n for n, _ in records_of(data)]
+    reports = out.splitlines()
+    assert len(reports) == summary.records == len(numbers)
+    assert summary.records == summary.ok + summary.with_errors + summary.invalid
+    for number, report in zip(numbers, reports, strict=True):
+        doc = json.loads(report)
+        if doc.get("invalid"):
+            assert doc["record"] == number

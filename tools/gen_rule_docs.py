@@ -47,6 +47,8 @@ FAMILIES: dict[str, str] = {
 
 _ROLE = re.compile(r":[a-z]+(?::[a-z]+)?:`~?([^`]+)`")
 _CODE_SPAN = re.compile(r"(``?[^`]+``?)")
+_TAG_START = re.compile(r"<(?=[A-Za-z/!?])")
+_QUOTE_START = re.compile(r"^(\s*)>")
 
 
 def _label(rule_id: str) -> str:
@@ -67,9 +69,9 @@ def _markdown(docstring: str) -> str:
         for i, part in enumerate(parts):
             if i % 2 == 1:
                 parts[i] = "`" + part.strip("`") + "`"
-            else:  # plain text: no raw HTML, no stray emphasis
-                parts[i] = part.replace("<", "&lt;").replace(">", "&gt;")
-        out.append("".join(parts))
+            else:  # plain text: nothing Markdown would read as raw HTML
+                parts[i] = _TAG_START.sub("&lt;", part)
+        out.append(_QUOTE_START.sub(r"\1\\>", "".join(parts)))
     return "\n".join(out)
 
 

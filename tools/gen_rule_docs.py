@@ -127,12 +127,14 @@ def _example_block(engine: cptrules.Engine, rule: Rule, example: Example, fails:
     title = "Failing example" if fails else "Passing example"
     out = [f"**{title}**" + (f": {_markdown(example.note)}" if example.note else ""), ""]
     out += ["```json", _session_json(example.session), "```", ""]
+    others = ", ".join(f"`{f.rule}` ({f.severity})" for f in report.findings if f.rule != rule.id)
     if fails:
-        out += [f"gives (every finding of the check, `{rule.id}` among them):", ""]
-        out += ["```json", _findings_json(report.findings), "```", ""]
-    elif report.findings:
-        others = ", ".join(f"`{f.rule}` ({f.severity})" for f in report.findings)
-        out += [f"gives no `{rule.id}` finding; other rules note: {others}.", ""]
+        out += [f"gives these `{rule.id}` findings:", ""]
+        out += ["```json", _findings_json(own), "```", ""]
+        if others:
+            out += [f"Other rules on this example: {others}.", ""]
+    elif others:
+        out += [f"gives no `{rule.id}` finding. Other rules on this example: {others}.", ""]
     else:
         out += ["gives no finding at all.", ""]
     return out

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from .catalog import Catalog, CodeInfo
 from .models import ServiceLine, Session
 from .payers import PayerProfile
+from .units import timed_expectations
 
 if TYPE_CHECKING:
     from .ncci import EditTables
@@ -21,6 +22,26 @@ if TYPE_CHECKING:
 __all__ = ["Context"]
 
 _EMPTY: frozenset[int] = frozenset()
+
+_Expectations = tuple[Mapping[str, int], Mapping[str, frozenset[int]]]
+_NO_UNITS: _Expectations = ({}, {})
+# Timed minutes (in line order) and unit method -> the units' answer. Sessions
+# repeat the same few minute mixes, and units.timed_expectations validates and
+# copies on every call; the answers are read-only by convention like the rest
+# of the context. Bounded: cleared when full.
+_UNITS_CACHE: dict[tuple[str, tuple[tuple[str, int], ...]], _Expectations] = {}
+_UNITS_CACHE_SIZE = 8192
+
+
+def _timed_expectations(timed: dict[str, int], method: str) -> _Expectations:
+    key = (method, tuple(timed.items()))
+    got = _UNITS_CACHE.get(key)
+    if got is None:
+        got = timed_expectations(timed, method)
+        if len(_UNITS_CACHE) >= _UNITS_CACHE_SIZE:
+            _UNITS_CACHE.clear()
+        _UNITS_CACHE[key] = got
+    return got
 
 
 class Context:
@@ -65,44 +86,49 @@ class Context:
         catalog: Catalog,
         tables: EditTables | None,
     ) -> None:
-        from .units import timed_expectations  # local: units imports nothing heavy
-
         self.session = session
-        self.lines: tuple[ServiceLine, ...] = session.lines
+        lines = session.lines
+        self.lines: tuple[ServiceLine, ...] = lines
         self.dos: dt.date = session.date_of_service
         self.profile = profile
         self.catalog = catalog
         self.tables = tables
-        codes = catalog.codes
+        get_info = catalog.codes.get
         infos: list[CodeInfo | None] = []
-        mods: list[frozenset[str]] = []
         by_code: dict[str, list[int]] = {}
         by_family: dict[str, list[int]] = {}
         timed: dict[str, int] = {}
-        for i, line in enumerate(self.lines):
+        for i, line in enumerate(lines):
             code = line.code
-            info = codes.get(code)
+            info = get_info(code)
             infos.append(info)
-            mods.append(frozenset(line.modifiers))
-            by_code.setdefault(code, []).append(i)
+            same = by_code.get(code)
+            if same is None:
+                by_code[code] = [i]
+            else:
+                same.append(i)
             if info is not None:
-                by_family.setdefault(info.family, []).append(i)
+                family = by_family.get(info.family)
+                if family is None:
+                    by_family[info.family] = [i]
+                else:
+                    family.append(i)
                 if info.timed and line.minutes is not None:
                     timed[code] = timed.get(code, 0) + line.minutes
         self.infos: tuple[CodeInfo | None, ...] = tuple(infos)
-        self.mods: tuple[frozenset[str], ...] = tuple(mods)
+        self.mods: tuple[frozenset[str], ...] = tuple([frozenset(x.modifiers) for x in lines])
         self.by_code: Mapping[str, list[int]] = by_code
         self.by_family: Mapping[str, list[int]] = by_family
         self.codes: frozenset[str] = frozenset(by_code)
         self.timed_minutes: Mapping[str, int] = timed
         if timed:
-            per_code, legal = timed_expectations(timed, profile.unit_method)
+            per_code, legal = _timed_expectations(timed, profile.unit_method)
         else:
-            per_code, legal = {}, {}
+            per_code, legal = _NO_UNITS
         self.legal: Mapping[str, frozenset[int]] = legal
         expected: list[int | None] = []
         seen: set[str] = set()
-        for line, info in zip(self.lines, infos, strict=True):
+        for line, info in zip(lines, infos, strict=True):
             if info is None:
                 expected.append(None)
             elif info.timed:
@@ -118,8 +144,10 @@ class Context:
                 expected.append(info.max_units)
         self.expected: tuple[int | None, ...] = tuple(expected)
         self.billed: tuple[int | None, ...] = tuple(
-            e if line.units is None else line.units
-            for line, e in zip(self.lines, expected, strict=True)
+            [
+                e if line.units is None else line.units
+                for line, e in zip(lines, expected, strict=True)
+            ]
         )
 
     def family_lines(self, family: str) -> list[int]:

@@ -7,6 +7,7 @@ between threads. :func:`check` uses a default engine built on first use.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import threading
 from collections.abc import Iterable, Mapping
@@ -23,6 +24,7 @@ from .parsing import load_session
 from .payers import PayerProfile, ProfileSet, bundled_profiles
 from .report import SEVERITIES, Finding, LineUnits, Report, Severity
 from .rules import REGISTRY, Rule
+from .rules._base import RuleFunc
 
 if TYPE_CHECKING:
     from .ncci import EditTables
@@ -34,10 +36,32 @@ SessionInput = Session | Mapping[str, Any] | str | bytes
 
 @attrs.frozen
 class _Plan:
-    """The rules one profile version runs, and its severity overrides."""
+    """The rules one profile version runs, its severity overrides and data version.
+
+    ``in_force(day)`` is the hot path's rule list: the rules in force on a date
+    of service with their functions, worked out once per day and kept (a
+    bounded cache; a plan lives as long as its engine).
+    """
 
     rules: tuple[Rule, ...]
     severities: Mapping[str, Severity]
+    data_version: str = ""
+    _days: dict[dt.date, tuple[tuple[RuleFunc, Rule], ...]] = attrs.field(
+        init=False, factory=dict, eq=False, repr=False
+    )
+
+    def in_force(self, day: dt.date) -> tuple[tuple[RuleFunc, Rule], ...]:
+        """``(function, rule)`` of every rule of the plan in force on ``day``."""
+        got = self._days.get(day)
+        if got is None:
+            got = tuple((r.func, r) for r in self.rules if r.in_force(day))
+            if len(self._days) >= _DAYS_CACHED:
+                self._days.clear()
+            self._days[day] = got
+        return got
+
+
+_DAYS_CACHED = 4096
 
 
 class Engine:
@@ -94,7 +118,12 @@ class Engine:
             )
             sev = {k: v for k, v in profile.severities.items() if k in REGISTRY}
             sev.update(self.severities)
-            plan = _Plan(rules, sev)  # type: ignore[arg-type]  # profile severities are validated on load
+            tables_version = self.tables.version if profile.ncci else "ncci:off"
+            version = (
+                f"cptrules-data {DATA_VERSION}; "
+                f"profile {profile.id}@{profile.effective.isoformat()}; {tables_version}"
+            )
+            plan = _Plan(rules, sev, version)  # type: ignore[arg-type]  # profile severities are validated on load
             with self._lock:
                 self._plans[id(profile)] = plan
         return plan
@@ -137,33 +166,28 @@ class Engine:
         pid = session.payer if payer is None else payer
         profile = self.profile_for(pid, session)
         plan = self.plan(profile)
-        dos = session.date_of_service
         ctx = Context(session, profile, self.catalog, self.tables if profile.ncci else None)
         findings: list[Finding] = []
-        for r in plan.rules:
-            if r.effective <= dos and (r.until is None or dos <= r.until):
-                findings.extend(r.func(ctx, r))
+        extend = findings.extend
+        for func, r in plan.in_force(session.date_of_service):
+            extend(func(ctx, r))
         if plan.severities:
+            regrade = plan.severities
             findings = [
-                attrs.evolve(f, severity=plan.severities[f.rule])
-                if f.rule in plan.severities
-                else f
+                attrs.evolve(f, severity=regrade[f.rule]) if f.rule in regrade else f
                 for f in findings
             ]
-        findings.sort(key=Finding.sort_key)
+        if len(findings) > 1:
+            findings.sort(key=Finding.sort_key)
+        lines = ctx.lines
         units = tuple(
-            LineUnits(i, line.code, ctx.billed[i], ctx.expected[i])
-            for i, line in enumerate(ctx.lines)
+            map(LineUnits, range(len(lines)), [x.code for x in lines], ctx.billed, ctx.expected)
         )
-        tables_version = self.tables.version if ctx.tables is not None else "ncci:off"
         return Report(
             session=session,
             payer=pid,
-            date_of_service=dos,
-            data_version=(
-                f"cptrules-data {DATA_VERSION}; "
-                f"profile {profile.id}@{profile.effective.isoformat()}; {tables_version}"
-            ),
+            date_of_service=session.date_of_service,
+            data_version=plan.data_version,
             findings=tuple(findings),
             units=units,
         )

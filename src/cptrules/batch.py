@@ -651,10 +651,14 @@ def _render_chunk(
     return text, (ok, errors, invalid, internal, rules, number)
 
 
+# What json.dumps(doc, separators=(",", ":")) and json.dumps(doc, indent=2) use,
+# built once instead of per record.
+_COMPACT = json.JSONEncoder(separators=(",", ":"))
+_INDENTED = json.JSONEncoder(indent=2)
+
+
 def _dump(doc: dict[str, Any], fmt: Format) -> str:
-    if fmt == "jsonl":
-        return json.dumps(doc, separators=(",", ":"))
-    return json.dumps(doc, indent=2)
+    return (_COMPACT if fmt == "jsonl" else _INDENTED).encode(doc)
 
 
 def _render_report(report: Report, fmt: Format, name: str) -> str:

@@ -21,8 +21,9 @@ def _hypothesis_setup_hook() -> None:
     def _lazy(name: str) -> st.SearchStrategy[object]:
         # Deferred so cptrules.strategies (and the catalog data) load on first draw only.
         def build() -> st.SearchStrategy[object]:
-            from . import strategies
+            import importlib
 
+            strategies = importlib.import_module("cptrules.strategies")
             made: st.SearchStrategy[object] = getattr(strategies, name)()
             return made
 

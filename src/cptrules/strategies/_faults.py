@@ -1,0 +1,500 @@
+"""Fault injectors: one per contract rule id, each turning a clean session into a faulty one.
+
+:data:`FAULTS` maps a rule id to a :class:`Fault`: the base session it needs
+(a :class:`~cptrules.strategies._build.Need`), the function that injects the
+fault, the payer families it is meant for before the rule module exists (once
+the rule is registered, the registry's own ``payers``/``applies`` decide), and
+``implies``: the other rule ids the injected fault may legitimately trip as
+well. Everything else must stay silent at severity error.
+
+================================  ==================================================
+rule id                           fault injected (and rules it may also trip)
+================================  ==================================================
+units.total-time                  a timed line billed one unit past every legal allocation
+units.per-code                    a timed line billed one unit past its own midpoint count
+                                  (may trip the daily unit cap rule of a capped payer:
+                                  ``units.daily-cap``)
+units.untimed                     an untimed code billed with more units than it allows
+units.single-line                 one timed code split over two lines
+units.missing-minutes             a timed line's minutes removed (assistant minutes and
+                                  CQ/CO go with them; other lines' units recomputed)
+ncci.ptp                          an indicator-1 pair billed without its bypass modifier
+ncci.mue                          units above the loaded MUE value (only when the engine's
+                                  tables carry MUEs; the bundled ones do not)
+modifier.therapy                  GP/GO removed from an always-therapy line (``modifier.
+                                  assistant`` too when the line carries CQ/CO)
+modifier.assistant                assistant minutes over 10% without CQ/CO, or CQ/CO
+                                  with no assistant minutes
+modifier.kx                       year-to-date dollars past every sourced threshold, no KX
+modifier.distinct                 59 added next to the X bypass modifier of a PTP pair
+modifier.at                       AT removed from Medicare CMT
+modifier.unknown                  a well-formed modifier the catalog does not know
+coverage.chiropractor             a chiropractor billing extraspinal CMT 98943
+coverage.replaced-code            Medicare 97014 (G0283 required)
+coverage.bundled                  Medicare 97010
+coverage.acupuncture              Medicare dry needling 20560/20561 without a back-pain
+                                  diagnosis
+code.technique                    a technique of another code's family on 97140
+code.same-region                  97124 on a region 97140 treats the same day
+code.cmt-regions                  a CMT code whose region range misses the regions treated
+doc.manual-therapy                97140 without techniques, patient response or rationale
+doc.timed-minutes                 total visit minutes below the timed minutes
+poc.missing                       Medicare therapy with the plan of care removed
+poc.expired                       the plan ended before the date of service
+poc.unsigned                      the plan unsigned and started over 30 days before
+poc.progress-report               treatment day 10 without a progress report
+time.overlap                      two timed services whose clock times overlap
+================================  ==================================================
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from decimal import Decimal
+
+import attrs
+import hypothesis.strategies as st
+
+from ..models import PlanOfCare, ServiceLine, Session, TherapyYtd
+from ..payers import PayerProfile
+from ..units import timed_expectations
+from . import _data as D
+from ._build import Need, _tables
+
+__all__: list[str] = []
+
+Injector = Callable[[st.DrawFn, Session, PayerProfile], Session]
+
+
+@attrs.frozen
+class Fault:
+    """How to make a session trip one rule."""
+
+    need: Need
+    inject: Injector = attrs.field(repr=False)
+    #: payer families the rule is meant for, until its module registers it
+    payers: Callable[[PayerProfile], bool] = attrs.field(repr=False)
+    #: other rule ids the fault may trip as well
+    implies: frozenset[str] = frozenset()
+    #: False when the fault cannot be built with the engine's current data
+    available: Callable[[], bool] = attrs.field(default=lambda: True, repr=False)
+
+
+FAULTS: dict[str, Fault] = {}
+
+
+def _fault(
+    rule_id: str,
+    need: Need,
+    payers: Callable[[PayerProfile], bool],
+    *,
+    implies: tuple[str, ...] = (),
+    available: Callable[[], bool] | None = None,
+) -> Callable[[Injector], Injector]:
+    def register(func: Injector) -> Injector:
+        FAULTS[rule_id] = Fault(need, func, payers, frozenset(implies), available or (lambda: True))
+        return func
+
+    return register
+
+
+def _every(_: PayerProfile) -> bool:
+    return True
+
+
+def _replace(session: Session, i: int, line: ServiceLine) -> Session:
+    lines = list(session.lines)
+    lines[i] = line
+    return attrs.evolve(session, lines=tuple(lines))
+
+
+def _timed(session: Session) -> list[int]:
+    codes = D.cat().codes
+    return [
+        i
+        for i, line in enumerate(session.lines)
+        if line.code in codes and codes[line.code].timed and line.minutes is not None
+    ]
+
+
+def _minutes(session: Session) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for i in _timed(session):
+        line = session.lines[i]
+        assert line.minutes is not None
+        out[line.code] = out.get(line.code, 0) + line.minutes
+    return out
+
+
+def _index(session: Session, code: str) -> int:
+    return next(i for i, line in enumerate(session.lines) if line.code == code)
+
+
+# ----------------------------------------------------------------------- units
+
+
+def _overbill(draw: st.DrawFn, session: Session, prof: PayerProfile) -> Session:
+    timed = _timed(session)
+    i = draw(st.sampled_from(timed))
+    line = session.lines[i]
+    _, legal = timed_expectations(_minutes(session), prof.unit_method)
+    return _replace(session, i, attrs.evolve(line, units=max(legal[line.code]) + 1))
+
+
+_fault(
+    "units.total-time",
+    Need(min_timed=1),
+    lambda p: p.unit_method == "total-time",
+)(_overbill)
+_fault(
+    "units.per-code",
+    Need(min_timed=1),
+    lambda p: p.unit_method == "per-code",
+    implies=("units.daily-cap",),
+)(_overbill)
+
+
+@_fault("units.untimed", Need(codes=frozenset(("97012",))), _every)
+def _untimed(draw: st.DrawFn, session: Session, prof: PayerProfile) -> Session:
+    i = _index(session, "97012")
+    info = D.cat().codes["97012"]
+    top = (info.max_units or 1) + 1
+    return _replace(session, i, attrs.evolve(session.lines[i], units=draw(st.integers(top, 4))))
+
+
+@_fault("units.single-line", Need(min_timed=1, no_times=True), D.is_medicare)
+def _split(draw: st.DrawFn, session: Session, prof: PayerProfile) -> Session:
+    # The split line keeps the code's units; the new line bills the rest at 0 units.
+    candidates = [i for i in _timed(session) if (session.lines[i].minutes or 0) >= 2]
+    i = draw(st.sampled_from(candidates))
+    line = session.lines[i]
+    assert line.minutes is not None
+    cut = draw(st.integers(1, line.minutes - 1))
+    first = attrs.evolve(line, minutes=line.minutes - cut, assistant_minutes=None)
+    first = attrs.evolve(
+        first, modifiers=tuple(m for m in first.modifiers if m not in ("CQ", "CO"))
+    )
+    second = attrs.evolve(first, minutes=cut, units=0 if line.units is not None else None)
+    lines = list(session.lines)
+    lines[i : i + 1] = [first, second]
+    return attrs.evolve(session, lines=tuple(lines))
+
+
+@_fault("units.missing-minutes", Need(min_timed=1), _every)
+def _no_minutes(draw: st.DrawFn, session: Session, prof: PayerProfile) -> Session:
+    timed = _timed(session)
+    i = draw(st.sampled_from(timed))
+    line = session.lines[i]
+    units = line.units
+    if units is None:  # bill what the engine expected, so only the minutes are missing
+        units = timed_expectations(_minutes(session), prof.unit_method)[0][line.code]
+    stripped = attrs.evolve(
+        line,
+        minutes=None,
+        units=units,
+        assistant_minutes=None,
+        modifiers=tuple(m for m in line.modifiers if m not in ("CQ", "CO")),
+    )
+    session = _replace(session, i, stripped)
+    # the other timed codes' allocation changes without this code's minutes
+    rest = _minutes(session)
+    if rest:
+        expected = timed_expectations(rest, prof.unit_method)[0]
+        for j in _timed(session):
+            other = session.lines[j]
+            if other.units is not None:
+                session = _replace(session, j, attrs.evolve(other, units=expected[other.code]))
+    return session
+
+
+# ------------------------------------------------------------------------ NCCI
+
+
+def _bypassed(session: Session) -> list[int]:
+    return [
+        i
+        for i, line in enumerate(session.lines)
+        if {"XS", "XU", "XE", "XP", "59"} & set(line.modifiers)
+    ]
+
+
+@_fault("ncci.ptp", Need(ptp_pair=True), lambda p: p.ncci)
+def _no_bypass(draw: st.DrawFn, session: Session, prof: PayerProfile) -> Session:
+    # Every bypass modifier goes: where the column order is disputed the rule may
+    # accept the modifier on either line, so leaving one would hide the fault.
+    st_assume(bool(_bypassed(session)))
+    bypass = {"XS", "XU", "XE", "XP", "59"}
+    lines = tuple(
+        attrs.evolve(line, modifiers=tuple(m for m in line.modifiers if m not in bypass))
+        for line in session.lines
+    )
+    return attrs.evolve(session, lines=lines)
+
+
+def _has_mue() -> bool:
+    return bool(_tables().has_mue)
+
+
+@_fault("ncci.mue", Need(codes=frozenset(("97110",))), lambda p: p.ncci, available=_has_mue)
+def _over_mue(draw: st.DrawFn, session: Session, prof: PayerProfile) -> Session:
+    i = _index(session, "97110")
+    mue = _tables().mue(frozenset(("97110",)), session.date_of_service)
+    st_assume("97110" in mue)
+    value = mue["97110"].value
+    return _replace(session, i, attrs.evolve(session.lines[i], units=value + 1))
+
+
+# ------------------------------------------------------------------- modifiers
+
+
+def _therapy_lines(session: Session) -> list[int]:
+    return [i for i, line in enumerate(session.lines) if {"GP", "GO", "GN"} & set(line.modifiers)]
+
+
+@_fault(
+    "modifier.therapy",
+    Need(therapy=True),
+    lambda p: p.therapy_modifiers,
+    implies=("modifier.assistant",),
+)
+def _no_gp(draw: st.DrawFn, session: Session, prof: PayerProfile) -> Session:
+    candidates = _therapy_lines(session)
+    plain = [i for i in candidates if not {"CQ", "CO"} & set(session.lines[i].modifiers)]
+    i = draw(st.sampled_from(plain or candidates))
+    line = session.lines[i]
+    mods = tuple(m for m in line.modifiers if m not in ("GP", "GO", "GN"))
+    return _replace(session, i, attrs.evolve(line, modifiers=mods))
+
+
+@_fault("modifier.assistant", Need(therapy=True, min_timed=1, assistant=True), D.is_medicare)
+def _assistant(draw: st.DrawFn, session: Session, prof: PayerProfile) -> Session:
+    i = draw(st.sampled_from(_timed(session)))
+    line = session.lines[i]
+    assert line.minutes is not None
+    mod = D.ASSISTANT_MODIFIER[session.provider.discipline]
+    if draw(st.booleans()) and line.minutes >= 2:
+        # over 10% by an assistant, no CQ/CO
+        low = line.minutes // 2
+        return _replace(
+            session, i, attrs.evolve(line, assistant_minutes=draw(st.integers(low, line.minutes)))
+        )
+    # CQ/CO without an assistant's minutes
+    return _replace(
+        session,
+        i,
+        attrs.evolve(
+            line,
+            assistant_minutes=draw(st.sampled_from((None, 0))),
+            modifiers=(*line.modifiers, mod),
+        ),
+    )
+
+
+@_fault("modifier.kx", Need(therapy=True), D.is_medicare)
+def _no_kx(draw: st.DrawFn, session: Session, prof: PayerProfile) -> Session:
+    # past every sourced threshold (2022-2026: $2,150-$2,480) and under the $3,000
+    # review amount, so adding KX clears the finding entirely
+    own = Decimal(draw(st.integers(250_000, 299_999))) / 100
+    ytd = session.therapy_ytd_allowed or TherapyYtd()
+    ytd = (
+        attrs.evolve(ytd, pt_slp=own)
+        if session.provider.discipline == "PT"
+        else attrs.evolve(ytd, ot=own)
+    )
+    lines = tuple(
+        attrs.evolve(line, modifiers=tuple(m for m in line.modifiers if m != "KX"))
+        for line in session.lines
+    )
+    return attrs.evolve(session, therapy_ytd_allowed=ytd, lines=lines)
+
+
+@_fault("modifier.distinct", Need(ptp_pair=True), lambda p: p.ncci)
+def _59_and_x(draw: st.DrawFn, session: Session, prof: PayerProfile) -> Session:
+    candidates = [i for i in _bypassed(session) if len(session.lines[i].modifiers) < 4]
+    st_assume(bool(candidates))
+    i = draw(st.sampled_from(candidates))
+    line = session.lines[i]
+    return _replace(session, i, attrs.evolve(line, modifiers=(*line.modifiers, "59")))
+
+
+@_fault("modifier.at", Need(codes=frozenset(("98940",))), lambda p: p.cmt_at_modifier)
+def _no_at(draw: st.DrawFn, session: Session, prof: PayerProfile) -> Session:
+    i = next(i for i, line in enumerate(session.lines) if line.code in D.CMT_CODES)
+    line = session.lines[i]
+    return _replace(
+        session, i, attrs.evolve(line, modifiers=tuple(m for m in line.modifiers if m != "AT"))
+    )
+
+
+@_fault("modifier.unknown", Need(), _every)
+def _unknown_modifier(draw: st.DrawFn, session: Session, prof: PayerProfile) -> Session:
+    known = D.cat().modifiers
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+    unknown = st.text(alphabet, min_size=2, max_size=2).filter(lambda m: m not in known)
+    candidates = [i for i, line in enumerate(session.lines) if len(line.modifiers) < 4]
+    st_assume(bool(candidates))
+    i = draw(st.sampled_from(candidates))
+    line = session.lines[i]
+    return _replace(session, i, attrs.evolve(line, modifiers=(*line.modifiers, draw(unknown))))
+
+
+# -------------------------------------------------------------------- coverage
+
+
+@_fault(
+    "coverage.chiropractor",
+    Need(discipline=("DC",), codes=frozenset(("98940",))),
+    D.is_medicare,
+)
+def _chiro_extraspinal(draw: st.DrawFn, session: Session, prof: PayerProfile) -> Session:
+    region = draw(st.sampled_from(("upper_extremity", "lower_extremity", "head", "rib_cage")))
+    extra = ServiceLine(code="98943", units=1, regions=(region,))
+    return attrs.evolve(session, lines=(*session.lines, extra))
+
+
+def _therapy_line(session: Session, code: str) -> ServiceLine:
+    mods = [D.THERAPY_MODIFIER[session.provider.discipline]]
+    if any("KX" in line.modifiers for line in session.lines):
+        mods.append("KX")
+    return ServiceLine(code=code, units=1, modifiers=tuple(mods))
+
+
+@_fault("coverage.replaced-code", Need(therapy=True), D.is_medicare)
+def _97014(draw: st.DrawFn, session: Session, prof: PayerProfile) -> Session:
+    lines = [line for line in session.lines if line.code != "G0283"]
+    return attrs.evolve(session, lines=(*lines, _therapy_line(session, "97014")))
+
+
+@_fault("coverage.bundled", Need(therapy=True), D.is_medicare)
+def _97010(draw: st.DrawFn, session: Session, prof: PayerProfile) -> Session:
+    return attrs.evolve(session, lines=(*session.lines, _therapy_line(session, "97010")))
+
+
+@_fault("coverage.acupuncture", Need(therapy=True), D.is_medicare)
+def _needling(draw: st.DrawFn, session: Session, prof: PayerProfile) -> Session:
+    muscles = draw(st.integers(1, 6))
+    code = "20560" if muscles <= 2 else "20561"
+    diagnoses = tuple(
+        draw(st.lists(st.sampled_from(D.OTHER_DIAGNOSES), min_size=1, max_size=3, unique=True))
+    )
+    lines = tuple(attrs.evolve(line, diagnosis_pointers=()) for line in session.lines)
+    extra = ServiceLine(code=code, units=1, muscles=muscles, techniques=("dry_needling",))
+    return attrs.evolve(session, diagnoses=diagnoses, lines=(*lines, extra))
+
+
+# ---------------------------------------------------------------------- coding
+
+
+@_fault("code.technique", Need(codes=frozenset(("97140",))), _every)
+def _wrong_technique(draw: st.DrawFn, session: Session, prof: PayerProfile) -> Session:
+    i = _index(session, "97140")
+    line = session.lines[i]
+    wrong = draw(st.sampled_from(("dry_needling", "massage", "mechanical_traction")))
+    return _replace(session, i, attrs.evolve(line, techniques=(*line.techniques, wrong)))
+
+
+@_fault("code.same-region", Need(codes=frozenset(("97140", "97124"))), _every)
+def _same_region(draw: st.DrawFn, session: Session, prof: PayerProfile) -> Session:
+    manual = session.lines[_index(session, "97140")]
+    i = _index(session, "97124")
+    shared = draw(st.sampled_from(manual.regions))
+    return _replace(session, i, attrs.evolve(session.lines[i], regions=(shared,)))
+
+
+@_fault("code.cmt-regions", Need(codes=frozenset(("98940",))), _every)
+def _cmt_mismatch(draw: st.DrawFn, session: Session, prof: PayerProfile) -> Session:
+    i = next(i for i, line in enumerate(session.lines) if line.code in D.CMT_CODES)
+    line = session.lines[i]
+    wrong = draw(st.sampled_from([c for c in D.CMT_CODES if c != line.code]))
+    return _replace(session, i, attrs.evolve(line, code=wrong))
+
+
+# ----------------------------------------------------------------- documentation
+
+
+@_fault("doc.manual-therapy", Need(codes=frozenset(("97140",))), _every)
+def _thin_note(draw: st.DrawFn, session: Session, prof: PayerProfile) -> Session:
+    i = _index(session, "97140")
+    line = session.lines[i]
+    doc = line.documentation
+    assert doc is not None
+    what = draw(st.sampled_from(("techniques", "response", "rationale", "documentation")))
+    if what == "techniques":
+        line = attrs.evolve(line, techniques=())
+    elif what == "documentation":
+        line = attrs.evolve(line, documentation=None)
+    else:
+        line = attrs.evolve(line, documentation=attrs.evolve(doc, **{what: None}))
+    return _replace(session, i, line)
+
+
+@_fault("doc.timed-minutes", Need(min_timed=1), _every)
+def _short_visit(draw: st.DrawFn, session: Session, prof: PayerProfile) -> Session:
+    timed = sum(_minutes(session).values())
+    return attrs.evolve(session, total_treatment_minutes=draw(st.integers(0, timed - 1)))
+
+
+# ---------------------------------------------------------------- plan of care
+
+
+@_fault("poc.missing", Need(therapy=True), D.is_medicare)
+def _no_plan(draw: st.DrawFn, session: Session, prof: PayerProfile) -> Session:
+    return attrs.evolve(session, plan_of_care=None)
+
+
+@_fault("poc.expired", Need(therapy=True, poc=True), D.is_medicare)
+def _expired(draw: st.DrawFn, session: Session, prof: PayerProfile) -> Session:
+    day = session.date_of_service
+    end = day - dt.timedelta(days=draw(st.integers(1, 60)))
+    start = end - dt.timedelta(days=draw(st.integers(0, 80)))
+    signed = start + dt.timedelta(days=draw(st.integers(0, 13)))
+    plan = PlanOfCare(start=start, end=end, signed=signed)
+    return attrs.evolve(session, plan_of_care=plan)
+
+
+@_fault("poc.unsigned", Need(therapy=True, poc=True), D.is_medicare)
+def _unsigned(draw: st.DrawFn, session: Session, prof: PayerProfile) -> Session:
+    day = session.date_of_service
+    start = day - dt.timedelta(days=draw(st.integers(31, 80)))
+    end = start + dt.timedelta(days=draw(st.integers((day - start).days, 89)))
+    plan = PlanOfCare(start=start, end=end, signed=None)
+    return attrs.evolve(session, plan_of_care=plan, treatment_day=draw(st.integers(1, 7)))
+
+
+@_fault("poc.progress-report", Need(therapy=True), D.is_medicare)
+def _no_progress(draw: st.DrawFn, session: Session, prof: PayerProfile) -> Session:
+    return attrs.evolve(
+        session, treatment_day=10, progress_report=draw(st.sampled_from((None, False)))
+    )
+
+
+# ------------------------------------------------------------------------ time
+
+
+@_fault("time.overlap", Need(min_timed=2, no_times=True), _every)
+def _overlap(draw: st.DrawFn, session: Session, prof: PayerProfile) -> Session:
+    timed = _timed(session)
+    st_assume(len(timed) >= 2)  # the base protects two timed codes; pairs rarely drop one
+    a, b = timed[0], timed[1]
+    first, second = session.lines[a], session.lines[b]
+    assert first.minutes is not None
+    assert second.minutes is not None
+    base = draw(st.integers(7 * 60, 12 * 60))
+    lead = draw(st.integers(0, max(0, first.minutes - 1)))
+    s1, e1 = base, base + max(first.minutes, 1)
+    s2 = base + min(lead, e1 - base - 1)
+    e2 = s2 + max(second.minutes, 1)
+
+    def clock(m: int) -> dt.time:
+        return dt.time(m // 60, m % 60)
+
+    session = _replace(session, a, attrs.evolve(first, start=clock(s1), end=clock(e1)))
+    return _replace(session, b, attrs.evolve(second, start=clock(s2), end=clock(e2)))
+
+
+def st_assume(condition: bool) -> None:
+    """``hypothesis.assume``, kept in one place (faults that rarely lack a target)."""
+    from hypothesis import assume
+
+    assume(condition)

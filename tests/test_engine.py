@@ -199,6 +199,18 @@ def test_bad_profile_names_file_and_key(tmp_path: Path, change: tuple[str, str],
     assert str(path) in str(info.value)
 
 
+@pytest.mark.parametrize(
+    ("extra", "key"),
+    [('[rules]\noff = ["units.totaltime"]', "rules.off"), ('"units.totl" = "info"', "severities")],
+)
+def test_profile_with_unknown_rule_id(tmp_path: Path, extra: str, key: str) -> None:
+    text = PROFILE + "\n" + extra + "\n" if key != "severities" else PROFILE + extra + "\n"
+    path = write(tmp_path, text)
+    with pytest.raises(ProfileError, match="unknown rule id") as info:
+        engine(profiles=[path])
+    assert (info.value.source, info.value.key) == (str(path), key)
+
+
 def test_unreadable_and_malformed_profile(tmp_path: Path) -> None:
     with pytest.raises(ProfileError, match="cannot read"):
         engine(profiles=[tmp_path / "missing.toml"])

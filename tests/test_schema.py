@@ -371,8 +371,8 @@ def _accepts(doc: Json) -> bool:
     return True
 
 
-# Junk text: ASCII plus a few non-ASCII letters and spaces. Non-ASCII *digits* are
-# left out here: the parser accepts some of them (see the xfail test below).
+# Junk text: ASCII plus a few non-ASCII letters and spaces. Non-ASCII digits have
+# their own test below (the parser rejects them; the schema's patterns are ASCII).
 _TEXT = st.text(
     alphabet=st.one_of(
         st.characters(min_codepoint=32, max_codepoint=126), st.sampled_from("é\n\u00a0ß")
@@ -589,12 +589,6 @@ def test_integral_floats_are_the_documented_gap(path: Path_, value: float) -> No
     assert not _accepts(doc)
 
 
-@pytest.mark.xfail(
-    reason="parser regexes use \\d without re.ASCII and accept non-ASCII digits "
-    "(clock times, ICD-10 codes, NPIs); remove this mark once parsing.py compiles "
-    "them with re.ASCII",
-    strict=True,
-)
 @pytest.mark.parametrize(
     ("path", "value"),
     [

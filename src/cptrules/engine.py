@@ -18,7 +18,7 @@ import attrs
 from ._context import Context
 from ._version import DATA_VERSION
 from .catalog import catalog
-from .errors import ConfigError, InvalidSessionError, NoRuleDataError
+from .errors import ConfigError, InvalidSessionError, NoRuleDataError, ProfileError
 from .models import Session
 from .parsing import load_session
 from .payers import PayerProfile, ProfileSet, bundled_profiles
@@ -78,7 +78,8 @@ class Engine:
     - ``severities``: rule id -> severity, re-grading every finding of that rule
       (wins over a profile's own re-grading).
 
-    Unknown rule ids or severities raise :class:`~cptrules.errors.ConfigError`.
+    Unknown rule ids or severities raise :class:`~cptrules.errors.ConfigError`;
+    a profile naming an unknown rule id raises :class:`~cptrules.errors.ProfileError`.
     """
 
     def __init__(
@@ -104,6 +105,7 @@ class Engine:
         for rid in (*self.disabled, *self.severities):
             if rid not in REGISTRY:
                 raise ConfigError(f"unknown rule id {rid} (see `cptrules rules`)")
+        _check_profile_rule_ids(self.profiles)
         self.tables = _open_tables(tables)
         self.catalog = catalog()
         self._plans: dict[int, _Plan] = {}
@@ -116,7 +118,7 @@ class Engine:
             rules = tuple(
                 r for r in REGISTRY.values() if r.id not in self.disabled and r.for_profile(profile)
             )
-            sev = {k: v for k, v in profile.severities.items() if k in REGISTRY}
+            sev = dict(profile.severities)
             sev.update(self.severities)
             tables_version = self.tables.version if profile.ncci else "ncci:off"
             version = (
@@ -191,6 +193,21 @@ class Engine:
             findings=tuple(findings),
             units=units,
         )
+
+
+def _check_profile_rule_ids(profiles: ProfileSet) -> None:
+    """A typo in a profile's rule ids must not silently do nothing."""
+    for p in profiles.all():
+        for key, ids in (
+            ("rules.on", p.rules_on),
+            ("rules.off", p.rules_off),
+            ("severities", p.severities),
+        ):
+            for rid in sorted(ids):
+                if rid not in REGISTRY:
+                    raise ProfileError(
+                        f"unknown rule id {rid} (see `cptrules rules`)", source=p.origin, key=key
+                    )
 
 
 def _open_tables(tables: EditTables | str | os.PathLike[str] | None) -> EditTables:

@@ -44,16 +44,16 @@ MAX_UNITS = 999
 #: Largest year-to-date allowed amount accepted, in dollars.
 MAX_DOLLARS = Decimal(10_000_000)
 
-_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
-_TIME = re.compile(r"([01]\d|2[0-3]):([0-5]\d)")
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII)
+_TIME = re.compile(r"([01]\d|2[0-3]):([0-5]\d)", re.ASCII)
 # CPT (5 digits, or 4 digits + F/T/U/M for category II/III, PLA, MAAA) and HCPCS II.
-_CODE = re.compile(r"\d{4}[0-9FTUM]|[A-V]\d{4}")
-_MODIFIER = re.compile(r"[A-Z0-9]{2}")
+_CODE = re.compile(r"\d{4}[0-9FTUM]|[A-V]\d{4}", re.ASCII)
+_MODIFIER = re.compile(r"[A-Z0-9]{2}", re.ASCII)
 # ICD-10-CM: letter (not U), digit, alphanumeric, optional dot and up to 4 more.
-_ICD10 = re.compile(r"[A-TV-Z]\d[0-9A-Z](\.[0-9A-Z]{1,4})?")
-_NPI = re.compile(r"\d{10}")
-_PAYER = re.compile(r"[a-z0-9][a-z0-9_.-]{0,63}")
-_SAFE_KEY = re.compile(r"[A-Za-z0-9_]{1,40}")
+_ICD10 = re.compile(r"[A-TV-Z]\d[0-9A-Z](\.[0-9A-Z]{1,4})?", re.ASCII)
+_NPI = re.compile(r"\d{10}", re.ASCII)
+_PAYER = re.compile(r"[a-z0-9][a-z0-9_.-]{0,63}", re.ASCII)
+_SAFE_KEY = re.compile(r"[A-Za-z0-9_]{1,40}", re.ASCII)
 
 _TOP_KEYS = frozenset(
     (

@@ -14,6 +14,8 @@ units.total-time                  a timed line billed one unit past every legal 
 units.per-code                    a timed line billed one unit past its own midpoint count
                                   (may trip the daily unit cap rule of a capped payer:
                                   ``units.daily-cap``)
+units.daily-cap                   one capped timed code given minutes worth more units than
+                                  the payer's daily cap (units recomputed, so only the cap)
 units.untimed                     an untimed code billed with more units than it allows
 units.single-line                 one timed code split over two lines
 units.missing-minutes             a timed line's minutes removed (assistant minutes and
@@ -153,6 +155,29 @@ _fault(
     lambda p: p.unit_method == "per-code",
     implies=("units.daily-cap",),
 )(_overbill)
+
+
+@_fault("units.daily-cap", Need(min_timed=1, no_times=True), lambda p: bool(p.unit_caps))
+def _over_cap(draw: st.DrawFn, session: Session, prof: PayerProfile) -> Session:
+    # More minutes on one capped code, units recomputed: a legal bill, just over the cap.
+    caps = [c for c in prof.unit_caps if c.in_force(session.date_of_service)]
+    st_assume(bool(caps))
+    cap = caps[0]
+    inside = [i for i in _timed(session) if session.lines[i].code in cap.codes]
+    st_assume(bool(inside))
+    i = draw(st.sampled_from(inside))
+    line = session.lines[i]
+    line = attrs.evolve(line, minutes=draw(st.integers(15 * cap.units + 8, 15 * cap.units + 60)))
+    session = _replace(session, i, line)
+    expected = timed_expectations(_minutes(session), prof.unit_method)[0]
+    for j in _timed(session):
+        other = session.lines[j]
+        if other.units is not None:
+            session = _replace(session, j, attrs.evolve(other, units=expected[other.code]))
+    if session.total_treatment_minutes is not None:
+        total = sum(_minutes(session).values()) + draw(st.integers(0, 30))
+        session = attrs.evolve(session, total_treatment_minutes=total)
+    return session
 
 
 @_fault("units.untimed", Need(codes=frozenset(("97012",))), _every)

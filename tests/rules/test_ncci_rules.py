@@ -265,3 +265,77 @@ def test_mue_fires_exactly_when_over_and_fixes_clear_it(
         fixed = eng.check(s).fixed()
         kept = [ln.units or 0 for ln in fixed.lines]
         assert (max(kept) if mai == 1 else sum(kept)) == value  # no unit taken needlessly
+
+
+# -- payer pairs denied even with a modifier (profile data) ----------------------------
+
+
+def _chiro(payer: str, dos: str = "2026-03-04", mods: tuple[str, ...] = ("XS",)) -> dict[str, Any]:
+    return {
+        "date_of_service": dos,
+        "payer": payer,
+        "provider": {"discipline": "DC"},
+        "lines": [
+            {"code": "98941", "units": 1, "regions": ["cervical", "thoracic", "lumbar"]},
+            {
+                "code": "97140",
+                "minutes": 15,
+                "units": 1,
+                "modifiers": list(mods),
+                "regions": ["upper_extremity"],
+                "techniques": ["soft_tissue_mobilization"],
+            },
+        ],
+    }
+
+
+def _ptp(data: dict[str, Any]) -> list[Any]:
+    engine = cptrules.Engine(tables=cptrules.ncci.bundled_tables())
+    return [f for f in engine.check(data).findings if f.rule == "ncci.ptp"]
+
+
+@pytest.mark.parametrize("payer", ["aetna", "bcbs-mn"])
+def test_payer_denies_97140_with_cmt_even_with_xs(payer: str) -> None:
+    (f,) = _ptp(_chiro(payer))
+    assert f.line == 1
+    assert f.citation.startswith(f"Payer profile {payer}:")
+    assert [x.action for x in f.fixes] == ["remove_line"]
+
+
+def test_denied_pair_replaces_the_ncci_finding_without_modifier() -> None:
+    found = _ptp(_chiro("aetna", mods=()))
+    assert len(found) == 1
+    assert found[0].citation.startswith("Payer profile aetna:")
+
+
+def test_other_payers_accept_xs_on_another_region() -> None:
+    assert _ptp(_chiro("commercial")) == []
+
+
+def test_anthem_denies_97530_with_97140_from_its_start() -> None:
+    data = {
+        "date_of_service": "2026-03-04",
+        "payer": "anthem",
+        "provider": {"discipline": "PT"},
+        "lines": [
+            {"code": "97530", "minutes": 30, "units": 2},
+            {
+                "code": "97140",
+                "minutes": 15,
+                "units": 1,
+                "modifiers": ["59"],
+                "regions": ["lumbar"],
+            },
+        ],
+    }
+    (f,) = _ptp(data)
+    assert (f.line, f.severity) == (1, "error")
+    data["payer"] = "commercial"
+    assert _ptp(data) == []
+
+
+def test_aetna_pair_dates_from_march_2013_apply_throughout_our_data() -> None:
+    (profile,) = cptrules.default_engine().profiles.versions["aetna"]
+    (pair,) = profile.denied_pairs
+    assert pair.effective.isoformat() == "2013-03-01"
+    assert len(_ptp(_chiro("aetna", dos="2020-01-01"))) == 1

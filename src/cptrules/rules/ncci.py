@@ -77,6 +77,34 @@ def _manual(minutes: int, units: int, *mods: str, region: str = "lumbar") -> dic
 # ------------------------------------------------------------------ ncci.ptp
 
 
+_CHIRO_WITH_97140: dict[str, Any] = {
+    "date_of_service": "2026-03-04",
+    "payer": "aetna",
+    "provider": {"discipline": "DC"},
+    "diagnoses": ["M99.03", "M62.830"],
+    "total_treatment_minutes": 35,
+    "lines": [
+        {
+            "code": "98940",
+            "units": 1,
+            "regions": ["lumbar"],
+            "techniques": ["spinal_manipulation"],
+            "diagnosis_pointers": [1],
+        },
+        {
+            "code": "97140",
+            "minutes": 15,
+            "units": 1,
+            "modifiers": ["XS"],
+            "regions": ["upper_extremity"],
+            "techniques": ["soft_tissue_mobilization"],
+            "diagnosis_pointers": [2],
+            "documentation": _DOC,
+        },
+    ],
+}
+
+
 def _order_uncertain(edit: PtpEdit) -> bool:
     """A bundled row whose column order is [?] (its note says so)."""
     return edit.confidence is not None and "column order [?]" in edit.rationale.lower()
@@ -141,12 +169,25 @@ def _regions(ctx: Context, lines: Sequence[int]) -> frozenset[str]:
         Example(
             _pt(_line("97530", 30, 2), _manual(15, 1, "59")),
             fails=False,
-            note="97140 with 97530 in distinct 15-minute blocks (MLN SE1418)",
+            note="97140 with 97530 in distinct 15-minute blocks (MLN SE1418); Anthem denies it",
+            payers=("medicare", "commercial", "uhc-commercial", "aetna", "bcbs-mn"),
         ),
         Example(
             _pt(_line("97110", 30, 2), _manual(15, 1)),
             fails=False,
             note="no NCCI pair among the codes",
+        ),
+        Example(
+            _CHIRO_WITH_97140,
+            fails=True,
+            note="Aetna and BCBS MN deny 97140 with same-day CMT even with XS on another region",
+            payers=("aetna", "bcbs-mn"),
+        ),
+        Example(
+            _CHIRO_WITH_97140,
+            fails=False,
+            note="with XS on another region the NCCI edit is bypassed",
+            payers=("commercial", "uhc-commercial", "anthem"),
         ),
     ),
 )
@@ -169,7 +210,30 @@ def ptp_edit(ctx: Context, r: Rule) -> Iterator[Finding]:
     on either line, since we do not know which line is column 2. Whether 59/XS
     is valid for CMT with 97140 in the same region is ``code.same-region``'s
     question; 59 together with an X modifier is ``modifier.distinct``'s.
+
+    Payer profiles may also deny a pair even with a modifier (``denied_pairs``:
+    Aetna, Anthem, BCBS Minnesota): each line of the ``second`` codes billed with
+    a ``first`` code is an error citing the profile's source line, whatever its
+    modifiers; the NCCI finding for the same line and pair is then left out.
     """
+    denied: set[tuple[int, str]] = set()
+    for pair in ctx.profile.denied_pairs:
+        if not pair.in_force(ctx.dos):
+            continue
+        firsts = sorted(c for c in pair.first if c in ctx.by_code)
+        if not firsts:
+            continue
+        for c2 in sorted(pair.second & ctx.codes):
+            for i in ctx.by_code[c2]:
+                denied.update((i, c1) for c1 in firsts)
+                others = len(ctx.lines) > 1
+                yield r.finding(
+                    i,
+                    f"This payer does not pay {c2} with {', '.join(firsts)} on the same day, "
+                    f"even with 59 or an X modifier. Remove the {c2} line or expect it to deny.",
+                    fixes=(Fix("remove_line", i),) if others else (),
+                    citation=f"Payer profile {ctx.profile.id}: {pair.source}",
+                )
     if ctx.tables is None:
         return
     removing: set[str] = set()
@@ -196,7 +260,7 @@ def ptp_edit(ctx: Context, r: Rule) -> Iterator[Finding]:
         either = _order_uncertain(edit)
         col1_regions = _regions(ctx, col1_lines)
         for i in col2_lines:
-            if ctx.mods[i] & _BYPASS or (either and col1_mods):
+            if ctx.mods[i] & _BYPASS or (either and col1_mods) or (i, c1) in denied:
                 continue
             regions = ctx.lines[i].regions
             fixes: tuple[Fix, ...] = ()

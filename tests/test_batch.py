@@ -455,3 +455,33 @@ def test_every_record_gets_exactly_one_report(lines: list[bytes]) -> None:
         doc = json.loads(report)
         if doc.get("invalid"):
             assert doc["record"] == number
+
+
+def test_progress_line_on_long_runs_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    clock = iter(itertools.count(0.0, 0.3))  # each reading 0.3 s later
+    monkeypatch.setattr("cptrules.batch.time.monotonic", lambda: next(clock))
+    data = b"\n".join([compact(CHIRO)] * 64)
+    progress = io.StringIO()
+    _, summary = run_jsonl(data, chunk_size=8, progress=progress)
+    shown = progress.getvalue()
+    assert "records," in shown
+    assert "%" not in shown  # a BytesIO has no size: no percent ...
+    assert shown.endswith("\r\x1b[K")  # ... and the line is cleared at the end
+    assert summary.records == 64
+    monkeypatch.undo()
+    quick = io.StringIO()
+    run_jsonl(data, progress=quick)
+    assert quick.getvalue() == ""  # under a second: nothing shown
+
+
+def test_progress_percent_of_a_file(
+    tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clock = iter(itertools.count(0.0, 0.3))
+    monkeypatch.setattr("cptrules.batch.time.monotonic", lambda: next(clock))
+    path = tmp_path / "v.jsonl"
+    path.write_bytes(b"\n".join([compact(CHIRO)] * 64) + b"\n")
+    progress = io.StringIO()
+    with path.open("rb") as src:
+        check_jsonl(src, io.StringIO(), chunk_size=8, progress=progress)
+    assert "100.0%" in progress.getvalue()

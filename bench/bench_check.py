@@ -554,7 +554,40 @@ def main(argv: Sequence[str] | None = None) -> int:
                 f"  jobs={jobs}: {rate:9,.0f} sessions/s  ({summary.ok:,} ok, "
                 f"{summary.with_errors:,} with errors, {summary.invalid:,} invalid)"
             )
+        tenth = Path(tmp) / "tenth.jsonl"
+        with open(path, "rb") as src, open(tenth, "wb") as dst:
+            for k, raw_line in enumerate(src):
+                if k == args.sessions // 10:
+                    break
+                dst.write(raw_line)
+        print(f"  the command line, --jobs {args.jobs} (a fresh process each; peak RSS of any")
+        print("  one process of the run, to show memory does not grow with the input):")
+        for label, file, n in (
+            ("all", path, args.sessions),
+            ("a tenth", tenth, args.sessions // 10),
+        ):
+            seconds, peak = cli_run(file, args.jobs)
+            print(f"    {label:>7}: {n / seconds:9,.0f} sessions/s, peak RSS {peak:6.1f} MB")
     return 0
+
+
+def cli_run(path: Path, jobs: int) -> tuple[float, float]:
+    """Run ``cptrules check --format jsonl`` in a child; wall seconds and peak RSS (MB)."""
+    script = (
+        "import resource, subprocess, sys, time;"
+        "t = time.perf_counter();"
+        "subprocess.run([sys.executable, '-m', 'cptrules', 'check', sys.argv[1], '--format',"
+        " 'jsonl', '--jobs', sys.argv[2], '-q'], stdout=subprocess.DEVNULL, check=False);"
+        "print(time.perf_counter() - t,"
+        " resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", script, str(path), str(jobs)],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    return float(out[0]), float(out[1])
 
 
 if __name__ == "__main__":

@@ -485,3 +485,21 @@ def test_progress_percent_of_a_file(
     with path.open("rb") as src:
         check_jsonl(src, io.StringIO(), chunk_size=8, progress=progress)
     assert "100.0%" in progress.getvalue()
+
+
+def test_a_dead_worker_ends_the_run_with_an_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    real = cptrules.Engine.check
+
+    def dies(self: cptrules.Engine, session: Any, payer: str | None = None) -> Any:
+        if session.payer == "commercial":
+            os._exit(3)  # a worker killed mid-chunk (the OOM killer, kill -9)
+        return real(self, session, payer)
+
+    monkeypatch.setattr(cptrules.Engine, "check", dies)  # workers inherit it by fork
+    data = b"\n".join([compact(MEDICARE)] * 40 + [compact(COMMERCIAL)] + [compact(MEDICARE)] * 40)
+    out = io.StringIO()
+    with pytest.raises(cptrules.CptRulesError, match="worker process died"):
+        check_jsonl(io.BytesIO(data), out, jobs=2, chunk_size=8, start_method="fork")
+    lines = out.getvalue().splitlines()
+    assert len(lines) % 8 == 0  # whole chunks before the dead one, nothing after
+    assert len(lines) <= 40

@@ -438,13 +438,6 @@ def _ordered(
 ) -> Iterator[_R]:
     """``map(run, tasks)`` over ``jobs`` worker processes, in order, few tasks in flight."""
     ctx = multiprocessing.get_context(_start_method(start_method))
-    if ctx.get_start_method() != "fork":
-        import pickle
-
-        try:
-            pickle.dumps((settings, dict(options)))
-        except Exception as exc:  # pickling raises many types
-            raise ConfigError(f"settings cannot be sent to worker processes: {exc}") from None
     limit = window or 3 * jobs
     with concurrent.futures.ProcessPoolExecutor(
         max_workers=jobs, mp_context=ctx, initializer=_init_worker, initargs=(settings, options)

@@ -34,6 +34,7 @@ import io
 import json
 import os
 import random
+import resource
 import statistics
 import subprocess
 import sys
@@ -435,13 +436,20 @@ def top_imports(n: int = 8) -> list[str]:
     return [f"    {us / 1000:6.1f} ms self  {name.strip()}" for us, name in rows[:n]]
 
 
-def batch_rate(path: Path, n: int, jobs: int) -> tuple[float, batch.Summary]:
+def _cpu() -> float:
+    me = resource.getrusage(resource.RUSAGE_SELF)
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
+
+
+def batch_rate(path: Path, n: int, jobs: int) -> tuple[float, float, batch.Summary]:
+    """Sessions per wall second, and per CPU second of every process of the run."""
     with open(path, "rb") as src, open(os.devnull, "w", encoding="utf-8") as sink:
-        t0 = time.perf_counter()
+        c0, t0 = _cpu(), time.perf_counter()
         summary = batch.check_jsonl(src, sink, jobs=jobs)
-        elapsed = time.perf_counter() - t0
+        elapsed, cpu = time.perf_counter() - t0, _cpu() - c0
     assert summary.records == n, (summary.records, n)
-    return n / elapsed, summary
+    return n / elapsed, n / cpu, summary
 
 
 # --------------------------------------------------------------------------- main
@@ -549,11 +557,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         size = path.stat().st_size / 1e6
         print(f"  input {size:.0f} MB, 2/3 medicare, 1/3 commercial")
         for jobs in sorted({1, args.jobs}):
-            rate, summary = batch_rate(path, args.sessions, jobs)
+            rate, per_cpu, summary = batch_rate(path, args.sessions, jobs)
             print(
-                f"  jobs={jobs}: {rate:9,.0f} sessions/s  ({summary.ok:,} ok, "
-                f"{summary.with_errors:,} with errors, {summary.invalid:,} invalid)"
+                f"  jobs={jobs}: {rate:9,.0f} sessions/s wall; {per_cpu:,.0f} per CPU-second of "
+                f"all its processes, i.e. {jobs * per_cpu:,.0f}/s on {jobs} idle core(s)"
             )
+        print(
+            f"  ({summary.ok:,} ok, {summary.with_errors:,} with errors, "
+            f"{summary.invalid:,} invalid)"
+        )
         tenth = Path(tmp) / "tenth.jsonl"
         with open(path, "rb") as src, open(tenth, "wb") as dst:
             for k, raw_line in enumerate(src):

@@ -453,9 +453,11 @@ def _ordered(
         except BrokenProcessPool:
             raise CptRulesError("a worker process died; the output stops here") from None
         finally:
+            # Drop what has not started; wait for the running chunks (a fraction of
+            # a second) so every worker has exited and been reaped on return.
             for future in pending:
                 future.cancel()
-            pool.shutdown(wait=False, cancel_futures=True)
+            pool.shutdown(wait=True, cancel_futures=True)
 
 
 # --------------------------------------------------------------------------- check_many

@@ -32,6 +32,7 @@ hypothesis.errors.InvalidArgument: rule='no.such-rule' is not a rule id (see `cp
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Collection
 from typing import Any
 
@@ -95,6 +96,8 @@ CONTRACT_RULES: tuple[str, ...] = (
 )
 
 
+_LAST_DAY_OF_DATA = D.DEFAULT_MAX_DATE
+
 # ------------------------------------------------------------------ validation
 
 
@@ -147,17 +150,21 @@ def codes(*, timed: bool | None = None, payer: str | None = None) -> st.SearchSt
     """
     _check_bool("timed", timed)
     _check_payer(payer, optional=True)
+    return _codes(timed, payer)
+
+
+@functools.cache
+def _codes(timed: bool | None, payer: str | None) -> st.SearchStrategy[str]:
     cat = D.cat()
     out = []
+    medicare = payer is not None and D.profile(payer, _LAST_DAY_OF_DATA).is_a("medicare")
     for code, info in cat.codes.items():
         if timed is not None and info.timed != timed:
             continue
-        if payer is not None:
-            medicare = D.profile(payer, _impl._LAST_DAY).is_a("medicare")
-            if (medicare and code in D.MEDICARE_UNPAID) or (
-                not medicare and code in D.MEDICARE_ONLY
-            ):
-                continue
+        if payer is not None and (
+            (medicare and code in D.MEDICARE_UNPAID) or (not medicare and code in D.MEDICARE_ONLY)
+        ):
+            continue
         out.append(code)
     return st.sampled_from(sorted(out))
 
@@ -172,9 +179,15 @@ def modifiers(
     wanted = _check_choices("kinds", kinds, all_kinds)
     if not isinstance(known, bool):
         raise InvalidArgument(f"known={known!r} must be True or False")
+    if not known and wanted is not None:
+        raise InvalidArgument("kinds= only applies to known modifiers")
+    return _modifiers(wanted, known)
+
+
+@functools.cache
+def _modifiers(wanted: tuple[str, ...] | None, known: bool) -> st.SearchStrategy[str]:
+    cat = D.cat()
     if not known:
-        if wanted is not None:
-            raise InvalidArgument("kinds= only applies to known modifiers")
         alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
         unknown = sorted(a + b for a in alphabet for b in alphabet if a + b not in cat.modifiers)
         return st.sampled_from(unknown)

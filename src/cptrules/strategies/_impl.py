@@ -7,6 +7,7 @@ and return these; a strategy's repr is therefore ``sessions(payer='aetna')``.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from decimal import Decimal
 from typing import Any
 
@@ -62,15 +63,50 @@ def plans_of_care(draw: st.DrawFn) -> PlanOfCare:
     return PlanOfCare(start=start, end=end, signed=signed)
 
 
+@functools.cache
+def _parts(payer: str | None) -> dict[str, st.SearchStrategy[Any]]:
+    """Sub-strategies built once per payer: building them per draw costs validation."""
+    from . import codes, documentations, modifiers, plans_of_care, providers, regions, techniques
+
+    cents = st.none() | st.integers(0, 900_000).map(lambda c: Decimal(c) / 100)
+    return {
+        "code": codes(payer=payer) | st.sampled_from(_OTHER_CODES),
+        "minutes": st.none() | st.integers(0, 120),
+        "units": st.none() | st.integers(0, 12),
+        "modifiers": st.lists(modifiers(), max_size=5, unique=True).map(tuple),
+        "regions": st.lists(regions(), max_size=3, unique=True).map(tuple),
+        "techniques": st.lists(techniques(), max_size=2, unique=True).map(tuple),
+        "muscles": st.none() | st.integers(1, 10),
+        "documentation": st.none() | documentations(),
+        "diagnoses": st.lists(st.sampled_from(_ICD), max_size=4, unique=True).map(tuple),
+        "ytd": st.none() | st.builds(TherapyYtd, pt_slp=cents, ot=cents),
+        "date": st.dates(_DATA_START, _LAST_DAY),
+        "payer": st.sampled_from(D.payer_ids()) if payer is None else st.just(payer),
+        "provider": providers(),
+        "plan": st.none() | plans_of_care(),
+        "treatment_day": st.none() | st.integers(1, 30),
+        "progress": st.none() | st.booleans(),
+        "total": st.none() | st.integers(0, 600),
+    }
+
+
+@functools.cache
+def _lines(
+    payer: str | None, diagnoses: int, min_lines: int, max_lines: int
+) -> st.SearchStrategy[list[ServiceLine]]:
+    return st.lists(
+        service_lines(payer=payer, diagnoses=diagnoses), min_size=min_lines, max_size=max_lines
+    )
+
+
 @st.composite
 def service_lines(
     draw: st.DrawFn, *, code: str | None = None, payer: str | None = None, diagnoses: int = 0
 ) -> ServiceLine:
-    from . import codes, documentations, modifiers, regions, techniques
-
+    parts = _parts(payer)
     if code is None:
-        code = draw(codes(payer=payer) | st.sampled_from(_OTHER_CODES))
-    line_minutes = draw(st.none() | st.integers(0, 120))
+        code = draw(parts["code"])
+    line_minutes = draw(parts["minutes"])
     assistant = None
     if line_minutes is not None and draw(st.booleans()):
         assistant = draw(st.integers(0, line_minutes))
@@ -87,16 +123,16 @@ def service_lines(
     return ServiceLine(
         code=code,
         minutes=line_minutes,
-        units=draw(st.none() | st.integers(0, 12)),
-        modifiers=tuple(draw(st.lists(modifiers(), max_size=5, unique=True))),
-        regions=tuple(draw(st.lists(regions(), max_size=3, unique=True))),
-        techniques=tuple(draw(st.lists(techniques(), max_size=2, unique=True))),
+        units=draw(parts["units"]),
+        modifiers=draw(parts["modifiers"]),
+        regions=draw(parts["regions"]),
+        techniques=draw(parts["techniques"]),
         assistant_minutes=assistant,
         diagnosis_pointers=pointers,
-        muscles=draw(st.none() | st.integers(1, 10)),
+        muscles=draw(parts["muscles"]),
         start=start,
         end=end,
-        documentation=draw(st.none() | documentations()),
+        documentation=draw(parts["documentation"]),
     )
 
 
@@ -104,36 +140,19 @@ def service_lines(
 def sessions(
     draw: st.DrawFn, *, payer: str | None = None, min_lines: int = 1, max_lines: int = 6
 ) -> Session:
-    from . import plans_of_care, providers, service_lines
-
-    diagnoses = tuple(draw(st.lists(st.sampled_from(_ICD), max_size=4, unique=True)))
-    ytd = draw(
-        st.none()
-        | st.builds(
-            TherapyYtd,
-            pt_slp=st.none() | st.integers(0, 900_000).map(lambda c: Decimal(c) / 100),
-            ot=st.none() | st.integers(0, 900_000).map(lambda c: Decimal(c) / 100),
-        )
-    )
+    parts = _parts(payer)
+    diagnoses = draw(parts["diagnoses"])
     return Session(
-        date_of_service=draw(st.dates(_DATA_START, _LAST_DAY)),
-        payer=payer if payer is not None else draw(st.sampled_from(D.payer_ids())),
-        provider=draw(providers()),
-        lines=tuple(
-            draw(
-                st.lists(
-                    service_lines(payer=payer, diagnoses=len(diagnoses)),
-                    min_size=min_lines,
-                    max_size=max_lines,
-                )
-            )
-        ),
+        date_of_service=draw(parts["date"]),
+        payer=draw(parts["payer"]),
+        provider=draw(parts["provider"]),
+        lines=tuple(draw(_lines(payer, len(diagnoses), min_lines, max_lines))),
         diagnoses=diagnoses,
-        plan_of_care=draw(st.none() | plans_of_care()),
-        treatment_day=draw(st.none() | st.integers(1, 30)),
-        progress_report=draw(st.none() | st.booleans()),
-        therapy_ytd_allowed=ytd,
-        total_treatment_minutes=draw(st.none() | st.integers(0, 600)),
+        plan_of_care=draw(parts["plan"]),
+        treatment_day=draw(parts["treatment_day"]),
+        progress_report=draw(parts["progress"]),
+        therapy_ytd_allowed=draw(parts["ytd"]),
+        total_treatment_minutes=draw(parts["total"]),
     )
 
 

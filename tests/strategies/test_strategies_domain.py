@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import Phase, given, settings
 from hypothesis import strategies as st
 
 import cptrules
@@ -14,14 +16,9 @@ from cptrules.strategies._faults import FAULTS
 
 PAYERS = _data.payer_ids()
 
-# Building a session runs a whole constructive pipeline per draw, and faulty draws
-# build a clean base first: a draw is slow by Hypothesis's standards (too_slow),
-# not by ours; deadline=None for the same reason (CI machines vary).
-SETTINGS = settings(
-    max_examples=30,
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow],
-)
+# deadline=None: a draw builds a whole session and the check runs every rule; CI
+# machines vary, and a timing failure here would say nothing about the strategies.
+SETTINGS = settings(max_examples=30, deadline=None)
 
 
 def _errors(report: cptrules.Report) -> list[cptrules.Finding]:
@@ -86,3 +83,54 @@ def test_every_fault_names_a_known_rule() -> None:
     from cptrules.rules import REGISTRY
 
     assert set(FAULTS) <= set(strategies.CONTRACT_RULES) | set(REGISTRY)
+
+
+def _has(session: cptrules.Session, code: str, modifier: str | None = None) -> bool:
+    return any(
+        line.code == code and (modifier is None or modifier in line.modifiers)
+        for line in session.lines
+    )
+
+
+REACHABLE = [
+    ("medicare", "KX on therapy past the threshold", lambda s: _has(s, "97110", "KX")),
+    ("medicare", "CQ for a PTA's share", lambda s: any("CQ" in ln.modifiers for ln in s.lines)),
+    ("medicare", "CO for an OTA's share", lambda s: any("CO" in ln.modifiers for ln in s.lines)),
+    ("medicare", "AT on chiropractic manipulation", lambda s: _has(s, "98941", "AT")),
+    ("medicare", "an evaluation on the plan's first day", lambda s: _has(s, "97161")),
+    ("medicare", "G0283, not 97014", lambda s: _has(s, "G0283")),
+    ("medicare", "97140 with XU beside 97530", lambda s: _has(s, "97140") and _has(s, "97530")),
+    ("commercial", "97140 with XS beside CMT", lambda s: _has(s, "97140", "XS")),
+    ("commercial", "97014 for a commercial payer", lambda s: _has(s, "97014")),
+    ("uhc-commercial", "clock times", lambda s: any(ln.start for ln in s.lines)),
+    ("anthem", "four timed units, the cap", lambda s: sum(ln.units or 0 for ln in s.lines) >= 4),
+]
+
+
+class _Found(Exception):
+    pass
+
+
+@pytest.mark.parametrize(("payer", "what", "predicate"), REACHABLE, ids=[r[1] for r in REACHABLE])
+def test_clean_sessions_reach_the_interesting_cases(payer: str, what: str, predicate: Any) -> None:
+    """Built, not filtered, but still varied: each case turns up within a few hundred draws."""
+
+    # generation only, stopping at the first hit (find() would shrink it: slow, not needed)
+    @settings(max_examples=1500, database=None, deadline=None, phases=[Phase.generate])
+    @given(strategies.clean_sessions(payer=payer))
+    def look(session: cptrules.Session) -> None:
+        if predicate(session):
+            assert cptrules.check(session).ok
+            raise _Found
+
+    with pytest.raises(_Found):
+        look()
+
+
+@pytest.mark.parametrize("payer", ["aetna", "bcbs-mn"])
+@settings(max_examples=100, deadline=None)
+@given(data=st.data())
+def test_denied_pairs_never_billed_together(payer: str, data: st.DataObject) -> None:
+    session = data.draw(strategies.clean_sessions(payer=payer, disciplines=["DC"]))
+    cmt = any(line.code in {"98940", "98941", "98942"} for line in session.lines)
+    assert not (cmt and _has(session, "97140"))

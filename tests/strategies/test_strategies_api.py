@@ -15,6 +15,7 @@ from hypothesis.errors import InvalidArgument
 import cptrules
 from cptrules import strategies
 from cptrules.catalog import catalog
+from cptrules.strategies._build import env_of
 from cptrules.strategies._dicts import CORRUPTIONS
 
 FAST = settings(max_examples=40, deadline=None)
@@ -97,6 +98,11 @@ def test_repr_reads_like_the_call(strategy: Any, text: str) -> None:
         lambda: strategies.faulty_sessions(rule="poc.missing", payer="nobody"),
         lambda: strategies.session_dicts(payer=3),  # type: ignore[arg-type]  # the point
         lambda: strategies.invalid_session_dicts(payer="x"),
+        lambda: strategies.clean_sessions(engine="default"),  # type: ignore[arg-type]  # the point
+        lambda: strategies.faulty_sessions(rule="poc.missing", engine=object()),  # type: ignore[arg-type]  # the point
+        lambda: strategies.faulty_sessions(
+            rule="poc.missing", engine=cptrules.Engine(disabled=["poc.missing"])
+        ),
     ],
 )
 def test_bad_arguments_raise_invalid_argument(make: Any) -> None:
@@ -116,7 +122,7 @@ def test_rules_without_a_fault_strategy() -> None:
     from cptrules.strategies._faults import FAULTS
 
     assert set(strategies.CONTRACT_RULES) <= set(FAULTS)
-    unavailable = {r for r, f in FAULTS.items() if not f.available()}
+    unavailable = {r for r, f in FAULTS.items() if not f.available(env_of(None))}
     assert unavailable <= {"ncci.mue"}
     for rule in unavailable:
         with pytest.raises(InvalidArgument, match="current data"):

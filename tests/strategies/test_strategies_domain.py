@@ -12,6 +12,7 @@ import cptrules
 from cptrules import strategies
 from cptrules.report import apply_fixes
 from cptrules.strategies import _data
+from cptrules.strategies._build import env_of
 from cptrules.strategies._faults import FAULTS
 
 PAYERS = _data.payer_ids()
@@ -43,7 +44,7 @@ def test_clean_sessions_pass_check(payer: str, data: st.DataObject) -> None:
 FAULT_CASES = [
     (rule, payer)
     for rule in sorted(set(strategies.CONTRACT_RULES) | set(FAULTS))
-    if rule in FAULTS and FAULTS[rule].available()
+    if rule in FAULTS and FAULTS[rule].available(env_of(None))
     for payer in strategies._rule_payers(rule)
 ]
 
@@ -134,3 +135,30 @@ def test_denied_pairs_never_billed_together(payer: str, data: st.DataObject) -> 
     session = data.draw(strategies.clean_sessions(payer=payer, disciplines=["DC"]))
     cmt = any(line.code in {"98940", "98941", "98942"} for line in session.lines)
     assert not (cmt and _has(session, "97140"))
+
+
+def _mue_engine() -> cptrules.Engine:
+    """The bundled PTP pairs plus a SYNTHETIC MUE table (values made up for the test,
+    not CMS data): the bundled tables carry no MUEs, so ncci.mue cannot fire on them."""
+    from cptrules.ncci import MemoryTables, MueEdit, bundled_tables
+
+    bundled = bundled_tables()
+    assert isinstance(bundled, MemoryTables)
+    mue = {"97110": MueEdit("97110", 2, 3, "synthetic", "test table, not CMS data")}
+    return cptrules.Engine(tables=MemoryTables("test-mue", bundled.edits(), mue))
+
+
+MUE_ENGINE = _mue_engine()
+
+
+@pytest.mark.parametrize("payer", ["medicare", "commercial", "anthem"])
+@settings(SETTINGS, max_examples=15)
+@given(data=st.data())
+def test_engine_with_mue_table(payer: str, data: st.DataObject) -> None:
+    clean = data.draw(strategies.clean_sessions(payer=payer, engine=MUE_ENGINE))
+    assert MUE_ENGINE.check(clean).ok, MUE_ENGINE.check(clean).findings
+    faulty = data.draw(strategies.faulty_sessions(rule="ncci.mue", payer=payer, engine=MUE_ENGINE))
+    report = MUE_ENGINE.check(faulty)
+    assert "ncci.mue" in report.rules()
+    allowed = {"ncci.mue"} | strategies.fault_implies("ncci.mue")
+    assert {f.rule for f in _errors(report)} <= allowed, report.findings

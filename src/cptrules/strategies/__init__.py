@@ -39,9 +39,11 @@ from typing import Any
 import hypothesis.strategies as st
 from hypothesis.errors import InvalidArgument
 
+from ..engine import Engine
 from ..models import Documentation, PlanOfCare, Provider, ServiceLine, Session
 from . import _data as D
 from . import _impl
+from ._build import Env, env_of
 from ._faults import FAULTS
 
 __all__ = [
@@ -101,10 +103,10 @@ _LAST_DAY_OF_DATA = D.DEFAULT_MAX_DATE
 # ------------------------------------------------------------------ validation
 
 
-def _check_payer(payer: object, *, optional: bool) -> None:
+def _check_payer(payer: object, *, optional: bool, env: Env | None = None) -> None:
     if payer is None and optional:
         return
-    ids = D.payer_ids()
+    ids = D.payer_ids() if env is None else env.profiles.ids()
     if not isinstance(payer, str) or payer not in ids:
         raise InvalidArgument(
             f"payer={payer!r} must be one of {', '.join(ids)}" + (" or None" if optional else "")
@@ -307,6 +309,7 @@ def clean_sessions(
     disciplines: Collection[str] | None = None,
     min_date: dt.date | None = None,
     max_date: dt.date | None = None,
+    engine: Engine | None = None,
 ) -> st.SearchStrategy[Session]:
     """Sessions that pass :func:`cptrules.check` under ``payer`` with no error finding.
 
@@ -319,9 +322,12 @@ def clean_sessions(
 
     ``disciplines`` picks among PT, OT and DC. Dates of service default to
     2022-2026 (the years whose therapy thresholds are sourced); ``min_date`` and
-    ``max_date`` narrow them.
+    ``max_date`` narrow them. ``engine``: sessions clean for that
+    :class:`~cptrules.Engine` (its payer profiles and NCCI/MUE tables) rather
+    than the default one.
     """
-    _check_payer(payer, optional=False)
+    env = _env(engine)
+    _check_payer(payer, optional=False, env=env)
     chosen = _check_choices("disciplines", disciplines, ("PT", "OT", "DC"))
     for name, value in (("min_date", min_date), ("max_date", max_date)):
         if value is not None and (
@@ -334,18 +340,34 @@ def clean_sessions(
             )
     if min_date is not None and max_date is not None and min_date > max_date:
         raise InvalidArgument(f"min_date={min_date} is after max_date={max_date}")
+    for day in (min_date or D.DEFAULT_MIN_DATE, max_date or D.DEFAULT_MAX_DATE):
+        if env.profiles.get(payer, day) is None:
+            raise InvalidArgument(f"payer={payer!r} has no profile version in force on {day}")
     return _impl.clean_sessions(
-        payer=payer, **_kwargs(disciplines=chosen, min_date=min_date, max_date=max_date)
+        payer=payer,
+        **_kwargs(disciplines=chosen, min_date=min_date, max_date=max_date, engine=engine),
     )
 
 
-def _rule_payers(rule: str) -> tuple[str, ...]:
-    """The bundled payer ids the rule (and its fault) applies to."""
+def _env(engine: object) -> Env:
+    from ..engine import Engine
+
+    if engine is not None and not isinstance(engine, Engine):
+        raise InvalidArgument(f"engine={engine!r} must be a cptrules.Engine or None")
+    return env_of(engine)
+
+
+def _rule_payers(rule: str, env: Env | None = None) -> tuple[str, ...]:
+    """The payer ids (the default engine's, or ``env``'s) the rule and its fault apply to."""
+    env = env or env_of(None)
     fault = FAULTS[rule]
     out = []
-    for pid in D.payer_ids():
-        prof = D.profile(pid, D.DEFAULT_MAX_DATE)
-        if fault.payers(prof) and D.rule_applies(rule, prof, fault.payers):
+    for pid in env.profiles.ids():
+        lo = env.profiles.get(pid, D.DEFAULT_MIN_DATE)
+        hi = env.profiles.get(pid, D.DEFAULT_MAX_DATE)
+        if lo is None or hi is None or rule in env.disabled:
+            continue
+        if all(fault.payers(p) and D.rule_applies(rule, p, fault.payers) for p in (lo, hi)):
             out.append(pid)
     return tuple(out)
 
@@ -357,34 +379,39 @@ def fault_implies(rule: str) -> frozenset[str]:
     return FAULTS[rule].implies
 
 
-def faulty_sessions(*, rule: str, payer: str | None = None) -> st.SearchStrategy[Session]:
+def faulty_sessions(
+    *, rule: str, payer: str | None = None, engine: Engine | None = None
+) -> st.SearchStrategy[Session]:
     """Sessions that trip ``rule`` (and only the rules it implies, see :func:`fault_implies`).
 
     Each draw is a clean session with one fault injected. ``payer`` None draws
     among the bundled payers the rule applies to. A rule id unknown to the
     contract and the registry, a rule without a fault strategy, or a payer the
     rule does not apply to raise :class:`~hypothesis.errors.InvalidArgument`.
+    ``engine``: faults against that :class:`~cptrules.Engine`'s profiles and
+    tables (``ncci.mue`` needs tables with MUE values).
     """
     from ..rules import REGISTRY
 
+    env = _env(engine)
     if not isinstance(rule, str) or (rule not in CONTRACT_RULES and rule not in REGISTRY):
         raise InvalidArgument(f"rule={rule!r} is not a rule id (see `cptrules rules`)")
     if rule not in FAULTS:
         raise InvalidArgument(f"rule={rule!r} has no faulty-session strategy yet")
-    if not FAULTS[rule].available():
+    if not FAULTS[rule].available(env):
         raise InvalidArgument(
             f"rule={rule!r} cannot fire with the engine's current data "
             "(load the official tables it needs first)"
         )
-    _check_payer(payer, optional=True)
-    applies = _rule_payers(rule)
+    _check_payer(payer, optional=True, env=env)
+    applies = _rule_payers(rule, env)
     if not applies:
-        raise InvalidArgument(f"rule={rule!r} applies to none of the bundled payers")
+        raise InvalidArgument(f"rule={rule!r} applies to none of the engine's payers")
     if payer is not None and payer not in applies:
         raise InvalidArgument(
             f"rule={rule!r} does not apply to payer={payer!r}; it applies to " + ", ".join(applies)
         )
-    return _impl.faulty_sessions(rule=rule, **_kwargs(payer=payer))
+    return _impl.faulty_sessions(rule=rule, **_kwargs(payer=payer, engine=engine))
 
 
 def session_dicts(*, payer: str | None = None) -> st.SearchStrategy[dict[str, Any]]:

@@ -29,15 +29,18 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Mapping
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 import hypothesis.strategies as st
 
 from ..models import Documentation, PlanOfCare, Provider, ServiceLine, Session, TherapyYtd
-from ..payers import PayerProfile
+from ..payers import PayerProfile, ProfileSet
 from ..units import timed_expectations
 from . import _data as D
+
+if TYPE_CHECKING:
+    from ..engine import Engine
 
 __all__: list[str] = []
 
@@ -57,10 +60,28 @@ class Need:
     max_timed_units: int | None = None  # leave headroom under unit caps
 
 
-def _tables() -> Any:
+@attrs.frozen
+class Env:
+    """Where rule data comes from: payer profiles and NCCI tables (an engine's)."""
+
+    profiles: ProfileSet
+    tables: Any = attrs.field(repr=False)
+    disabled: frozenset[str] = frozenset()
+
+    def profile(self, payer: str, day: dt.date) -> PayerProfile:
+        """The version of ``payer`` in force on ``day`` (it must exist)."""
+        found = self.profiles.get(payer, day)
+        if found is None:
+            raise LookupError(f"no version of {payer} in force on {day.isoformat()}")
+        return found
+
+
+def env_of(engine: Engine | None) -> Env:
+    """The data environment of ``engine``, or of the default engine."""
     from ..engine import default_engine
 
-    return default_engine().tables
+    eng = default_engine() if engine is None else engine
+    return Env(eng.profiles, eng.tables, frozenset(eng.disabled))
 
 
 def _denied(prof: PayerProfile, a: str, b: str, day: dt.date) -> bool:
@@ -87,10 +108,10 @@ def _chiro_restricted(prof: PayerProfile) -> bool:
 
 
 def ptp_pairs(
-    prof: PayerProfile, day: dt.date, universe: Iterable[str]
+    env: Env, prof: PayerProfile, day: dt.date, universe: Iterable[str]
 ) -> list[tuple[str, str, str]]:
     """Indicator-1 pairs (column 1, column 2, bypass) among ``universe`` the payer pays."""
-    tables = _tables()
+    tables = env.tables
     out = []
     for edit in tables.ptp(frozenset(universe), day):
         if edit.indicator != 1 or _denied(prof, edit.column1, edit.column2, day):
@@ -101,10 +122,10 @@ def ptp_pairs(
 
 
 def _resolve_pairs(
-    prof: PayerProfile, day: dt.date, codes: list[str], keep: frozenset[str]
+    env: Env, prof: PayerProfile, day: dt.date, codes: list[str], keep: frozenset[str]
 ) -> tuple[list[str], dict[str, str]]:
     """Drop codes that may not be billed together; bypass modifiers for the rest."""
-    tables = _tables()
+    tables = env.tables
     codes = list(codes)
     while True:
         dropped = False
@@ -139,11 +160,11 @@ def _resolve_pairs(
     return codes, bypass
 
 
-def _fits(prof: PayerProfile, day: dt.date, codes: list[str], extra: str) -> bool:
+def _fits(env: Env, prof: PayerProfile, day: dt.date, codes: list[str], extra: str) -> bool:
     """True when ``extra`` forms no NCCI edit and no payer-denied pair with ``codes``."""
     if any(_denied(prof, c, extra, day) for c in codes):
         return False
-    edits = _tables().ptp(frozenset((*codes, extra)), day)
+    edits = env.tables.ptp(frozenset((*codes, extra)), day)
     return not any(extra in (e.column1, e.column2) for e in edits)
 
 
@@ -154,6 +175,7 @@ def _units(prof: PayerProfile, minutes: Mapping[str, int]) -> dict[str, int]:
 
 
 def _fit_minutes(
+    env: Env,
     draw: st.DrawFn,
     prof: PayerProfile,
     day: dt.date,
@@ -163,7 +185,7 @@ def _fit_minutes(
 ) -> dict[str, int]:
     """Drop 0-unit codes and trim minutes until caps and MUEs hold; returns minutes."""
     caps = [c for c in prof.unit_caps if c.in_force(day)]
-    tables = _tables()
+    tables = env.tables
     while True:
         units = _units(prof, minutes)
         zero = [c for c, u in units.items() if u == 0 and c not in keep]
@@ -229,6 +251,7 @@ def build_clean(
     draw: st.DrawFn,
     payer: str,
     *,
+    env: Env,
     disciplines: tuple[str, ...] | None = None,
     need: Need | None = None,
     min_date: dt.date = D.DEFAULT_MIN_DATE,
@@ -238,7 +261,7 @@ def build_clean(
     """Draw one session that passes every error rule of ``payer`` (see module docstring)."""
     need = need or Need()
     day = draw_date(draw, min_date, max_date)
-    prof = D.profile(payer, day)
+    prof = env.profile(payer, day)
     poc_rule = D.rule_applies("poc.missing", prof, D.is_medicare)
     chiro_only = _chiro_restricted(prof)
 
@@ -295,7 +318,7 @@ def build_clean(
                 universe = [codes[0], *pool_timed]
             elif discipline in D.EVALUATIONS:
                 universe += [*D.EVALUATIONS[discipline], *D.REEVALUATIONS[discipline]]
-            pairs = ptp_pairs(prof, day, universe)
+            pairs = ptp_pairs(env, prof, day, universe)
             if discipline == "DC":
                 pairs = [p for p in pairs if codes[0] in p[:2]]
             if pairs:
@@ -312,7 +335,7 @@ def build_clean(
     if len(codes) > max_lines:  # forced codes survive the line limit
         codes = [c for c in codes if c in keep] + [c for c in codes if c not in keep]
         codes = codes[: max(max_lines, len(keep))]
-    codes, bypass = _resolve_pairs(prof, day, codes, keep)
+    codes, bypass = _resolve_pairs(env, prof, day, codes, keep)
     if evaluation is not None and evaluation not in codes:
         evaluation = None
     cat = D.cat()
@@ -321,7 +344,7 @@ def build_clean(
         for extra in pool_timed:
             if sum(cat.codes[c].timed for c in codes) >= need.min_timed:
                 break
-            if extra not in codes and _fits(prof, day, codes, extra):
+            if extra not in codes and _fits(env, prof, day, codes, extra):
                 codes.append(extra)
 
     protect = keep | frozenset([c for c in codes if cat.codes[c].timed][: need.min_timed])
@@ -333,13 +356,13 @@ def build_clean(
     if minutes and sum(_units(prof, minutes).values()) == 0:
         first = next(iter(minutes))
         minutes[first] = draw(st.integers(15, 60))
-    minutes = _fit_minutes(draw, prof, day, minutes, protect, need.max_timed_units)
+    minutes = _fit_minutes(env, draw, prof, day, minutes, protect, need.max_timed_units)
     codes = [c for c in codes if not cat.codes[c].timed or c in minutes]
     if not codes:  # every timed code dropped and nothing else billed
         codes, minutes = ["97110"], {"97110": draw(st.integers(15, 60))}
     units = _units(prof, minutes)
     # dropping a code can leave a partner's bypass modifier without an edit to need it
-    codes, bypass = _resolve_pairs(prof, day, codes, keep)
+    codes, bypass = _resolve_pairs(env, prof, day, codes, keep)
 
     therapy_mods = D.rule_applies("modifier.therapy", prof, lambda p: p.therapy_modifiers)
     medicare = D.is_medicare(prof) or poc_rule

@@ -21,8 +21,9 @@ units.single-line                 one timed code split over two lines
 units.missing-minutes             a timed line's minutes removed (assistant minutes and
                                   CQ/CO go with them; other lines' units recomputed)
 ncci.ptp                          an indicator-1 pair billed without its bypass modifier
-ncci.mue                          units above the loaded MUE value (only when the engine's
-                                  tables carry MUEs; the bundled ones do not)
+ncci.mue                          minutes worth one unit past the loaded MUE value, units
+                                  recomputed (only when the engine's tables carry MUEs; the
+                                  bundled ones do not; ``units.daily-cap`` on capped payers)
 modifier.therapy                  GP/GO removed from an always-therapy line (``modifier.
                                   assistant`` too when the line carries CQ/CO)
 modifier.assistant                assistant minutes over 10% without CQ/CO, or CQ/CO
@@ -62,11 +63,15 @@ from ..models import PlanOfCare, ServiceLine, Session, TherapyYtd
 from ..payers import PayerProfile
 from ..units import timed_expectations
 from . import _data as D
-from ._build import Need, _tables
+from ._build import Env, Need
 
 __all__: list[str] = []
 
-Injector = Callable[[st.DrawFn, Session, PayerProfile], Session]
+Injector = Callable[[st.DrawFn, Session, PayerProfile, Env], Session]
+
+
+def _always(_: Env) -> bool:
+    return True
 
 
 @attrs.frozen
@@ -80,7 +85,7 @@ class Fault:
     #: other rule ids the fault may trip as well
     implies: frozenset[str] = frozenset()
     #: False when the fault cannot be built with the engine's current data
-    available: Callable[[], bool] = attrs.field(default=lambda: True, repr=False)
+    available: Callable[[Env], bool] = attrs.field(default=_always, repr=False)
 
 
 FAULTS: dict[str, Fault] = {}
@@ -92,10 +97,10 @@ def _fault(
     payers: Callable[[PayerProfile], bool],
     *,
     implies: tuple[str, ...] = (),
-    available: Callable[[], bool] | None = None,
+    available: Callable[[Env], bool] | None = None,
 ) -> Callable[[Injector], Injector]:
     def register(func: Injector) -> Injector:
-        FAULTS[rule_id] = Fault(need, func, payers, frozenset(implies), available or (lambda: True))
+        FAULTS[rule_id] = Fault(need, func, payers, frozenset(implies), available or _always)
         return func
 
     return register
@@ -136,7 +141,7 @@ def _index(session: Session, code: str) -> int:
 # ----------------------------------------------------------------------- units
 
 
-def _overbill(draw: st.DrawFn, session: Session, prof: PayerProfile) -> Session:
+def _overbill(draw: st.DrawFn, session: Session, prof: PayerProfile, env: Env) -> Session:
     timed = _timed(session)
     i = draw(st.sampled_from(timed))
     line = session.lines[i]
@@ -158,7 +163,7 @@ _fault(
 
 
 @_fault("units.daily-cap", Need(min_timed=1, no_times=True), lambda p: bool(p.unit_caps))
-def _over_cap(draw: st.DrawFn, session: Session, prof: PayerProfile) -> Session:
+def _over_cap(draw: st.DrawFn, session: Session, prof: PayerProfile, env: Env) -> Session:
     # More minutes on one capped code, units recomputed: a legal bill, just over the cap.
     caps = [c for c in prof.unit_caps if c.in_force(session.date_of_service)]
     st_assume(bool(caps))
@@ -166,9 +171,16 @@ def _over_cap(draw: st.DrawFn, session: Session, prof: PayerProfile) -> Session:
     inside = [i for i in _timed(session) if session.lines[i].code in cap.codes]
     st_assume(bool(inside))
     i = draw(st.sampled_from(inside))
-    line = session.lines[i]
-    line = attrs.evolve(line, minutes=draw(st.integers(15 * cap.units + 8, 15 * cap.units + 60)))
-    session = _replace(session, i, line)
+    return _set_minutes(
+        draw, session, i, draw(st.integers(15 * cap.units + 8, 15 * cap.units + 60)), prof
+    )
+
+
+def _set_minutes(
+    draw: st.DrawFn, session: Session, i: int, minutes: int, prof: PayerProfile
+) -> Session:
+    """Line ``i`` gets ``minutes``; billed units and total visit minutes follow."""
+    session = _replace(session, i, attrs.evolve(session.lines[i], minutes=minutes))
     expected = timed_expectations(_minutes(session), prof.unit_method)[0]
     for j in _timed(session):
         other = session.lines[j]
@@ -181,7 +193,7 @@ def _over_cap(draw: st.DrawFn, session: Session, prof: PayerProfile) -> Session:
 
 
 @_fault("units.untimed", Need(codes=frozenset(("97012",))), _every)
-def _untimed(draw: st.DrawFn, session: Session, prof: PayerProfile) -> Session:
+def _untimed(draw: st.DrawFn, session: Session, prof: PayerProfile, env: Env) -> Session:
     i = _index(session, "97012")
     info = D.cat().codes["97012"]
     top = (info.max_units or 1) + 1
@@ -189,7 +201,7 @@ def _untimed(draw: st.DrawFn, session: Session, prof: PayerProfile) -> Session:
 
 
 @_fault("units.single-line", Need(min_timed=1, no_times=True), D.is_medicare)
-def _split(draw: st.DrawFn, session: Session, prof: PayerProfile) -> Session:
+def _split(draw: st.DrawFn, session: Session, prof: PayerProfile, env: Env) -> Session:
     # The split line keeps the code's units; the new line bills the rest at 0 units.
     candidates = [i for i in _timed(session) if (session.lines[i].minutes or 0) >= 2]
     i = draw(st.sampled_from(candidates))
@@ -207,7 +219,7 @@ def _split(draw: st.DrawFn, session: Session, prof: PayerProfile) -> Session:
 
 
 @_fault("units.missing-minutes", Need(min_timed=1), _every)
-def _no_minutes(draw: st.DrawFn, session: Session, prof: PayerProfile) -> Session:
+def _no_minutes(draw: st.DrawFn, session: Session, prof: PayerProfile, env: Env) -> Session:
     timed = _timed(session)
     i = draw(st.sampled_from(timed))
     line = session.lines[i]
@@ -245,7 +257,7 @@ def _bypassed(session: Session) -> list[int]:
 
 
 @_fault("ncci.ptp", Need(ptp_pair=True), lambda p: p.ncci)
-def _no_bypass(draw: st.DrawFn, session: Session, prof: PayerProfile) -> Session:
+def _no_bypass(draw: st.DrawFn, session: Session, prof: PayerProfile, env: Env) -> Session:
     # Every bypass modifier goes: where the column order is disputed the rule may
     # accept the modifier on either line, so leaving one would hide the fault.
     st_assume(bool(_bypassed(session)))
@@ -257,17 +269,26 @@ def _no_bypass(draw: st.DrawFn, session: Session, prof: PayerProfile) -> Session
     return attrs.evolve(session, lines=lines)
 
 
-def _has_mue() -> bool:
-    return bool(_tables().has_mue)
+def _has_mue(env: Env) -> bool:
+    return bool(env.tables.has_mue)
 
 
-@_fault("ncci.mue", Need(codes=frozenset(("97110",))), lambda p: p.ncci, available=_has_mue)
-def _over_mue(draw: st.DrawFn, session: Session, prof: PayerProfile) -> Session:
-    i = _index(session, "97110")
-    mue = _tables().mue(frozenset(("97110",)), session.date_of_service)
-    st_assume("97110" in mue)
-    value = mue["97110"].value
-    return _replace(session, i, attrs.evolve(session.lines[i], units=value + 1))
+@_fault(
+    "ncci.mue",
+    Need(codes=frozenset(("97110",)), no_times=True),
+    lambda p: p.ncci,
+    implies=("units.daily-cap",),
+    available=_has_mue,
+)
+def _over_mue(draw: st.DrawFn, session: Session, prof: PayerProfile, env: Env) -> Session:
+    # Minutes worth one unit past the MUE, units recomputed: a legal bill but for the MUE.
+    day = session.date_of_service
+    mue = env.tables.mue(frozenset(line.code for line in session.lines), day)
+    candidates = [i for i in _timed(session) if session.lines[i].code in mue]
+    st_assume(bool(candidates))
+    i = draw(st.sampled_from(candidates))
+    value = mue[session.lines[i].code].value
+    return _set_minutes(draw, session, i, 15 * (value + 1) + draw(st.integers(0, 7)), prof)
 
 
 # ------------------------------------------------------------------- modifiers
@@ -283,7 +304,7 @@ def _therapy_lines(session: Session) -> list[int]:
     lambda p: p.therapy_modifiers,
     implies=("modifier.assistant",),
 )
-def _no_gp(draw: st.DrawFn, session: Session, prof: PayerProfile) -> Session:
+def _no_gp(draw: st.DrawFn, session: Session, prof: PayerProfile, env: Env) -> Session:
     candidates = _therapy_lines(session)
     plain = [i for i in candidates if not {"CQ", "CO"} & set(session.lines[i].modifiers)]
     i = draw(st.sampled_from(plain or candidates))
@@ -293,7 +314,7 @@ def _no_gp(draw: st.DrawFn, session: Session, prof: PayerProfile) -> Session:
 
 
 @_fault("modifier.assistant", Need(therapy=True, min_timed=1, assistant=True), D.is_medicare)
-def _assistant(draw: st.DrawFn, session: Session, prof: PayerProfile) -> Session:
+def _assistant(draw: st.DrawFn, session: Session, prof: PayerProfile, env: Env) -> Session:
     i = draw(st.sampled_from(_timed(session)))
     line = session.lines[i]
     assert line.minutes is not None
@@ -317,7 +338,7 @@ def _assistant(draw: st.DrawFn, session: Session, prof: PayerProfile) -> Session
 
 
 @_fault("modifier.kx", Need(therapy=True), D.is_medicare)
-def _no_kx(draw: st.DrawFn, session: Session, prof: PayerProfile) -> Session:
+def _no_kx(draw: st.DrawFn, session: Session, prof: PayerProfile, env: Env) -> Session:
     # past every sourced threshold (2022-2026: $2,150-$2,480) and under the $3,000
     # review amount, so adding KX clears the finding entirely
     own = Decimal(draw(st.integers(250_000, 299_999))) / 100
@@ -335,7 +356,7 @@ def _no_kx(draw: st.DrawFn, session: Session, prof: PayerProfile) -> Session:
 
 
 @_fault("modifier.distinct", Need(ptp_pair=True), lambda p: p.ncci)
-def _59_and_x(draw: st.DrawFn, session: Session, prof: PayerProfile) -> Session:
+def _59_and_x(draw: st.DrawFn, session: Session, prof: PayerProfile, env: Env) -> Session:
     candidates = [i for i in _bypassed(session) if len(session.lines[i].modifiers) < 4]
     st_assume(bool(candidates))
     i = draw(st.sampled_from(candidates))
@@ -344,7 +365,7 @@ def _59_and_x(draw: st.DrawFn, session: Session, prof: PayerProfile) -> Session:
 
 
 @_fault("modifier.at", Need(codes=frozenset(("98940",))), lambda p: p.cmt_at_modifier)
-def _no_at(draw: st.DrawFn, session: Session, prof: PayerProfile) -> Session:
+def _no_at(draw: st.DrawFn, session: Session, prof: PayerProfile, env: Env) -> Session:
     i = next(i for i, line in enumerate(session.lines) if line.code in D.CMT_CODES)
     line = session.lines[i]
     return _replace(
@@ -353,7 +374,7 @@ def _no_at(draw: st.DrawFn, session: Session, prof: PayerProfile) -> Session:
 
 
 @_fault("modifier.unknown", Need(), _every)
-def _unknown_modifier(draw: st.DrawFn, session: Session, prof: PayerProfile) -> Session:
+def _unknown_modifier(draw: st.DrawFn, session: Session, prof: PayerProfile, env: Env) -> Session:
     known = D.cat().modifiers
     alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
     unknown = st.text(alphabet, min_size=2, max_size=2).filter(lambda m: m not in known)
@@ -372,7 +393,7 @@ def _unknown_modifier(draw: st.DrawFn, session: Session, prof: PayerProfile) -> 
     Need(discipline=("DC",), codes=frozenset(("98940",))),
     D.is_medicare,
 )
-def _chiro_extraspinal(draw: st.DrawFn, session: Session, prof: PayerProfile) -> Session:
+def _chiro_extraspinal(draw: st.DrawFn, session: Session, prof: PayerProfile, env: Env) -> Session:
     region = draw(st.sampled_from(("upper_extremity", "lower_extremity", "head", "rib_cage")))
     extra = ServiceLine(code="98943", units=1, regions=(region,))
     return attrs.evolve(session, lines=(*session.lines, extra))
@@ -386,18 +407,18 @@ def _therapy_line(session: Session, code: str) -> ServiceLine:
 
 
 @_fault("coverage.replaced-code", Need(therapy=True), D.is_medicare)
-def _97014(draw: st.DrawFn, session: Session, prof: PayerProfile) -> Session:
+def _97014(draw: st.DrawFn, session: Session, prof: PayerProfile, env: Env) -> Session:
     lines = [line for line in session.lines if line.code != "G0283"]
     return attrs.evolve(session, lines=(*lines, _therapy_line(session, "97014")))
 
 
 @_fault("coverage.bundled", Need(therapy=True), D.is_medicare)
-def _97010(draw: st.DrawFn, session: Session, prof: PayerProfile) -> Session:
+def _97010(draw: st.DrawFn, session: Session, prof: PayerProfile, env: Env) -> Session:
     return attrs.evolve(session, lines=(*session.lines, _therapy_line(session, "97010")))
 
 
 @_fault("coverage.acupuncture", Need(therapy=True), D.is_medicare)
-def _needling(draw: st.DrawFn, session: Session, prof: PayerProfile) -> Session:
+def _needling(draw: st.DrawFn, session: Session, prof: PayerProfile, env: Env) -> Session:
     muscles = draw(st.integers(1, 6))
     code = "20560" if muscles <= 2 else "20561"
     diagnoses = tuple(
@@ -412,7 +433,7 @@ def _needling(draw: st.DrawFn, session: Session, prof: PayerProfile) -> Session:
 
 
 @_fault("code.technique", Need(codes=frozenset(("97140",))), _every)
-def _wrong_technique(draw: st.DrawFn, session: Session, prof: PayerProfile) -> Session:
+def _wrong_technique(draw: st.DrawFn, session: Session, prof: PayerProfile, env: Env) -> Session:
     i = _index(session, "97140")
     line = session.lines[i]
     wrong = draw(st.sampled_from(("dry_needling", "massage", "mechanical_traction")))
@@ -420,7 +441,7 @@ def _wrong_technique(draw: st.DrawFn, session: Session, prof: PayerProfile) -> S
 
 
 @_fault("code.same-region", Need(codes=frozenset(("97140", "97124"))), _every)
-def _same_region(draw: st.DrawFn, session: Session, prof: PayerProfile) -> Session:
+def _same_region(draw: st.DrawFn, session: Session, prof: PayerProfile, env: Env) -> Session:
     manual = session.lines[_index(session, "97140")]
     i = _index(session, "97124")
     shared = draw(st.sampled_from(manual.regions))
@@ -428,7 +449,7 @@ def _same_region(draw: st.DrawFn, session: Session, prof: PayerProfile) -> Sessi
 
 
 @_fault("code.cmt-regions", Need(codes=frozenset(("98940",))), _every)
-def _cmt_mismatch(draw: st.DrawFn, session: Session, prof: PayerProfile) -> Session:
+def _cmt_mismatch(draw: st.DrawFn, session: Session, prof: PayerProfile, env: Env) -> Session:
     i = next(i for i, line in enumerate(session.lines) if line.code in D.CMT_CODES)
     line = session.lines[i]
     wrong = draw(st.sampled_from([c for c in D.CMT_CODES if c != line.code]))
@@ -439,7 +460,7 @@ def _cmt_mismatch(draw: st.DrawFn, session: Session, prof: PayerProfile) -> Sess
 
 
 @_fault("doc.manual-therapy", Need(codes=frozenset(("97140",))), _every)
-def _thin_note(draw: st.DrawFn, session: Session, prof: PayerProfile) -> Session:
+def _thin_note(draw: st.DrawFn, session: Session, prof: PayerProfile, env: Env) -> Session:
     i = _index(session, "97140")
     line = session.lines[i]
     doc = line.documentation
@@ -455,7 +476,7 @@ def _thin_note(draw: st.DrawFn, session: Session, prof: PayerProfile) -> Session
 
 
 @_fault("doc.timed-minutes", Need(min_timed=1), _every)
-def _short_visit(draw: st.DrawFn, session: Session, prof: PayerProfile) -> Session:
+def _short_visit(draw: st.DrawFn, session: Session, prof: PayerProfile, env: Env) -> Session:
     timed = sum(_minutes(session).values())
     return attrs.evolve(session, total_treatment_minutes=draw(st.integers(0, timed - 1)))
 
@@ -464,12 +485,12 @@ def _short_visit(draw: st.DrawFn, session: Session, prof: PayerProfile) -> Sessi
 
 
 @_fault("poc.missing", Need(therapy=True), D.is_medicare)
-def _no_plan(draw: st.DrawFn, session: Session, prof: PayerProfile) -> Session:
+def _no_plan(draw: st.DrawFn, session: Session, prof: PayerProfile, env: Env) -> Session:
     return attrs.evolve(session, plan_of_care=None)
 
 
 @_fault("poc.expired", Need(therapy=True, poc=True), D.is_medicare)
-def _expired(draw: st.DrawFn, session: Session, prof: PayerProfile) -> Session:
+def _expired(draw: st.DrawFn, session: Session, prof: PayerProfile, env: Env) -> Session:
     day = session.date_of_service
     end = day - dt.timedelta(days=draw(st.integers(1, 60)))
     start = end - dt.timedelta(days=draw(st.integers(0, 80)))
@@ -479,7 +500,7 @@ def _expired(draw: st.DrawFn, session: Session, prof: PayerProfile) -> Session:
 
 
 @_fault("poc.unsigned", Need(therapy=True, poc=True), D.is_medicare)
-def _unsigned(draw: st.DrawFn, session: Session, prof: PayerProfile) -> Session:
+def _unsigned(draw: st.DrawFn, session: Session, prof: PayerProfile, env: Env) -> Session:
     day = session.date_of_service
     start = day - dt.timedelta(days=draw(st.integers(31, 80)))
     end = start + dt.timedelta(days=draw(st.integers((day - start).days, 89)))
@@ -488,7 +509,7 @@ def _unsigned(draw: st.DrawFn, session: Session, prof: PayerProfile) -> Session:
 
 
 @_fault("poc.progress-report", Need(therapy=True), D.is_medicare)
-def _no_progress(draw: st.DrawFn, session: Session, prof: PayerProfile) -> Session:
+def _no_progress(draw: st.DrawFn, session: Session, prof: PayerProfile, env: Env) -> Session:
     return attrs.evolve(
         session, treatment_day=10, progress_report=draw(st.sampled_from((None, False)))
     )
@@ -498,7 +519,7 @@ def _no_progress(draw: st.DrawFn, session: Session, prof: PayerProfile) -> Sessi
 
 
 @_fault("time.overlap", Need(min_timed=2, no_times=True), _every)
-def _overlap(draw: st.DrawFn, session: Session, prof: PayerProfile) -> Session:
+def _overlap(draw: st.DrawFn, session: Session, prof: PayerProfile, env: Env) -> Session:
     timed = _timed(session)
     st_assume(len(timed) >= 2)  # the base protects two timed codes; pairs rarely drop one
     a, b = timed[0], timed[1]

@@ -9,16 +9,19 @@ from __future__ import annotations
 import datetime as dt
 import functools
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import hypothesis.strategies as st
 
 from ..models import PlanOfCare, ServiceLine, Session, TherapyYtd
 from ..parsing import dump_session
 from . import _data as D
-from ._build import build_clean
+from ._build import build_clean, env_of
 from ._dicts import corrupt
 from ._faults import FAULTS
+
+if TYPE_CHECKING:
+    from ..engine import Engine
 
 __all__: list[str] = []
 
@@ -164,10 +167,12 @@ def clean_sessions(
     disciplines: tuple[str, ...] | None = None,
     min_date: dt.date | None = None,
     max_date: dt.date | None = None,
+    engine: Engine | None = None,
 ) -> Session:
     return build_clean(
         draw,
         payer,
+        env=env_of(engine),
         disciplines=disciplines,
         min_date=min_date or D.DEFAULT_MIN_DATE,
         max_date=max_date or D.DEFAULT_MAX_DATE,
@@ -175,13 +180,16 @@ def clean_sessions(
 
 
 @st.composite
-def faulty_sessions(draw: st.DrawFn, *, rule: str, payer: str | None = None) -> Session:
+def faulty_sessions(
+    draw: st.DrawFn, *, rule: str, payer: str | None = None, engine: Engine | None = None
+) -> Session:
     from . import _rule_payers
 
-    pid = payer if payer is not None else draw(st.sampled_from(_rule_payers(rule)))
+    env = env_of(engine)
+    pid = payer if payer is not None else draw(st.sampled_from(_rule_payers(rule, env)))
     fault = FAULTS[rule]
-    base = build_clean(draw, pid, need=fault.need)
-    return fault.inject(draw, base, D.profile(pid, base.date_of_service))
+    base = build_clean(draw, pid, env=env, need=fault.need)
+    return fault.inject(draw, base, env.profile(pid, base.date_of_service), env)
 
 
 @st.composite

@@ -26,6 +26,7 @@ from hypothesis import strategies as st
 import cptrules
 from cptrules import strategies
 from cptrules.strategies import _data
+from cptrules.strategies._build import env_of
 from cptrules.strategies._faults import FAULTS
 
 
@@ -63,7 +64,8 @@ def main() -> None:
         bare = _rate(strategy, n, lambda s: None)
         checked = _rate(strategy, n, cptrules.check)
         print(f"  {payer:16s} {bare:8.0f} | {checked:8.0f}")
-    rules = sorted(r for r, f in FAULTS.items() if f.available())
+    env = env_of(None)
+    rules = sorted(r for r, f in FAULTS.items() if f.available(env))
     faulty = st.sampled_from(rules).flatmap(lambda r: strategies.faulty_sessions(rule=r))
     print(f"faulty_sessions (any of {len(rules)} rules): {_rate(faulty, n, lambda s: None):.0f}")
     print(f"sessions:                            {_rate(strategies.sessions(), n, repr):.0f}")

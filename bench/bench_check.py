@@ -16,7 +16,8 @@ It prints, for realistic generated Medicare and commercial PT visits:
    way such checkers are found in the wild (rows scanned per lookup, units
    recomputed per line, every pair of lines compared against every edit row),
    run in this process on the same dicts, and the ratio;
-4. ``import cptrules`` in a fresh interpreter (best of 5);
+4. ``import cptrules`` in a fresh interpreter (best of 5), with and without a
+   bytecode cache, and the modules that take longest;
 5. batch throughput of ``cptrules.batch.check_jsonl`` on a generated JSON
    Lines file of ``--sessions`` 4-line visits (written to a temporary directory
    and deleted), with 1 job and with N jobs (default: every CPU).
@@ -416,33 +417,50 @@ def line(label: str, samples: list[float]) -> str:
     return f"  {label:<44} median {statistics.median(samples):7.1f} us   p99 {p99:7.1f} us"
 
 
-def import_time(best_of: int = 5) -> tuple[float, float]:
+def import_time(best_of: int = 5, cache: str | None = None) -> tuple[float, float]:
+    """Best ``import cptrules`` time in a fresh interpreter: inside, and whole process (ms).
+
+    ``cache``: a bytecode cache directory (``PYTHONPYCACHEPREFIX``), warmed first,
+    as an installed package has; None compiles every module on every run, as a
+    checkout does when ``PYTHONDONTWRITEBYTECODE`` is set.
+    """
     code = "import time; t = time.perf_counter(); import cptrules; print(time.perf_counter() - t)"
+    env = dict(os.environ)
+    if cache is None:
+        env["PYTHONDONTWRITEBYTECODE"] = "1"
+        env.pop("PYTHONPYCACHEPREFIX", None)
+    else:
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
+        env["PYTHONPYCACHEPREFIX"] = cache
+        subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, check=True)
     inside, whole = [], []
     for _ in range(best_of):
         t0 = time.perf_counter()
         out = subprocess.run(
-            [sys.executable, "-c", code], capture_output=True, text=True, check=True
+            [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
         ).stdout
         whole.append(time.perf_counter() - t0)
         inside.append(float(out))
     return min(inside) * 1000, min(whole) * 1000
 
 
-def top_imports(n: int = 8) -> list[str]:
+def top_imports(cache: str, n: int = 8) -> list[str]:
+    env = dict(os.environ, PYTHONPYCACHEPREFIX=cache)
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     proc = subprocess.run(
         [sys.executable, "-X", "importtime", "-c", "import cptrules"],
         capture_output=True,
         text=True,
         check=True,
+        env=env,
     )
     rows = []
     for raw in proc.stderr.splitlines():
         parts = raw.split("|")
         if len(parts) == 3 and parts[0].startswith("import time:") and parts[1].strip().isdigit():
-            rows.append((int(parts[0].split(":")[1]), parts[2].rstrip()))
+            rows.append((int(parts[1]), parts[2].rstrip()))
     rows.sort(reverse=True)
-    return [f"    {us / 1000:6.1f} ms self  {name.strip()}" for us, name in rows[:n]]
+    return [f"    {us / 1000:6.1f} ms  {name}" for us, name in rows[:n]]
 
 
 def _cpu() -> float:
@@ -546,12 +564,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"(x{t_naive / t_check:.2f})"
         )
 
-    inside, whole = import_time()
-    print(
-        f"\nimport cptrules (fresh interpreter, best of 5): {inside:.1f} ms "
-        f"(whole process {whole:.1f} ms); largest self times:"
-    )
-    print("\n".join(top_imports()))
+    with tempfile.TemporaryDirectory(prefix="cptrules-pyc-") as pyc:
+        cold, cold_whole = import_time()
+        warm, warm_whole = import_time(cache=pyc)
+        print("\nimport cptrules in a fresh interpreter, best of 5:")
+        print(f"  bytecode cached (as installed): {warm:.1f} ms (process {warm_whole:.1f} ms)")
+        print(f"  compiling every module (no .pyc): {cold:.1f} ms (process {cold_whole:.1f} ms)")
+        print("  largest cumulative import times (bytecode cached):")
+        print("\n".join(top_imports(pyc)))
 
     print(f"\nbatch: check_jsonl on {args.sessions:,} generated 4-line visits (JSON Lines):")
     with tempfile.TemporaryDirectory(prefix="cptrules-bench-") as tmp:

@@ -29,18 +29,15 @@ is byte-for-byte the same whatever the number of jobs.
 from __future__ import annotations
 
 import collections
-import concurrent.futures
 import json
-import multiprocessing
 import os
 import signal
 import sys
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from concurrent.futures.process import BrokenProcessPool
 from types import FrameType
-from typing import IO, Any, Literal, TypeVar
+from typing import IO, TYPE_CHECKING, Any, Literal, TypeVar
 
 import attrs
 
@@ -49,6 +46,9 @@ from .errors import ConfigError, CptRulesError, InvalidSessionError
 from .models import Session
 from .parsing import load_session
 from .report import Report
+
+if TYPE_CHECKING:
+    from concurrent.futures import Future
 
 __all__ = [
     "CHUNK_SIZE",
@@ -411,6 +411,8 @@ def _start_method(start_method: str | None) -> str:
     """
     if start_method is not None:
         return start_method
+    import multiprocessing
+
     linux = sys.platform.startswith("linux")
     return "fork" if linux and "fork" in multiprocessing.get_all_start_methods() else "spawn"
 
@@ -437,12 +439,17 @@ def _ordered(
     window: int | None = None,
 ) -> Iterator[_R]:
     """``map(run, tasks)`` over ``jobs`` worker processes, in order, few tasks in flight."""
+    # Imported here: a one-visit check never pays for multiprocessing.
+    import concurrent.futures
+    import multiprocessing
+    from concurrent.futures.process import BrokenProcessPool
+
     ctx = multiprocessing.get_context(_start_method(start_method))
     limit = window or 3 * jobs
     with concurrent.futures.ProcessPoolExecutor(
         max_workers=jobs, mp_context=ctx, initializer=_init_worker, initargs=(settings, options)
     ) as pool:
-        pending: collections.deque[concurrent.futures.Future[_R]] = collections.deque()
+        pending: collections.deque[Future[_R]] = collections.deque()
         try:
             for task in tasks:
                 pending.append(pool.submit(run, task))

@@ -1,7 +1,12 @@
 """The ``cptrules`` command line (also ``python -m cptrules``).
 
-Exit codes: 0 no errors; 1 findings of severity error; 2 invalid input or usage.
-Bad input never produces a traceback: a one-line message with the path.
+Exit codes: 0 no errors; 1 findings of severity error; 2 invalid input or usage;
+130 interrupted (Ctrl-C, the output holds whole records); 141 the reader of the
+output went away (``| head``). Bad input never produces a traceback: a one-line
+message with the path, or an invalid report for that record.
+
+``check`` streams through :func:`cptrules.batch.check_jsonl`: one report per
+record, in order, over ``--jobs`` processes, with a summary on stderr.
 """
 
 from __future__ import annotations

@@ -63,8 +63,19 @@ _TOP_KEYS = frozenset(
 )
 
 
+class _Dated:
+    """A profile entry in force from ``effective`` through ``until`` (its last day)."""
+
+    effective: dt.date
+    until: dt.date | None
+
+    def in_force(self, day: dt.date) -> bool:
+        """True when the entry applies on ``day`` (``until`` is the last day in force)."""
+        return self.effective <= day and (self.until is None or day <= self.until)
+
+
 @attrs.frozen
-class DeniedPair:
+class DeniedPair(_Dated):
     """Codes of ``first`` billed with codes of ``second`` the same day: denied even with 59/X."""
 
     first: frozenset[str]
@@ -74,13 +85,9 @@ class DeniedPair:
     source: str
     confidence: str
 
-    def in_force(self, day: dt.date) -> bool:
-        """True when the quirk applies on ``day`` (``until`` is the last day in force)."""
-        return self.effective <= day and (self.until is None or day <= self.until)
-
 
 @attrs.frozen
-class UnitCap:
+class UnitCap(_Dated):
     """At most ``units`` units a day of the timed codes in ``codes`` (per therapy type)."""
 
     codes: frozenset[str]
@@ -90,13 +97,9 @@ class UnitCap:
     source: str
     confidence: str
 
-    def in_force(self, day: dt.date) -> bool:
-        """True when the cap applies on ``day`` (``until`` is the last day in force)."""
-        return self.effective <= day and (self.until is None or day <= self.until)
-
 
 @attrs.frozen
-class PayerProfile:
+class PayerProfile(_Dated):
     """One version of one payer profile, fully resolved (``extends`` applied)."""
 
     id: str
@@ -119,10 +122,6 @@ class PayerProfile:
     sources: Mapping[str, str] = attrs.field(factory=dict)
     #: the file this version was read from
     origin: str = ""
-
-    def in_force(self, day: dt.date) -> bool:
-        """True when this version covers ``day`` (``until`` is the last day in force)."""
-        return self.effective <= day and (self.until is None or day <= self.until)
 
     def is_a(self, family: str) -> bool:
         """True when this profile is ``family`` or extends it (``aetna`` is a ``commercial``)."""

@@ -25,6 +25,8 @@ from ..catalog import CodeInfo
 from ..report import Finding, Fix, Severity
 from ..units import timed_expectations
 from ._base import Example, Rule, rule
+from ._examples import DOC as _DOC
+from ._examples import manual_line, pt_visit
 
 __all__ = [
     "CMT_SECONDARY",
@@ -196,41 +198,13 @@ def _technique_finding(
     )
 
 
-# Shared example parts.
-_POC = {"start": "2026-02-01", "end": "2026-04-30", "signed": "2026-02-10"}
-_DOC = {
-    "response": "Pain decreased, range improved",
-    "rationale": "Skilled hands-on technique",
-    "goals": "Supports goal 1",
-}
-
-
 def _pt_visit(line: dict[str, Any], *more: dict[str, Any]) -> dict[str, Any]:
     """A Medicare PT visit on 2026-03-04 with a plan of care in force."""
-    return {
-        "date_of_service": "2026-03-04",
-        "payer": "medicare",
-        "provider": {"discipline": "PT"},
-        "diagnoses": ["M54.50"],
-        "plan_of_care": _POC,
-        "total_treatment_minutes": 30,
-        "lines": [line, *more],
-    }
+    return pt_visit([line, *more], total_treatment_minutes=30)
 
 
 def _manual(techniques: list[str], **extra: Any) -> dict[str, Any]:
-    line: dict[str, Any] = {
-        "code": "97140",
-        "minutes": 23,
-        "units": 2,
-        "modifiers": ["GP"],
-        "regions": ["lumbar"],
-        "techniques": techniques,
-        "diagnosis_pointers": [1],
-        "documentation": _DOC,
-    }
-    line.update(extra)
-    return line
+    return manual_line(techniques=techniques, **extra)
 
 
 @rule(

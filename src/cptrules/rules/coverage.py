@@ -25,6 +25,7 @@ from typing import Any
 from .._context import Context
 from ..report import Finding, Fix
 from ._base import Example, Rule, rule
+from ._examples import pt_visit
 
 __all__ = [
     "ACUPUNCTURE_CODES",
@@ -73,23 +74,12 @@ _GY = "GY"
 _AT = "AT"
 
 # Shared parts of the examples: a Medicare outpatient PT visit, clean otherwise.
-_POC = {"start": "2026-02-01", "end": "2026-04-30", "signed": "2026-02-10"}
 _EX_97110 = {"code": "97110", "minutes": 23, "units": 2, "modifiers": ["GP"]}
 
 
 def _pt(lines: list[dict[str, Any]], **extra: Any) -> dict[str, Any]:
     """A Medicare PT visit on 2026-03-04 with a plan of care in force."""
-    session: dict[str, Any] = {
-        "date_of_service": "2026-03-04",
-        "payer": "medicare",
-        "provider": {"discipline": "PT"},
-        "diagnoses": ["M54.50"],
-        "plan_of_care": _POC,
-        "total_treatment_minutes": 40,
-        "lines": lines,
-    }
-    session.update(extra)
-    return session
+    return pt_visit(lines, **{"total_treatment_minutes": 40, **extra})
 
 
 def _dc(extraspinal_modifiers: list[str]) -> dict[str, Any]:

@@ -20,18 +20,12 @@ from typing import Any
 from .._context import Context
 from ..models import Documentation
 from ..report import Finding, Severity
+from . import _examples as ex
 from ._base import Example, Rule, rule
 
 __all__ = ["manual_therapy", "timed_minutes"]
 
 # --------------------------------------------------------------------------- examples
-
-_POC = {"start": "2026-02-01", "end": "2026-04-30", "signed": "2026-02-10"}
-_DOC = {
-    "response": "Pain reduced and lumbar rotation improved after mobilization.",
-    "rationale": "Graded joint mobilization needs a therapist's hands-on judgment.",
-    "goals": "Supports goal 2: sit 30 minutes without pain.",
-}
 
 
 def _session(
@@ -41,47 +35,22 @@ def _session(
     exercise_minutes: int = 30,
 ) -> dict[str, Any]:
     """A clean Medicare PT visit: 97110 30 min (2 units) + 97140 23 min (2 units)."""
-    line_97140: dict[str, Any] = {
-        "code": "97140",
-        "minutes": 23,
-        "units": 2,
-        "modifiers": ["GP"],
-        "regions": ["lumbar"],
-        "techniques": ["joint_mobilization", "soft_tissue_mobilization"],
-        "diagnosis_pointers": [1],
-        "documentation": _DOC,
-    }
+    line_97140 = ex.manual_line(techniques=["joint_mobilization", "soft_tissue_mobilization"])
     if manual is not None:
         line_97140 = {**line_97140, **manual}
         line_97140 = {k: v for k, v in line_97140.items() if v is not None}
-    session: dict[str, Any] = {
-        "date_of_service": "2026-03-04",
-        "payer": "medicare",
-        "provider": {"discipline": "PT"},
-        "diagnoses": ["M54.50"],
-        "plan_of_care": _POC,
-        "treatment_day": 5,
-        "progress_report": False,
-        "lines": [
-            {
-                "code": "97110",
-                "minutes": exercise_minutes,
-                "units": 2,
-                "modifiers": ["GP"],
-                "diagnosis_pointers": [1],
-            },
-            line_97140,
-        ],
-    }
-    if total is not None:
-        session["total_treatment_minutes"] = total
-    return session
+    return ex.pt_visit(
+        [ex.line("97110", exercise_minutes, 2, "GP"), line_97140],
+        treatment_day=5,
+        progress_report=False,
+        total_treatment_minutes=total,
+    )
 
 
 _MANUAL_PASS = _session()
 _MANUAL_FAIL = _session(manual={"techniques": None, "regions": None, "documentation": None})
 _MANUAL_FAIL_NOTES = _session(
-    manual={"documentation": {"response": "   ", "rationale": None, "goals": _DOC["goals"]}}
+    manual={"documentation": {"response": "   ", "rationale": None, "goals": ex.DOC["goals"]}}
 )
 
 _TIMED_PASS = _session(total=55)

@@ -27,6 +27,9 @@ from .._context import Context
 from ..errors import DataError
 from ..report import Finding, Fix
 from ._base import Example, Rule, rule
+from ._examples import DOC as _DOC_97140
+from ._examples import line as _line
+from ._examples import pt_visit
 
 __all__ = [
     "THERAPY_MODIFIER",
@@ -200,38 +203,11 @@ def assistant_policy() -> AssistantPolicy:
 
 # ------------------------------------------------------------------- examples
 
-_POC = {"start": "2026-02-01", "end": "2026-04-30", "signed": "2026-02-10"}
-_DOC_97140 = {
-    "response": "Lumbar extension improved after mobilization; pain eased.",
-    "rationale": "Graded joint mobilization needs a therapist's hands and judgement.",
-    "goals": "Supports goal 2: sit-to-stand without pain.",
-}
-
 
 def _pt_session(lines: list[dict[str, Any]], **extra: Any) -> dict[str, Any]:
     """A Medicare PT visit, clean apart from what ``lines``/``extra`` change."""
     timed = sum(line.get("minutes", 0) for line in lines)
-    session: dict[str, Any] = {
-        "date_of_service": "2026-03-04",
-        "payer": "medicare",
-        "provider": {"discipline": "PT"},
-        "diagnoses": ["M54.50"],
-        "plan_of_care": _POC,
-        "treatment_day": 4,
-        "total_treatment_minutes": timed + 5,
-        "lines": lines,
-    }
-    session.update(extra)
-    return session
-
-
-def _line(code: str, minutes: int | None, units: int, *mods: str, **extra: Any) -> dict[str, Any]:
-    line: dict[str, Any] = {"code": code, "units": units, "modifiers": list(mods)}
-    if minutes is not None:
-        line["minutes"] = minutes
-    line["diagnosis_pointers"] = [1]
-    line.update(extra)
-    return line
+    return pt_visit(lines, **{"total_treatment_minutes": timed + 5, **extra})
 
 
 def _manual(minutes: int, units: int, *mods: str, **extra: Any) -> dict[str, Any]:

@@ -16,6 +16,8 @@ from .._context import Context
 from ..ncci import PtpEdit
 from ..report import Finding, Fix
 from ._base import Example, Rule, rule
+from ._examples import DOC as _DOC
+from ._examples import line, pt_visit
 
 __all__ = ["mue_edit", "ptp_edit"]
 
@@ -30,36 +32,15 @@ _MAI_TEXT = {
 
 # ------------------------------------------------------------------- examples
 
-_POC = {"start": "2026-02-01", "end": "2026-04-30", "signed": "2026-02-10"}
-_DOC = {
-    "response": "Lumbar extension improved after mobilization; pain eased.",
-    "rationale": "Graded joint mobilization needs a therapist's hands and judgement.",
-    "goals": "Supports goal 2: sit-to-stand without pain.",
-}
-
 
 def _pt(*lines: dict[str, Any]) -> dict[str, Any]:
     """A Medicare PT visit on 2026-03-04 with a plan of care in force."""
     timed = sum(int(line.get("minutes", 0)) for line in lines)
-    return {
-        "date_of_service": "2026-03-04",
-        "payer": "medicare",
-        "provider": {"discipline": "PT"},
-        "diagnoses": ["M54.50"],
-        "plan_of_care": _POC,
-        "treatment_day": 4,
-        "total_treatment_minutes": timed + 30,
-        "lines": list(lines),
-    }
+    return pt_visit(lines, total_treatment_minutes=timed + 30)
 
 
 def _line(code: str, minutes: int | None, units: int, *mods: str, **kw: Any) -> dict[str, Any]:
-    out: dict[str, Any] = {"code": code, "units": units, "modifiers": ["GP", *mods]}
-    if minutes is not None:
-        out["minutes"] = minutes
-    out["diagnosis_pointers"] = [1]
-    out.update(kw)
-    return out
+    return line(code, minutes, units, "GP", *mods, **kw)
 
 
 def _manual(minutes: int, units: int, *mods: str, region: str = "lumbar") -> dict[str, Any]:

@@ -33,6 +33,7 @@ from typing import Any
 
 from .._context import Context
 from ..report import Finding
+from . import _examples as ex
 from ._base import Example, Rule, rule
 
 __all__ = [
@@ -105,39 +106,14 @@ def _days(n: int) -> str:
 
 # --------------------------------------------------------------------------- examples
 
-_POC = {"start": "2026-02-01", "end": "2026-04-30", "signed": "2026-02-10"}
+_POC = ex.POC
 
 
 def _session(**top: Any) -> dict[str, Any]:
     """A clean Medicare PT visit: 97110 30 min (2 units) + 97112 23 min (2 units)."""
-    session: dict[str, Any] = {
-        "date_of_service": "2026-03-04",
-        "payer": "medicare",
-        "provider": {"discipline": "PT"},
-        "diagnoses": ["M54.50"],
-        "plan_of_care": _POC,
-        "treatment_day": 5,
-        "progress_report": False,
-        "total_treatment_minutes": 55,
-        "lines": [
-            {
-                "code": "97110",
-                "minutes": 30,
-                "units": 2,
-                "modifiers": ["GP"],
-                "diagnosis_pointers": [1],
-            },
-            {
-                "code": "97112",
-                "minutes": 23,
-                "units": 2,
-                "modifiers": ["GP"],
-                "diagnosis_pointers": [1],
-            },
-        ],
-    }
-    session.update(top)
-    return {k: v for k, v in session.items() if v is not None}
+    lines = [ex.line("97110", 30, 2, "GP"), ex.line("97112", 23, 2, "GP")]
+    defaults = {"treatment_day": 5, "progress_report": False, "total_treatment_minutes": 55}
+    return ex.pt_visit(lines, **{**defaults, **top})
 
 
 _PASS = _session()

@@ -16,6 +16,7 @@ from typing import Any
 
 from .._context import Context
 from ..report import Finding
+from . import _examples as ex
 from ._base import Example, Rule, rule
 
 __all__ = ["overlap"]
@@ -35,43 +36,16 @@ def _minutes(n: int) -> str:
 
 def _session(exercise: tuple[str, str], manual: tuple[str, str]) -> dict[str, Any]:
     """A clean Medicare PT visit: 97110 30 min (2 units) + 97140 23 min (2 units)."""
-    return {
-        "date_of_service": "2026-03-04",
-        "payer": "medicare",
-        "provider": {"discipline": "PT"},
-        "diagnoses": ["M54.50"],
-        "plan_of_care": {"start": "2026-02-01", "end": "2026-04-30", "signed": "2026-02-10"},
-        "treatment_day": 5,
-        "progress_report": False,
-        "total_treatment_minutes": 55,
-        "lines": [
-            {
-                "code": "97110",
-                "minutes": 30,
-                "units": 2,
-                "modifiers": ["GP"],
-                "diagnosis_pointers": [1],
-                "start": exercise[0],
-                "end": exercise[1],
-            },
-            {
-                "code": "97140",
-                "minutes": 23,
-                "units": 2,
-                "modifiers": ["GP"],
-                "regions": ["lumbar"],
-                "techniques": ["joint_mobilization", "soft_tissue_mobilization"],
-                "diagnosis_pointers": [1],
-                "start": manual[0],
-                "end": manual[1],
-                "documentation": {
-                    "response": "Lumbar rotation improved, pain eased after mobilization.",
-                    "rationale": "Graded joint mobilization needs a therapist's judgment.",
-                    "goals": "Supports goal 2: sit 30 minutes without pain.",
-                },
-            },
+    techniques = ["joint_mobilization", "soft_tissue_mobilization"]
+    return ex.pt_visit(
+        [
+            ex.line("97110", 30, 2, "GP", start=exercise[0], end=exercise[1]),
+            ex.manual_line(techniques=techniques, start=manual[0], end=manual[1]),
         ],
-    }
+        treatment_day=5,
+        progress_report=False,
+        total_treatment_minutes=55,
+    )
 
 
 _OVERLAP_FAIL = _session(("10:00", "10:30"), ("10:20", "10:43"))

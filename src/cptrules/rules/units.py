@@ -15,24 +15,16 @@ from .._context import Context
 from ..report import Finding, Fix
 from ..units import chart_row, chart_units
 from ._base import Example, Rule, rule
+from ._examples import pt_visit
 
 __all__: list[str] = []
-
-_POC = {"start": "2026-02-01", "end": "2026-04-30", "signed": "2026-02-10"}
 
 
 def _pt(lines: list[dict[str, Any]], payer: str = "medicare", **extra: Any) -> dict[str, Any]:
     """A Medicare-clean PT visit around ``lines`` (plan of care in force, GP on lines)."""
-    return {
-        "date_of_service": "2026-03-04",
-        "payer": payer,
-        "provider": {"discipline": "PT"},
-        "plan_of_care": _POC,
-        "treatment_day": 3,
-        "total_treatment_minutes": 75,
-        "lines": lines,
-        **extra,
-    }
+    return pt_visit(
+        lines, **{"payer": payer, "treatment_day": 3, "total_treatment_minutes": 75, **extra}
+    )
 
 
 def _timed(ctx: Context, r: Rule, method_note: str) -> Iterator[Finding]:

@@ -232,11 +232,12 @@ def test_output_is_byte_identical_whatever_the_jobs(fmt: batch.Format) -> None:
     two, s2 = run_jsonl(MIXED_DATA, format=fmt, name="visits.jsonl", jobs=2, chunk_size=16)
     assert one == two
     assert s1.records == s2.records == len(NONBLANK)
-    assert (s1.ok, s1.with_errors, s1.invalid, s1.rules) == (
+    assert (s1.ok, s1.with_errors, s1.invalid, s1.rules, s1.notes) == (
         s2.ok,
         s2.with_errors,
         s2.invalid,
         s2.rules,
+        s2.notes,
     )
 
 
@@ -264,8 +265,10 @@ def test_one_report_per_record_in_order_with_line_numbers() -> None:
     assert summary.ok == sum(1 for r in reports if r["ok"])
     assert summary.last_record == NONBLANK[-1]
     assert summary.exit_code == 2
-    findings = sum(len(r.get("findings", ())) for r in reports)
-    assert sum(summary.rules.values()) == findings
+    findings = [f for r in reports for f in r.get("findings", ())]
+    infos = sum(f["severity"] == "info" for f in findings)
+    assert sum(summary.rules.values()) == len(findings) - infos
+    assert sum(summary.notes.values()) == infos
 
 
 def test_non_json_and_bad_bytes_are_invalid_records() -> None:

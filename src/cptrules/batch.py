@@ -551,8 +551,10 @@ class Summary:
     """What a :func:`check_jsonl` run did: every record is counted exactly once.
 
     ``records == ok + with_errors + invalid``. ``internal`` counts the invalid
-    records that failed inside cptrules (a bug), ``rules`` the findings per
-    rule id, ``last_record`` the number of the last record written, and
+    records that failed inside cptrules (a bug), ``rules`` the findings of
+    severity error or warning per rule id (what needs someone's attention),
+    ``notes`` the info findings per rule id, ``last_record`` the number of the
+    last record written, and
     ``interrupted`` says the run stopped early on Ctrl-C (the output then holds
     whole records only, up to ``last_record``).
     """
@@ -563,6 +565,7 @@ class Summary:
     invalid: int = 0
     internal: int = 0
     rules: dict[str, int] = attrs.field(factory=dict)
+    notes: dict[str, int] = attrs.field(factory=dict)
     last_record: int | None = None
     interrupted: bool = False
     seconds: float = 0.0
@@ -576,10 +579,12 @@ class Summary:
         self.internal += tally[3]
         for rule_id, n in tally[4].items():
             self.rules[rule_id] = self.rules.get(rule_id, 0) + n
-        self.last_record = tally[5]
+        for rule_id, n in tally[5].items():
+            self.notes[rule_id] = self.notes.get(rule_id, 0) + n
+        self.last_record = tally[6]
 
     def top_rules(self, n: int = 10) -> list[tuple[str, int]]:
-        """The ``n`` rules with most findings, most first (ties by id)."""
+        """The ``n`` rules with most error and warning findings, most first (ties by id)."""
         return sorted(self.rules.items(), key=lambda kv: (-kv[1], kv[0]))[:n]
 
     @property
@@ -603,14 +608,17 @@ class Summary:
         lines = [f"{head} ({self.seconds:.1f} s{rate})"]
         top = self.top_rules()
         if top:
-            lines.append("top rules by findings:")
+            lines.append("top rules by findings (errors and warnings):")
             width = len(f"{top[0][1]:,}")
             lines += [f"  {n:>{width},}  {rule_id}" for rule_id, n in top]
+        if self.notes:
+            lines.append(f"and {sum(self.notes.values()):,} notes (info)")
         return "\n".join(lines)
 
 
-# (ok, with errors, invalid, internal, findings per rule, last record number)
-_Tally = tuple[int, int, int, int, dict[str, int], int | None]
+# (ok, with errors, invalid, internal, error/warning findings per rule, info
+# findings per rule, last record number)
+_Tally = tuple[int, int, int, int, dict[str, int], dict[str, int], int | None]
 
 
 def _render_chunk(
@@ -624,6 +632,7 @@ def _render_chunk(
     """Check and render one chunk: the output text and its counts."""
     ok = errors = invalid = internal = 0
     rules: dict[str, int] = {}
+    notes: dict[str, int] = {}
     parts: list[str] = []
     number: int | None = None
     for number, data in chunk:
@@ -637,7 +646,8 @@ def _render_chunk(
             else:
                 parts.append(text)
                 for f in result.findings:
-                    rules[f.rule] = rules.get(f.rule, 0) + 1
+                    counts = notes if f.severity == "info" else rules
+                    counts[f.rule] = counts.get(f.rule, 0) + 1
                 if result.ok:
                     ok += 1
                 else:
@@ -655,7 +665,7 @@ def _render_chunk(
             text = "  " + text.replace("\n", "\n  ")
     else:
         text = "\n".join(parts) + "\n" if parts else ""
-    return text, (ok, errors, invalid, internal, rules, number)
+    return text, (ok, errors, invalid, internal, rules, notes, number)
 
 
 # What json.dumps(doc, separators=(",", ":")) and json.dumps(doc, indent=2) use,

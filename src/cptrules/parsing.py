@@ -106,6 +106,8 @@ def _key_path(prefix: str, key: object) -> str:
 def _check_keys(
     obj: Mapping[Any, Any], allowed: frozenset[str], prefix: str, errs: _Errors
 ) -> None:
+    if obj.keys() <= allowed:
+        return
     for key in obj:
         if key not in allowed:
             errs.append((_key_path(prefix, key), "unknown key"))
@@ -118,33 +120,64 @@ def _int(value: object, path: str, lo: int, hi: int, errs: _Errors) -> int | Non
     return value
 
 
+_DATES: dict[str, dt.date] = {}
+_TIMES: dict[str, dt.time] = {}
+_CACHE_MAX = 65536
+
+
 def _date(value: object, path: str, errs: _Errors) -> dt.date | None:
+    if type(value) is str:
+        hit = _DATES.get(value)
+        if hit is not None:
+            return hit
     if isinstance(value, str) and _DATE.fullmatch(value):
         try:
-            return dt.date.fromisoformat(value)
+            day = dt.date.fromisoformat(value)
         except ValueError:
             pass
+        else:
+            if type(value) is str:
+                if len(_DATES) >= _CACHE_MAX:
+                    _DATES.clear()
+                _DATES[value] = day
+            return day
     errs.append((path, "must be an ISO date YYYY-MM-DD"))
     return None
 
 
-def _time(value: object, path: str, errs: _Errors) -> dt.time | None:
+def _time(value: object, prefix: str, name: str, errs: _Errors) -> dt.time | None:
+    if type(value) is str:
+        hit = _TIMES.get(value)
+        if hit is not None:
+            return hit
     if isinstance(value, str):
         m = _TIME.fullmatch(value)
         if m:
-            return dt.time(int(m.group(1)), int(m.group(2)))
-    errs.append((path, "must be a 24-hour clock time HH:MM"))
+            t = dt.time(int(m.group(1)), int(m.group(2)))
+            if type(value) is str:
+                _TIMES[value] = t  # at most 1440 valid strings
+            return t
+    errs.append((f"{prefix}.{name}", "must be a 24-hour clock time HH:MM"))
     return None
 
 
 def _str_list(
     value: object,
-    path: str,
+    prefix: str,
+    name: str,
     errs: _Errors,
     check: Callable[[str], object],
     what: str,
     limit: int,
 ) -> tuple[str, ...]:
+    if type(value) is list and len(value) <= limit:
+        for item in value:
+            if type(item) is not str or not check(item):
+                break
+        else:
+            if len(set(value)) == len(value):
+                return tuple(value)
+    path = f"{prefix}.{name}" if prefix else name
     if not isinstance(value, list):
         errs.append((path, "must be a list"))
         return ()
@@ -164,8 +197,21 @@ def _str_list(
     return tuple(out)
 
 
+_NPIS: dict[str, bool] = {}
+
+
 def _npi_ok(npi: str) -> bool:
-    """Luhn check over the NPI with the 80840 health-industry prefix."""
+    """Luhn check over the NPI with the 80840 health-industry prefix (memoised)."""
+    got = _NPIS.get(npi)
+    if got is None:
+        got = _npi_luhn(npi)
+        if len(_NPIS) >= _CACHE_MAX:
+            _NPIS.clear()
+        _NPIS[npi] = got
+    return got
+
+
+def _npi_luhn(npi: str) -> bool:
     digits = [int(c) for c in "80840" + npi]
     total = 0
     for i, d in enumerate(reversed(digits)):
@@ -279,6 +325,14 @@ def _documentation(value: object, path: str, errs: _Errors) -> Documentation | N
     return Documentation(**fields)
 
 
+def _int_at(value: object, p: str, name: str, lo: int, hi: int, errs: _Errors) -> int | None:
+    """``value`` when a whole number in [lo, hi]; else an error at ``p.name`` (built only then)."""
+    if type(value) is int and lo <= value <= hi:
+        return value
+    errs.append((f"{p}.{name}", f"must be a whole number from {lo} to {hi}"))
+    return None
+
+
 def _line(value: object, i: int, n_diagnoses: int | None, errs: _Errors) -> ServiceLine | None:
     p = f"lines[{i}]"
     if not isinstance(value, dict):
@@ -287,90 +341,89 @@ def _line(value: object, i: int, n_diagnoses: int | None, errs: _Errors) -> Serv
     _check_keys(value, _LINE_KEYS, p, errs)
     n = len(errs)
     cat = catalog()
-    code = value.get("code")
+    get = value.get
+    code = get("code")
     if "code" not in value:
         errs.append((f"{p}.code", "is required"))
     elif not isinstance(code, str) or not _CODE.fullmatch(code):
         errs.append((f"{p}.code", "must be a CPT or HCPCS code such as 97140 or G0283"))
-    get = value.get
-    minutes = (
-        _int(get("minutes"), f"{p}.minutes", 0, MAX_MINUTES, errs)
-        if get("minutes") is not None
-        else None
-    )
-    units = (
-        _int(get("units"), f"{p}.units", 0, MAX_UNITS, errs) if get("units") is not None else None
-    )
+    raw = get("minutes")
+    minutes = None if raw is None else _int_at(raw, p, "minutes", 0, MAX_MINUTES, errs)
+    minutes_given = raw is not None
+    raw = get("units")
+    units = None if raw is None else _int_at(raw, p, "units", 0, MAX_UNITS, errs)
+    raw = get("modifiers")
     modifiers: tuple[str, ...] = ()
-    if get("modifiers") is not None:
-        modifiers = _str_list(
-            get("modifiers"), f"{p}.modifiers", errs, _MODIFIER.fullmatch, _WHAT_MODIFIER, 12
-        )
+    if raw is not None:
+        modifiers = _str_list(raw, p, "modifiers", errs, _MODIFIER.fullmatch, _WHAT_MODIFIER, 12)
+    raw = get("regions")
     regions: tuple[str, ...] = ()
-    if get("regions") is not None:
-        regions = _str_list(
-            get("regions"), f"{p}.regions", errs, cat.regions.__contains__, _WHAT_REGION, 10
-        )
+    if raw is not None:
+        regions = _str_list(raw, p, "regions", errs, cat.regions.__contains__, _WHAT_REGION, 10)
+    raw = get("techniques")
     techniques: tuple[str, ...] = ()
-    if get("techniques") is not None:
+    if raw is not None:
         techniques = _str_list(
-            get("techniques"), f"{p}.techniques", errs, cat.techniques.__contains__, _WHAT_TECH, 32
+            raw, p, "techniques", errs, cat.techniques.__contains__, _WHAT_TECH, 32
         )
-    assistant = get("assistant_minutes")
+    raw = get("assistant_minutes")
     assistant_minutes = None
-    if assistant is not None:
-        assistant_minutes = _int(assistant, f"{p}.assistant_minutes", 0, MAX_MINUTES, errs)
+    if raw is not None:
+        assistant_minutes = _int_at(raw, p, "assistant_minutes", 0, MAX_MINUTES, errs)
         if assistant_minutes is not None:
-            if minutes is None and get("minutes") is None:
+            if not minutes_given:
                 errs.append((f"{p}.assistant_minutes", "needs minutes on the same line"))
             elif minutes is not None and assistant_minutes > minutes:
                 errs.append((f"{p}.assistant_minutes", "must not exceed minutes"))
     pointers: tuple[int, ...] = ()
-    raw_pointers = get("diagnosis_pointers")
-    if raw_pointers is not None:
-        if not isinstance(raw_pointers, list) or len(raw_pointers) > 4:
+    raw = get("diagnosis_pointers")
+    if raw is not None:
+        if not isinstance(raw, list) or len(raw) > 4:
             errs.append((f"{p}.diagnosis_pointers", "must be a list of at most 4 pointers"))
         else:
             out: list[int] = []
-            for j, ptr in enumerate(raw_pointers):
-                path = f"{p}.diagnosis_pointers[{j}]"
+            for j, ptr in enumerate(raw):
                 if type(ptr) is not int or ptr < 1:
-                    errs.append((path, "must be a whole number from 1"))
+                    errs.append((f"{p}.diagnosis_pointers[{j}]", "must be a whole number from 1"))
                 elif n_diagnoses is not None and ptr > n_diagnoses:
-                    errs.append((path, f"points past the {n_diagnoses} diagnoses"))
+                    errs.append(
+                        (f"{p}.diagnosis_pointers[{j}]", f"points past the {n_diagnoses} diagnoses")
+                    )
                 elif ptr in out:
-                    errs.append((path, "duplicate pointer"))
+                    errs.append((f"{p}.diagnosis_pointers[{j}]", "duplicate pointer"))
                 else:
                     out.append(ptr)
             pointers = tuple(out)
-    muscles = (
-        _int(get("muscles"), f"{p}.muscles", 1, 200, errs) if get("muscles") is not None else None
-    )
-    start = _time(get("start"), f"{p}.start", errs) if get("start") is not None else None
-    end = _time(get("end"), f"{p}.end", errs) if get("end") is not None else None
-    if (get("start") is None) != (get("end") is None):
-        errs.append(
-            (f"{p}.{'end' if get('end') is None else 'start'}", "start and end go together")
-        )
-    elif start is not None and end is not None and end < start:
-        errs.append((f"{p}.end", "is before start"))
-    doc_raw = get("documentation")
-    documentation = None if doc_raw is None else _documentation(doc_raw, f"{p}.documentation", errs)
+    raw = get("muscles")
+    muscles = None if raw is None else _int_at(raw, p, "muscles", 1, 200, errs)
+    start_raw = get("start")
+    end_raw = get("end")
+    start = end = None
+    if start_raw is not None or end_raw is not None:
+        start = None if start_raw is None else _time(start_raw, p, "start", errs)
+        end = None if end_raw is None else _time(end_raw, p, "end", errs)
+        if start_raw is None or end_raw is None:
+            missing = "end" if end_raw is None else "start"
+            errs.append((f"{p}.{missing}", "start and end go together"))
+        elif start is not None and end is not None and end < start:
+            errs.append((f"{p}.end", "is before start"))
+    raw = get("documentation")
+    documentation = None if raw is None else _documentation(raw, f"{p}.documentation", errs)
     if len(errs) != n or not isinstance(code, str):
         return None
     return ServiceLine(
-        code=code,
-        minutes=minutes,
-        units=units,
-        modifiers=modifiers,
-        regions=regions,
-        techniques=techniques,
-        assistant_minutes=assistant_minutes,
-        diagnosis_pointers=pointers,
-        muscles=muscles,
-        start=start,
-        end=end,
-        documentation=documentation,
+        code,
+        minutes,
+        units,
+        modifiers,
+        regions,
+        techniques,
+        assistant_minutes,
+        pointers,
+        muscles,
+        start,
+        end,
+        documentation,
     )
 
 
@@ -382,7 +435,7 @@ def _decode(data: object) -> object:
             raise InvalidSessionError([("", f"not UTF-8 text (byte {exc.start})")]) from None
     if isinstance(data, str):
         try:
-            return json.loads(data, parse_constant=_reject_constant)
+            return _DECODER.decode(data)
         except json.JSONDecodeError as exc:
             raise InvalidSessionError(
                 [("", f"not valid JSON (line {exc.lineno}, column {exc.colno})")]
@@ -396,6 +449,10 @@ def _decode(data: object) -> object:
 
 def _reject_constant(name: str) -> object:
     raise ValueError(name)
+
+
+# json.loads(text, parse_constant=...) builds a decoder per call; build it once.
+_DECODER = json.JSONDecoder(parse_constant=_reject_constant)
 
 
 def load_session(data: Mapping[str, Any] | str | bytes) -> Session:
@@ -446,6 +503,7 @@ def load_session(data: Mapping[str, Any] | str | bytes) -> Session:
         n_before = len(errs)
         diagnoses = _str_list(
             obj["diagnoses"],
+            "",
             "diagnoses",
             errs,
             _ICD10.fullmatch,

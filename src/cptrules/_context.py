@@ -55,6 +55,7 @@ class Context:
     - ``by_code``: code -> indices of its lines, in order
     - ``by_family``: code family -> indices of its lines
     - ``codes``: every code billed
+    - ``present``: codes, code families and ``@DISCIPLINE`` (what rule triggers match)
     - ``timed_minutes``: timed code -> minutes summed over its lines (lines with minutes)
     - ``expected[i]``: the engine's expected units for line i, or None when unknown
     - ``legal[code]``: every unit count of a timed code that some legal allocation gives
@@ -73,6 +74,7 @@ class Context:
         "legal",
         "lines",
         "mods",
+        "present",
         "profile",
         "session",
         "tables",
@@ -120,6 +122,10 @@ class Context:
         self.by_code: Mapping[str, list[int]] = by_code
         self.by_family: Mapping[str, list[int]] = by_family
         self.codes: frozenset[str] = frozenset(by_code)
+        #: what rule triggers match: codes, code families and ``@DISCIPLINE``
+        self.present: frozenset[str] = self.codes.union(
+            by_family, ("@" + session.provider.discipline,)
+        )
         self.timed_minutes: Mapping[str, int] = timed
         if timed:
             per_code, legal = _timed_expectations(timed, profile.unit_method)

@@ -34,6 +34,9 @@ __all__ = ["Engine", "check", "default_engine"]
 SessionInput = Session | Mapping[str, Any] | str | bytes
 
 
+_Step = tuple[RuleFunc, Rule, frozenset[str] | None]
+
+
 @attrs.frozen
 class _Plan:
     """The rules one profile version runs, its severity overrides and data version.
@@ -46,15 +49,15 @@ class _Plan:
     rules: tuple[Rule, ...]
     severities: Mapping[str, Severity]
     data_version: str = ""
-    _days: dict[dt.date, tuple[tuple[RuleFunc, Rule], ...]] = attrs.field(
+    _days: dict[dt.date, tuple[_Step, ...]] = attrs.field(
         init=False, factory=dict, eq=False, repr=False
     )
 
-    def in_force(self, day: dt.date) -> tuple[tuple[RuleFunc, Rule], ...]:
-        """``(function, rule)`` of every rule of the plan in force on ``day``."""
+    def in_force(self, day: dt.date) -> tuple[_Step, ...]:
+        """``(function, rule, triggers)`` of every rule of the plan in force on ``day``."""
         got = self._days.get(day)
         if got is None:
-            got = tuple((r.func, r) for r in self.rules if r.in_force(day))
+            got = tuple((r.func, r, r.triggers) for r in self.rules if r.in_force(day))
             if len(self._days) >= _DAYS_CACHED:
                 self._days.clear()
             self._days[day] = got
@@ -171,8 +174,10 @@ class Engine:
         ctx = Context(session, profile, self.catalog, self.tables if profile.ncci else None)
         findings: list[Finding] = []
         extend = findings.extend
-        for func, r in plan.in_force(session.date_of_service):
-            extend(func(ctx, r))
+        present = ctx.present
+        for func, r, triggers in plan.in_force(session.date_of_service):
+            if triggers is None or not triggers.isdisjoint(present):
+                extend(func(ctx, r))
         if plan.severities:
             regrade = plan.severities
             findings = [

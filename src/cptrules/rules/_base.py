@@ -23,6 +23,9 @@ against a profile's lineage, or ``"*"`` for every profile. ``applies`` narrows
 by a profile setting (``lambda p: p.unit_method == "total-time"``) so payer
 differences stay data. A profile's ``rules.on``/``rules.off`` override both.
 A rule emitting several severities passes ``severity=`` to :meth:`Rule.finding`.
+``triggers`` (codes, code families, or ``@DISCIPLINE``) lets the engine skip a
+rule on a session where none of them is present; give it only where the rule
+provably finds nothing without one.
 Rules whose facts are single-source [S] or disputed [?] say so in the citation.
 """
 
@@ -78,6 +81,8 @@ class Rule:
     until: dt.date | None = None
     applies: Callable[[PayerProfile], bool] | None = attrs.field(default=None, repr=False)
     family: str = ""
+    #: codes, code families or ``@DISCIPLINE``: the rule runs only when one is present
+    triggers: frozenset[str] | None = None
 
     def finding(
         self,
@@ -129,6 +134,7 @@ def rule(
     effective: dt.date = DATA_START,
     until: dt.date | None = None,
     applies: Callable[[PayerProfile], bool] | None = None,
+    triggers: Iterable[str] | None = None,
 ) -> Callable[[RuleFunc], RuleFunc]:
     """Register the decorated function as rule ``rule_id`` (ids are unique)."""
 
@@ -148,6 +154,7 @@ def rule(
             until=until,
             applies=applies,
             family=rule_id.split(".", 1)[0],
+            triggers=None if triggers is None else frozenset(triggers),
         )
         return func
 

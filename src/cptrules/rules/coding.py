@@ -318,6 +318,7 @@ _CMT_97140_PAYERS = ("commercial", "uhc-commercial", "anthem")
 
 @rule(
     "code.same-region",
+    triggers=("cmt", "97124"),
     severity="error",
     citation=(
         "NCCI PTP edits CMT 98940-98942 with 97140 [C-4] and with 97112/97124 [C-2], "
@@ -445,6 +446,7 @@ def _mismatch(r: Rule, i: int, code: str, target: str | None, what: str, over: b
 
 @rule(
     "code.cmt-regions",
+    triggers=("cmt", "omt", "dry_needling"),
     severity="error",
     citation=(
         "CMT 98940/98941/98942 by 1-2/3-4/5 spinal regions, OMT 98925-98929 by body regions, "

@@ -111,6 +111,7 @@ def _dc(extraspinal_modifiers: list[str]) -> dict[str, Any]:
 
 @rule(
     "coverage.chiropractor",
+    triggers=("@DC",),
     severity="error",
     citation=(
         "CMS Pub. 100-02, ch. 15, sec. 240.1.1 (chiropractic coverage limited to manual "
@@ -160,6 +161,7 @@ def chiropractor(ctx: Context, r: Rule) -> Iterator[Finding]:
 
 @rule(
     "coverage.replaced-code",
+    triggers=REPLACED_CODES,
     severity="error",
     citation=(
         "CMS Medicare Physician Fee Schedule: 97014 is not valid for Medicare (status I), "
@@ -200,6 +202,7 @@ def replaced_code(ctx: Context, r: Rule) -> Iterator[Finding]:
 
 @rule(
     "coverage.bundled",
+    triggers=BUNDLED_CODES,
     severity="error",
     citation=(
         "CMS Medicare Physician Fee Schedule status B (always bundled): 97010 is never paid "
@@ -275,6 +278,7 @@ def _acupuncture_session(day: str, diagnosis: str) -> dict[str, Any]:
 
 @rule(
     "coverage.acupuncture",
+    triggers=ACUPUNCTURE_CODES,
     severity="error",
     citation=(
         "CMS NCD 30.3.3 (Pub. 100-03), acupuncture for chronic low back pain, effective "

@@ -97,6 +97,7 @@ _NOTE_FIELDS: tuple[tuple[str, Severity, str], ...] = (
 
 @rule(
     "doc.manual-therapy",
+    triggers=("manual_therapy",),
     severity="error",
     citation=(
         "CMS Pub. 100-02, ch. 15, sec. 220.3 (treatment notes); manual therapy documentation "

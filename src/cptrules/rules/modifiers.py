@@ -842,6 +842,7 @@ def distinct_modifier(ctx: Context, r: Rule) -> Iterator[Finding]:
 
 @rule(
     "modifier.at",
+    triggers=("cmt",),
     severity="error",
     citation="CMS Pub. 100-04, ch. 12, sec. 220 (AT on chiropractic manipulation) [C-4]",
     summary="Chiropractic manipulation without AT; AT on a line with GA/GX/GY/GZ.",

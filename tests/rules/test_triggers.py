@@ -1,0 +1,42 @@
+"""Rule triggers only ever skip rules that would have found nothing."""
+
+from __future__ import annotations
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import cptrules
+from cptrules import strategies as cst
+from cptrules._context import Context
+from cptrules.ncci import bundled_tables
+from cptrules.rules import REGISTRY
+
+ENGINE = cptrules.Engine(tables=bundled_tables())
+TRIGGERED = sorted(r.id for r in REGISTRY.values() if r.triggers is not None)
+PAYERS = ("medicare", "commercial", "aetna")
+
+
+def test_some_rules_have_triggers() -> None:
+    assert {"coverage.bundled", "code.cmt-regions", "modifier.at"} <= set(TRIGGERED)
+
+
+@settings(max_examples=300, deadline=None)
+@given(session=cst.sessions(), payer=st.sampled_from(PAYERS))
+def test_skipped_rules_would_find_nothing(session: cptrules.Session, payer: str) -> None:
+    profile = ENGINE.profile_for(payer, session)
+    ctx = Context(session, profile, ENGINE.catalog, ENGINE.tables)
+    for rid in TRIGGERED:
+        rule = REGISTRY[rid]
+        assert rule.triggers is not None
+        if rule.triggers.isdisjoint(ctx.present):
+            assert list(rule.func(ctx, rule)) == [], f"{rid} was skipped but would fire"
+
+
+def test_trigger_runs_the_rule_when_present() -> None:
+    data = {
+        "date_of_service": "2026-03-04",
+        "payer": "medicare",
+        "provider": {"discipline": "PT"},
+        "lines": [{"code": "97010", "units": 1, "modifiers": ["GP"]}],
+    }
+    assert "coverage.bundled" in ENGINE.check(data).rules()

@@ -9,6 +9,7 @@ indicators [C-3]). What the modifier and the regions decide is in docs/ncci.md.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -284,6 +285,29 @@ def _units(ctx: Context, i: int) -> int:
     return 1 if billed is None else billed
 
 
+def _total(ctx: Context, lines: Sequence[int]) -> int:
+    """Billed units of a code over its lines on the date of service."""
+    return sum(_units(ctx, i) for i in lines) if len(lines) > 1 else _units(ctx, lines[0])
+
+
+@functools.lru_cache(maxsize=16)
+def _not_checked(rule_id: str, citation: str, uncovered: bool) -> Finding:
+    """The once-per-visit note that MUEs were not checked (the same object every time)."""
+    why = (
+        "the imported MUE tables start after this date of service"
+        if uncovered
+        else "no MUE table is loaded"
+    )
+    return Finding(
+        rule_id,
+        "info",
+        None,
+        f"Units were not checked against medically unlikely edits: {why}. Import "
+        f"the CMS practitioner MUE table for the quarter (cptrules data import).",
+        citation,
+    )
+
+
 def _reduce(ctx: Context, lines: Sequence[int], excess: int) -> tuple[Fix, ...]:
     """Fixes taking ``excess`` units off ``lines``, from the last line back."""
     fixes: list[Fix] = []
@@ -344,23 +368,15 @@ def mue_edit(ctx: Context, r: Rule) -> Iterator[Finding]:
     tables = ctx.tables
     if tables is None:
         return
-    totals = {code: sum(_units(ctx, i) for i in lines) for code, lines in ctx.by_code.items()}
-    quarter = getattr(tables, "mue_quarter", None)
-    uncovered = tables.has_mue and callable(quarter) and quarter(ctx.dos) is None
+    uncovered = False
+    if tables.has_mue:
+        quarter = getattr(tables, "mue_quarter", None)
+        uncovered = callable(quarter) and quarter(ctx.dos) is None
     if not tables.has_mue or uncovered:
-        if any(t > 1 for t in totals.values()):
-            why = (
-                "the imported MUE tables start after this date of service"
-                if uncovered
-                else "no MUE table is loaded"
-            )
-            yield r.finding(
-                None,
-                f"Units were not checked against medically unlikely edits: {why}. Import "
-                f"the CMS practitioner MUE table for the quarter (cptrules data import).",
-                severity="info",
-            )
+        if any(_total(ctx, lines) > 1 for lines in ctx.by_code.values()):
+            yield _not_checked(r.id, r.citation, uncovered)
         return
+    totals = {code: _total(ctx, lines) for code, lines in ctx.by_code.items()}
     for code, edit in sorted(tables.mue(ctx.codes, ctx.dos).items()):
         lines = ctx.by_code.get(code, [])
         citation = (

@@ -110,6 +110,18 @@ def test_generator_check_mode_reports_a_changed_page(tmp_path: Path) -> None:
     assert gen.main(["--out", str(tmp_path), "--check"]) == 1
 
 
+def test_examples_page_is_up_to_date() -> None:
+    spec = importlib.util.spec_from_file_location(
+        "gen_examples_doc", ROOT / "tools" / "gen_examples_doc.py"
+    )
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    page = (ROOT / "docs" / "examples.md").read_text(encoding="utf-8")
+    assert module.render() == page, "run `python tools/gen_examples_doc.py`"
+
+
 def test_index_lists_every_page() -> None:
     index = _page("index.md")
     toctrees = re.findall(r"```\{toctree\}\n(.*?)```", index, flags=re.S)

@@ -14,34 +14,24 @@ from typing import TYPE_CHECKING
 from .catalog import Catalog, CodeInfo
 from .models import ServiceLine, Session
 from .payers import PayerProfile
-from .units import timed_expectations
+from .units import UnitMethod, _expectations
 
 if TYPE_CHECKING:
     from .ncci import EditTables
 
 __all__ = ["Context"]
 
-_EMPTY: frozenset[int] = frozenset()
-
-_Expectations = tuple[Mapping[str, int], Mapping[str, frozenset[int]]]
-_NO_UNITS: _Expectations = ({}, {})
-# Timed minutes (in line order) and unit method -> the units' answer. Sessions
-# repeat the same few minute mixes, and units.timed_expectations validates and
-# copies on every call; the answers are read-only by convention like the rest
-# of the context. Bounded: cleared when full.
-_UNITS_CACHE: dict[tuple[str, tuple[tuple[str, int], ...]], _Expectations] = {}
-_UNITS_CACHE_SIZE = 8192
+_NO_UNITS_BY_CODE: Mapping[str, int] = {}
+_NO_LEGAL: Mapping[str, frozenset[int]] = {}
 
 
-def _timed_expectations(timed: dict[str, int], method: str) -> _Expectations:
-    key = (method, tuple(timed.items()))
-    got = _UNITS_CACHE.get(key)
-    if got is None:
-        got = timed_expectations(timed, method)
-        if len(_UNITS_CACHE) >= _UNITS_CACHE_SIZE:
-            _UNITS_CACHE.clear()
-        _UNITS_CACHE[key] = got
-    return got
+def _timed_expectations(
+    timed: dict[str, int], method: UnitMethod
+) -> tuple[Mapping[str, int], Mapping[str, frozenset[int]]]:
+    # The units module's memoised core, without the public function's validation
+    # and copying: a parsed session's minutes are valid by construction, and the
+    # answers are read-only mappings.
+    return _expectations(frozenset(timed.items()), method)
 
 
 class Context:
@@ -130,7 +120,7 @@ class Context:
         if timed:
             per_code, legal = _timed_expectations(timed, profile.unit_method)
         else:
-            per_code, legal = _NO_UNITS
+            per_code, legal = _NO_UNITS_BY_CODE, _NO_LEGAL
         self.legal: Mapping[str, frozenset[int]] = legal
         expected: list[int | None] = []
         seen: set[str] = set()

@@ -277,11 +277,6 @@ def test_payers(capsys: pytest.CaptureFixture[str]) -> None:
     assert "medicare" in capsys.readouterr().out
 
 
-def test_read_records_compat() -> None:
-    stream = io.StringIO(jl(MEDICARE, COMMERCIAL))
-    assert [n for n, _ in cli.read_records(stream)] == [1, 2]
-
-
 # --------------------------------------------------------------------------- a real process
 
 

@@ -15,7 +15,7 @@ import argparse
 import json
 import os
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import IO, Any, NoReturn, cast
 
 from . import units as units_mod
@@ -25,14 +25,13 @@ from .batch import (
     check_jsonl,
     default_jobs,
     invalid_report,
-    iter_records,
     render_text,
 )
 from .engine import Engine
 from .errors import CptRulesError
 from .rules import REGISTRY
 
-__all__ = ["build_parser", "invalid_report", "main", "read_records", "render_text"]
+__all__ = ["build_parser", "invalid_report", "main", "render_text"]
 
 EXIT_OK, EXIT_ERRORS, EXIT_INVALID = 0, 1, 2
 #: Ctrl-C (128 + SIGINT) and a closed output pipe (128 + SIGPIPE), as a shell reports them.
@@ -45,16 +44,6 @@ class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         self.print_usage(sys.stderr)
         self.exit(EXIT_INVALID, f"{self.prog}: error: {message}\n")
-
-
-def read_records(stream: IO[str] | IO[bytes]) -> Iterator[tuple[int, str]]:
-    """Yield ``(record number, text)`` from a JSON document or JSON Lines stream.
-
-    Kept for callers of earlier versions; :func:`cptrules.batch.iter_records` is
-    the reader (bytes, constant memory). Undecodable bytes become U+FFFD here.
-    """
-    for number, data in iter_records(stream):
-        yield number, "" if data is None else data.decode("utf-8", "replace")
 
 
 def _cmd_check(args: argparse.Namespace) -> int:

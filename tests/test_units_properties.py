@@ -9,6 +9,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cptrules.units import (
+    UnitMethod,
+    _session_units,
     chart_units,
     explain,
     per_code,
@@ -139,6 +141,22 @@ def test_timed_expectations_agree_with_the_allocations(minutes: dict[str, int]) 
     expected, possible = timed_expectations(minutes, "per-code")
     assert expected == per_code(minutes)
     assert possible == {c: frozenset({u}) for c, u in expected.items()}
+
+
+# up to a whole day: the parser's limit, past the small-set caches of _session_units
+day_minutes = st.one_of(st.integers(0, 16), st.integers(0, 1440))
+
+
+@fast
+@given(
+    st.dictionaries(st.sampled_from(TIMED), day_minutes, max_size=6),
+    st.sampled_from(["total-time", "per-code"]),
+)
+def test_the_engines_direct_path_agrees_with_timed_expectations(
+    minutes: dict[str, int], method: UnitMethod
+) -> None:
+    expected, possible = _session_units(minutes, method)
+    assert (expected, possible) == timed_expectations(minutes, method)
 
 
 @fast

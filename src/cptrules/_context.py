@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from .catalog import Catalog, CodeInfo
 from .models import ServiceLine, Session
 from .payers import PayerProfile
-from .units import UnitMethod, _expectations
+from .units import _session_units
 
 if TYPE_CHECKING:
     from .ncci import EditTables
@@ -25,13 +25,15 @@ _NO_UNITS_BY_CODE: Mapping[str, int] = {}
 _NO_LEGAL: Mapping[str, frozenset[int]] = {}
 
 
-def _timed_expectations(
-    timed: dict[str, int], method: UnitMethod
-) -> tuple[Mapping[str, int], Mapping[str, frozenset[int]]]:
-    # The units module's memoised core, without the public function's validation
-    # and copying: a parsed session's minutes are valid by construction, and the
-    # answers are read-only mappings.
-    return _expectations(frozenset(timed.items()), method)
+class _At(dict[str, str]):
+    """``"@" + discipline``, built once per discipline (the trigger name of a discipline)."""
+
+    def __missing__(self, discipline: str) -> str:
+        self[discipline] = got = "@" + discipline
+        return got
+
+
+_AT = _At()
 
 
 class Context:
@@ -87,6 +89,7 @@ class Context:
         self.tables = tables
         get_info = catalog.codes.get
         infos: list[CodeInfo | None] = []
+        mods: list[frozenset[str]] = []
         by_code: dict[str, list[int]] = {}
         by_family: dict[str, list[int]] = {}
         timed: dict[str, int] = {}
@@ -94,57 +97,56 @@ class Context:
             code = line.code
             info = get_info(code)
             infos.append(info)
-            same = by_code.get(code)
-            if same is None:
-                by_code[code] = [i]
+            mods.append(frozenset(line.modifiers))
+            if code in by_code:
+                by_code[code].append(i)
             else:
-                same.append(i)
+                by_code[code] = [i]
             if info is not None:
-                family = by_family.get(info.family)
-                if family is None:
-                    by_family[info.family] = [i]
+                family = info.family
+                if family in by_family:
+                    by_family[family].append(i)
                 else:
-                    family.append(i)
+                    by_family[family] = [i]
                 if info.timed and line.minutes is not None:
                     timed[code] = timed.get(code, 0) + line.minutes
         self.infos: tuple[CodeInfo | None, ...] = tuple(infos)
-        self.mods: tuple[frozenset[str], ...] = tuple([frozenset(x.modifiers) for x in lines])
+        self.mods: tuple[frozenset[str], ...] = tuple(mods)
         self.by_code: Mapping[str, list[int]] = by_code
         self.by_family: Mapping[str, list[int]] = by_family
-        self.codes: frozenset[str] = frozenset(by_code)
+        codes = frozenset(by_code)
+        self.codes: frozenset[str] = codes
         #: what rule triggers match: codes, code families and ``@DISCIPLINE``
-        self.present: frozenset[str] = self.codes.union(
-            by_family, ("@" + session.provider.discipline,)
-        )
+        self.present: frozenset[str] = codes.union(by_family, (_AT[session.provider.discipline],))
         self.timed_minutes: Mapping[str, int] = timed
+        per_code: Mapping[str, int]
+        legal: Mapping[str, frozenset[int]]
         if timed:
-            per_code, legal = _timed_expectations(timed, profile.unit_method)
+            per_code, legal = _session_units(timed, profile.unit_method)
         else:
             per_code, legal = _NO_UNITS_BY_CODE, _NO_LEGAL
-        self.legal: Mapping[str, frozenset[int]] = legal
+        self.legal = legal
         expected: list[int | None] = []
+        billed: list[int | None] = []
         seen: set[str] = set()
         for line, info in zip(lines, infos, strict=True):
             if info is None:
-                expected.append(None)
+                e = None
             elif info.timed:
                 if line.minutes is None:
-                    expected.append(None)
+                    e = None
                 elif line.code in seen:
                     # The code's units all go on its first line with minutes.
-                    expected.append(0)
+                    e = 0
                 else:
                     seen.add(line.code)
-                    expected.append(per_code[line.code])
+                    e = per_code[line.code]
             else:
-                expected.append(info.max_units)
+                e = info.max_units
+            expected.append(e)
+            billed.append(e if line.units is None else line.units)
         self.expected: tuple[int | None, ...] = tuple(expected)
-        self.billed: tuple[int | None, ...] = tuple(
-            [
-                e if line.units is None else line.units
-                for line, e in zip(lines, expected, strict=True)
-            ]
-        )
+        self.billed: tuple[int | None, ...] = tuple(billed)
 
     def family_lines(self, family: str) -> list[int]:
         """Indices of the lines whose code belongs to ``family`` (empty when none)."""

@@ -305,6 +305,66 @@ def _expectations(
     return types.MappingProxyType(expected), types.MappingProxyType(sets)
 
 
+# Small unit sets recur in every session: share them instead of building new ones.
+_ONE: tuple[frozenset[int], ...] = tuple(frozenset((u,)) for u in range(100))
+_TWO: tuple[frozenset[int], ...] = tuple(frozenset((u, u + 1)) for u in range(100))
+
+
+def _session_units(
+    timed: Mapping[str, int], method: UnitMethod
+) -> tuple[dict[str, int], dict[str, frozenset[int]]]:
+    """The engine's per-session answer: what :func:`_expectations` gives, computed directly.
+
+    The engine calls this once per checked session with codes and minutes
+    already validated by the parser. A batch of distinct visits rarely repeats
+    a combination of codes and minutes, so the memoised general path would
+    mostly miss; this one does the same arithmetic (see :func:`_plan`) in one
+    pass without building the plan. ``tests/test_units_properties.py`` checks
+    that both always agree.
+    """
+    expected: dict[str, int] = {}
+    legal: dict[str, frozenset[int]] = {}
+    if method == "per-code":
+        for code, m in timed.items():
+            u = 0 if m < MIDPOINT_MINUTES else (m + 7) // UNIT_MINUTES
+            expected[code] = u
+            legal[code] = _ONE[u] if u < 100 else frozenset((u,))
+        return expected, legal
+    total = 0
+    full = 0
+    ranked: list[tuple[int, int, str]] = []
+    for code, m in timed.items():
+        total += m
+        f, left = divmod(m, UNIT_MINUTES)
+        full += f
+        expected[code] = f
+        if left:
+            ranked.append((-left, -m, code))
+    remaining = (0 if total < MIDPOINT_MINUTES else (total + 7) // UNIT_MINUTES) - full
+    if remaining == 0:
+        return expected, {c: _ONE[u] if u < 100 else frozenset((u,)) for c, u in expected.items()}
+    ranked.sort()
+    cut = ranked[remaining - 1][0]
+    n_tied = 0
+    n_sure = 0
+    for neg_left, _, _ in ranked:
+        if neg_left < cut:
+            n_sure += 1
+        elif neg_left == cut:
+            n_tied += 1
+    contested = remaining - n_sure < n_tied  # some tied codes get a unit, some do not
+    for _, _, code in ranked[:remaining]:  # the sure ones, then the first tied ones
+        expected[code] += 1
+    tied_codes = {code for neg_left, _, code in ranked if neg_left == cut} if contested else ()
+    for code, u in expected.items():
+        if code in tied_codes:
+            f = timed[code] // UNIT_MINUTES
+            legal[code] = _TWO[f] if f < 99 else frozenset((f, f + 1))
+        else:
+            legal[code] = _ONE[u] if u < 100 else frozenset((u,))
+    return expected, legal
+
+
 def timed_expectations(
     minutes_by_code: Mapping[str, int], method: str
 ) -> tuple[dict[str, int], dict[str, frozenset[int]]]:

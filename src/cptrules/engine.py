@@ -11,7 +11,7 @@ import datetime as dt
 import os
 import threading
 from collections.abc import Iterable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import attrs
 
@@ -112,6 +112,7 @@ class Engine:
         self.tables = _open_tables(tables)
         self.catalog = catalog()
         self._plans: dict[int, _Plan] = {}
+        self._routes: dict[tuple[str, dt.date], _Route] = {}
         self._lock = threading.Lock()
 
     def plan(self, profile: PayerProfile) -> _Plan:
@@ -158,6 +159,23 @@ class Engine:
         dos = session.date_of_service
         return tuple(r for r in self.plan(profile).rules if r.in_force(dos))
 
+    def _route(self, payer: str, session: Session) -> _Route:
+        """Profile, plan, rules in force and tables for ``payer`` on the session's date.
+
+        Worked out once per (payer, date of service) and kept in a bounded
+        cache; a date before our data or an unknown payer raises every time.
+        """
+        profile = self.profile_for(payer, session)
+        plan = self.plan(profile)
+        dos = session.date_of_service
+        route = _Route(
+            profile, plan, plan.in_force(dos), self.tables if profile.ncci else None, payer
+        )
+        if len(self._routes) >= _DAYS_CACHED:
+            self._routes.clear()
+        self._routes[payer, dos] = route
+        return route
+
     def check(self, session: SessionInput, payer: str | None = None) -> Report:
         """Check one session; ``payer`` overrides ``session.payer``.
 
@@ -168,36 +186,54 @@ class Engine:
         """
         if not isinstance(session, Session):
             session = load_session(session)
+        dos = session.date_of_service
         pid = session.payer if payer is None else payer
-        profile = self.profile_for(pid, session)
-        plan = self.plan(profile)
-        ctx = Context(session, profile, self.catalog, self.tables if profile.ncci else None)
+        route = self._routes.get((pid, dos))
+        if route is None:
+            route = self._route(pid, session)
+        profile, plan, steps, tables, pid = route
+        ctx = Context(session, profile, self.catalog, tables)
         findings: list[Finding] = []
         extend = findings.extend
         present = ctx.present
-        for func, r, triggers in plan.in_force(session.date_of_service):
+        for func, r, triggers in steps:
             if triggers is None or not triggers.isdisjoint(present):
                 extend(func(ctx, r))
-        if plan.severities:
-            regrade = plan.severities
-            findings = [
-                attrs.evolve(f, severity=regrade[f.rule]) if f.rule in regrade else f
-                for f in findings
-            ]
-        if len(findings) > 1:
-            findings.sort(key=Finding.sort_key)
-        lines = ctx.lines
-        units = tuple(
-            map(LineUnits, range(len(lines)), [x.code for x in lines], ctx.billed, ctx.expected)
-        )
+        if findings:
+            if plan.severities:
+                regrade = plan.severities
+                findings = [
+                    attrs.evolve(f, severity=regrade[f.rule]) if f.rule in regrade else f
+                    for f in findings
+                ]
+            if len(findings) > 1:
+                findings.sort(key=Finding.sort_key)
         return Report(
             session=session,
             payer=pid,
-            date_of_service=session.date_of_service,
+            date_of_service=dos,
             data_version=plan.data_version,
             findings=tuple(findings),
-            units=units,
+            units=tuple(
+                map(
+                    LineUnits,
+                    range(len(ctx.lines)),
+                    [x.code for x in ctx.lines],
+                    ctx.billed,
+                    ctx.expected,
+                )
+            ),
         )
+
+
+class _Route(NamedTuple):
+    """What checking under one payer on one date of service needs, looked up once."""
+
+    profile: PayerProfile
+    plan: _Plan
+    steps: tuple[_Step, ...]
+    tables: EditTables | None
+    payer: str  # the id as given, shared by every report of the route
 
 
 def _check_profile_rule_ids(profiles: ProfileSet) -> None:

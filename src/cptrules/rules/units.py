@@ -27,29 +27,56 @@ def _pt(lines: list[dict[str, Any]], payer: str = "medicare", **extra: Any) -> d
     )
 
 
-def _timed(ctx: Context, r: Rule, method_note: str) -> Iterator[Finding]:
+def _timed(ctx: Context, r: Rule, method_note: str) -> list[Finding]:
     """Shared by units.total-time and units.per-code: compare billed to legal units."""
     minutes = ctx.timed_minutes
     if not minutes:
-        return
-    billed: dict[str, int] = {}
-    for code in minutes:
-        total = 0
-        for i in ctx.by_code[code]:
-            if ctx.lines[i].minutes is not None:
-                units = ctx.billed[i]
-                total += units if units is not None else 0
-        billed[code] = total
+        return []
+    by_code = ctx.by_code
+    lines_ = ctx.lines
+    billed_units = ctx.billed
     legal = ctx.legal
-    bad = [code for code in minutes if billed[code] not in legal[code]]
+    expected = ctx.expected
+    billed: dict[str, int] = {}
+    bad: list[str] = []
+    chart = 0  # the chart's units, which the engine put on each code's lines with minutes
+    billed_sum = 0
+    for code in minutes:
+        idxs = by_code[code]
+        if len(idxs) == 1:  # the common case: the code's only line carries its minutes
+            total = billed_units[idxs[0]] or 0
+            chart += expected[idxs[0]] or 0
+        else:
+            total = 0
+            for i in idxs:
+                chart += expected[i] or 0
+                if lines_[i].minutes is not None:
+                    total += billed_units[i] or 0
+        billed[code] = total
+        billed_sum += total
+        if total not in legal[code]:
+            bad.append(code)
+    if not bad and billed_sum == chart:
+        return []
+    return list(_timed_findings(ctx, r, method_note, billed, bad, chart))
+
+
+def _timed_findings(
+    ctx: Context,
+    r: Rule,
+    method_note: str,
+    billed: dict[str, int],
+    bad: list[str],
+    chart: int,
+) -> Iterator[Finding]:
+    """The findings of :func:`_timed` once something is off (the rare branch)."""
+    minutes = ctx.timed_minutes
+    legal = ctx.legal
     total_minutes = sum(minutes.values())
-    chart = sum(_expected_total(ctx, c) for c in minutes)
     billed_sum = sum(billed.values())
     pooled = ""
     if not bad:
         # Three or more tied codes: each count may be legal alone but not together.
-        if billed_sum == chart:
-            return
         bad = [c for c in minutes if billed[c] != _expected_total(ctx, c)]
         pooled = (
             f" Together the timed codes are billed {billed_sum} units, the chart gives {chart}."
@@ -117,7 +144,7 @@ def _expected_total(ctx: Context, code: str) -> int:
         ),
     ),
 )
-def total_time(ctx: Context, r: Rule) -> Iterator[Finding]:
+def total_time(ctx: Context, r: Rule) -> list[Finding]:
     """Medicare total-time ("8-minute") method, CMS Pub. 100-04 ch. 5 sec. 20.2 [C-5].
 
     The day's timed minutes give the total units; each code gets one unit per
@@ -159,7 +186,7 @@ def total_time(ctx: Context, r: Rule) -> Iterator[Finding]:
         ),
     ),
 )
-def per_code(ctx: Context, r: Rule) -> Iterator[Finding]:
+def per_code(ctx: Context, r: Rule) -> list[Finding]:
     """AMA midpoint method per code (most commercial payers) [C-4].
 
     Each code's own minutes through the 8/23/38... ladder; leftovers of
@@ -187,51 +214,72 @@ _ADDON_FAMILY = "acupuncture"
         Example(_pt([{"code": "97012", "units": 1, "modifiers": ["GP"]}]), fails=False),
     ),
 )
-def untimed(ctx: Context, r: Rule) -> Iterator[Finding]:
+def untimed(ctx: Context, r: Rule) -> list[Finding]:
     """Service-based codes: one unit per session (evaluations, supervised modalities,
     97150 per patient, CMT/OMT by regions, 20560/20561 by muscles) [C-3].
 
     Acupuncture: one initial code (97810 or 97813) a day; an add-on (97811/97814)
     needs an initial code the same day.
     """
+    found: list[Finding] = []
+    infos = ctx.infos
+    lines = ctx.lines
     for code, idxs in ctx.by_code.items():
-        info = ctx.infos[idxs[0]]
+        info = infos[idxs[0]]
         if info is None or info.timed:
             continue
-        if info.max_units is not None:
+        max_units = info.max_units
+        if max_units is not None:
+            if len(idxs) == 1:  # the common case: one line, checked without a loop
+                units = lines[idxs[0]].units
+                if units is None or units <= max_units:
+                    continue
             for n, i in enumerate(idxs):
-                units = ctx.lines[i].units
+                units = lines[i].units
                 if n > 0:
-                    yield r.finding(
-                        i,
-                        f"{code} is billed on more than one line; it is one service a day "
-                        f"({info.max_units} unit). Remove this line.",
-                        fixes=(Fix("remove_line", i),),
+                    found.append(
+                        r.finding(
+                            i,
+                            f"{code} is billed on more than one line; it is one service a day "
+                            f"({max_units} unit). Remove this line.",
+                            fixes=(Fix("remove_line", i),),
+                        )
                     )
-                elif units is not None and units > info.max_units:
-                    yield r.finding(
-                        i,
-                        f"{code} is billed {units} units but allows {info.max_units} per session. "
-                        f"Bill {info.max_units}.",
-                        fixes=(Fix("set_units", i, info.max_units),),
+                elif units is not None and units > max_units:
+                    found.append(
+                        r.finding(
+                            i,
+                            f"{code} is billed {units} units but allows {max_units} per "
+                            f"session. Bill {max_units}.",
+                            fixes=(Fix("set_units", i, max_units),),
+                        )
                     )
         elif info.basis == "acupuncture_addon":
             initials = [c for c in info.addon_to if c in ctx.by_code]
             if not initials:
-                yield r.finding(
-                    idxs[0],
-                    f"{code} is an add-on for each further 15 minutes; it needs 97810 or 97813 "
-                    "the same day. Bill the initial code first.",
+                found.append(
+                    r.finding(
+                        idxs[0],
+                        f"{code} is an add-on for each further 15 minutes; it needs 97810 or "
+                        "97813 the same day. Bill the initial code first.",
+                    )
                 )
-    initial = [i for i in ctx.family_lines(_ADDON_FAMILY) if ctx.infos[i] is not None]
-    initial = [i for i in initial if ctx.infos[i].basis == "acupuncture_initial"]  # type: ignore[union-attr]  # filtered above
-    if len({ctx.lines[i].code for i in initial}) > 1:
-        i = initial[-1]
-        yield r.finding(
-            i,
-            "Only one initial acupuncture code (97810 or 97813) may be billed a day; "
-            f"bill further time with the add-on codes instead of {ctx.lines[i].code}.",
-        )
+    if _ADDON_FAMILY in ctx.by_family:
+        initial = [
+            i
+            for i in ctx.by_family[_ADDON_FAMILY]
+            if infos[i] is not None and infos[i].basis == "acupuncture_initial"  # type: ignore[union-attr]  # None tested first
+        ]
+        if len({lines[i].code for i in initial}) > 1:
+            i = initial[-1]
+            found.append(
+                r.finding(
+                    i,
+                    "Only one initial acupuncture code (97810 or 97813) may be billed a day; "
+                    f"bill further time with the add-on codes instead of {lines[i].code}.",
+                )
+            )
+    return found
 
 
 @rule(
@@ -260,6 +308,8 @@ def untimed(ctx: Context, r: Rule) -> Iterator[Finding]:
 def single_line(ctx: Context, r: Rule) -> Iterator[Finding]:
     """Since April 2021 some MACs reject a timed code split over several lines
     of one date of service [C-2]. A warning: not every MAC does."""
+    if len(ctx.by_code) == len(ctx.lines):  # no code on two lines
+        return
     for code in ctx.timed_minutes:
         idxs = ctx.by_code[code]
         if len(idxs) > 1:
@@ -284,15 +334,22 @@ def single_line(ctx: Context, r: Rule) -> Iterator[Finding]:
         ),
     ),
 )
-def missing_minutes(ctx: Context, r: Rule) -> Iterator[Finding]:
+def missing_minutes(ctx: Context, r: Rule) -> list[Finding]:
     """Timed codes are billed by documented direct one-on-one minutes [C-3]."""
-    for i, info in enumerate(ctx.infos):
-        if info is not None and info.timed and ctx.lines[i].minutes is None:
-            yield r.finding(
-                i,
-                f"{ctx.lines[i].code} is a timed code but the line has no minutes; "
-                "record the direct one-on-one minutes so the units can be checked.",
-            )
+    found: list[Finding] = []
+    infos = ctx.infos
+    for i, line in enumerate(ctx.lines):
+        if line.minutes is None:
+            info = infos[i]
+            if info is not None and info.timed:
+                found.append(
+                    r.finding(
+                        i,
+                        f"{line.code} is a timed code but the line has no minutes; "
+                        "record the direct one-on-one minutes so the units can be checked.",
+                    )
+                )
+    return found
 
 
 _THERAPY_MODS = ("GP", "GO", "GN")

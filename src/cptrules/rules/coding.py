@@ -232,7 +232,7 @@ def _manual(techniques: list[str], **extra: Any) -> dict[str, Any]:
         ),
     ),
 )
-def technique(ctx: Context, r: Rule) -> Iterator[Finding]:
+def technique(ctx: Context, r: Rule) -> list[Finding]:
     """A documented technique that belongs to another code family than the line's code.
 
     Source: REFERENCE 5 -- dry needling is not 97140, use 20560/20561 [C-3];
@@ -249,27 +249,38 @@ def technique(ctx: Context, r: Rule) -> Iterator[Finding]:
     minutes onto two lines. Evaluation and group lines may carry any technique;
     joint manipulation fits CMT and 98943, and manual techniques fit OMT.
     """
-    techniques = ctx.catalog.techniques
+    family_of = ctx.catalog.techniques.get
+    infos = ctx.infos
+    found: list[Finding] = []
     for i, line in enumerate(ctx.lines):
         if not line.techniques:
             continue
-        info = ctx.infos[i]
+        info = infos[i]
         if info is None or info.family in _ANY_TECHNIQUE:
             continue
-        also = _ALSO_FITS.get(info.family, frozenset())
+        family = info.family
+        also = _ALSO_FITS.get(family, _NOTHING)
+        for t in line.techniques:
+            fam = family_of(t)
+            if fam is not None and fam != family and t not in also:
+                break  # a technique of another family: sort them out below
+        else:
+            continue  # every technique fits the code: the usual case
         native: list[str] = []
         foreign: dict[str, list[str]] = {}
         for t in dict.fromkeys(line.techniques):
-            fam = techniques.get(t)
-            if fam is None or fam == info.family or t in also:
+            fam = family_of(t)
+            if fam is None or fam == family or t in also:
                 native.append(t)
             else:
                 foreign.setdefault(fam, []).append(t)
-        if not foreign:
-            continue
         mixed = True if native else (False if len(foreign) > 1 else None)
         for fam, ts in foreign.items():
-            yield _technique_finding(ctx, r, i, fam, ts, mixed)
+            found.append(_technique_finding(ctx, r, i, fam, ts, mixed))
+    return found
+
+
+_NOTHING: frozenset[str] = frozenset()
 
 
 def _regions_text(regions: frozenset[str]) -> str:

@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from .._context import Context
-from ..models import Documentation
+from ..models import Documentation, ServiceLine
 from ..report import Finding, Severity
 from . import _examples as ex
 from ._base import Example, Rule, rule
@@ -116,7 +116,7 @@ _NOTE_FIELDS: tuple[tuple[str, Severity, str], ...] = (
         Example(_MANUAL_PASS, fails=False, note="techniques, region and full notes"),
     ),
 )
-def manual_therapy(ctx: Context, r: Rule) -> Iterator[Finding]:
+def manual_therapy(ctx: Context, r: Rule) -> list[Finding]:
     """Each 97140 line must show technique(s), body region, response, rationale and goals.
 
     Source: REFERENCE.md 4 [C-3]: a 97140 note names the technique(s), the body
@@ -146,32 +146,46 @@ def manual_therapy(ctx: Context, r: Rule) -> Iterator[Finding]:
     whitespace; text is never read into a message. No fixes: cptrules cannot
     write notes.
     """
-    lines = ctx.family_lines("manual_therapy")
-    if not lines:
-        return
-    for i in lines:
+    found: list[Finding] = []
+    for i in ctx.by_family.get("manual_therapy", ()):
         line = ctx.lines[i]
-        code = line.code
-        if not line.techniques:
-            yield r.finding(
-                i,
-                f"No technique recorded for this {code}: list the manual technique(s) performed "
-                "(techniques, e.g. joint_mobilization, soft_tissue_mobilization) so the line "
-                "can be matched to its code.",
-                severity="error",
-            )
-        if not line.regions:
-            yield r.finding(
-                i,
-                f"No body region recorded for this {code}: list the region(s) treated "
-                "(regions, e.g. lumbar, lower_extremity); beside same-day CMT it must be a "
-                "region other than the one manipulated.",
-                severity="error",
-            )
-        doc = line.documentation or _NO_DOC
-        for field, severity, message in _NOTE_FIELDS:
-            if not _present(getattr(doc, field)):
-                yield r.finding(i, message, severity=severity)
+        doc = line.documentation
+        if (
+            line.techniques
+            and line.regions
+            and doc is not None
+            and _present(doc.response)
+            and _present(doc.rationale)
+            and _present(doc.goals)
+        ):
+            continue  # a complete note: the usual case
+        found.extend(_missing_elements(r, i, line))
+    return found
+
+
+def _missing_elements(r: Rule, i: int, line: ServiceLine) -> Iterator[Finding]:
+    """One finding per element missing from 97140 line ``i``, in the fixed order."""
+    code = line.code
+    if not line.techniques:
+        yield r.finding(
+            i,
+            f"No technique recorded for this {code}: list the manual technique(s) performed "
+            "(techniques, e.g. joint_mobilization, soft_tissue_mobilization) so the line "
+            "can be matched to its code.",
+            severity="error",
+        )
+    if not line.regions:
+        yield r.finding(
+            i,
+            f"No body region recorded for this {code}: list the region(s) treated "
+            "(regions, e.g. lumbar, lower_extremity); beside same-day CMT it must be a "
+            "region other than the one manipulated.",
+            severity="error",
+        )
+    doc = line.documentation or _NO_DOC
+    for field, severity, message in _NOTE_FIELDS:
+        if not _present(getattr(doc, field)):
+            yield r.finding(i, message, severity=severity)
 
 
 # --------------------------------------------------------------------------- doc.timed-minutes

@@ -10,8 +10,6 @@ contract keeps other input data out of messages.
 
 from __future__ import annotations
 
-import datetime as dt
-from collections.abc import Iterator
 from typing import Any
 
 from .._context import Context
@@ -20,11 +18,6 @@ from . import _examples as ex
 from ._base import Example, Rule, rule
 
 __all__ = ["overlap"]
-
-
-def _minute(t: dt.time) -> int:
-    """Minutes since midnight (the parser gives whole minutes, HH:MM)."""
-    return t.hour * 60 + t.minute
 
 
 def _minutes(n: int) -> str:
@@ -72,7 +65,7 @@ _TOUCHING_PASS = _session(("10:00", "10:30"), ("10:30", "10:53"))
         Example(_TOUCHING_PASS, fails=False, note="97140 starts the minute 97110 ends"),
     ),
 )
-def overlap(ctx: Context, r: Rule) -> Iterator[Finding]:
+def overlap(ctx: Context, r: Rule) -> list[Finding]:
     """Timed (one-on-one) services may not share clock minutes, nor bill more than their span.
 
     Source: REFERENCE.md 4 [C-3]: timed codes need undivided one-on-one
@@ -95,36 +88,47 @@ def overlap(ctx: Context, r: Rule) -> Iterator[Finding]:
     No fixes: whether the times or the minutes are wrong is for the clinician.
     """
     clocked: list[tuple[int, int, int]] = []
+    found: list[Finding] = []
     infos = ctx.infos
     for i, line in enumerate(ctx.lines):
-        info = infos[i]
-        if info is None or not info.timed or line.start is None or line.end is None:
+        t0 = line.start
+        if t0 is None:
             continue
-        start, end = _minute(line.start), _minute(line.end)
+        t1 = line.end
+        info = infos[i]
+        if info is None or not info.timed or t1 is None:
+            continue
+        start = t0.hour * 60 + t0.minute
+        end = t1.hour * 60 + t1.minute
         span = end - start
         if line.minutes is not None and line.minutes > span:
-            yield r.finding(
-                i,
-                f"This {line.code} bills {_minutes(line.minutes)} but its start and end times "
-                f"span only {_minutes(span)}: one-on-one minutes cannot exceed the time the "
-                "service lasted; correct the minutes or the clock times.",
+            found.append(
+                r.finding(
+                    i,
+                    f"This {line.code} bills {_minutes(line.minutes)} but its start and end "
+                    f"times span only {_minutes(span)}: one-on-one minutes cannot exceed the "
+                    "time the service lasted; correct the minutes or the clock times.",
+                )
             )
         if span > 0:
             clocked.append((start, end, i))
     if len(clocked) < 2:
-        return
+        return found
     clocked.sort()
     reach_end, reach_line = clocked[0][1], clocked[0][2]
     for start, end, i in clocked[1:]:
         if start < reach_end:
             shared = min(end, reach_end) - start
             other = ctx.lines[reach_line].code
-            yield r.finding(
-                i,
-                f"This {ctx.lines[i].code} overlaps the {other} on line {reach_line} by "
-                f"{_minutes(shared)}: timed codes need undivided one-on-one attention, so the "
-                "same minutes cannot count twice; correct the clock times and minutes so the "
-                "services follow one another.",
+            found.append(
+                r.finding(
+                    i,
+                    f"This {ctx.lines[i].code} overlaps the {other} on line {reach_line} by "
+                    f"{_minutes(shared)}: timed codes need undivided one-on-one attention, so "
+                    "the same minutes cannot count twice; correct the clock times and minutes "
+                    "so the services follow one another.",
+                )
             )
         if end > reach_end:
             reach_end, reach_line = end, i
+    return found

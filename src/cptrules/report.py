@@ -4,12 +4,17 @@ A :class:`Report` is what :func:`cptrules.check` returns: findings in a stable
 order (session-wide first, then by line, then rule id), per-line units, the
 JSON form of CONTRACT section 3 (:meth:`Report.to_dict`), and
 :meth:`Report.fixed`, which applies every finding's fixes to a new session.
+:func:`encode_report` writes that JSON form as text directly, byte for byte
+what :class:`json.JSONEncoder` makes of ``to_dict()``, a few times faster (the
+batch renders every report with it).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+import json
+from collections.abc import Callable, Iterable
+from json.encoder import encode_basestring_ascii as _quote
 from typing import Any, Literal
 
 import attrs
@@ -181,3 +186,183 @@ def apply_fixes(session: Session, fixes: Iterable[Fix]) -> Session:
     if not kept:
         raise ValueError("the fixes remove every line: nothing is left to bill")
     return attrs.evolve(session, lines=kept)
+
+
+# --------------------------------------------------------------------------- JSON text
+#
+# A batch renders every report as JSON, and json.JSONEncoder(...).encode(to_dict())
+# cost about as much as a quarter of the check itself: building the dicts, then
+# walking them generically. The report's shape is fixed, so the encoder below
+# writes it directly from the attrs objects, and the same few strings that recur
+# in every report (rule ids, severities, citations, codes, payers, data versions)
+# are quoted once. Its output is json.JSONEncoder's, byte for byte, for compact
+# separators and for any indent (tests/test_report.py checks it property-wise);
+# anything it does not expect (a value of another type in a field) is handed to
+# the general encoder, so it can never write something different.
+
+#: Most distinct strings whose JSON text is kept (codes come from the input).
+_QUOTED_MAX = 4096
+
+
+class _Quoted(dict[str, str]):
+    """JSON text of a string, ``_quote(s)``, kept for the strings seen first."""
+
+    def __missing__(self, key: str) -> str:
+        text = _quote(key)  # a TypeError for a non-string: the caller falls back
+        if len(self) < _QUOTED_MAX:
+            self[key] = text
+        return text
+
+
+_QUOTED = _Quoted()
+# Messages apart, so that varied messages cannot crowd the constants out. Most
+# messages recur too (the same note on every visit, the same fault with the same
+# code), and looking one up costs a fifth of quoting it.
+_MESSAGES = _Quoted()
+_ISO: dict[dt.date, str] = {}
+
+
+class _Unusual(Exception):
+    """A value the direct encoder does not write itself (use the general one)."""
+
+
+def _scalar(value: object) -> str:
+    """JSON text of a field that is not a plain int or str: None, else rare types."""
+    if value is None:
+        return "null"
+    if isinstance(value, (str, int, float)):  # bool, int/str subclasses, float
+        return _COMPACT.encode(value)  # a scalar's text does not depend on indent
+    raise _Unusual
+
+
+def _date(day: dt.date) -> str:
+    text = _ISO.get(day) if type(day) is dt.date else None
+    if text is None:
+        text = _quote(day.isoformat())
+        if type(day) is dt.date and len(_ISO) < _QUOTED_MAX:
+            _ISO[day] = text
+    return text
+
+
+_COMPACT = json.JSONEncoder(separators=(",", ":"))
+
+
+def _make_encoder(indent: int | None, margin: str) -> Callable[[Report], str]:
+    """A function writing a report's JSON with this layout (see :func:`encode_report`).
+
+    The fixed text between values (brackets, keys, separators, newlines and
+    indentation) is built here once per layout; ``nK`` is what starts a line at
+    nesting depth K ("" when compact).
+    """
+    if indent is None:
+        n0 = n1 = n2 = n3 = n4 = n5 = ""
+        colon = ":"
+    else:
+        n0, n1, n2, n3, n4, n5 = ("\n" + margin + " " * (indent * k) for k in range(6))
+        colon = ": "
+
+    def key(depth_nl: str, name: str, first: bool = False) -> str:
+        return ("" if first else ",") + depth_nl + f'"{name}"' + colon
+
+    fix_action, fix_line, fix_value, fix_end = (
+        "{" + key(n5, "action", True),
+        key(n5, "line"),
+        key(n5, "value"),
+        n4 + "}",
+    )
+    fixes_open, fixes_sep, fixes_close = "[" + n4, "," + n4, n3 + "]"
+    f_rule, f_severity, f_line, f_message, f_citation, f_fixes, f_end = (
+        "{" + key(n3, "rule", True),
+        key(n3, "severity"),
+        key(n3, "line"),
+        key(n3, "message"),
+        key(n3, "citation"),
+        key(n3, "fixes"),
+        n2 + "}",
+    )
+    u_line, u_code, u_billed, u_expected, u_end = (
+        "{" + key(n3, "line", True),
+        key(n3, "code"),
+        key(n3, "billed"),
+        key(n3, "expected"),
+        n2 + "}",
+    )
+    list_open, list_sep, list_close = "[" + n2, "," + n2, n1 + "]"
+    r_ok, r_payer, r_date, r_version, r_units, r_findings, r_end = (
+        "{" + key(n1, "ok", True),
+        key(n1, "payer"),
+        key(n1, "date_of_service"),
+        key(n1, "data_version"),
+        key(n1, "units"),
+        key(n1, "findings"),
+        n0 + "}",
+    )
+    q, m = _QUOTED, _MESSAGES
+
+    def fix_text(x: Fix) -> str:
+        line, value = x.line, x.value
+        head = f"{fix_action}{q[x.action]}{fix_line}{line if type(line) is int else _scalar(line)}"
+        if value is None:
+            return head + fix_end
+        if type(value) is str:
+            return f"{head}{fix_value}{q[value]}{fix_end}"
+        return f"{head}{fix_value}{value if type(value) is int else _scalar(value)}{fix_end}"
+
+    def encode(report: Report) -> str:
+        ok = True
+        findings = []
+        for f in report.findings:
+            severity, line, fixes = f.severity, f.line, f.fixes
+            if severity == "error":
+                ok = False
+            if fixes:
+                fixes_text = fixes_open + fixes_sep.join([fix_text(x) for x in fixes]) + fixes_close
+            else:
+                fixes_text = "[]"
+            findings.append(
+                f"{f_rule}{q[f.rule]}{f_severity}{q[severity]}{f_line}"
+                f"{'null' if line is None else line if type(line) is int else _scalar(line)}"
+                f"{f_message}{m[f.message]}{f_citation}{q[f.citation]}"
+                f"{f_fixes}{fixes_text}{f_end}"
+            )
+        units = [
+            f"{u_line}{u.line if type(u.line) is int else _scalar(u.line)}{u_code}{q[u.code]}"
+            f"{u_billed}{u.billed if type(u.billed) is int else _scalar(u.billed)}"
+            f"{u_expected}{u.expected if type(u.expected) is int else _scalar(u.expected)}"
+            f"{u_end}"
+            for u in report.units
+        ]
+        return (
+            f"{r_ok}{'true' if ok else 'false'}{r_payer}{q[report.payer]}"
+            f"{r_date}{_date(report.date_of_service)}{r_version}{q[report.data_version]}"
+            f"{r_units}{list_open + list_sep.join(units) + list_close if units else '[]'}"
+            f"{r_findings}"
+            f"{list_open + list_sep.join(findings) + list_close if findings else '[]'}"
+            f"{r_end}"
+        )
+
+    return encode
+
+
+_ENCODERS: dict[tuple[int | None, str], Callable[[Report], str]] = {}
+
+
+def encode_report(report: Report, indent: int | None = None, margin: str = "") -> str:
+    """The JSON text of ``report.to_dict()``, written directly (several times faster).
+
+    With ``indent=None`` it is ``json.dumps(report.to_dict(), separators=(",", ":"))``;
+    with an indent, ``json.dumps(report.to_dict(), indent=indent)``; byte for byte,
+    ASCII-escaped as ``json`` does. ``margin`` is put after every newline (the
+    report nested in an indented array); the first line gets none.
+    """
+    encoder = _ENCODERS.get((indent, margin))
+    if encoder is None:
+        encoder = _ENCODERS[indent, margin] = _make_encoder(indent, margin)
+    try:
+        return encoder(report)
+    except (_Unusual, TypeError, AttributeError):
+        # A field of a type the direct path does not write (never from the engine):
+        # the general encoder says what it makes of it, or raises as it always did.
+        general = _COMPACT if indent is None else json.JSONEncoder(indent=indent)
+        text = general.encode(report.to_dict())
+        return text.replace("\n", "\n" + margin) if margin else text

@@ -1,0 +1,177 @@
+"""encode_report writes exactly what json.JSONEncoder makes of Report.to_dict().
+
+The batch renders every report with :func:`cptrules.report.encode_report`, a
+direct writer that skips the dicts; these properties hold it to the general
+encoder byte for byte: over reports of generated sessions (clean, faulty and
+merely well-formed, under every bundled payer) and over hand-built reports whose
+strings are arbitrary text (quotes, backslashes, control characters, non-ASCII,
+lone surrogates) and whose numbers are arbitrary, or of unexpected types.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Any
+
+import attrs
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import cptrules
+from cptrules import report as report_mod
+from cptrules import strategies
+from cptrules.report import Finding, Fix, LineUnits, Report, encode_report
+from cptrules.strategies import _data
+from cptrules.strategies._build import env_of
+from cptrules.strategies._faults import FAULTS
+
+PAYERS = _data.payer_ids()
+COMPACT = json.JSONEncoder(separators=(",", ":"))
+SETTINGS = settings(max_examples=60, deadline=None)
+
+FAULT_RULES = sorted(rule for rule in FAULTS if FAULTS[rule].available(env_of(None)))
+
+
+def assert_same_text(report: Report) -> None:
+    """The direct writer agrees with json for compact, indented and margined layouts."""
+    doc = report.to_dict()
+    assert encode_report(report) == COMPACT.encode(doc)
+    for indent in (2, 4):
+        pretty = json.JSONEncoder(indent=indent).encode(doc)
+        assert encode_report(report, indent) == pretty
+        assert encode_report(report, indent, "  ") == pretty.replace("\n", "\n  ")
+
+
+@pytest.mark.parametrize("payer", PAYERS)
+@SETTINGS
+@given(data=st.data())
+def test_reports_of_clean_sessions(payer: str, data: st.DataObject) -> None:
+    session = data.draw(strategies.clean_sessions(payer=payer))
+    assert_same_text(cptrules.check(session))
+
+
+@SETTINGS
+@given(data=st.data(), rule=st.sampled_from(FAULT_RULES))
+def test_reports_of_faulty_sessions(data: st.DataObject, rule: str) -> None:
+    session = data.draw(strategies.faulty_sessions(rule=rule))
+    report = cptrules.check(session)
+    assert rule in report.rules()
+    assert_same_text(report)
+
+
+@SETTINGS
+@given(session=strategies.sessions(), payer=st.sampled_from(PAYERS))
+def test_reports_of_any_session_under_any_payer(session: cptrules.Session, payer: str) -> None:
+    # Well-formed but not clean: many findings, fixes of every kind, units unknown.
+    assert_same_text(cptrules.check(session, payer))
+
+
+# --------------------------------------------------------------------------- hand-built
+
+ints = st.integers(min_value=-(2**70), max_value=2**70)
+maybe_ints = st.none() | ints
+# Any text json may have to escape: quotes, backslashes, controls, DEL, non-ASCII,
+# astral characters and lone surrogates.
+texts = st.text(st.characters(exclude_categories=()), max_size=40) | st.sampled_from(
+    ['"', "\\", "\n\t\r\x00\x1f\x7f", "é—≥", "\U0001f600", "\ud800", "KX", ""]
+)
+fixes = st.builds(
+    Fix,
+    action=texts,
+    line=ints,
+    value=st.none() | ints | texts,
+)
+findings = st.builds(
+    Finding,
+    rule=texts,
+    severity=st.sampled_from(["error", "warning", "info"]) | texts,
+    line=maybe_ints,
+    message=texts,
+    citation=texts,
+    fixes=st.lists(fixes, max_size=3).map(tuple),
+)
+line_units = st.builds(LineUnits, line=ints, code=texts, billed=maybe_ints, expected=maybe_ints)
+
+
+def _reports() -> st.SearchStrategy[Report]:
+    return st.builds(
+        Report,
+        session=st.just(cptrules.load_session(_SESSION)),
+        payer=texts,
+        date_of_service=st.dates() | st.datetimes(),
+        data_version=texts,
+        findings=st.lists(findings, max_size=4).map(tuple),
+        units=st.lists(line_units, max_size=4).map(tuple),
+    )
+
+
+_SESSION: dict[str, Any] = {
+    "date_of_service": "2026-03-04",
+    "payer": "medicare",
+    "provider": {"discipline": "PT"},
+    "lines": [{"code": "97110", "minutes": 33, "modifiers": ["GP"]}],
+}
+
+
+@settings(max_examples=300, deadline=None)
+@given(report=_reports())
+def test_hand_built_reports_with_any_text_and_numbers(report: Report) -> None:
+    assert_same_text(report)
+
+
+odd_values = st.sampled_from([True, False, 1.5, float("nan"), -0.0, 10**30, "x"])
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    report=_reports(),
+    value=odd_values,
+    where=st.sampled_from(["unit.line", "unit.billed", "finding.line", "fix.line", "fix.value"]),
+)
+def test_fields_of_unexpected_types_still_give_jsons_text(
+    report: Report, value: object, where: str
+) -> None:
+    # Never made by the engine (the fields are typed int or None), but a custom
+    # rule could: the direct writer must still agree, through its fallback.
+    unit = LineUnits(0, "97110", 1, 1)
+    finding = Finding("r", "error", 0, "m", "c", (Fix("set_units", 0, 2),))
+    kind, field = where.split(".")
+    change: dict[str, Any] = {field: value}
+    if kind == "unit":
+        unit = attrs.evolve(unit, **change)
+    elif kind == "finding":
+        finding = attrs.evolve(finding, **change)
+    else:
+        finding = attrs.evolve(finding, fixes=(attrs.evolve(finding.fixes[0], **change),))
+    report = attrs.evolve(report, units=(unit,), findings=(finding,))
+    assert_same_text(report)
+
+
+def test_a_non_string_where_a_string_belongs_falls_back_too() -> None:
+    report = cptrules.check(cptrules.load_session(_SESSION))
+    odd = attrs.evolve(report, payer=42, data_version=None)  # type: ignore[arg-type]  # the point
+    assert_same_text(odd)
+    with pytest.raises(AttributeError):  # as to_dict() raises
+        encode_report(attrs.evolve(report, date_of_service="2026-03-04"))  # type: ignore[arg-type]
+
+
+def test_the_caches_stay_bounded_and_right_when_full(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(report_mod, "_QUOTED_MAX", 3)
+    monkeypatch.setattr(report_mod, "_QUOTED", report_mod._Quoted())
+    monkeypatch.setattr(report_mod, "_MESSAGES", report_mod._Quoted())
+    monkeypatch.setattr(report_mod, "_ISO", {})
+    monkeypatch.setattr(report_mod, "_ENCODERS", {})
+    base = cptrules.check(cptrules.load_session(_SESSION))
+    for k in range(20):
+        report = attrs.evolve(
+            base,
+            payer=f"payer {k} \u00e9",
+            date_of_service=dt.date(2026, 1, 1) + dt.timedelta(days=k),
+            findings=(Finding(f"r{k}", "info", None, f'say "{k}"', f"c{k}"),),
+        )
+        assert_same_text(report)
+    assert len(report_mod._QUOTED) <= 3
+    assert len(report_mod._MESSAGES) <= 3
+    assert len(report_mod._ISO) <= 3

@@ -28,7 +28,7 @@ of messages.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Sequence
 from typing import Any
 
 from .._context import Context
@@ -97,7 +97,11 @@ def _therapy_visit(ctx: Context) -> bool:
     """True for a PT/OT/SLP visit with at least one always-therapy line."""
     if ctx.session.provider.discipline not in _THERAPISTS:
         return False
-    return any(info is not None and info.therapy == "always" for info in ctx.infos)
+    # A plain loop: every rule here asks, and any() over a generator costs more.
+    for info in ctx.infos:  # noqa: SIM110
+        if info is not None and info.therapy == "always":
+            return True
+    return False
 
 
 def _days(n: int) -> str:
@@ -134,7 +138,7 @@ _PASS = _session()
         Example(_PASS, fails=False, note="plan of care in force, signed on day 9"),
     ),
 )
-def missing(ctx: Context, r: Rule) -> Iterator[Finding]:
+def missing(ctx: Context, r: Rule) -> Sequence[Finding]:
     """A Medicare therapy visit needs a plan of care.
 
     Source: REFERENCE.md 4 [C-3] (certification of the plan); Pub. 100-02,
@@ -142,13 +146,15 @@ def missing(ctx: Context, r: Rule) -> Iterator[Finding]:
     therapy lines are not payable. No fixes: cptrules cannot make a plan.
     """
     if ctx.session.plan_of_care is not None or not _therapy_visit(ctx):
-        return
-    yield r.finding(
-        None,
-        "No plan of care on this Medicare therapy visit: therapy must be furnished under a "
-        "plan of care certified by a physician/NPP; add plan_of_care (start, end, signed) "
-        "or hold the claim until a plan is in place.",
-    )
+        return ()
+    return [
+        r.finding(
+            None,
+            "No plan of care on this Medicare therapy visit: therapy must be furnished under a "
+            "plan of care certified by a physician/NPP; add plan_of_care (start, end, signed) "
+            "or hold the claim until a plan is in place.",
+        )
+    ]
 
 
 # --------------------------------------------------------------------------- poc.expired
@@ -185,7 +191,7 @@ def missing(ctx: Context, r: Rule) -> Iterator[Finding]:
         Example(_PASS, fails=False, note="mid-period"),
     ),
 )
-def expired(ctx: Context, r: Rule) -> Iterator[Finding]:
+def expired(ctx: Context, r: Rule) -> Sequence[Finding]:
     """The date of service must fall in the certified period; a period covers <= 90 days.
 
     Source: REFERENCE.md 4 [C-3]: a certification covers at most 90 calendar
@@ -203,31 +209,46 @@ def expired(ctx: Context, r: Rule) -> Iterator[Finding]:
     problem is its own finding. No fixes.
     """
     poc = ctx.session.plan_of_care
-    if poc is None or not _therapy_visit(ctx):
-        return
+    if poc is None:
+        return ()
     dos = ctx.dos
-    if dos < poc.start:
-        yield r.finding(
-            None,
-            f"The date of service is {_days((poc.start - dos).days)} before the plan of care's "
-            "first certified day: bill this visit under the plan in force that day, or "
-            "correct plan_of_care start.",
+    start, end = poc.start, poc.end
+    # The usual visit: inside a period of at most 90 days. Settled before asking
+    # whether this is a therapy visit, as it finds nothing either way.
+    if start <= dos <= end and certified_days(start, end) <= CERT_MAX_DAYS:
+        return ()
+    if not _therapy_visit(ctx):
+        return ()
+    found: list[Finding] = []
+    if dos < start:
+        found.append(
+            r.finding(
+                None,
+                f"The date of service is {_days((start - dos).days)} before the plan of care's "
+                "first certified day: bill this visit under the plan in force that day, or "
+                "correct plan_of_care start.",
+            )
         )
-    elif dos > poc.end:
-        yield r.finding(
-            None,
-            f"The date of service is {_days((dos - poc.end).days)} after the certified period "
-            "ended: get a recertification signed by the physician/NPP that covers this date, "
-            "and enter that plan of care, before billing.",
+    elif dos > end:
+        found.append(
+            r.finding(
+                None,
+                f"The date of service is {_days((dos - end).days)} after the certified period "
+                "ended: get a recertification signed by the physician/NPP that covers this date, "
+                "and enter that plan of care, before billing.",
+            )
         )
-    length = certified_days(poc.start, poc.end)
+    length = certified_days(start, end)
     if length > CERT_MAX_DAYS:
-        yield r.finding(
-            None,
-            f"The certified period runs {length} calendar days (start day counted as day 1), "
-            f"{length - CERT_MAX_DAYS} more than the {CERT_MAX_DAYS} one certification may "
-            f"cover: end it on day {CERT_MAX_DAYS} at the latest and recertify for the rest.",
+        found.append(
+            r.finding(
+                None,
+                f"The certified period runs {length} calendar days (start day counted as day 1), "
+                f"{length - CERT_MAX_DAYS} more than the {CERT_MAX_DAYS} one certification may "
+                f"cover: end it on day {CERT_MAX_DAYS} at the latest and recertify for the rest.",
+            )
         )
+    return found
 
 
 # --------------------------------------------------------------------------- poc.unsigned
@@ -265,7 +286,7 @@ def expired(ctx: Context, r: Rule) -> Iterator[Finding]:
         Example(_PASS, fails=False, note="signed 9 days after the start"),
     ),
 )
-def unsigned(ctx: Context, r: Rule) -> Iterator[Finding]:
+def unsigned(ctx: Context, r: Rule) -> Sequence[Finding]:
     """The physician/NPP signs the plan within 30 days of its start.
 
     Source: REFERENCE.md 4 [C-3]: initial certification within 30 days of the
@@ -292,8 +313,16 @@ def unsigned(ctx: Context, r: Rule) -> Iterator[Finding]:
       which is lenient (cptrules cannot tell an initial plan from a recert).
     """
     poc = ctx.session.plan_of_care
-    if poc is None or not _therapy_visit(ctx):
-        return
+    if poc is None:
+        return ()
+    signed = poc.signed
+    # The usual plan: signed in time. Settled before asking whether this is a
+    # therapy visit, as it finds nothing either way; by subtraction, which cannot
+    # overflow where the deadline (start + 30 days) could.
+    if signed is not None and (signed - poc.start).days <= SIGN_WITHIN_DAYS:
+        return ()
+    if not _therapy_visit(ctx):
+        return ()
     deadline = signature_deadline(poc.start)
     order_note = (
         "; if a signed and dated order is on file with proof the plan was sent to the "
@@ -302,20 +331,22 @@ def unsigned(ctx: Context, r: Rule) -> Iterator[Finding]:
         if ctx.dos >= _ORDER_ALTERNATIVE_FROM
         else ""
     )
-    if poc.signed is None:
+    if signed is None:
         if ctx.dos > deadline:
-            yield r.finding(
-                None,
-                f"The plan of care is unsigned and the {SIGN_WITHIN_DAYS}-day window for the "
-                f"physician/NPP's certification closed {_days((ctx.dos - deadline).days)} "
-                "before this date of service: get the dated signature (a late certification "
-                "needs the reason for the delay in the record) and enter plan_of_care signed"
-                + order_note
-                + ".",
-            )
-        else:
-            left = (deadline - ctx.dos).days
-            yield r.finding(
+            return [
+                r.finding(
+                    None,
+                    f"The plan of care is unsigned and the {SIGN_WITHIN_DAYS}-day window for the "
+                    f"physician/NPP's certification closed {_days((ctx.dos - deadline).days)} "
+                    "before this date of service: get the dated signature (a late certification "
+                    "needs the reason for the delay in the record) and enter plan_of_care signed"
+                    + order_note
+                    + ".",
+                )
+            ]
+        left = (deadline - ctx.dos).days
+        return [
+            r.finding(
                 None,
                 "The plan of care is not signed yet: the physician/NPP's dated signature is "
                 f"due within {SIGN_WITHIN_DAYS} days of the plan's start, "
@@ -325,13 +356,16 @@ def unsigned(ctx: Context, r: Rule) -> Iterator[Finding]:
                 + ".",
                 severity="warning",
             )
-    elif poc.signed > deadline:
-        yield r.finding(
+        ]
+    # Signed after the deadline (a timely signature returned above).
+    return [
+        r.finding(
             None,
-            f"The plan of care was signed {_days((poc.signed - deadline).days)} after the "
+            f"The plan of care was signed {_days((signed - deadline).days)} after the "
             f"{SIGN_WITHIN_DAYS}-day window for certification closed (late certification): "
             "keep the reason for the delay in the record" + order_note + ".",
         )
+    ]
 
 
 # --------------------------------------------------------------------------- poc.progress-report
@@ -361,7 +395,7 @@ def unsigned(ctx: Context, r: Rule) -> Iterator[Finding]:
         Example(_session(treatment_day=7), fails=False, note="day 7"),
     ),
 )
-def progress_report(ctx: Context, r: Rule) -> Iterator[Finding]:
+def progress_report(ctx: Context, r: Rule) -> Sequence[Finding]:
     """A progress report is due at least once every 10 treatment days.
 
     Source: REFERENCE.md 4 [C-2]; Pub. 100-02, ch. 15, sec. 220.3 D.
@@ -373,25 +407,28 @@ def progress_report(ctx: Context, r: Rule) -> Iterator[Finding]:
     """
     day = ctx.session.treatment_day
     if day is None or day < PROGRESS_HEADS_UP_DAY or ctx.session.progress_report:
-        return
+        return ()
     if not _therapy_visit(ctx):
-        return
+        return ()
     if day >= PROGRESS_REPORT_DAYS:
         late = day - PROGRESS_REPORT_DAYS
         overdue = f" ({late} treatment day{'s' if late != 1 else ''} overdue)" if late else ""
-        yield r.finding(
-            None,
-            f"This is treatment day {day} since the last progress report or evaluation and no "
-            f"progress report is recorded{overdue}: Medicare needs one at least every "
-            f"{PROGRESS_REPORT_DAYS} treatment days; the therapist writes it at this visit, "
-            "then set progress_report to true.",
-        )
-    else:
-        left = PROGRESS_REPORT_DAYS - day
-        yield r.finding(
+        return [
+            r.finding(
+                None,
+                f"This is treatment day {day} since the last progress report or evaluation and no "
+                f"progress report is recorded{overdue}: Medicare needs one at least every "
+                f"{PROGRESS_REPORT_DAYS} treatment days; the therapist writes it at this visit, "
+                "then set progress_report to true.",
+            )
+        ]
+    left = PROGRESS_REPORT_DAYS - day
+    return [
+        r.finding(
             None,
             f"Treatment day {day} since the last progress report or evaluation: a progress "
             f"report is due by treatment day {PROGRESS_REPORT_DAYS}, "
             f"{left} visit{'s' if left != 1 else ''} after this one; plan it now.",
             severity="info",
         )
+    ]

@@ -460,6 +460,108 @@ def test_every_record_gets_exactly_one_report(lines: list[bytes]) -> None:
             assert doc["record"] == number
 
 
+def records_as_check_jsonl_reads_them(data: bytes, size: int) -> list[tuple[int, bytes | None]]:
+    """What check_jsonl hands its workers, flattened: tasks of raw blocks after the head."""
+    reader = batch._Reader(io.BytesIO(data))
+    records = iter(reader)
+    head = list(itertools.islice(records, 2))
+    if not reader.plain:
+        return head + list(records)
+    tasks = list(reader.tasks(head, size))
+    assert all(len(task[0]) + task[2].count(b"\n") <= size + 1 for task in tasks)
+    assert reader.position == len(data)
+    return [record for task in tasks for record in batch._task_records(task)]
+
+
+line_kinds = (
+    st.sampled_from(
+        [
+            compact(CHIRO),
+            b"",
+            b"  ",
+            b" \t\x0b\x0c",
+            b"\r",
+            b"x\ry",
+            b"not json",
+            b"\xff\xfe",
+            b"[]",
+        ]
+    )
+    | st.binary(max_size=40).map(lambda b: b.replace(b"\n", b""))
+    | st.integers(0, 90).map(
+        lambda n: b"z" * n  # around the (patched) piece size and longest line
+    )
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    lines=st.lists(line_kinds, max_size=25),
+    ending=st.sampled_from([b"\n", b"\r\n"]),
+    last_newline=st.booleans(),
+    size=st.integers(1, 9),
+)
+def test_block_reading_gives_the_records_of_the_line_reader(
+    lines: list[bytes], ending: bytes, last_newline: bool, size: int
+) -> None:
+    # The fast block reader (check_jsonl's) and iter_records agree on every input:
+    # same records, same numbers, same bytes, over-long lines and long pieces too.
+    data = ending.join(lines) + (ending if last_newline and lines else b"")
+    saved = batch.MAX_LINE_BYTES, batch._PIECE
+    batch.MAX_LINE_BYTES, batch._PIECE = 60, 16
+    try:
+        expected = records_of(data)
+        assert records_as_check_jsonl_reads_them(data, size) == expected
+    finally:
+        batch.MAX_LINE_BYTES, batch._PIECE = saved
+
+
+def test_long_and_overlong_lines_in_blocks(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Lines longer than a read piece come whole; lines past the limit are invalid
+    # records, skipped to their end, whichever chunk they start or end in.
+    monkeypatch.setattr(batch, "_PIECE", 64)
+    monkeypatch.setattr(batch, "MAX_LINE_BYTES", 600)
+    good = compact(CHIRO)
+    assert 64 < len(good) < 600
+    lines = [good, good, b"", good, b"x" * 5000, good, b"y" * 601, good, b"z" * 600, good]
+    data = b"\n".join(lines) + b"\n"
+    expected = records_of(data)
+    assert [(n, d is None) for n, d in expected] == [
+        (1, False),
+        (2, False),
+        (4, False),
+        (5, True),
+        (6, False),
+        (7, True),
+        (8, False),
+        (9, False),
+        (10, False),
+    ]
+    for size in (1, 2, 3, 4, 7, 64):
+        assert records_as_check_jsonl_reads_them(data, size) == expected
+    one, summary = run_jsonl(data, chunk_size=3)
+    two, _ = run_jsonl(data, chunk_size=3, jobs=2)
+    assert one == two
+    assert summary.invalid == 3  # two over-long lines, and "z" * 600 is no JSON
+    assert json.loads(one.splitlines()[3])["record"] == 5
+
+
+def test_line_endings_and_blank_lines_in_blocks() -> None:
+    lines = [compact(MEDICARE), b"", b" \t", compact(CHIRO), b'{"payer": ']
+    for ending in (b"\n", b"\r\n"):
+        data = ending.join(lines * 300)
+        one, summary = run_jsonl(data)
+        two, _ = run_jsonl(data, jobs=2, chunk_size=64)
+        assert one == two
+        assert summary.records == 900
+        cut = [json.loads(x) for x in one.splitlines() if '"invalid":true' in x]
+        # A record's line ending is part of what was read, as line by line: a
+        # record cut short is reported past its ending (the last one has none).
+        assert cut[0]["errors"][0]["message"] == "not valid JSON (line 2, column 1)"
+        assert cut[0]["record"] == 5
+        assert cut[-1]["errors"][0]["message"] == "not valid JSON (line 1, column 11)"
+
+
 def test_progress_line_on_long_runs_only(monkeypatch: pytest.MonkeyPatch) -> None:
     clock = iter(itertools.count(0.0, 0.3))  # each reading 0.3 s later
     monkeypatch.setattr("cptrules.batch.time.monotonic", lambda: next(clock))

@@ -29,6 +29,8 @@ is byte-for-byte the same whatever the number of jobs.
 from __future__ import annotations
 
 import collections
+import functools
+import itertools
 import json
 import os
 import signal
@@ -37,7 +39,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from types import FrameType
-from typing import IO, TYPE_CHECKING, Any, Literal, TypeVar
+from typing import IO, TYPE_CHECKING, Any, Literal, TypeVar, cast
 
 import attrs
 
@@ -45,7 +47,7 @@ from .engine import Engine, default_engine
 from .errors import ConfigError, CptRulesError, InvalidSessionError
 from .models import Session
 from .parsing import load_session
-from .report import Report
+from .report import Report, encode_report
 
 if TYPE_CHECKING:
     from concurrent.futures import Future
@@ -80,6 +82,12 @@ _R = TypeVar("_R")
 
 _BOM = b"\xef\xbb\xbf"
 _TOO_LONG: _Errors = (("", f"line longer than {MAX_LINE_BYTES} bytes"),)
+#: Bytes per read of JSON Lines in C (see ``_Reader.tasks``); a line this long
+#: or longer makes its chunk go through the line-by-line reader.
+_PIECE = 64 * 1024
+#: A chunk of JSON Lines for a worker: records already split off as ``(line
+#: number, data)``, then a block of raw lines whose first is line ``start + 1``.
+_Task = tuple[list[tuple[int, bytes | None]], int, bytes]
 
 
 def default_jobs() -> int:
@@ -281,9 +289,13 @@ class _Reader:
         self._stream = stream
         self.position = 0  # bytes (or characters, for a text stream) consumed
         self.number = 0  # last line number read
+        self.plain = False  # JSON Lines for sure: every further line is a record or blank
+        self.text = False  # the stream gives str, not bytes
 
-    def _lines(self) -> Iterator[tuple[int, bytes | None]]:
-        readline = self._stream.readline
+    def _lines(
+        self, readline: Callable[[int], bytes | str] | None = None
+    ) -> Iterator[tuple[int, bytes | None]]:
+        readline = readline or self._stream.readline
         while True:
             try:
                 raw: bytes | str = readline(MAX_LINE_BYTES + 1)
@@ -293,7 +305,11 @@ class _Reader:
                 return
             self.position += len(raw)
             self.number += 1
-            data = raw.encode("utf-8") if isinstance(raw, str) else raw
+            if isinstance(raw, str):
+                self.text = True
+                data = raw.encode("utf-8")
+            else:
+                data = raw
             if len(data) > MAX_LINE_BYTES and not data.endswith(b"\n"):
                 while True:  # skip the rest of the over-long line
                     rest = readline(1 << 20)
@@ -310,6 +326,7 @@ class _Reader:
         number = 0
         for number, data in lines:
             if data is None:  # an over-long first line: JSON Lines
+                self.plain = True
                 yield number, None
                 yield from _nonblank(lines)
                 return
@@ -323,8 +340,70 @@ class _Reader:
         if _first_line_kind(first) == "unfinished":
             yield from self._document_or_lines(number, first, lines)
             return
+        self.plain = True
         yield number, first
         yield from _nonblank(lines)
+
+    def tasks(self, head: list[tuple[int, bytes | None]], size: int) -> Iterator[_Task]:
+        """The rest of a binary JSON Lines stream in tasks of ``size`` lines, after ``head``.
+
+        Only once :attr:`plain` (and not :attr:`text`), with ``head`` the records
+        read so far through this reader's iterator, which is not used again. The
+        first task is ``head`` and ``size - len(head)`` more lines. Lines are read,
+        counted and joined into one block per task by C code (readline through
+        islice and join): per record, the parent process of a parallel run does
+        next to nothing, and one bytes object per task is the cheapest to send to
+        a worker. A task holding a line of ``_PIECE`` bytes or more (rare) is
+        split into records here, by the same line reader as :meth:`__iter__`.
+        """
+        stream = cast("IO[bytes]", self._stream)  # not self.text
+        pieces_of = iter(functools.partial(stream.readline, _PIECE), b"")
+        pieces = list(itertools.islice(pieces_of, max(0, size - len(head))))
+        while head or pieces:
+            start = self.number
+            if pieces and max(map(len, pieces)) >= _PIECE:
+                yield head + self._long_lines(pieces), 0, b""
+            else:
+                block = b"".join(pieces)
+                self.number += len(pieces)
+                self.position += len(block)
+                yield head, start, block
+            head = []
+            pieces = list(itertools.islice(pieces_of, size))
+
+    def _long_lines(self, pieces: list[bytes]) -> list[tuple[int, bytes | None]]:
+        """The records of ``pieces``, reading on only to finish the line they end in."""
+        pending = collections.deque(pieces)
+        readline = cast("IO[bytes]", self._stream).readline  # not self.text
+        at_line_start = True
+
+        def read(limit: int) -> bytes:
+            # readline(limit) over the pieces, then the stream; b"" once the
+            # pieces are used up at the end of a line.
+            nonlocal at_line_start
+            out: list[bytes] = []
+            size = 0
+            while size < limit:
+                if pending:
+                    piece = pending.popleft()
+                    if size + len(piece) > limit:
+                        pending.appendleft(piece[limit - size :])
+                        piece = piece[: limit - size]
+                elif at_line_start and not out:
+                    break
+                else:
+                    piece = readline(limit - size)
+                if not piece:
+                    break
+                out.append(piece)
+                size += len(piece)
+                if piece.endswith(b"\n"):
+                    break
+            data = b"".join(out)
+            at_line_start = not data or data.endswith(b"\n")
+            return data
+
+        return list(_nonblank(self._lines(read)))
 
     def _document_or_lines(
         self, number: int, first: bytes, lines: Iterator[tuple[int, bytes | None]]
@@ -621,48 +700,100 @@ class Summary:
 _Tally = tuple[int, int, int, int, dict[str, int], dict[str, int], int | None]
 
 
+def _split_lines(block: bytes) -> list[bytes]:
+    """``block`` cut after each newline, as readline cuts it."""
+    if b"\r" not in block:
+        return block.splitlines(keepends=True)  # cuts at \n, \r\n and \r: only \n here
+    lines = [line + b"\n" for line in block.split(b"\n")]
+    last = lines.pop()
+    if last != b"\n":
+        lines.append(last[:-1])
+    return lines
+
+
+def _task_records(task: _Task) -> Iterator[tuple[int, bytes | None]]:
+    """The ``(line number, data)`` of every record of a task, blank lines skipped."""
+    records, start, block = task
+    yield from records
+    if block:
+        for number, line in enumerate(_split_lines(block), start + 1):
+            if not line.isspace():
+                yield number, line
+
+
 def _render_chunk(
     engine: Engine,
-    chunk: list[tuple[int, bytes | None]],
+    task: _Task,
     payer: str | None,
     fmt: Format,
     name: str,
     many: bool,
 ) -> tuple[str, _Tally]:
-    """Check and render one chunk: the output text and its counts."""
+    """Check and render one chunk: the output text and its counts.
+
+    This loop runs once per record of a batch, so it does only what each record
+    needs: :func:`_check_one` inlined, the report written by
+    :func:`~cptrules.report.encode_report` (a json array's margin included, not
+    added afterwards), and the counts taken in the same pass over the findings
+    that tells whether the report is ok.
+    """
     ok = errors = invalid = internal = 0
     rules: dict[str, int] = {}
     notes: dict[str, int] = {}
     parts: list[str] = []
+    append = parts.append
     number: int | None = None
-    for number, data in chunk:
-        result = _check_one(engine, data, payer)
-        if isinstance(result, Report):
+    check = engine.check
+    margin = "  " if many else ""
+    for number, data in _task_records(task):
+        result: BatchResult
+        if data is None:
+            result = BatchResult(number, errors=_TOO_LONG)
+        else:
             try:
-                text = _render_report(result, fmt, f"{name}, record {number}" if many else name)
-            except Exception as exc:  # a finding that cannot be rendered is a bug, not a crash
+                report = check(load_session(data), payer)
+            except InvalidSessionError as exc:
+                result = BatchResult(number, errors=exc.errors)
+            except CptRulesError as exc:
+                result = BatchResult(number, errors=(("", str(exc)),))
+            except Exception as exc:  # every record must be accounted for, even on a bug
                 message = f"internal error ({type(exc).__name__}); please report this bug"
                 result = BatchResult(number, errors=(("", message),), internal=True)
             else:
-                parts.append(text)
-                for f in result.findings:
-                    counts = notes if f.severity == "info" else rules
-                    counts[f.rule] = counts.get(f.rule, 0) + 1
-                if result.ok:
-                    ok += 1
+                try:
+                    if fmt == "jsonl":
+                        append(encode_report(report))
+                    elif fmt == "json":
+                        append(encode_report(report, 2, margin))
+                    else:
+                        append(render_text(report, f"{name}, record {number}" if many else name))
+                except Exception as exc:  # a finding that cannot be rendered is a bug
+                    message = f"internal error ({type(exc).__name__}); please report this bug"
+                    result = BatchResult(number, errors=(("", message),), internal=True)
                 else:
-                    errors += 1
-                continue
+                    has_error = False
+                    for f in report.findings:
+                        severity, rule = f.severity, f.rule
+                        if severity == "info":
+                            notes[rule] = notes.get(rule, 0) + 1
+                        else:
+                            rules[rule] = rules.get(rule, 0) + 1
+                            if severity == "error":
+                                has_error = True
+                    if has_error:
+                        errors += 1
+                    else:
+                        ok += 1
+                    continue
         invalid += 1
         internal += result.internal
         if fmt == "text":
-            parts.append(render_invalid_text(name, number if many else None, result.errors))
+            append(render_invalid_text(name, number if many else None, result.errors))
         else:
-            parts.append(_dump(invalid_report(number, result.errors), fmt))
+            text = _dump(invalid_report(number, result.errors), fmt)
+            append(text.replace("\n", "\n" + margin) if fmt == "json" and many else text)
     if fmt == "json":
-        text = ",\n".join(parts)
-        if many:
-            text = "  " + text.replace("\n", "\n  ")
+        text = ("  " + ",\n  ".join(parts)) if many else ",\n".join(parts)
     else:
         text = "\n".join(parts) + "\n" if parts else ""
     return text, (ok, errors, invalid, internal, rules, notes, number)
@@ -678,13 +809,9 @@ def _dump(doc: dict[str, Any], fmt: Format) -> str:
     return (_COMPACT if fmt == "jsonl" else _INDENTED).encode(doc)
 
 
-def _render_report(report: Report, fmt: Format, name: str) -> str:
-    return render_text(report, name) if fmt == "text" else _dump(report.to_dict(), fmt)
-
-
-def _jsonl_chunk(chunk: list[tuple[int, bytes | None]]) -> tuple[str, _Tally]:
+def _jsonl_chunk(task: _Task) -> tuple[str, _Tally]:
     s = _STATE
-    return _render_chunk(s["engine"], chunk, s["payer"], s["fmt"], s["name"], s["many"])
+    return _render_chunk(s["engine"], task, s["payer"], s["fmt"], s["name"], s["many"])
 
 
 class _Interrupt:
@@ -811,9 +938,14 @@ def check_jsonl(
         head = [r for _, r in zip(range(2), records, strict=False)]
         many = len(head) > 1
         options = {"payer": payer, "fmt": format, "name": name, "many": many}
-        chunks = _chunks(_chain(head, records), chunk_size)
-        first_chunk = next(chunks, None)
-        parallel = jobs > 1 and first_chunk is not None and len(first_chunk) == chunk_size
+        tasks: Iterator[_Task]
+        if reader.plain and not reader.text:
+            tasks = reader.tasks(head, chunk_size)
+        else:  # one JSON document, text streams: record by record
+            tasks = ((chunk, 0, b"") for chunk in _chunks(_chain(head, records), chunk_size))
+        # Two tasks read ahead: one chunk's worth of input is not worth a process pool.
+        first_tasks = list(itertools.islice(tasks, 2))
+        parallel = jobs > 1 and len(first_tasks) == 2
         if eng is None:
             # The default engine in-process; settings built here (before any fork) in
             # parallel too, so bad settings fail once, with one message.
@@ -825,12 +957,12 @@ def check_jsonl(
         if format == "json" and many:
             write("[\n")
         results: Iterator[tuple[str, _Tally]]
-        if first_chunk is None:
+        if not first_tasks:
             results = iter(())
         elif parallel:
             results = _ordered(
                 _jsonl_chunk,
-                _chain([first_chunk], chunks),
+                _chain(first_tasks, tasks),
                 jobs=jobs,
                 settings=settings,
                 options=options,
@@ -840,8 +972,8 @@ def check_jsonl(
             assert eng is not None
             engine_ = eng
             results = (
-                _render_chunk(engine_, c, payer, format, name, many)
-                for c in _chain([first_chunk], chunks)
+                _render_chunk(engine_, task, payer, format, name, many)
+                for task in _chain(first_tasks, tasks)
             )
         try:
             for text, tally in results:

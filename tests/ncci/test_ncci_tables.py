@@ -214,3 +214,73 @@ def test_default_tables_picks_the_store_when_it_exists(
     second = default_tables()
     assert second is not first
     assert second.version == "ncci:store(ptp v324r0; mue 2026q4)"
+
+
+# --- remembered answers (the lookup the ncci rules make for every visit) -----------------
+
+_CODES = ("97110", "97112", "97140", "97530", "98940")
+_DAYS = st.dates(D(2019, 1, 1), D(2027, 12, 31))
+
+
+@st.composite
+def _edits(draw: st.DrawFn) -> list[PtpEdit]:
+    out = []
+    for _ in range(draw(st.integers(0, 12))):
+        c1, c2 = draw(st.sampled_from(_CODES)), draw(st.sampled_from(_CODES))
+        effective = draw(_DAYS)
+        deletion = draw(st.none() | st.dates(effective, D(2028, 1, 1)))
+        indicator = draw(st.sampled_from((0, 1, 9)))
+        out.append(PtpEdit(c1, c2, indicator, effective, deletion, "r", "s"))
+    return out
+
+
+def _scan(edits: list[PtpEdit], codes: frozenset[str], day: dt.date) -> tuple[PtpEdit, ...]:
+    """The answer straight from the definition, for comparison."""
+    found = [
+        e
+        for e in edits
+        if e.column1 in codes
+        and e.column2 in codes
+        and e.column1 != e.column2
+        and e.indicator != 9
+        and e.in_force(day)
+    ]
+    return tuple(sorted(found, key=lambda e: (e.column1, e.column2, e.effective)))
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    edits=_edits(),
+    asks=st.lists(
+        st.tuples(st.frozensets(st.sampled_from(_CODES)), _DAYS | st.none()),
+        min_size=1,
+        max_size=12,
+    ),
+)
+def test_remembered_ptp_answers_match_the_definition(
+    edits: list[PtpEdit], asks: list[tuple[frozenset[str], dt.date | None]]
+) -> None:
+    """Answers are remembered per code set and period between edit start/stop days: every
+    lookup, repeated or not, on any day (the boundaries included), is the definition's."""
+    tables = MemoryTables("t", edits)
+    boundaries = [d for e in edits for d in (e.effective, e.deletion) if d is not None]
+    days = [d for d in boundaries for d in (d - dt.timedelta(days=1), d)]
+    for codes, when in asks:
+        for day in days if when is None else [when]:  # None: every boundary
+            expected = _scan(edits, codes, day)
+            assert tables.ptp(codes, day) == expected
+            assert tables.ptp(set(codes), day) == expected  # type: ignore[arg-type]
+            assert tables.ptp(codes, day) is tables.ptp(frozenset(codes), day)
+
+
+def test_remembered_mue_answers_are_read_only_and_per_code_set() -> None:
+    mue = {c: MueEdit(c, 2, 3, "r", "s") for c in ("97110", "97140")}
+    tables = MemoryTables("t", [], mue)
+    codes = frozenset({"97110", "97112"})
+    first = tables.mue(codes, D(2026, 3, 4))
+    assert first == {"97110": mue["97110"]}
+    assert tables.mue(codes, D(2020, 1, 1)) is first
+    assert tables.mue(frozenset({"97140", "97110"}), D(2026, 3, 4)) == mue
+    with pytest.raises(TypeError):
+        first["97140"] = mue["97140"]  # type: ignore[index]
+    assert tables.mue(codes, D(2026, 3, 4)) == {"97110": mue["97110"]}

@@ -16,7 +16,10 @@ __all__ = [
 ]
 
 
-@attrs.frozen
+# cache_hash: the ncci.ptp rule keys its prepared pairs by the tuple of edits the
+# tables answer, once per visit; hashing eight fields (a long rationale among them)
+# each time cost more than the rule's own work. The edit is immutable, so the hash is too.
+@attrs.frozen(cache_hash=True)
 class PtpEdit:
     """One date window of one NCCI procedure-to-procedure (PTP) edit.
 

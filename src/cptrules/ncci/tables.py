@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import functools
 import os
@@ -32,14 +33,34 @@ _CONFIDENCE_PREFIXES = ("C-", "S", "?")
 _EMPTY_MUE: Mapping[str, MueEdit] = MappingProxyType({})
 
 
+#: most answers a :class:`MemoryTables` remembers (per kind) before starting afresh
+_ANSWERS_MAX = 4096
+
+
 class MemoryTables:
     """Edit tables held in memory, indexed by column-1 code.
 
     Used for the bundled pairs; also handy in tests and for a user's own list.
     Lookups do no I/O and no parsing.
+
+    Answers are remembered per code set: claims repeat the same few sets, and a
+    check asks for every visit. The PTP answer only changes on a day some edit
+    starts or stops, so it is remembered per code set and *period* (the span
+    between two such days), not per date of service: a year of visits with one
+    code set costs one lookup. Answers are handed out as they are remembered (a
+    tuple; a read-only mapping for MUEs). Safe to share between threads: two
+    threads asking at once may both work an answer out, and remember equal ones.
     """
 
-    __slots__ = ("_by_column1", "_has_mue", "_mue", "_version")
+    __slots__ = (
+        "_breaks",
+        "_by_column1",
+        "_has_mue",
+        "_mue",
+        "_mue_answers",
+        "_ptp_answers",
+        "_version",
+    )
 
     def __init__(
         self,
@@ -49,7 +70,8 @@ class MemoryTables:
     ) -> None:
         """Index ``ptp`` edits (every window kept) and an optional MUE mapping."""
         by_column1: dict[str, list[PtpEdit]] = {}
-        for edit in ptp:
+        ptp_edits = list(ptp)
+        for edit in ptp_edits:
             by_column1.setdefault(edit.column1, []).append(edit)
         self._by_column1 = {
             c1: tuple(sorted(edits, key=lambda e: (e.column2, e.effective)))
@@ -58,6 +80,16 @@ class MemoryTables:
         self._version = version
         self._has_mue = mue is not None
         self._mue: Mapping[str, MueEdit] = MappingProxyType(dict(mue or {}))
+        #: every day an edit starts or stops applying, in order: the PTP answer for
+        #: a code set is the same on all days with the same number of these passed
+        self._breaks: tuple[dt.date, ...] = tuple(
+            sorted(
+                {e.effective for e in ptp_edits}
+                | {e.deletion for e in ptp_edits if e.deletion is not None}
+            )
+        )
+        self._ptp_answers: dict[tuple[frozenset[str], int], tuple[PtpEdit, ...]] = {}
+        self._mue_answers: dict[frozenset[str], Mapping[str, MueEdit]] = {}
 
     @property
     def version(self) -> str:
@@ -75,6 +107,20 @@ class MemoryTables:
 
     def ptp(self, codes: frozenset[str], day: dt.date) -> tuple[PtpEdit, ...]:
         """Edits in force on ``day`` between two different codes of ``codes`` (no indicator 9)."""
+        if type(codes) is not frozenset:  # a set or another iterable: hashable from here
+            codes = frozenset(codes)
+        key = (codes, bisect.bisect_right(self._breaks, day))
+        answers = self._ptp_answers
+        found = answers.get(key)
+        if found is None:
+            found = self._ptp(codes, day)
+            if len(answers) >= _ANSWERS_MAX:
+                answers.clear()
+            answers[key] = found
+        return found
+
+    def _ptp(self, codes: frozenset[str], day: dt.date) -> tuple[PtpEdit, ...]:
+        """:meth:`ptp` worked out from the index (what the remembered answers hold)."""
         found: list[PtpEdit] = []
         for c1 in sorted(codes):
             for edit in self._by_column1.get(c1, ()):
@@ -91,7 +137,17 @@ class MemoryTables:
         """MUEs for those of ``codes`` that have one (an in-memory table has no dates)."""
         if not self._mue:
             return _EMPTY_MUE
-        return {c: self._mue[c] for c in sorted(codes) if c in self._mue}
+        if type(codes) is not frozenset:
+            codes = frozenset(codes)
+        answers = self._mue_answers
+        found = answers.get(codes)
+        if found is None:
+            # Read-only: the same mapping is handed to every caller.
+            found = MappingProxyType({c: self._mue[c] for c in sorted(codes) if c in self._mue})
+            if len(answers) >= _ANSWERS_MAX:
+                answers.clear()
+            answers[codes] = found
+        return found
 
     def __repr__(self) -> str:
         pairs = sum(len(v) for v in self._by_column1.values())

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import itertools
 import json
 from decimal import Decimal
 from typing import Any
@@ -13,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import cptrules
-from cptrules import InvalidSessionError, dump_session, load_session
+from cptrules import InvalidSessionError, dump_session, load_session, parsing, strategies
 
 VALID: dict[str, Any] = {
     "date_of_service": "2026-03-04",
@@ -266,3 +267,279 @@ def _outcome(data: object) -> tuple[cptrules.Session | None, tuple[tuple[str, st
         return load_session(data), ()  # type: ignore[arg-type]  # junk on purpose
     except InvalidSessionError as exc:
         return None, exc.errors
+
+
+# -- the fast path: the same Session as the careful path, or it declines -------------
+#
+# load_session first tries parsing._fast_session, which accepts only plainly valid
+# input and returns None otherwise; the careful path then parses from scratch. These
+# tests let the fast path fail: whenever it returns a Session, the careful path must
+# build an equal one (same repr, so -0.0 vs 0.0, True vs 1 or a str subclass would
+# show), and load_session must give exactly the careful outcome.
+
+
+class _Str(str):
+    pass
+
+
+class _Dict(dict):  # type: ignore[type-arg]  # any dict
+    pass
+
+
+class _List(list):  # type: ignore[type-arg]  # any list
+    pass
+
+
+def _careful(data: object) -> tuple[cptrules.Session | None, tuple[tuple[str, str], ...]]:
+    try:
+        return parsing._careful_session(data), ()
+    except InvalidSessionError as exc:
+        return None, exc.errors
+
+
+def assert_paths_agree(data: object) -> cptrules.Session | None:
+    """Check the fast path against the careful one; the fast path's answer."""
+    before = repr(data)
+    careful, errors = _careful(data)
+    fast = parsing._fast_session(data) if type(data) is dict else None
+    assert repr(data) == before, "parsing must not change its input"
+    if fast is not None:
+        assert careful is not None, f"fast path accepted what the careful path rejects: {errors}"
+        assert fast == careful
+        assert repr(fast) == repr(careful)
+    session, got = _outcome(data)
+    assert got == errors
+    assert repr(session) == repr(careful)
+    return fast
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(strategies.session_dicts())
+def test_fast_path_takes_valid_dicts_and_agrees(data: dict[str, Any]) -> None:
+    # Canonical valid input must not fall back, or the fast path would silently idle.
+    assert assert_paths_agree(data) is not None
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.one_of(
+        strategies.invalid_session_dicts(),
+        mutated(),
+        st.dictionaries(st.text(max_size=10), json_values, max_size=4),
+    )
+)
+def test_fast_path_declines_invalid_input(data: object) -> None:
+    assert_paths_agree(data)
+
+
+_ODD_FLOATS = [
+    -0.0,
+    0.0,
+    float("nan"),
+    float("inf"),
+    -float("inf"),
+    1e-05,
+    0.0001,
+    5e-324,
+    0.1 + 0.2,
+    9999999.999999998,
+    1e7,
+    2480.01,
+    1.5e16,
+]
+_ODD_INTS = [0, 1, -1, 10**7, 10**30, -(10**30), 2**64, 1440, 1441, 200, 201]
+
+
+def _nonascii_digit(text: str, draw: st.DrawFn) -> str:
+    spots = [i for i, c in enumerate(text) if c.isdigit()]
+    if not spots:
+        return text + "\u0663"
+    i = draw(st.sampled_from(spots))
+    other = draw(st.sampled_from(["\u0660", "\u0663", "\uff11", "\u096b", "\U0001d7d8"]))
+    return text[:i] + other + text[i + 1 :]
+
+
+def _odd(value: object, draw: st.DrawFn) -> object:
+    """``value`` in an unusual but maybe still valid shape, or a near miss."""
+    if type(value) is str:
+        return draw(
+            st.sampled_from(
+                [
+                    _Str(value),
+                    value + " ",
+                    value.lower(),
+                    value.upper(),
+                    _nonascii_digit(value, draw),
+                    value * 2,
+                    "",
+                    value.encode(),
+                ]
+            )
+        )
+    if type(value) is bool:
+        return draw(st.sampled_from([int(value), not value, None, "true"]))
+    if type(value) is int:
+        return draw(
+            st.sampled_from([True, False, float(value), value + 1, value - 1, str(value)])
+            | st.sampled_from(_ODD_INTS)
+        )
+    if type(value) is float:
+        return draw(st.sampled_from(_ODD_FLOATS) | st.just(int(value)))
+    if type(value) is dict:
+        pick = draw(st.integers(0, 2))
+        if pick == 0:
+            return dict(reversed(list(value.items())))  # key order never matters
+        if pick == 1:
+            return _Dict(value)
+        return {**value, draw(st.sampled_from(["note", 1, "Code"])): 1}
+    if type(value) is list:
+        pick = draw(st.integers(0, 3))
+        if pick == 0:
+            return _List(value)
+        if pick == 1:
+            return value + value[:1]  # a duplicate, or the same list when empty
+        if pick == 2:
+            return list(reversed(value))
+        return value * 20  # over a limit
+    return draw(st.sampled_from([1, "x", [], {}, True]))
+
+
+def _slots(node: object, out: list[tuple[Any, Any]]) -> list[tuple[Any, Any]]:
+    """Every (container, key) in a JSON-shaped tree."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            out.append((node, key))
+            _slots(value, out)
+    elif isinstance(node, list):
+        for i, value in enumerate(node):
+            out.append((node, i))
+            _slots(value, out)
+    return out
+
+
+@st.composite
+def odd_sessions(draw: st.DrawFn) -> dict[str, Any]:
+    """A valid session dict with one to three values in an odd shape (see _odd)."""
+    data = draw(strategies.session_dicts())
+    for _ in range(draw(st.integers(1, 3))):
+        slots = _slots(data, [])
+        container, key = draw(st.sampled_from(slots))
+        container[key] = _odd(container[key], draw)
+    return data
+
+
+@settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(odd_sessions())
+def test_fast_path_agrees_on_odd_shapes(data: dict[str, Any]) -> None:
+    assert_paths_agree(data)
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "fast", "valid"),
+    [
+        # Odd but valid: the careful path accepts, the fast path leaves it to it.
+        (["date_of_service"], _Str("2026-03-04"), False, True),
+        (["payer"], _Str("medicare"), False, True),
+        (["provider"], _Dict(discipline="PT"), False, True),
+        (["provider", "npi"], _Str("1234567893"), False, True),
+        (["lines", 0, "code"], _Str("97140"), False, True),
+        (["lines", 0, "modifiers"], [_Str("GP")], False, True),
+        (["lines", 0, "modifiers"], _List(["GP"]), False, True),
+        (["lines", 0, "start"], _Str("10:05"), False, True),
+        (["lines", 0, "documentation", "goals"], _Str("g"), False, True),
+        (["therapy_ytd_allowed", "pt_slp"], 10**6, True, True),
+        (["therapy_ytd_allowed", "pt_slp"], -0.0, True, True),
+        (["therapy_ytd_allowed", "pt_slp"], 0.0001 * 100, True, True),
+        (["therapy_ytd_allowed", "pt_slp"], 9999999.99, True, True),
+        (["date_of_service"], "2024-02-29", True, True),
+        (["lines", 0, "start"], "00:00", True, True),
+        (["lines", 0, "end"], "23:59", True, True),
+        (["lines", 0, "end"], "10:05", True, True),
+        (["lines", 0, "assistant_minutes"], 23, True, True),
+        (["lines", 0, "modifiers"], [], True, True),
+        (["lines", 0, "modifiers"], ["GP", "59", "XU"], True, True),
+        (["lines", 0, "diagnosis_pointers"], [2, 1], True, True),
+        (["lines", 0, "documentation"], {"goals": "g" * parsing.MAX_TEXT}, True, True),
+        # Invalid: both paths reject.
+        (["date_of_service"], "2026-02-30", False, False),
+        (["date_of_service"], "2026-3-04", False, False),
+        (["date_of_service"], "\uff12\uff10\uff12\uff16-03-04", False, False),
+        (["date_of_service"], "\u0662026-03-04", False, False),
+        (["date_of_service"], "2026-03-04\n", False, False),
+        (["lines", 0, "start"], "\u0661\u0660:05", False, False),
+        (["lines", 0, "start"], "24:00", False, False),
+        (["lines", 0, "code"], "\uff197140", False, False),
+        (["provider", "npi"], "\uff11234567893", False, False),
+        (["provider", "npi"], "1234567890", False, False),
+        (["lines", 0, "minutes"], True, False, False),
+        (["lines", 0, "minutes"], 23.0, False, False),
+        (["lines", 0, "minutes"], 10**100, False, False),
+        (["lines", 0, "diagnosis_pointers"], [True], False, False),
+        (["lines", 0, "diagnosis_pointers"], [1.0], False, False),
+        (["lines", 0, "diagnosis_pointers"], [1, 1], False, False),
+        (["lines", 0, "diagnosis_pointers"], [10**30], False, False),
+        (["lines", 0, "modifiers"], ["GP", "GP"], False, False),
+        (["lines", 0, "modifiers"], ["G\u0660"], False, False),
+        (["lines", 0, "modifiers"], [["GP"]], False, False),
+        (["lines", 0, "regions"], ["lumbar", "lumbar"], False, False),
+        (["diagnoses"], ["M54.50", "M54.50"], False, False),
+        (["treatment_day"], 2**64, False, False),
+        (["progress_report"], 0, False, False),
+        (["therapy_ytd_allowed", "pt_slp"], float("nan"), False, False),
+        (["therapy_ytd_allowed", "pt_slp"], float("inf"), False, False),
+        (["therapy_ytd_allowed", "pt_slp"], 1e-05, False, False),
+        (["therapy_ytd_allowed", "pt_slp"], 0.1 + 0.2, False, False),
+        (["therapy_ytd_allowed", "pt_slp"], 1e7, False, False),
+        (["therapy_ytd_allowed", "pt_slp"], 10**30, False, False),
+        (["therapy_ytd_allowed", "pt_slp"], True, False, False),
+        (["lines", 0, "assistant_minutes"], 24, False, False),
+        (["lines", 0, "documentation"], {"goals": "g" * (parsing.MAX_TEXT + 1)}, False, False),
+        (["lines", 0, "end"], None, False, False),
+        (["lines"], [{"code": "97110"}] * (parsing.MAX_LINES + 1), False, False),
+    ],
+)
+def test_fast_path_on_subtle_values(
+    path: list[str | int], value: object, fast: bool, valid: bool
+) -> None:
+    data = with_(path, value)
+    for _ in range(2):  # twice: the second time the memo tables are warm
+        assert (assert_paths_agree(data) is not None) == fast
+        assert (_careful(data)[0] is not None) == valid
+
+
+def test_fast_path_declines_dict_subclasses_and_key_order_does_not_matter() -> None:
+    assert assert_paths_agree(_Dict(VALID)) is None
+    backwards = dict(reversed(list(VALID.items())))
+    assert assert_paths_agree(backwards) == load_session(VALID)
+
+
+def test_memo_tables_match_the_patterns() -> None:
+    chars = [chr(c) for c in range(32, 127)] + ["\u0660", "\uff10", "\u00e9", "\u0130", "\u212a"]
+    pairs = {a + b for a in chars for b in chars}
+    assert {s for s in pairs if parsing._MODIFIER.fullmatch(s)} == parsing._MODIFIERS
+    digits = [str(d) for d in range(10)] + ["\u0660", "\uff11"]
+    for h1, h2, m1, m2 in itertools.product(digits, repeat=4):
+        text = f"{h1}{h2}:{m1}{m2}"
+        match = parsing._TIME.fullmatch(text)
+        assert (text in parsing._CLOCK) == bool(match), text
+        if match:
+            assert parsing._CLOCK[text] == dt.time(int(match[1]), int(match[2]))
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    st.floats()
+    | st.integers()
+    | st.integers(0, 10**9).map(lambda cents: cents / 100)
+    | st.sampled_from(_ODD_FLOATS)
+)
+def test_fast_dollars_agrees_with_dollars(value: float) -> None:
+    errs: list[tuple[str, str]] = []
+    careful = parsing._dollars(value, "x", errs)
+    fast = parsing._fast_dollars(value)
+    if fast is not None:
+        assert not errs
+        assert repr(fast) == repr(careful)
+    elif type(value) is int or (type(value) is float and round(value, 2) == value):
+        # whole cents in range: the fast path must take them
+        assert errs, value

@@ -120,9 +120,48 @@ def _int(value: object, path: str, lo: int, hi: int, errs: _Errors) -> int | Non
     return value
 
 
-_DATES: dict[str, dt.date] = {}
-_TIMES: dict[str, dt.time] = {}
 _CACHE_MAX = 65536
+
+# Memo tables of the fast path (and of the careful helpers where they help). A
+# table holds only exact ``str`` values that the careful check accepted, so a hit
+# answers "valid" exactly as the regex would; the open-ended ones are bounded.
+_DATES: dict[str, dt.date] = {}
+_PAYERS: set[str] = set()
+_CODES: set[str] = set()
+_ICD10S: set[str] = set()
+# The closed vocabularies are small enough to list in full: every string _TIME
+# accepts (1,440) with its time, and every string _MODIFIER accepts (1,296).
+_CLOCK: dict[str, dt.time] = {
+    f"{h:02d}:{m:02d}": dt.time(h, m) for h in range(24) for m in range(60)
+}
+_ALNUM = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+_MODIFIERS = frozenset(a + b for a in _ALNUM for b in _ALNUM)
+_DISCIPLINES = frozenset(DISCIPLINES)
+
+
+def _new_date(value: str) -> dt.date | None:
+    """The date of a ``str`` not yet in :data:`_DATES`, remembered; None if not a date."""
+    if not _DATE.fullmatch(value):
+        return None
+    try:
+        day = dt.date.fromisoformat(value)
+    except ValueError:  # well-formed but impossible, such as 2026-02-30
+        return None
+    if type(value) is str:
+        if len(_DATES) >= _CACHE_MAX:
+            _DATES.clear()
+        _DATES[value] = day
+    return day
+
+
+def _remember(value: str, pattern: re.Pattern[str], seen: set[str]) -> bool:
+    """Whether ``value`` fully matches ``pattern``; a match is added to ``seen``."""
+    if not pattern.fullmatch(value):
+        return False
+    if len(seen) >= _CACHE_MAX:
+        seen.clear()
+    seen.add(value)
+    return True
 
 
 def _date(value: object, path: str, errs: _Errors) -> dt.date | None:
@@ -130,16 +169,9 @@ def _date(value: object, path: str, errs: _Errors) -> dt.date | None:
         hit = _DATES.get(value)
         if hit is not None:
             return hit
-    if isinstance(value, str) and _DATE.fullmatch(value):
-        try:
-            day = dt.date.fromisoformat(value)
-        except ValueError:
-            pass
-        else:
-            if type(value) is str:
-                if len(_DATES) >= _CACHE_MAX:
-                    _DATES.clear()
-                _DATES[value] = day
+    if isinstance(value, str):
+        day = _new_date(value)
+        if day is not None:
             return day
     errs.append((path, "must be an ISO date YYYY-MM-DD"))
     return None
@@ -147,16 +179,13 @@ def _date(value: object, path: str, errs: _Errors) -> dt.date | None:
 
 def _time(value: object, prefix: str, name: str, errs: _Errors) -> dt.time | None:
     if type(value) is str:
-        hit = _TIMES.get(value)
+        hit = _CLOCK.get(value)
         if hit is not None:
             return hit
     if isinstance(value, str):
         m = _TIME.fullmatch(value)
         if m:
-            t = dt.time(int(m.group(1)), int(m.group(2)))
-            if type(value) is str:
-                _TIMES[value] = t  # at most 1440 valid strings
-            return t
+            return dt.time(int(m.group(1)), int(m.group(2)))
     errs.append((f"{prefix}.{name}", "must be a 24-hour clock time HH:MM"))
     return None
 
@@ -428,23 +457,25 @@ def _line(value: object, i: int, n_diagnoses: int | None, errs: _Errors) -> Serv
 
 
 def _decode(data: object) -> object:
-    if isinstance(data, bytes | bytearray | memoryview):
+    if isinstance(data, str):  # tested first: JSON text is the common non-dict input
+        text = data
+    elif isinstance(data, bytes | bytearray | memoryview):
         try:
-            data = bytes(data).decode("utf-8")
+            text = bytes(data).decode("utf-8")
         except UnicodeDecodeError as exc:
             raise InvalidSessionError([("", f"not UTF-8 text (byte {exc.start})")]) from None
-    if isinstance(data, str):
-        try:
-            return _DECODER.decode(data)
-        except json.JSONDecodeError as exc:
-            raise InvalidSessionError(
-                [("", f"not valid JSON (line {exc.lineno}, column {exc.colno})")]
-            ) from None
-        except ValueError:
-            raise InvalidSessionError([("", "not valid JSON (NaN or Infinity)")]) from None
-        except RecursionError:
-            raise InvalidSessionError([("", "JSON nested too deeply")]) from None
-    return data
+    else:
+        return data
+    try:
+        return _DECODER.decode(text)
+    except json.JSONDecodeError as exc:
+        raise InvalidSessionError(
+            [("", f"not valid JSON (line {exc.lineno}, column {exc.colno})")]
+        ) from None
+    except ValueError:
+        raise InvalidSessionError([("", "not valid JSON (NaN or Infinity)")]) from None
+    except RecursionError:
+        raise InvalidSessionError([("", "JSON nested too deeply")]) from None
 
 
 def _reject_constant(name: str) -> object:
@@ -470,7 +501,322 @@ def load_session(data: Mapping[str, Any] | str | bytes) -> Session:
     ...
     cptrules.errors.InvalidSessionError: invalid session, 3 problems: date_of_service: is required; provider: is required; lines: is required
     """  # noqa: E501  (a doctest line cannot be wrapped)
-    obj = _decode(data)
+    obj = data if type(data) is dict else _decode(data)
+    if type(obj) is dict:
+        session = _fast_session(obj)
+        if session is not None:
+            return session
+    return _careful_session(obj)
+
+
+# -- fast path --------------------------------------------------------------------------
+#
+# Most input is valid, and the careful path below spends most of its time on what
+# an error would need (paths, messages, every problem at once) and on general
+# checks (isinstance, regexes, helper calls per field). The fast path accepts only
+# the plainest shapes (exact dict, list, str, int, float, bool; see the memo tables
+# above) and returns None the moment anything is off or merely unusual; the careful
+# path then parses the input again from scratch, so every error and every odd but
+# valid input still goes through the one careful path. When the fast path returns a
+# Session it is the one the careful path would build (tests/test_parsing.py checks
+# this with Hypothesis). It must never raise: every membership or comparison below
+# comes after an exact type test.
+
+
+def _fast_session(obj: dict[Any, Any]) -> Session | None:
+    """The Session of ``obj`` when plainly valid, else None (then parse carefully)."""
+    if not _TOP_KEYS.issuperset(obj):
+        return None
+    get = obj.get
+    raw = get("date_of_service")
+    if type(raw) is not str:
+        return None
+    dos = _DATES.get(raw) or _new_date(raw)
+    if dos is None:
+        return None
+    payer = get("payer")
+    if type(payer) is not str or (payer not in _PAYERS and not _remember(payer, _PAYER, _PAYERS)):
+        return None
+
+    raw = get("provider")
+    if type(raw) is not dict or not _PROVIDER_KEYS.issuperset(raw):
+        return None
+    discipline = raw.get("discipline")
+    npi = raw.get("npi")
+    if type(discipline) is not str or (npi is not None and type(npi) is not str):
+        return None
+    provider = _PROVIDERS.get((discipline, npi)) or _new_provider(discipline, npi)
+    if provider is None:
+        return None
+
+    raw = get("diagnoses")
+    diagnoses: tuple[str, ...] = ()
+    if raw is not None:
+        if type(raw) is not list or len(raw) > 12:
+            return None
+        for code in raw:
+            if type(code) is not str or (
+                code not in _ICD10S and not _remember(code, _ICD10, _ICD10S)
+            ):
+                return None
+        if len(raw) > 1 and len(set(raw)) != len(raw):
+            return None
+        diagnoses = tuple(raw)
+
+    raw = get("plan_of_care")
+    plan = None
+    if raw is not None:
+        if type(raw) is not dict or not _POC_KEYS.issuperset(raw):
+            return None
+        start = raw.get("start")
+        end = raw.get("end")
+        signed = raw.get("signed")
+        if type(start) is not str or type(end) is not str:
+            return None
+        if signed is not None and type(signed) is not str:
+            return None
+        start = _DATES.get(start) or _new_date(start)
+        end = _DATES.get(end) or _new_date(end)
+        if start is None or end is None or end < start:
+            return None
+        if signed is not None:
+            signed = _DATES.get(signed) or _new_date(signed)
+            if signed is None:
+                return None
+        plan = PlanOfCare(start, end, signed)
+
+    treatment_day = get("treatment_day")
+    if treatment_day is not None and (
+        type(treatment_day) is not int or not 1 <= treatment_day <= 10_000
+    ):
+        return None
+    progress = get("progress_report")
+    if progress is not None and type(progress) is not bool:
+        return None
+
+    raw = get("therapy_ytd_allowed")
+    ytd = None
+    if raw is not None:
+        if type(raw) is not dict or not _YTD_KEYS.issuperset(raw):
+            return None
+        pt = raw.get("pt_slp")
+        ot = raw.get("ot")
+        if pt is not None:
+            pt = _fast_dollars(pt)
+            if pt is None:
+                return None
+        if ot is not None:
+            ot = _fast_dollars(ot)
+            if ot is None:
+                return None
+        ytd = TherapyYtd(pt, ot)
+
+    total = get("total_treatment_minutes")
+    if total is not None and (type(total) is not int or not 0 <= total <= MAX_MINUTES):
+        return None
+
+    raw = get("lines")
+    if type(raw) is not list or not 0 < len(raw) <= MAX_LINES:
+        return None
+    cat = catalog()
+    regions = cat.regions
+    techniques = cat.techniques
+    n_diagnoses = len(diagnoses)
+    lines = []
+    for item in raw:
+        line = _fast_line(item, n_diagnoses, regions, techniques)
+        if line is None:
+            return None
+        lines.append(line)
+
+    return Session(
+        dos,
+        payer,
+        provider,
+        tuple(lines),
+        diagnoses,
+        plan,
+        treatment_day,
+        progress,
+        ytd,
+        total,
+    )
+
+
+# Frozen models are values, so one instance can serve every session that has the
+# same provider (a clinic bills the same few all day).
+_PROVIDERS: dict[tuple[str, str | None], Provider] = {}
+
+
+def _new_provider(discipline: str, npi: str | None) -> Provider | None:
+    """The Provider of plain strings not yet in :data:`_PROVIDERS`, remembered; or None."""
+    if discipline not in _DISCIPLINES:
+        return None
+    if npi is not None:
+        ok = _NPIS.get(npi)  # holds only strings that matched _NPI
+        if ok is None:
+            ok = _NPI.fullmatch(npi) is not None and _npi_ok(npi)
+        if not ok:
+            return None
+    provider = Provider(discipline, npi)
+    if len(_PROVIDERS) >= _CACHE_MAX:
+        _PROVIDERS.clear()
+    _PROVIDERS[discipline, npi] = provider
+    return provider
+
+
+def _fast_dollars(value: object) -> Decimal | None:
+    """:func:`_dollars` of a plain int or float when valid, else None."""
+    if type(value) is int:
+        # Decimal(int) is finite with exponent 0: only the range can be wrong.
+        return Decimal(value) if 0 <= value < 10_000_000 else None
+    if type(value) is float and 0.0 <= value < 1e7:  # False for NaN; no infinity
+        # repr() is the shortest string that reads back as the float, so its Decimal
+        # is in range too (rounding is monotonic and 0 and 1e7 are exact floats;
+        # -0.0 gives Decimal("-0.0"), not below 0, as in _dollars). That repr is
+        # plain "digits.digits" from 1e-4 up (exponent -2 or more exactly when the
+        # "." is among the last 3 characters) and "...e-05" and the like below 1e-4
+        # (never a "." among the last 3): cheaper than Decimal.as_tuple().
+        text = repr(value)
+        if "." in text[-3:]:
+            return Decimal(text)
+    return None
+
+
+def _fast_line(
+    value: object,
+    n_diagnoses: int,
+    regions: Mapping[str, bool],
+    techniques: Mapping[str, str],
+) -> ServiceLine | None:
+    """The ServiceLine of ``value`` when plainly valid, else None (see the fast path)."""
+    if type(value) is not dict or not _LINE_KEYS.issuperset(value):
+        return None
+    get = value.get
+    code = get("code")
+    if type(code) is not str or (code not in _CODES and not _remember(code, _CODE, _CODES)):
+        return None
+    minutes = get("minutes")
+    if minutes is not None and (type(minutes) is not int or not 0 <= minutes <= MAX_MINUTES):
+        return None
+    units = get("units")
+    if units is not None and (type(units) is not int or not 0 <= units <= MAX_UNITS):
+        return None
+
+    raw = get("modifiers")
+    modifiers: tuple[str, ...] = ()
+    if raw is not None:
+        if type(raw) is not list:
+            return None
+        if len(raw) == 1:
+            item = raw[0]
+            if type(item) is not str or item not in _MODIFIERS:
+                return None
+            modifiers = (item,)
+        else:
+            if len(raw) > 12:
+                return None
+            for item in raw:
+                if type(item) is not str or item not in _MODIFIERS:
+                    return None
+            if len(set(raw)) != len(raw):
+                return None
+            modifiers = tuple(raw)
+    raw = get("regions")
+    line_regions: tuple[str, ...] = ()
+    if raw is not None:
+        if type(raw) is not list or len(raw) > 10:
+            return None
+        for item in raw:
+            if type(item) is not str or item not in regions:
+                return None
+        if len(raw) > 1 and len(set(raw)) != len(raw):
+            return None
+        line_regions = tuple(raw)
+    raw = get("techniques")
+    line_techniques: tuple[str, ...] = ()
+    if raw is not None:
+        if type(raw) is not list or len(raw) > 32:
+            return None
+        for item in raw:
+            if type(item) is not str or item not in techniques:
+                return None
+        if len(raw) > 1 and len(set(raw)) != len(raw):
+            return None
+        line_techniques = tuple(raw)
+
+    assistant = get("assistant_minutes")
+    if assistant is not None and (
+        type(assistant) is not int or minutes is None or not 0 <= assistant <= minutes
+    ):
+        return None
+    raw = get("diagnosis_pointers")
+    pointers: tuple[int, ...] = ()
+    if raw is not None:
+        if type(raw) is not list:
+            return None
+        if len(raw) == 1:
+            item = raw[0]
+            if type(item) is not int or not 1 <= item <= n_diagnoses:
+                return None
+            pointers = (item,)
+        else:
+            if len(raw) > 4:
+                return None
+            for item in raw:
+                if type(item) is not int or not 1 <= item <= n_diagnoses:
+                    return None
+            if len(set(raw)) != len(raw):
+                return None
+            pointers = tuple(raw)
+    muscles = get("muscles")
+    if muscles is not None and (type(muscles) is not int or not 1 <= muscles <= 200):
+        return None
+
+    start = get("start")
+    end = get("end")
+    if start is not None or end is not None:
+        if type(start) is not str or type(end) is not str:
+            return None
+        start = _CLOCK.get(start)
+        end = _CLOCK.get(end)
+        if start is None or end is None or end < start:
+            return None
+
+    raw = get("documentation")
+    documentation = None
+    if raw is not None:
+        if type(raw) is not dict or not _DOC_KEYS.issuperset(raw):
+            return None
+        response = raw.get("response")
+        rationale = raw.get("rationale")
+        goals = raw.get("goals")
+        for text in (response, rationale, goals):
+            if text is not None and (type(text) is not str or len(text) > MAX_TEXT):
+                return None
+        documentation = Documentation(response, rationale, goals)
+
+    return ServiceLine(
+        code,
+        minutes,
+        units,
+        modifiers,
+        line_regions,
+        line_techniques,
+        assistant,
+        pointers,
+        muscles,
+        start,
+        end,
+        documentation,
+    )
+
+
+# -- careful path -----------------------------------------------------------------------
+
+
+def _careful_session(obj: object) -> Session:
+    """Validate ``obj`` field by field, raising InvalidSessionError with every problem."""
     if not isinstance(obj, dict):
         raise InvalidSessionError([("", "a session must be a JSON object")])
     errs: _Errors = []

@@ -11,12 +11,13 @@ import signal
 from collections.abc import Iterator
 from typing import Any
 
+import attrs
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import cptrules
-from cptrules import batch
+from cptrules import batch, strategies
 from cptrules.batch import (
     BatchResult,
     EngineSettings,
@@ -26,6 +27,7 @@ from cptrules.batch import (
     iter_records,
 )
 from cptrules.errors import ConfigError
+from cptrules.strategies import _data
 
 FIXTURES = pathlib.Path(__file__).parent / "fixtures" / "batch"
 MEDICARE = json.loads((FIXTURES / "medicare-pt-visit.json").read_text(encoding="utf-8"))
@@ -367,6 +369,66 @@ def test_ctrl_c_leaves_whole_records(jobs: int, fmt: batch.Format) -> None:
     else:
         assert len(json.loads(out.getvalue())) == summary.records
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+def render_text_from_dict(report: cptrules.Report, name: str) -> str:
+    """render_text as it was first written, from to_dict(): the oracle of the fast one."""
+    d = report.to_dict()
+    errors = sum(f["severity"] == "error" for f in d["findings"])
+    warnings = sum(f["severity"] == "warning" for f in d["findings"])
+    infos = len(d["findings"]) - errors - warnings
+    verdict = "OK" if report.ok else "NOT READY"
+    out = [
+        f"{name}: {verdict} — {d['payer']}, date of service {d['date_of_service']}: "
+        f"{errors} error(s), {warnings} warning(s), {infos} note(s)"
+    ]
+    out.append("  units:")
+    for u in d["units"]:
+        exp = "?" if u["expected"] is None else u["expected"]
+        billed = "?" if u["billed"] is None else u["billed"]
+        flag = "" if u["billed"] == u["expected"] else "   <-"
+        out.append(f"    line {u['line']}  {u['code']:<6} billed {billed}  expected {exp}{flag}")
+    for f in d["findings"]:
+        where = "session" if f["line"] is None else f"line {f['line']}"
+        out.append(f"  {f['severity'].upper():<7} {f['rule']} ({where}): {f['message']}")
+        out.append(f"          source: {f['citation']}")
+        for fix in f["fixes"]:
+            template = batch._FIX_TEXT.get(fix["action"], "{action} line {line} {value}")
+            text = template.format(action=fix["action"], line=fix["line"], value=fix.get("value"))
+            out.append(f"          fix: {text}")
+    out.append(f"  data: {d['data_version']}")
+    return "\n".join(out)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    session=strategies.sessions(),
+    payer=st.sampled_from(_data.payer_ids()),
+    name=st.sampled_from(["<stdin>", "visits.jsonl, record 7"]),
+)
+def test_render_text_says_what_the_dict_form_says(
+    session: cptrules.Session, payer: str, name: str
+) -> None:
+    report = cptrules.check(session, payer)
+    assert batch.render_text(report, name) == render_text_from_dict(report, name)
+
+
+def test_render_text_of_odd_fixes_and_unknown_units() -> None:
+    from cptrules.report import Finding, Fix, LineUnits
+
+    report = cptrules.check(cptrules.load_session(OVERBILLED))
+    odd = attrs.evolve(
+        report,
+        units=(LineUnits(0, "97110", None, None), LineUnits(1, "X", 3, None)),
+        findings=(
+            Finding("r.a", "warning", None, "m", "c", (Fix("remove_line", 1), Fix("other", 0, 5))),  # type: ignore[arg-type]  # an action rules never make
+            Finding("r.b", "info", 1, "n", "d", (Fix("set_units", 1, 2),)),
+        ),
+    )
+    assert batch.render_text(odd, "x") == render_text_from_dict(odd, "x")
+    for good in GOOD_ONES:
+        report = cptrules.check(cptrules.load_session(good))
+        assert batch.render_text(report, "x") == render_text_from_dict(report, "x")
 
 
 # --------------------------------------------------------------------------- reading

@@ -12,7 +12,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from cptrules import default_engine
+from cptrules._context import Context
 from cptrules.errors import DataError
+from cptrules.models import Provider, ServiceLine, Session
 from cptrules.ncci import (
     EditTables,
     MemoryTables,
@@ -22,6 +25,7 @@ from cptrules.ncci import (
     read_ptp,
     status,
 )
+from cptrules.rules import REGISTRY
 
 FIX = Path(__file__).parent.parent / "fixtures" / "ncci"
 PTP_F1 = FIX / "ccipra-v324r0-f1.txt"
@@ -360,3 +364,36 @@ def test_store_is_opened_read_only(store_path: Path) -> None:
     with pytest.raises(sqlite3.OperationalError, match="readonly"):
         tables._con.execute("DELETE FROM rationales")  # white box: the connection mode
     tables.close()
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    lines=st.lists(
+        st.tuples(st.sampled_from(CODES), st.sampled_from(((), ("59",), ("XU",)))),
+        min_size=2,
+        max_size=6,
+    ),
+    day=st.dates(D(2020, 1, 1), D(2027, 6, 30)),
+)
+def test_ptp_rule_finds_the_same_from_the_store_as_from_the_files(
+    store: StoreTables,
+    memory: MemoryTables,
+    lines: list[tuple[str, tuple[str, ...]]],
+    day: dt.date,
+) -> None:
+    """The rule prepares each answer once (kept by the edits' values): a store's answer,
+    a new tuple each lookup, is prepared like the same edits held in memory."""
+    session = Session(
+        date_of_service=day,
+        payer="medicare",
+        provider=Provider("PT"),
+        lines=tuple(ServiceLine(code, units=1, modifiers=mods) for code, mods in lines),
+    )
+    engine = default_engine()
+    profile = engine.profile_for("medicare", session)
+    rule = REGISTRY["ncci.ptp"]
+    found = [
+        list(rule.func(Context(session, profile, engine.catalog, tables), rule))
+        for tables in (store, memory, store)
+    ]
+    assert found[0] == found[1] == found[2]

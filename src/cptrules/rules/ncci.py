@@ -10,11 +10,12 @@ indicators [C-3]). What the modifier and the regions decide is in docs/ncci.md.
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterator, Sequence
-from typing import Any
+from collections.abc import Sequence
+from collections.abc import Set as AbstractSet
+from typing import Any, NamedTuple
 
 from .._context import Context
-from ..ncci import PtpEdit
+from ..ncci import MueEdit, PtpEdit
 from ..report import Finding, Fix
 from ._base import Example, Rule, rule
 from ._examples import DOC as _DOC
@@ -24,6 +25,7 @@ __all__ = ["mue_edit", "ptp_edit"]
 
 #: the modifiers that bypass an indicator-1 edit, on the column-2 line
 _BYPASS = frozenset(("59", "XE", "XS", "XP", "XU"))
+_NOTHING_DENIED: frozenset[tuple[int, str]] = frozenset()
 _MAI_TEXT = {
     1: "MAI 1, per claim line",
     2: "MAI 2, per date of service (policy)",
@@ -104,15 +106,59 @@ def _edit_citation(edit: PtpEdit) -> str:
     return "; ".join(parts)
 
 
-def _in_force_edits(ctx: Context) -> list[PtpEdit]:
-    """The tables' edits for this claim: one per ordered pair, indicator 0 before 1."""
-    assert ctx.tables is not None
-    best: dict[tuple[str, str], PtpEdit] = {}
-    for edit in ctx.tables.ptp(ctx.codes, ctx.dos):
-        key = (edit.column1, edit.column2)
-        if key not in best or edit.indicator < best[key].indicator:
-            best[key] = edit
-    return [best[k] for k in sorted(best)]
+class _Pair(NamedTuple):
+    """The edit in force for one ordered pair of a claim's codes, ready for findings."""
+
+    column1: str
+    column2: str
+    indicator: int
+    citation: str
+    #: a bundled pair of [?] column order: the modifier is accepted on either line
+    either: bool
+
+
+#: the tables' answer (edits in force between a claim's codes) -> its pairs. Claims
+#: repeat the same few code sets, so the same answers come back visit after visit:
+#: choosing one edit per pair, sorting and formatting citations (lowercasing long
+#: rationales) is done once per answer instead of once per visit. Keyed by the
+#: edits' values, so it holds for any tables; cleared when full to stay bounded.
+_PAIRS: dict[tuple[PtpEdit, ...], tuple[_Pair, ...]] = {}
+_PAIRS_MAX = 4096
+
+
+def _pairs(edits: Sequence[PtpEdit]) -> tuple[_Pair, ...]:
+    """The edits for a claim: one per ordered pair, indicator 0 before 1, pair order."""
+    key = edits if type(edits) is tuple else tuple(edits)
+    got = _PAIRS.get(key)
+    if got is None:
+        best: dict[tuple[str, str], PtpEdit] = {}
+        for edit in key:
+            pair = (edit.column1, edit.column2)
+            if pair not in best or edit.indicator < best[pair].indicator:
+                best[pair] = edit
+        got = tuple(
+            _Pair(e.column1, e.column2, e.indicator, _edit_citation(e), _order_uncertain(e))
+            for e in (best[k] for k in sorted(best))
+        )
+        if len(_PAIRS) >= _PAIRS_MAX:
+            _PAIRS.clear()
+        _PAIRS[key] = got
+    return got
+
+
+def _bypass_mods(ctx: Context, lines: Sequence[int]) -> frozenset[str]:
+    """The bypass modifiers (59, X{EPSU}) carried by any of ``lines``."""
+    mods = ctx.mods
+    return frozenset(m for i in lines for m in mods[i] & _BYPASS)
+
+
+def _carries_bypass(ctx: Context, lines: Sequence[int]) -> bool:
+    """True when one of ``lines`` carries a bypass modifier (no set built)."""
+    mods = ctx.mods
+    for i in lines:  # noqa: SIM110 - a loop: cheaper than any() over a generator
+        if not mods[i].isdisjoint(_BYPASS):
+            return True
+    return False
 
 
 def _regions(ctx: Context, lines: Sequence[int]) -> frozenset[str]:
@@ -173,7 +219,7 @@ def _regions(ctx: Context, lines: Sequence[int]) -> frozenset[str]:
         ),
     ),
 )
-def ptp_edit(ctx: Context, r: Rule) -> Iterator[Finding]:
+def ptp_edit(ctx: Context, r: Rule) -> list[Finding]:
     """NCCI procedure-to-procedure pairs billed on one date of service.
 
     For every edit in force on the date of service between two codes of the claim
@@ -198,82 +244,128 @@ def ptp_edit(ctx: Context, r: Rule) -> Iterator[Finding]:
     a ``first`` code is an error citing the profile's source line, whatever its
     modifiers; the NCCI finding for the same line and pair is then left out.
     """
-    denied: set[tuple[int, str]] = set()
-    for pair in ctx.profile.denied_pairs:
-        if not pair.in_force(ctx.dos):
-            continue
-        firsts = sorted(c for c in pair.first if c in ctx.by_code)
-        if not firsts:
-            continue
-        for c2 in sorted(pair.second & ctx.codes):
-            for i in ctx.by_code[c2]:
-                denied.update((i, c1) for c1 in firsts)
-                others = len(ctx.lines) > 1
-                yield r.finding(
-                    i,
-                    f"This payer does not pay {c2} with {', '.join(firsts)} on the same day, "
-                    f"even with 59 or an X modifier. Remove the {c2} line or expect it to deny.",
-                    fixes=(Fix("remove_line", i),) if others else (),
-                    citation=f"Payer profile {ctx.profile.id}: {pair.source}",
-                )
-    if ctx.tables is None:
-        return
-    removing: set[str] = set()
-    for edit in _in_force_edits(ctx):
-        c1, c2 = edit.column1, edit.column2
-        col1_lines = ctx.by_code.get(c1, [])
-        col2_lines = ctx.by_code.get(c2, [])
-        citation = _edit_citation(edit)
-        if edit.indicator == 0:
+    found: list[Finding] = []
+    denied: AbstractSet[tuple[int, str]] = _NOTHING_DENIED
+    if ctx.profile.denied_pairs:
+        denied = _denied_by_payer(ctx, r, found)
+    tables = ctx.tables
+    if tables is None:
+        return found
+    edits = tables.ptp(ctx.codes, ctx.dos)
+    if not edits:  # the usual claim: no edit between any two of its codes
+        return found
+    by_code = ctx.by_code
+    mods = ctx.mods
+    removing: set[str] | None = None  # column-2 codes an indicator-0 fix removes
+    for c1, c2, indicator, citation, either in _pairs(edits):
+        col2_lines = by_code.get(c2, ())
+        if indicator == 0:
+            if removing is None:
+                removing = set()
             keep_col1 = c1 not in removing
             if keep_col1:
                 removing.add(c2)
             for i in col2_lines:
-                yield r.finding(
-                    i,
-                    f"{c2} is not payable with {c1} on the same day (NCCI edit, modifier "
-                    f"indicator 0): no modifier bypasses it. Remove the {c2} line, or bill "
-                    f"only the service you performed.",
-                    fixes=(Fix("remove_line", i),) if keep_col1 else (),
-                    citation=citation,
+                found.append(
+                    r.finding(
+                        i,
+                        f"{c2} is not payable with {c1} on the same day (NCCI edit, modifier "
+                        f"indicator 0): no modifier bypasses it. Remove the {c2} line, or bill "
+                        f"only the service you performed.",
+                        fixes=(Fix("remove_line", i),) if keep_col1 else (),
+                        citation=citation,
+                    )
                 )
             continue
-        col1_mods = frozenset(m for i in col1_lines for m in ctx.mods[i] & _BYPASS)
-        either = _order_uncertain(edit)
-        col1_regions = _regions(ctx, col1_lines)
+        col1_lines = by_code.get(c1, ())
         for i in col2_lines:
-            if ctx.mods[i] & _BYPASS or (either and col1_mods) or (i, c1) in denied:
+            # Most column-2 lines carry their bypass modifier, or the column-1 line
+            # does on a pair of [?] order: settle those without building anything.
+            if not mods[i].isdisjoint(_BYPASS):
                 continue
-            regions = ctx.lines[i].regions
-            fixes: tuple[Fix, ...] = ()
-            if col1_mods and not either:
-                moved = sorted(col1_mods)
-                advice = (
-                    f"The {c1} line carries {' and '.join(moved)}, but the modifier belongs "
-                    f"on the column-2 line ({c2})."
+            if either and _carries_bypass(ctx, col1_lines):
+                continue
+            if (i, c1) in denied:
+                continue
+            found.append(_indicator_1(ctx, r, i, c1, c2, citation, either, col1_lines))
+    return found
+
+
+def _denied_by_payer(ctx: Context, r: Rule, found: list[Finding]) -> set[tuple[int, str]]:
+    """Add the findings of the profile's ``denied_pairs`` to ``found``.
+
+    Returns the (line, first code) pairs they cover, for which ncci.ptp says nothing more.
+    """
+    denied: set[tuple[int, str]] = set()
+    codes = ctx.codes
+    by_code = ctx.by_code
+    for pair in ctx.profile.denied_pairs:
+        if not pair.in_force(ctx.dos):
+            continue
+        firsts = sorted(pair.first & codes)
+        if not firsts:
+            continue
+        for c2 in sorted(pair.second & codes):
+            for i in by_code[c2]:
+                denied.update((i, c1) for c1 in firsts)
+                others = len(ctx.lines) > 1
+                found.append(
+                    r.finding(
+                        i,
+                        f"This payer does not pay {c2} with {', '.join(firsts)} on the same "
+                        f"day, even with 59 or an X modifier. Remove the {c2} line or expect "
+                        f"it to deny.",
+                        fixes=(Fix("remove_line", i),) if others else (),
+                        citation=f"Payer profile {ctx.profile.id}: {pair.source}",
+                    )
                 )
-                fixes = tuple(Fix("add_modifier", i, m) for m in moved)
-            elif regions and col1_regions and not set(regions) & col1_regions:
-                advice = (
-                    f"This {c2} line treats other regions than the {c1} line: if that is "
-                    f"right, add XS (separate structure) to it."
-                )
-                fixes = (Fix("add_modifier", i, "XS"),)
-            else:
-                advice = (
-                    f"Bill both only if {c2} was a distinct service - another region (XS), "
-                    f"another session (XE), another practitioner (XP), a non-overlapping "
-                    f"service (XU), or 59 when no X modifier fits - with the modifier on "
-                    f"the {c2} line; otherwise remove the {c2} line."
-                )
-            order = " (the column order of this bundled pair is [?])" if either else ""
-            yield r.finding(
-                i,
-                f"{c2} with {c1} is an NCCI pair (modifier indicator 1): {c2} is denied "
-                f"without 59 or an X modifier{order}. {advice}",
-                fixes=fixes,
-                citation=citation,
-            )
+    return denied
+
+
+def _indicator_1(
+    ctx: Context,
+    r: Rule,
+    i: int,
+    c1: str,
+    c2: str,
+    citation: str,
+    either: bool,
+    col1_lines: Sequence[int],
+) -> Finding:
+    """The finding on column-2 line ``i`` of an indicator-1 pair billed without a bypass."""
+    col1_mods = _bypass_mods(ctx, col1_lines)
+    regions = ctx.lines[i].regions
+    fixes: tuple[Fix, ...] = ()
+    if col1_mods and not either:
+        moved = sorted(col1_mods)
+        advice = (
+            f"The {c1} line carries {' and '.join(moved)}, but the modifier belongs "
+            f"on the column-2 line ({c2})."
+        )
+        fixes = tuple(Fix("add_modifier", i, m) for m in moved)
+    elif (
+        regions and (col1_regions := _regions(ctx, col1_lines)) and not set(regions) & col1_regions
+    ):
+        advice = (
+            f"This {c2} line treats other regions than the {c1} line: if that is "
+            f"right, add XS (separate structure) to it."
+        )
+        fixes = (Fix("add_modifier", i, "XS"),)
+    else:
+        advice = (
+            f"Bill both only if {c2} was a distinct service - another region (XS), "
+            f"another session (XE), another practitioner (XP), a non-overlapping "
+            f"service (XU), or 59 when no X modifier fits - with the modifier on "
+            f"the {c2} line; otherwise remove the {c2} line."
+        )
+    order = " (the column order of this bundled pair is [?])" if either else ""
+    return r.finding(
+        i,
+        f"{c2} with {c1} is an NCCI pair (modifier indicator 1): {c2} is denied "
+        f"without 59 or an X modifier{order}. {advice}",
+        fixes=fixes,
+        citation=citation,
+    )
 
 
 # ------------------------------------------------------------------ ncci.mue
@@ -288,6 +380,26 @@ def _units(ctx: Context, i: int) -> int:
 def _total(ctx: Context, lines: Sequence[int]) -> int:
     """Billed units of a code over its lines on the date of service."""
     return sum(_units(ctx, i) for i in lines) if len(lines) > 1 else _units(ctx, lines[0])
+
+
+def _over_one_unit(ctx: Context) -> bool:
+    """True when some code bills more than one unit in total on the date of service."""
+    billed = ctx.billed
+    if len(ctx.by_code) == len(billed):
+        # Every code on one line (the usual claim): its total is that line's units,
+        # and a line without a count is one unit -- no sums to build. A plain loop:
+        # any() over a generator costs more than the rest of this check.
+        for units in billed:  # noqa: SIM110
+            if units is not None and units > 1:
+                return True
+        return False
+    return any(_total(ctx, lines) > 1 for lines in ctx.by_code.values())
+
+
+def _mue_citation(code: str, edit: MueEdit) -> str:
+    return (
+        f"NCCI MUE {code}: {edit.value} units, {_MAI_TEXT.get(edit.indicator, '')}; {edit.source}"
+    )
 
 
 @functools.lru_cache(maxsize=16)
@@ -350,7 +462,7 @@ def _reduce(ctx: Context, lines: Sequence[int], excess: int) -> tuple[Fix, ...]:
         ),
     ),
 )
-def mue_edit(ctx: Context, r: Rule) -> Iterator[Finding]:
+def mue_edit(ctx: Context, r: Rule) -> Sequence[Finding]:
     """Units of a code above its medically unlikely edit (MUE) on the date of service.
 
     - MAI 1: each line's units against the value -> error on that line, fix
@@ -367,42 +479,50 @@ def mue_edit(ctx: Context, r: Rule) -> Iterator[Finding]:
     """
     tables = ctx.tables
     if tables is None:
-        return
+        return ()
+    has_mue = tables.has_mue
     uncovered = False
-    if tables.has_mue:
+    if has_mue:
         quarter = getattr(tables, "mue_quarter", None)
         uncovered = callable(quarter) and quarter(ctx.dos) is None
-    if not tables.has_mue or uncovered:
-        if any(_total(ctx, lines) > 1 for lines in ctx.by_code.values()):
-            yield _not_checked(r.id, r.citation, uncovered)
-        return
-    totals = {code: _total(ctx, lines) for code, lines in ctx.by_code.items()}
-    for code, edit in sorted(tables.mue(ctx.codes, ctx.dos).items()):
-        lines = ctx.by_code.get(code, [])
-        citation = (
-            f"NCCI MUE {code}: {edit.value} units, {_MAI_TEXT.get(edit.indicator, '')}; "
-            f"{edit.source}"
-        )
+    if not has_mue or uncovered:
+        if _over_one_unit(ctx):
+            return [_not_checked(r.id, r.citation, uncovered)]
+        return ()
+    mues = tables.mue(ctx.codes, ctx.dos)
+    if not mues:
+        return ()
+    found: list[Finding] = []
+    by_code = ctx.by_code
+    for code, edit in sorted(mues.items()):
+        lines = by_code.get(code)
+        if not lines:
+            continue
+        value = edit.value
         if edit.indicator == 1:
             for i in lines:
                 units = _units(ctx, i)
-                if units > edit.value:
-                    yield r.finding(
-                        i,
-                        f"{units} units of {code} on one line exceed its MUE of {edit.value} "
-                        f"per claim line: the line denies. Bill at most {edit.value}.",
-                        fixes=(Fix("set_units", i, edit.value),) if edit.value > 0 else (),
-                        citation=citation,
+                if units > value:
+                    found.append(
+                        r.finding(
+                            i,
+                            f"{units} units of {code} on one line exceed its MUE of {value} "
+                            f"per claim line: the line denies. Bill at most {value}.",
+                            fixes=(Fix("set_units", i, value),) if value > 0 else (),
+                            citation=_mue_citation(code, edit),
+                        )
                     )
             continue
-        total = totals.get(code, 0)
-        if total > edit.value and lines:
+        total = _total(ctx, lines)
+        if total > value:
             spread = f" over {len(lines)} lines" if len(lines) > 1 else ""
-            yield r.finding(
-                lines[0],
-                f"{total} units of {code}{spread} on this date of service exceed its MUE of "
-                f"{edit.value}: over the MUE, all {total} units deny. Bill at most "
-                f"{edit.value}.",
-                fixes=_reduce(ctx, lines, total - edit.value) if edit.value > 0 else (),
-                citation=citation,
+            found.append(
+                r.finding(
+                    lines[0],
+                    f"{total} units of {code}{spread} on this date of service exceed its MUE "
+                    f"of {value}: over the MUE, all {total} units deny. Bill at most {value}.",
+                    fixes=_reduce(ctx, lines, total - value) if value > 0 else (),
+                    citation=_mue_citation(code, edit),
+                )
             )
+    return found

@@ -28,7 +28,7 @@ of messages.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from .._context import Context
@@ -106,6 +106,30 @@ def _therapy_visit(ctx: Context) -> bool:
 
 def _days(n: int) -> str:
     return f"{n} day" if n == 1 else f"{n} days"
+
+
+#: builds a finding of rule ``r`` from a count of days and whether the date of
+#: service is in the order-alternative era: all its message depends on
+_Make = Callable[[Rule, int, bool], Finding]
+
+#: findings already built, by what they are made of. The same few counts come back
+#: visit after visit (a plan signed 5 days late, treatment day 10), and building a
+#: finding (its message and object) cost more than the rest of the rule; a finding
+#: is immutable, so one object serves every report. Cleared when full.
+_MADE: dict[tuple[_Make, str, str, str, int, bool], Finding] = {}
+_MADE_MAX = 2048
+
+
+def _made(r: Rule, make: _Make, n: int, order: bool) -> Finding:
+    """``make(r, n, order)``, built once per rule grade, citation and counts."""
+    key = (make, r.id, r.severity, r.citation, n, order)
+    found = _MADE.get(key)
+    if found is None:
+        found = make(r, n, order)
+        if len(_MADE) >= _MADE_MAX:
+            _MADE.clear()
+        _MADE[key] = found
+    return found
 
 
 # --------------------------------------------------------------------------- examples
@@ -324,48 +348,61 @@ def unsigned(ctx: Context, r: Rule) -> Sequence[Finding]:
     if not _therapy_visit(ctx):
         return ()
     deadline = signature_deadline(poc.start)
-    order_note = (
+    order = ctx.dos >= _ORDER_ALTERNATIVE_FROM
+    if signed is None:
+        if ctx.dos > deadline:
+            return [_made(r, _unsigned_closed, (ctx.dos - deadline).days, order)]
+        return [_made(r, _unsigned_due, (deadline - ctx.dos).days, order)]
+    # Signed after the deadline (a timely signature returned above).
+    return [_made(r, _signed_late, (signed - deadline).days, order)]
+
+
+def _order_note(order: bool) -> str:
+    """The from-2025 alternative to a timely signature, for dates of service it covers."""
+    if not order:
+        return ""
+    return (
         "; if a signed and dated order is on file with proof the plan was sent to the "
         f"referring practitioner within {SIGN_WITHIN_DAYS} days, that also qualifies: re-grade "
         "this rule for such records"
-        if ctx.dos >= _ORDER_ALTERNATIVE_FROM
-        else ""
     )
-    if signed is None:
-        if ctx.dos > deadline:
-            return [
-                r.finding(
-                    None,
-                    f"The plan of care is unsigned and the {SIGN_WITHIN_DAYS}-day window for the "
-                    f"physician/NPP's certification closed {_days((ctx.dos - deadline).days)} "
-                    "before this date of service: get the dated signature (a late certification "
-                    "needs the reason for the delay in the record) and enter plan_of_care signed"
-                    + order_note
-                    + ".",
-                )
-            ]
-        left = (deadline - ctx.dos).days
-        return [
-            r.finding(
-                None,
-                "The plan of care is not signed yet: the physician/NPP's dated signature is "
-                f"due within {SIGN_WITHIN_DAYS} days of the plan's start, "
-                + ("today" if left == 0 else f"{_days(left)} after this date of service")
-                + "; enter plan_of_care signed once it is back"
-                + order_note
-                + ".",
-                severity="warning",
-            )
-        ]
-    # Signed after the deadline (a timely signature returned above).
-    return [
-        r.finding(
-            None,
-            f"The plan of care was signed {_days((signed - deadline).days)} after the "
-            f"{SIGN_WITHIN_DAYS}-day window for certification closed (late certification): "
-            "keep the reason for the delay in the record" + order_note + ".",
-        )
-    ]
+
+
+def _unsigned_closed(r: Rule, days: int, order: bool) -> Finding:
+    """Unsigned, ``days`` after the signature window closed."""
+    return r.finding(
+        None,
+        f"The plan of care is unsigned and the {SIGN_WITHIN_DAYS}-day window for the "
+        f"physician/NPP's certification closed {_days(days)} "
+        "before this date of service: get the dated signature (a late certification "
+        "needs the reason for the delay in the record) and enter plan_of_care signed"
+        + _order_note(order)
+        + ".",
+    )
+
+
+def _unsigned_due(r: Rule, left: int, order: bool) -> Finding:
+    """Unsigned, the window still open ``left`` more days."""
+    return r.finding(
+        None,
+        "The plan of care is not signed yet: the physician/NPP's dated signature is "
+        f"due within {SIGN_WITHIN_DAYS} days of the plan's start, "
+        + ("today" if left == 0 else f"{_days(left)} after this date of service")
+        + "; enter plan_of_care signed once it is back"
+        + _order_note(order)
+        + ".",
+        severity="warning",
+    )
+
+
+def _signed_late(r: Rule, days: int, order: bool) -> Finding:
+    """Signed ``days`` after the window closed."""
+    return r.finding(
+        None,
+        f"The plan of care was signed {_days(days)} after the "
+        f"{SIGN_WITHIN_DAYS}-day window for certification closed (late certification): "
+        "keep the reason for the delay in the record" + _order_note(order) + ".",
+    )
 
 
 # --------------------------------------------------------------------------- poc.progress-report
@@ -411,24 +448,30 @@ def progress_report(ctx: Context, r: Rule) -> Sequence[Finding]:
     if not _therapy_visit(ctx):
         return ()
     if day >= PROGRESS_REPORT_DAYS:
-        late = day - PROGRESS_REPORT_DAYS
-        overdue = f" ({late} treatment day{'s' if late != 1 else ''} overdue)" if late else ""
-        return [
-            r.finding(
-                None,
-                f"This is treatment day {day} since the last progress report or evaluation and no "
-                f"progress report is recorded{overdue}: Medicare needs one at least every "
-                f"{PROGRESS_REPORT_DAYS} treatment days; the therapist writes it at this visit, "
-                "then set progress_report to true.",
-            )
-        ]
+        return [_made(r, _progress_overdue, day, False)]
+    return [_made(r, _progress_heads_up, day, False)]
+
+
+def _progress_overdue(r: Rule, day: int, _unused: bool) -> Finding:
+    """Treatment day ``day`` (10 or later) without a progress report."""
+    late = day - PROGRESS_REPORT_DAYS
+    overdue = f" ({late} treatment day{'s' if late != 1 else ''} overdue)" if late else ""
+    return r.finding(
+        None,
+        f"This is treatment day {day} since the last progress report or evaluation and no "
+        f"progress report is recorded{overdue}: Medicare needs one at least every "
+        f"{PROGRESS_REPORT_DAYS} treatment days; the therapist writes it at this visit, "
+        "then set progress_report to true.",
+    )
+
+
+def _progress_heads_up(r: Rule, day: int, _unused: bool) -> Finding:
+    """Treatment day ``day`` (8 or 9): the report is due soon."""
     left = PROGRESS_REPORT_DAYS - day
-    return [
-        r.finding(
-            None,
-            f"Treatment day {day} since the last progress report or evaluation: a progress "
-            f"report is due by treatment day {PROGRESS_REPORT_DAYS}, "
-            f"{left} visit{'s' if left != 1 else ''} after this one; plan it now.",
-            severity="info",
-        )
-    ]
+    return r.finding(
+        None,
+        f"Treatment day {day} since the last progress report or evaluation: a progress "
+        f"report is due by treatment day {PROGRESS_REPORT_DAYS}, "
+        f"{left} visit{'s' if left != 1 else ''} after this one; plan it now.",
+        severity="info",
+    )

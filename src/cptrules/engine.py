@@ -169,7 +169,7 @@ class Engine:
         plan = self.plan(profile)
         dos = session.date_of_service
         route = _Route(
-            profile, plan, plan.in_force(dos), self.tables if profile.ncci else None, payer
+            profile, plan, plan.in_force(dos), self.tables if profile.ncci else None, payer, {}
         )
         if len(self._routes) >= _DAYS_CACHED:
             self._routes.clear()
@@ -191,14 +191,16 @@ class Engine:
         route = self._routes.get((pid, dos))
         if route is None:
             route = self._route(pid, session)
-        profile, plan, steps, tables, pid = route
+        profile, plan, steps, tables, pid, runs = route
         ctx = Context(session, profile, self.catalog, tables)
+        present = ctx.present
+        run = runs.get(present)
+        if run is None:
+            run = _run_for(runs, steps, present)
         findings: list[Finding] = []
         extend = findings.extend
-        present = ctx.present
-        for func, r, triggers in steps:
-            if triggers is None or not triggers.isdisjoint(present):
-                extend(func(ctx, r))
+        for func, r in run:
+            extend(func(ctx, r))
         if findings:
             if plan.severities:
                 regrade = plan.severities
@@ -234,6 +236,27 @@ class _Route(NamedTuple):
     steps: tuple[_Step, ...]
     tables: EditTables | None
     payer: str  # the id as given, shared by every report of the route
+    #: ``Context.present`` -> the steps whose triggers it meets (see :func:`_run_for`)
+    runs: dict[frozenset[str], tuple[tuple[RuleFunc, Rule], ...]]
+
+
+#: Most trigger sets remembered per route; visits repeat a few code combinations.
+_RUNS_CACHED = 1024
+
+
+def _run_for(
+    runs: dict[frozenset[str], tuple[tuple[RuleFunc, Rule], ...]],
+    steps: tuple[_Step, ...],
+    present: frozenset[str],
+) -> tuple[tuple[RuleFunc, Rule], ...]:
+    """The rules of ``steps`` to run on a session whose codes, families and discipline are
+    ``present``: those without triggers and those with one present. Remembered in ``runs``.
+    """
+    run = tuple((func, r) for func, r, triggers in steps if triggers is None or triggers & present)
+    if len(runs) >= _RUNS_CACHED:
+        runs.clear()
+    runs[present] = run
+    return run
 
 
 def _check_profile_rule_ids(profiles: ProfileSet) -> None:

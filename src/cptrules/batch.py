@@ -71,7 +71,7 @@ __all__ = [
 Record = Session | Mapping[str, Any] | str | bytes
 #: Output formats of :func:`check_jsonl`.
 Format = Literal["jsonl", "json", "text"]
-#: Records per task sent to a worker process.
+#: Records per task sent to a worker process (JSON Lines: lines, blank ones included).
 CHUNK_SIZE = 512
 #: Longest JSON Lines record read, in bytes; a longer line is an invalid record.
 MAX_LINE_BYTES = 64 * 1024 * 1024

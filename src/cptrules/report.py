@@ -298,6 +298,7 @@ def _make_encoder(indent: int | None, margin: str) -> Callable[[Report], str]:
         n0 + "}",
     )
     q, m = _QUOTED, _MESSAGES
+    unit_texts: dict[tuple[object, ...], str] = {}  # per layout; see encode()
 
     def fix_text(x: Fix) -> str:
         line, value = x.line, x.value
@@ -325,13 +326,30 @@ def _make_encoder(indent: int | None, margin: str) -> Callable[[Report], str]:
                 f"{f_message}{m[f.message]}{f_citation}{q[f.citation]}"
                 f"{f_fixes}{fixes_text}{f_end}"
             )
-        units = [
-            f"{u_line}{u.line if type(u.line) is int else _scalar(u.line)}{u_code}{q[u.code]}"
-            f"{u_billed}{u.billed if type(u.billed) is int else _scalar(u.billed)}"
-            f"{u_expected}{u.expected if type(u.expected) is int else _scalar(u.expected)}"
-            f"{u_end}"
-            for u in report.units
-        ]
+        units = []
+        for u in report.units:
+            line, code, billed, expected = u.line, u.code, u.billed, u.expected
+            # The same few (line, code, billed, expected) recur across a batch: their
+            # text is kept, for exact int/None/str values only, since 1 == True == 1.0
+            # as dict keys but json writes them differently.
+            plain = (
+                type(line) is int
+                and type(code) is str
+                and (billed is None or type(billed) is int)
+                and (expected is None or type(expected) is int)
+            )
+            key = (line, code, billed, expected)
+            text = unit_texts.get(key) if plain else None
+            if text is None:
+                text = (
+                    f"{u_line}{line if type(line) is int else _scalar(line)}{u_code}{q[code]}"
+                    f"{u_billed}{billed if type(billed) is int else _scalar(billed)}"
+                    f"{u_expected}{expected if type(expected) is int else _scalar(expected)}"
+                    f"{u_end}"
+                )
+                if plain and len(unit_texts) < _QUOTED_MAX:
+                    unit_texts[key] = text
+            units.append(text)
         return (
             f"{r_ok}{'true' if ok else 'false'}{r_payer}{q[report.payer]}"
             f"{r_date}{_date(report.date_of_service)}{r_version}{q[report.data_version]}"

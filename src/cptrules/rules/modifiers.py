@@ -320,10 +320,23 @@ def therapy_modifier(ctx: Context, r: Rule) -> Iterable[Finding]:
     need = THERAPY_MODIFIER.get(provider)
     if need is None:
         return () if provider == "DC" else _therapy_findings(ctx, r)
+    # The usual visit: every line carries the provider's own modifier and no
+    # other, and no code is another discipline's evaluation. Two plain loops
+    # (one tuple each) cost less than one over both.
     no_other = _OTHER_THERAPY[need].isdisjoint
+    for mods in ctx.mods:
+        if need not in mods or not no_other(mods):
+            break
+    else:
+        for info in ctx.infos:
+            if info is not None and info.discipline is not None and info.discipline != provider:
+                break
+        else:
+            return ()
+    # Some line differs: it matters only where the rule checks the line.
     for info, mods in zip(ctx.infos, ctx.mods):  # noqa: B905  (same length by construction; strict= is a slower keyword call)
         if need in mods and no_other(mods):
-            # the usual line: wrong only as another discipline's evaluation code
+            # wrong only as another discipline's evaluation code
             if info is None or info.discipline is None or info.discipline == provider:
                 continue
         elif info is None or info.therapy == "never":
@@ -482,12 +495,16 @@ def assistant_modifier(ctx: Context, r: Rule) -> Iterable[Finding]:
     # share over the de minimis). Clearing those builds no set and no message;
     # anything else goes to the general path, which words every finding
     # (tests/rules/test_modifiers_fast.py checks the two agree).
-    no_assistant_mod = _ASSISTANT_MODS.isdisjoint
-    for line, mods in zip(ctx.lines, ctx.mods):  # noqa: B905  (same length by construction; strict= is a slower keyword call)
-        if line.assistant_minutes or not no_assistant_mod(mods):
+    for line in ctx.lines:
+        if line.assistant_minutes:
             break
     else:
-        return ()
+        no_assistant_mod = _ASSISTANT_MODS.isdisjoint
+        for mods in ctx.mods:
+            if not no_assistant_mod(mods):
+                break
+        else:
+            return ()
     return () if _assistant_lines_right(ctx) else _assistant_findings(ctx, r)
 
 
@@ -958,25 +975,33 @@ def distinct_modifier(ctx: Context, r: Rule) -> Iterable[Finding]:
     """
     # Fast path: most visits carry no 59/X at all, and most that do carry one X
     # modifier (or 59) on a non-E/M code that an edit pairs. Those are cleared
-    # without building sets or messages, and the edit lookup is done once and
-    # handed to the general path, which words every finding
-    # (tests/rules/test_modifiers_fast.py checks the two agree).
-    flagged = [i for i, m in enumerate(ctx.mods) if not m.isdisjoint(_DISTINCT)]
-    if not flagged:
-        return ()
-    paired: AbstractSet[str] | None = None
-    if ctx.tables is not None:
-        paired = {c for e in ctx.tables.ptp(ctx.codes, ctx.dos) for c in (e.column1, e.column2)}
-    lines = ctx.lines
-    for i in flagged:
-        code = lines[i].code
-        if paired is not None and code not in paired:
-            break
-        mods = ctx.mods[i]
-        if ("59" in mods and not mods.isdisjoint(_X_MODS)) or _is_em(code):
+    # without building sets or messages (the few edits answered are scanned for
+    # the code), and the edit lookup is done once and handed to the general
+    # path, which words every finding (tests/rules/test_modifiers_fast.py checks
+    # the two agree).
+    no_distinct = _DISTINCT.isdisjoint
+    for mods in ctx.mods:
+        if not no_distinct(mods):
             break
     else:
         return ()
+    flagged = [i for i, m in enumerate(ctx.mods) if not no_distinct(m)]
+    edits = None if ctx.tables is None else ctx.tables.ptp(ctx.codes, ctx.dos)
+    lines = ctx.lines
+    for i in flagged:
+        code = lines[i].code
+        mods = ctx.mods[i]
+        if ("59" in mods and not mods.isdisjoint(_X_MODS)) or _is_em(code):
+            break
+        if edits is not None:
+            for e in edits:
+                if e.column1 == code or e.column2 == code:
+                    break
+            else:
+                break  # no edit pairs the code: 59/X bypasses nothing
+    else:
+        return ()
+    paired = None if edits is None else {c for e in edits for c in (e.column1, e.column2)}
     return _distinct_findings(ctx, r, flagged, paired)
 
 

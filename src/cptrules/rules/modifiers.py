@@ -75,6 +75,13 @@ _EM_FIRST, _EM_LAST = 99201, 99499
 _MAX_MODIFIERS = 4
 #: therapy modifier -> the other two (a line carrying one of them is not clean)
 _OTHER_THERAPY: Mapping[str, frozenset[str]] = {m: _THERAPY_MODS - {m} for m in _THERAPY_MODS}
+#: assistant modifier -> its therapy modifier
+_PARTNER: Mapping[str, str] = {a: THERAPY_MODIFIER[d] for d, a in _ASSISTANT_MODIFIER.items()}
+#: assistant modifier -> the modifiers that make it wrong on a line (the other
+#: assistant modifier, the other therapy modifiers)
+_NOT_WITH: Mapping[str, frozenset[str]] = {
+    a: (_ASSISTANT_MODS - {a}) | (_THERAPY_MODS - {p}) for a, p in _PARTNER.items()
+}
 
 
 def _mods_text(mods: Iterable[str]) -> str:
@@ -311,18 +318,17 @@ def therapy_modifier(ctx: Context, r: Rule) -> Iterable[Finding]:
     - "Sometimes therapy" codes are checked only when a therapy modifier is
       present (the modifier then makes them therapy and must match).
     """
-    # Fast path: almost every visit is a therapist's, each therapy line carrying
-    # exactly the provider's own modifier. Proving that takes one membership test
-    # per line and builds nothing; any line it cannot clear sends the whole visit
-    # to the general path, which alone words findings (tests/rules/
-    # test_modifiers_fast.py checks the two agree).
+    # Fast path: almost every visit is a therapist's, every line carrying the
+    # provider's own modifier and no other, no code another discipline's
+    # evaluation. Two plain loops (one tuple each, cheaper than one zip) prove
+    # it without building anything; a line they cannot clear is looked at as
+    # the general path would, and any that may need a finding sends the visit
+    # to the general path, which alone words findings
+    # (tests/rules/test_modifiers_fast.py checks the two agree).
     provider = ctx.session.provider.discipline
     need = THERAPY_MODIFIER.get(provider)
     if need is None:
         return () if provider == "DC" else _therapy_findings(ctx, r)
-    # The usual visit: every line carries the provider's own modifier and no
-    # other, and no code is another discipline's evaluation. Two plain loops
-    # (one tuple each) cost less than one over both.
     no_other = _OTHER_THERAPY[need].isdisjoint
     for mods in ctx.mods:
         if need not in mods or not no_other(mods):
@@ -334,7 +340,7 @@ def therapy_modifier(ctx: Context, r: Rule) -> Iterable[Finding]:
         else:
             return ()
     # Some line differs: it matters only where the rule checks the line.
-    for info, mods in zip(ctx.infos, ctx.mods):  # noqa: B905  (same length by construction; strict= is a slower keyword call)
+    for info, mods in zip(ctx.infos, ctx.mods, strict=True):
         if need in mods and no_other(mods):
             # wrong only as another discipline's evaluation code
             if info is None or info.discipline is None or info.discipline == provider:
@@ -517,7 +523,7 @@ def _assistant_lines_right(ctx: Context) -> bool:
     """
     need = _ASSISTANT_MODIFIER.get(ctx.session.provider.discipline)
     pct: int | None = None
-    for line, mods in zip(ctx.lines, ctx.mods):  # noqa: B905  (same length by construction; strict= is a slower keyword call)
+    for line, mods in zip(ctx.lines, ctx.mods, strict=True):
         assist = line.assistant_minutes
         if not assist:
             if mods.isdisjoint(_ASSISTANT_MODS):
@@ -533,15 +539,6 @@ def _assistant_lines_right(ctx: Context) -> bool:
         if assist * 100 <= minutes * pct:
             return False
     return True
-
-
-#: assistant modifier -> its therapy modifier
-_PARTNER: Mapping[str, str] = {a: THERAPY_MODIFIER[d] for d, a in _ASSISTANT_MODIFIER.items()}
-#: assistant modifier -> the modifiers that make it wrong on a line (the other
-#: assistant modifier, the other therapy modifiers)
-_NOT_WITH: Mapping[str, frozenset[str]] = {
-    a: (_ASSISTANT_MODS - {a}) | (_THERAPY_MODS - {p}) for a, p in _PARTNER.items()
-}
 
 
 def _assistant_findings(ctx: Context, r: Rule) -> Iterator[Finding]:

@@ -36,6 +36,7 @@ __all__ = ["build_parser", "invalid_report", "main", "render_text"]
 EXIT_OK, EXIT_ERRORS, EXIT_INVALID = 0, 1, 2
 #: Ctrl-C (128 + SIGINT) and a closed output pipe (128 + SIGPIPE), as a shell reports them.
 EXIT_INTERRUPTED, EXIT_BROKEN_PIPE = 130, 141
+_READ_BUFFER = 1 << 20
 
 
 class _Parser(argparse.ArgumentParser):
@@ -55,8 +56,12 @@ def _cmd_check(args: argparse.Namespace) -> int:
     engine = None if settings == EngineSettings() else settings
     name = "<stdin>" if args.file == "-" else args.file
     try:
+        # A file is read through a 1 MiB buffer (not 8 KiB): a third of the reading
+        # cost of a big batch, which the parent of --jobs N pays alone.
         stream: IO[bytes] | IO[str] = (
-            getattr(sys.stdin, "buffer", sys.stdin) if args.file == "-" else open(args.file, "rb")  # noqa: SIM115  (closed below)
+            getattr(sys.stdin, "buffer", sys.stdin)
+            if args.file == "-"
+            else open(args.file, "rb", buffering=_READ_BUFFER)  # noqa: SIM115  (closed below)
         )
     except OSError as exc:
         print(f"cptrules: cannot read {name}: {exc.strerror}", file=sys.stderr)

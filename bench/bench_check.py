@@ -52,6 +52,7 @@ from typing import Any
 
 import cptrules
 from cptrules import batch, units
+from cptrules.report import encode_report
 from cptrules.rules import REGISTRY
 
 # --------------------------------------------------------------------------- sessions
@@ -527,6 +528,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
     )
     reports = [engine.check(s) for s in prepared[4, "medicare"]]
+    print(
+        line(
+            "encode_report (the batch's JSON Lines)",
+            per_call_us(encode_report, reports, args.calls),
+        )
+    )
     print(
         line(
             "report.to_dict() + json.dumps (compact)",

@@ -6,6 +6,8 @@ import copy
 import datetime as dt
 import itertools
 import json
+import re
+from collections.abc import Collection
 from decimal import Decimal
 from typing import Any
 
@@ -495,6 +497,22 @@ def test_fast_path_agrees_on_odd_shapes(data: dict[str, Any]) -> None:
         (["lines", 0, "assistant_minutes"], 24, False, False),
         (["lines", 0, "documentation"], {"goals": "g" * (parsing.MAX_TEXT + 1)}, False, False),
         (["lines", 0, "end"], None, False, False),
+        (["lines", 0, "end"], "10:04", False, False),
+        (["lines"], [], False, False),
+        (["lines", 0], [], False, False),
+        (["lines", 0, "units"], parsing.MAX_UNITS + 1, False, False),
+        (["lines", 1, "muscles"], 201, False, False),
+        (["total_treatment_minutes"], parsing.MAX_MINUTES + 1, False, False),
+        (["treatment_day"], 0, False, False),
+        (["treatment_day"], 10_001, False, False),
+        (["plan_of_care", "end"], "2026-01-31", False, False),
+        (["plan_of_care", "signed"], "2026-02-31", False, False),
+        (["provider", "discipline"], "pt", False, False),
+        (["payer"], "Medicare", False, False),
+        (["diagnoses", 0], "U07.1", False, False),
+        (["lines", 0, "code"], "97140 ", False, False),
+        (["lines", 0, "regions"], ["Lumbar"], False, False),
+        (["lines", 0, "techniques"], ["joint_mobilization"] * 2, False, False),
         (["lines"], [{"code": "97110"}] * (parsing.MAX_LINES + 1), False, False),
     ],
 )
@@ -513,17 +531,27 @@ def test_fast_path_declines_dict_subclasses_and_key_order_does_not_matter() -> N
     assert assert_paths_agree(backwards) == load_session(VALID)
 
 
-def test_memo_tables_match_the_patterns() -> None:
-    chars = [chr(c) for c in range(32, 127)] + ["\u0660", "\uff10", "\u00e9", "\u0130", "\u212a"]
-    pairs = {a + b for a in chars for b in chars}
-    assert {s for s in pairs if parsing._MODIFIER.fullmatch(s)} == parsing._MODIFIERS
+def test_memo_tables_hold_only_what_the_patterns_accept() -> None:
     digits = [str(d) for d in range(10)] + ["\u0660", "\uff11"]
     for h1, h2, m1, m2 in itertools.product(digits, repeat=4):
         text = f"{h1}{h2}:{m1}{m2}"
         match = parsing._TIME.fullmatch(text)
-        assert (text in parsing._CLOCK) == bool(match), text
-        if match:
-            assert parsing._CLOCK[text] == dt.time(int(match[1]), int(match[2]))
+        got = parsing._new_time(text)
+        assert got == (dt.time(int(match[1]), int(match[2])) if match else None), text
+    load_session(VALID)  # so that no table is empty
+    tables: list[tuple[Collection[str], re.Pattern[str]]] = [
+        (parsing._DATES, parsing._DATE),
+        (parsing._TIMES, parsing._TIME),
+        (parsing._MODIFIERS, parsing._MODIFIER),
+        (parsing._PAYERS, parsing._PAYER),
+        (parsing._CODES, parsing._CODE),
+        (parsing._ICD10S, parsing._ICD10),
+    ]
+    for table, pattern in tables:
+        assert table
+        for key in table:
+            assert type(key) is str
+            assert pattern.fullmatch(key), key
 
 
 @settings(max_examples=500, deadline=None)

@@ -125,17 +125,13 @@ _CACHE_MAX = 65536
 # Memo tables of the fast path (and of the careful helpers where they help). A
 # table holds only exact ``str`` values that the careful check accepted, so a hit
 # answers "valid" exactly as the regex would; the open-ended ones are bounded.
+# They fill as input arrives rather than at import, which they would slow down.
 _DATES: dict[str, dt.date] = {}
+_TIMES: dict[str, dt.time] = {}  # at most the 1,440 valid clock times
+_MODIFIERS: set[str] = set()  # at most the 1,296 valid modifiers
 _PAYERS: set[str] = set()
 _CODES: set[str] = set()
 _ICD10S: set[str] = set()
-# The closed vocabularies are small enough to list in full: every string _TIME
-# accepts (1,440) with its time, and every string _MODIFIER accepts (1,296).
-_CLOCK: dict[str, dt.time] = {
-    f"{h:02d}:{m:02d}": dt.time(h, m) for h in range(24) for m in range(60)
-}
-_ALNUM = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
-_MODIFIERS = frozenset(a + b for a in _ALNUM for b in _ALNUM)
 _DISCIPLINES = frozenset(DISCIPLINES)
 
 
@@ -152,6 +148,17 @@ def _new_date(value: str) -> dt.date | None:
             _DATES.clear()
         _DATES[value] = day
     return day
+
+
+def _new_time(value: str) -> dt.time | None:
+    """The time of a ``str`` not yet in :data:`_TIMES`, remembered; None if not HH:MM."""
+    m = _TIME.fullmatch(value)
+    if not m:
+        return None
+    t = dt.time(int(m.group(1)), int(m.group(2)))
+    if type(value) is str:
+        _TIMES[value] = t
+    return t
 
 
 def _remember(value: str, pattern: re.Pattern[str], seen: set[str]) -> bool:
@@ -179,13 +186,13 @@ def _date(value: object, path: str, errs: _Errors) -> dt.date | None:
 
 def _time(value: object, prefix: str, name: str, errs: _Errors) -> dt.time | None:
     if type(value) is str:
-        hit = _CLOCK.get(value)
+        hit = _TIMES.get(value)
         if hit is not None:
             return hit
     if isinstance(value, str):
-        m = _TIME.fullmatch(value)
-        if m:
-            return dt.time(int(m.group(1)), int(m.group(2)))
+        t = _new_time(value)
+        if t is not None:
+            return t
     errs.append((f"{prefix}.{name}", "must be a 24-hour clock time HH:MM"))
     return None
 
@@ -710,14 +717,18 @@ def _fast_line(
             return None
         if len(raw) == 1:
             item = raw[0]
-            if type(item) is not str or item not in _MODIFIERS:
+            if type(item) is not str or (
+                item not in _MODIFIERS and not _remember(item, _MODIFIER, _MODIFIERS)
+            ):
                 return None
             modifiers = (item,)
         else:
             if len(raw) > 12:
                 return None
             for item in raw:
-                if type(item) is not str or item not in _MODIFIERS:
+                if type(item) is not str or (
+                    item not in _MODIFIERS and not _remember(item, _MODIFIER, _MODIFIERS)
+                ):
                     return None
             if len(set(raw)) != len(raw):
                 return None
@@ -778,8 +789,8 @@ def _fast_line(
     if start is not None or end is not None:
         if type(start) is not str or type(end) is not str:
             return None
-        start = _CLOCK.get(start)
-        end = _CLOCK.get(end)
+        start = _TIMES.get(start) or _new_time(start)
+        end = _TIMES.get(end) or _new_time(end)
         if start is None or end is None or end < start:
             return None
 

@@ -301,8 +301,20 @@ def build_clean(
     if discipline != "DC" or not chiro_only:
         lo = 0 if discipline == "DC" else 1
         n_timed = draw(st.integers(max(lo, need.min_timed), max(lo, need.min_timed, 4)))
+        # Half the draws come from the core exercise and manual codes, so their
+        # pairings (97140 beside 97530 is an NCCI pair) turn up often, not once
+        # in a thousand visits.
+        core = [c for c in D.CORE_TIMED if c in pool_timed]
+        pick = st.sampled_from(pool_timed)
+        if core:
+            pick = st.one_of(st.sampled_from(core), pick)
         timed = draw(
-            st.lists(st.sampled_from(pool_timed), min_size=n_timed, max_size=n_timed, unique=True)
+            st.lists(
+                pick,
+                min_size=n_timed,
+                max_size=n_timed,
+                unique=True,
+            )
         )
         codes.extend(timed)
         if draw(st.integers(0, 3)) == 0:

@@ -82,6 +82,9 @@ THERAPY_TIMED = (
     "97034",
     "97036",
 )
+#: The timed codes the clean builder favours (half its draws): therapeutic
+#: exercise, neuromuscular re-education, manual therapy, therapeutic activities.
+CORE_TIMED = ("97110", "97112", "97140", "97530")
 #: Untimed modalities the clean builder may add (per payer: see MEDICARE_UNPAID).
 THERAPY_UNTIMED = ("97012", "97016", "97018", "97022", "97024", "97026", "97028", "97014", "G0283")
 #: Evaluations (first visit) and re-evaluations by discipline (REFERENCE.md 3).

@@ -712,8 +712,14 @@ def _bucket_lines(ctx: Context) -> dict[str, list[int]]:
     """Therapy lines by KX bucket (``pt_slp``/``ot``), by :func:`plan_discipline`."""
     provider = ctx.session.provider.discipline
     if provider in THERAPY_MODIFIER:
-        # plan_discipline gives a therapist's own discipline for every line.
-        same = [i for i in range(len(ctx.lines)) if _is_therapy_line(ctx, i)]
+        # plan_discipline gives a therapist's own discipline for every line
+        # (_is_therapy_line inlined: this runs for every visit with a KX finding).
+        no_therapy_mod = _THERAPY_MODS.isdisjoint
+        same = [
+            i
+            for i, (info, mods) in enumerate(zip(ctx.infos, ctx.mods, strict=True))
+            if (info is not None and info.therapy == "always") or not no_therapy_mod(mods)
+        ]
         return {("ot" if provider == "OT" else "pt_slp"): same} if same else {}
     out: dict[str, list[int]] = {}
     for i in range(len(ctx.lines)):
@@ -982,12 +988,12 @@ def distinct_modifier(ctx: Context, r: Rule) -> Iterable[Finding]:
             break
     else:
         return ()
-    flagged = [i for i, m in enumerate(ctx.mods) if not no_distinct(m)]
     edits = None if ctx.tables is None else ctx.tables.ptp(ctx.codes, ctx.dos)
     lines = ctx.lines
-    for i in flagged:
+    for i, mods in enumerate(ctx.mods):
+        if no_distinct(mods):
+            continue
         code = lines[i].code
-        mods = ctx.mods[i]
         if ("59" in mods and not mods.isdisjoint(_X_MODS)) or _is_em(code):
             break
         if edits is not None:
@@ -998,6 +1004,7 @@ def distinct_modifier(ctx: Context, r: Rule) -> Iterable[Finding]:
                 break  # no edit pairs the code: 59/X bypasses nothing
     else:
         return ()
+    flagged = [i for i, m in enumerate(ctx.mods) if not no_distinct(m)]
     paired = None if edits is None else {c for e in edits for c in (e.column1, e.column2)}
     return _distinct_findings(ctx, r, flagged, paired)
 

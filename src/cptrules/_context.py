@@ -21,7 +21,6 @@ if TYPE_CHECKING:
 
 __all__ = ["Context"]
 
-_NO_UNITS_BY_CODE: Mapping[str, int] = {}
 _NO_LEGAL: Mapping[str, frozenset[int]] = {}
 
 
@@ -34,6 +33,17 @@ class _At(dict[str, str]):
 
 
 _AT = _At()
+
+#: a line's modifiers -> the same as a frozenset; a few combinations recur in every visit
+_MODSETS: dict[tuple[str, ...], frozenset[str]] = {}
+_MODSETS_CACHED = 4096
+
+
+def _modset(modifiers: tuple[str, ...]) -> frozenset[str]:
+    if len(_MODSETS) >= _MODSETS_CACHED:
+        _MODSETS.clear()
+    got = _MODSETS[modifiers] = frozenset(modifiers)
+    return got
 
 
 class Context:
@@ -88,28 +98,45 @@ class Context:
         self.catalog = catalog
         self.tables = tables
         get_info = catalog.codes.get
+        modsets = _MODSETS
         infos: list[CodeInfo | None] = []
         mods: list[frozenset[str]] = []
         by_code: dict[str, list[int]] = {}
         by_family: dict[str, list[int]] = {}
         timed: dict[str, int] = {}
+        expected: list[int | None] = []
+        firsts: list[int] = []  # each timed code's first line with minutes
         for i, line in enumerate(lines):
             code = line.code
             info = get_info(code)
             infos.append(info)
-            mods.append(frozenset(line.modifiers))
+            modset = modsets.get(line.modifiers)
+            if modset is None:
+                modset = _modset(line.modifiers)
+            mods.append(modset)
             if code in by_code:
                 by_code[code].append(i)
             else:
                 by_code[code] = [i]
+            e: int | None = None
             if info is not None:
                 family = info.family
                 if family in by_family:
                     by_family[family].append(i)
                 else:
                     by_family[family] = [i]
-                if info.timed and line.minutes is not None:
-                    timed[code] = timed.get(code, 0) + line.minutes
+                if not info.timed:
+                    e = info.max_units
+                elif line.minutes is not None:
+                    # The code's units all go on its first line with minutes (set
+                    # below, once the day's minutes are summed); its other lines get 0.
+                    e = 0
+                    if code in timed:
+                        timed[code] += line.minutes
+                    else:
+                        timed[code] = line.minutes
+                        firsts.append(i)
+            expected.append(e)
         self.infos: tuple[CodeInfo | None, ...] = tuple(infos)
         self.mods: tuple[frozenset[str], ...] = tuple(mods)
         self.by_code: Mapping[str, list[int]] = by_code
@@ -119,34 +146,19 @@ class Context:
         #: what rule triggers match: codes, code families and ``@DISCIPLINE``
         self.present: frozenset[str] = codes.union(by_family, (_AT[session.provider.discipline],))
         self.timed_minutes: Mapping[str, int] = timed
-        per_code: Mapping[str, int]
-        legal: Mapping[str, frozenset[int]]
+        legal: Mapping[str, frozenset[int]] = _NO_LEGAL
         if timed:
             per_code, legal = _session_units(timed, profile.unit_method)
-        else:
-            per_code, legal = _NO_UNITS_BY_CODE, _NO_LEGAL
+            for i in firsts:
+                expected[i] = per_code[lines[i].code]
         self.legal = legal
-        expected: list[int | None] = []
-        billed: list[int | None] = []
-        seen: set[str] = set()
-        for line, info in zip(lines, infos, strict=True):
-            if info is None:
-                e = None
-            elif info.timed:
-                if line.minutes is None:
-                    e = None
-                elif line.code in seen:
-                    # The code's units all go on its first line with minutes.
-                    e = 0
-                else:
-                    seen.add(line.code)
-                    e = per_code[line.code]
-            else:
-                e = info.max_units
-            expected.append(e)
-            billed.append(e if line.units is None else line.units)
         self.expected: tuple[int | None, ...] = tuple(expected)
-        self.billed: tuple[int | None, ...] = tuple(billed)
+        self.billed: tuple[int | None, ...] = tuple(
+            [
+                e if line.units is None else line.units
+                for line, e in zip(lines, expected, strict=True)
+            ]
+        )
 
     def family_lines(self, family: str) -> list[int]:
         """Indices of the lines whose code belongs to ``family`` (empty when none)."""

@@ -8,9 +8,12 @@ between threads. :func:`check` uses a default engine built on first use.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
+import operator
 import os
 import threading
 from collections.abc import Iterable, Mapping
+from itertools import repeat
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import attrs
@@ -35,6 +38,10 @@ SessionInput = Session | Mapping[str, Any] | str | bytes
 
 
 _Step = tuple[RuleFunc, Rule, frozenset[str] | None]
+#: the rule functions to run and their rules, in the same order
+_Run = tuple[tuple[RuleFunc, ...], tuple[Rule, ...]]
+_call = operator.call
+_flatten = itertools.chain.from_iterable
 
 
 @attrs.frozen
@@ -52,6 +59,13 @@ class _Plan:
     _days: dict[dt.date, tuple[_Step, ...]] = attrs.field(
         init=False, factory=dict, eq=False, repr=False
     )
+    _runs: dict[tuple[str, ...], dict[frozenset[str], _Run]] = attrs.field(
+        init=False, factory=dict, eq=False, repr=False
+    )
+
+    def runs(self, steps: tuple[_Step, ...]) -> dict[frozenset[str], _Run]:
+        """The cache of rules to run by trigger set, one per distinct list of rules in force."""
+        return self._runs.setdefault(tuple(r.id for _, r, _ in steps), {})
 
     def in_force(self, day: dt.date) -> tuple[_Step, ...]:
         """``(function, rule, triggers)`` of every rule of the plan in force on ``day``."""
@@ -168,8 +182,9 @@ class Engine:
         profile = self.profile_for(payer, session)
         plan = self.plan(profile)
         dos = session.date_of_service
+        steps = plan.in_force(dos)
         route = _Route(
-            profile, plan, plan.in_force(dos), self.tables if profile.ncci else None, payer, {}
+            profile, plan, steps, self.tables if profile.ncci else None, payer, plan.runs(steps)
         )
         if len(self._routes) >= _DAYS_CACHED:
             self._routes.clear()
@@ -197,10 +212,9 @@ class Engine:
         run = runs.get(present)
         if run is None:
             run = _run_for(runs, steps, present)
-        findings: list[Finding] = []
-        extend = findings.extend
-        for func, r in run:
-            extend(func(ctx, r))
+        funcs, rules = run
+        # func(ctx, r) for every rule to run, flattened, with the loop in C.
+        findings: list[Finding] = list(_flatten(map(_call, funcs, repeat(ctx, len(funcs)), rules)))
         if findings:
             if plan.severities:
                 regrade = plan.severities
@@ -249,8 +263,9 @@ class _Route(NamedTuple):
     steps: tuple[_Step, ...]
     tables: EditTables | None
     payer: str  # the id as given, shared by every report of the route
-    #: ``Context.present`` -> the steps whose triggers it meets (see :func:`_run_for`)
-    runs: dict[frozenset[str], tuple[tuple[RuleFunc, Rule], ...]]
+    #: ``Context.present`` -> the rules to run (see :func:`_run_for`), shared by every
+    #: date of service that has the same rules in force
+    runs: dict[frozenset[str], _Run]
 
 
 #: Most trigger sets remembered per route; visits repeat a few code combinations.
@@ -258,14 +273,16 @@ _RUNS_CACHED = 1024
 
 
 def _run_for(
-    runs: dict[frozenset[str], tuple[tuple[RuleFunc, Rule], ...]],
+    runs: dict[frozenset[str], _Run],
     steps: tuple[_Step, ...],
     present: frozenset[str],
-) -> tuple[tuple[RuleFunc, Rule], ...]:
+) -> _Run:
     """The rules of ``steps`` to run on a session whose codes, families and discipline are
-    ``present``: those without triggers and those with one present. Remembered in ``runs``.
+    ``present``: those without triggers and those with one present, as (functions, rules).
+    Remembered in ``runs``.
     """
-    run = tuple((func, r) for func, r, triggers in steps if triggers is None or triggers & present)
+    chosen = [(func, r) for func, r, triggers in steps if triggers is None or triggers & present]
+    run = (tuple(func for func, _ in chosen), tuple(r for _, r in chosen))
     if len(runs) >= _RUNS_CACHED:
         runs.clear()
     runs[present] = run

@@ -344,18 +344,14 @@ def _session_units(
     if remaining == 0:
         return expected, {c: _ONE[u] if u < 100 else frozenset((u,)) for c, u in expected.items()}
     ranked.sort()
-    cut = ranked[remaining - 1][0]
-    n_tied = 0
-    n_sure = 0
-    for neg_left, _, _ in ranked:
-        if neg_left < cut:
-            n_sure += 1
-        elif neg_left == cut:
-            n_tied += 1
-    contested = remaining - n_sure < n_tied  # some tied codes get a unit, some do not
     for _, _, code in ranked[:remaining]:  # the sure ones, then the first tied ones
         expected[code] += 1
-    tied_codes = {code for neg_left, _, code in ranked if neg_left == cut} if contested else ()
+    cut = ranked[remaining - 1][0]
+    if remaining == len(ranked) or ranked[remaining][0] != cut:
+        # Every code tied at the cut got its unit: one legal allocation.
+        return expected, {c: _ONE[u] if u < 100 else frozenset((u,)) for c, u in expected.items()}
+    # Some codes tied at the cut got the unit and some did not: each may have either.
+    tied_codes = {code for neg_left, _, code in ranked if neg_left == cut}
     for code, u in expected.items():
         if code in tied_codes:
             f = timed[code] // UNIT_MINUTES

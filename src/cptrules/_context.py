@@ -8,7 +8,7 @@ these; none of them parses, loads or queries anything that was not prepared.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from .catalog import Catalog, CodeInfo
@@ -59,6 +59,7 @@ class Context:
     - ``codes``: every code billed
     - ``present``: codes, code families and ``@DISCIPLINE`` (what rule triggers match)
     - ``timed_minutes``: timed code -> minutes summed over its lines (lines with minutes)
+    - ``unminuted``: indices of the lines of timed codes that carry no minutes
     - ``expected[i]``: the engine's expected units for line i, or None when unknown
     - ``legal[code]``: every unit count of a timed code that some legal allocation gives
     - ``billed[i]``: the line's units, or ``expected[i]`` where the line left units out
@@ -81,6 +82,7 @@ class Context:
         "session",
         "tables",
         "timed_minutes",
+        "unminuted",
     )
 
     def __init__(
@@ -106,6 +108,7 @@ class Context:
         timed: dict[str, int] = {}
         expected: list[int | None] = []
         firsts: list[int] = []  # each timed code's first line with minutes
+        unminuted: list[int] = []
         for i, line in enumerate(lines):
             code = line.code
             info = get_info(code)
@@ -127,7 +130,9 @@ class Context:
                     by_family[family] = [i]
                 if not info.timed:
                     e = info.max_units
-                elif line.minutes is not None:
+                elif line.minutes is None:
+                    unminuted.append(i)
+                else:
                     # The code's units all go on its first line with minutes (set
                     # below, once the day's minutes are summed); its other lines get 0.
                     e = 0
@@ -146,6 +151,7 @@ class Context:
         #: what rule triggers match: codes, code families and ``@DISCIPLINE``
         self.present: frozenset[str] = codes.union(by_family, (_AT[session.provider.discipline],))
         self.timed_minutes: Mapping[str, int] = timed
+        self.unminuted: Sequence[int] = unminuted
         legal: Mapping[str, frozenset[int]] = _NO_LEGAL
         if timed:
             per_code, legal = _session_units(timed, profile.unit_method)

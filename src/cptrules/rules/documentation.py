@@ -154,9 +154,13 @@ def manual_therapy(ctx: Context, r: Rule) -> list[Finding]:
             line.techniques
             and line.regions
             and doc is not None
-            and _present(doc.response)
-            and _present(doc.rationale)
-            and _present(doc.goals)
+            # _present(x) for each note field, inlined: non-empty and not only whitespace
+            and (response := doc.response)
+            and not response.isspace()
+            and (rationale := doc.rationale)
+            and not rationale.isspace()
+            and (goals := doc.goals)
+            and not goals.isspace()
         ):
             continue  # a complete note: the usual case
         found.extend(_missing_elements(r, i, line))

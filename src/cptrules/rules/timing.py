@@ -10,6 +10,7 @@ contract keeps other input data out of messages.
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from .._context import Context
@@ -18,6 +19,23 @@ from . import _examples as ex
 from ._base import Example, Rule, rule
 
 __all__ = ["overlap"]
+
+
+class _MinuteOf(dict[dt.time, int]):
+    """Clock time -> minutes since midnight (whole minutes, as the parser gives them).
+
+    Filled as times turn up: the parser's times are whole minutes, 1,440 at most
+    (a session built by hand may carry seconds; those are not kept).
+    """
+
+    def __missing__(self, t: dt.time) -> int:
+        got = t.hour * 60 + t.minute
+        if len(self) < 1440:
+            self[t] = got
+        return got
+
+
+_MINUTE_OF = _MinuteOf()
 
 
 def _minutes(n: int) -> str:
@@ -90,6 +108,7 @@ def overlap(ctx: Context, r: Rule) -> list[Finding]:
     clocked: list[tuple[int, int, int]] = []
     found: list[Finding] = []
     infos = ctx.infos
+    minute_of = _MINUTE_OF
     for i, line in enumerate(ctx.lines):
         t0 = line.start
         if t0 is None:
@@ -98,8 +117,8 @@ def overlap(ctx: Context, r: Rule) -> list[Finding]:
         info = infos[i]
         if info is None or not info.timed or t1 is None:
             continue
-        start = t0.hour * 60 + t0.minute
-        end = t1.hour * 60 + t1.minute
+        start = minute_of[t0]
+        end = minute_of[t1]
         span = end - start
         if line.minutes is not None and line.minutes > span:
             found.append(

@@ -336,20 +336,14 @@ def single_line(ctx: Context, r: Rule) -> Iterator[Finding]:
 )
 def missing_minutes(ctx: Context, r: Rule) -> list[Finding]:
     """Timed codes are billed by documented direct one-on-one minutes [C-3]."""
-    found: list[Finding] = []
-    infos = ctx.infos
-    for i, line in enumerate(ctx.lines):
-        if line.minutes is None:
-            info = infos[i]
-            if info is not None and info.timed:
-                found.append(
-                    r.finding(
-                        i,
-                        f"{line.code} is a timed code but the line has no minutes; "
-                        "record the direct one-on-one minutes so the units can be checked.",
-                    )
-                )
-    return found
+    return [
+        r.finding(
+            i,
+            f"{ctx.lines[i].code} is a timed code but the line has no minutes; "
+            "record the direct one-on-one minutes so the units can be checked.",
+        )
+        for i in ctx.unminuted
+    ]
 
 
 _THERAPY_MODS = ("GP", "GO", "GN")

@@ -34,6 +34,8 @@ class _At(dict[str, str]):
 
 _AT = _At()
 
+_NO_MODS: frozenset[str] = frozenset()
+
 #: a line's modifiers -> the same as a frozenset; a few combinations recur in every visit
 _MODSETS: dict[tuple[str, ...], frozenset[str]] = {}
 _MODSETS_CACHED = 4096
@@ -54,6 +56,7 @@ class Context:
     - ``session``, ``lines``, ``dos`` (date of service), ``profile``, ``catalog``, ``tables``
     - ``infos[i]``: the catalog entry of line i's code, or None when unknown
     - ``mods[i]``: line i's modifiers as a frozenset
+    - ``all_mods``: every modifier of the session
     - ``by_code``: code -> indices of its lines, in order
     - ``by_family``: code family -> indices of its lines
     - ``codes``: every code billed
@@ -66,6 +69,7 @@ class Context:
     """
 
     __slots__ = (
+        "all_mods",
         "billed",
         "by_code",
         "by_family",
@@ -144,6 +148,7 @@ class Context:
             expected.append(e)
         self.infos: tuple[CodeInfo | None, ...] = tuple(infos)
         self.mods: tuple[frozenset[str], ...] = tuple(mods)
+        self.all_mods: frozenset[str] = _NO_MODS.union(*mods)
         self.by_code: Mapping[str, list[int]] = by_code
         self.by_family: Mapping[str, list[int]] = by_family
         codes = frozenset(by_code)

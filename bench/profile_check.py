@@ -3,6 +3,7 @@
 Run by hand (not in CI):
 
     .venv/bin/python bench/profile_check.py [--sessions 3000] [--lines 4] [--payer medicare]
+        [--store PATH]
 
 Over distinct generated sessions (as a batch sees them: no two alike), it
 prints the mean microseconds per session of each stage of the batch path
@@ -12,7 +13,8 @@ per-rule figures call each rule function directly on a prepared context, so
 they add up to the rules stage; the stage figures come from separate passes
 and do not include the timer's own cost. Times are this process's CPU time
 (``time.process_time_ns``), so other work on a shared machine inflates them
-less than it would wall-clock figures.
+less than it would wall-clock figures. ``--store PATH`` checks against a local
+NCCI store (``cptrules data import``) instead of the default tables.
 """
 
 from __future__ import annotations
@@ -50,9 +52,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--sessions", type=int, default=3000)
     ap.add_argument("--lines", type=int, default=4, choices=(1, 4, 12))
     ap.add_argument("--payer", default="medicare", choices=("medicare", "commercial"))
+    ap.add_argument("--store", metavar="PATH", help="an NCCI store to check against")
     args = ap.parse_args(argv)
 
-    engine = cptrules.default_engine()
+    engine = cptrules.Engine(tables=args.store) if args.store else cptrules.default_engine()
     dicts = make_sessions(args.sessions, args.lines, args.payer, seed=11)
     texts = [json.dumps(d) for d in dicts]
     sessions = [cptrules.load_session(d) for d in dicts]

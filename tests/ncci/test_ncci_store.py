@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
+import random
 import shutil
 import sqlite3
 import threading
@@ -19,6 +21,8 @@ from cptrules.models import Provider, ServiceLine, Session
 from cptrules.ncci import (
     EditTables,
     MemoryTables,
+    MueEdit,
+    PtpEdit,
     StoreTables,
     import_files,
     open_store,
@@ -382,7 +386,7 @@ def test_ptp_rule_finds_the_same_from_the_store_as_from_the_files(
     day: dt.date,
 ) -> None:
     """The rule prepares each answer once (kept by the edits' values): a store's answer,
-    a new tuple each lookup, is prepared like the same edits held in memory."""
+    its own edit objects, is prepared like the same edits held in memory."""
     session = Session(
         date_of_service=day,
         payer="medicare",
@@ -397,3 +401,290 @@ def test_ptp_rule_finds_the_same_from_the_store_as_from_the_files(
         for tables in (store, memory, store)
     ]
     assert found[0] == found[1] == found[2]
+
+
+# --- remembered answers against direct queries -----------------------------------------
+
+# A made-up release rich in date windows among a few fictitious codes: disjoint and
+# overlapping windows, windows opening and closing on any day (not only quarter
+# starts), retroactive deletions (deletion == effective), a deletion before its
+# effective date, indicator 9 rows, same-code pairs and repeated (column 1, column 2,
+# effective) rows; and MUE quarters with a gap (2026q2 not imported).
+RICH_CODES = [f"Z{n:04d}" for n in range(101, 111)]
+RICH_DAYS = sorted(
+    {D(2019, 1, 1), D(2020, 2, 29), D(2021, 1, 1), D(2021, 1, 2), D(2022, 7, 1)}
+    | {D(2023, 4, 1), D(2023, 4, 2), D(2024, 12, 31), D(2025, 10, 1), D(2026, 3, 15)}
+)
+RICH_QUARTERS = ("2025q3", "2025q4", "2026q1", "2026q3")
+
+
+def _rich_files(directory: Path) -> list[Path]:
+    rng = random.Random(8)
+    preamble = PTP_F1.read_bytes().split(b"\r\n")[:6]
+    rows = []
+    for _ in range(160):
+        c1, c2 = rng.choice(RICH_CODES), rng.choice(RICH_CODES)
+        eff = rng.choice(RICH_DAYS)
+        kind = rng.random()
+        if kind < 0.4:
+            dele = "*"
+        elif kind < 0.5:
+            dele = f"{eff:%Y%m%d}"  # retroactive deletion: never in force
+        else:
+            dele = f"{rng.choice(RICH_DAYS):%Y%m%d}"  # may precede eff: never in force
+        ind = rng.choice("0119")
+        rows.append(f"{c1}\t{c2}\t\t{eff:%Y%m%d}\t{dele}\t{ind}\tRationale {rng.randrange(5)}")
+    ptp = directory / "ccipra-v501r0-f1.txt"
+    ptp.write_bytes(b"\r\n".join(preamble) + b"\r\n" + "\r\n".join(rows).encode() + b"\r\n")
+    files = [ptp]
+    header = MUE.read_bytes().split(b"\r\n")
+    notice = b"\r\n".join(header[:4])  # the quoted notice cell and the header row
+    for label in RICH_QUARTERS:
+        year, quarter = int(label[:4]), int(label[-1])
+        path = directory / f"MCR_MUE_PractitionerServices_Eff_{quarter * 3 - 2:02d}-01-{year}.csv"
+        mai = ("1 Line Edit", "2 Date of Service Edit: Policy", "3 Date of Service Edit: Clinical")
+        lines = [
+            f"{code},{rng.randrange(9)},{rng.choice(mai)},Clinical: Data"
+            for code in RICH_CODES
+            if rng.random() < 0.7
+        ]
+        path.write_bytes(notice + b"\r\n" + "\r\n".join(lines).encode() + b"\r\n")
+        files.append(path)
+    return files
+
+
+@pytest.fixture(scope="module")
+def rich_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    directory = tmp_path_factory.mktemp("rich")
+    path = directory / "ncci.sqlite3"
+    import_files(_rich_files(directory), path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def rich(rich_path: Path) -> StoreTables:
+    return open_store(rich_path)
+
+
+@pytest.fixture(scope="module")
+def rich_small(rich_path: Path) -> StoreTables:
+    """The same store remembering at most 3 code sets, forgetting all the time, and
+    working answers out in advance only for the smaller sets (larger ones filter)."""
+    tables = open_store(rich_path)
+    tables._cache_size = 3  # white box: the bounds, made tiny to exercise both paths
+    tables._answers_budget = 30
+    return tables
+
+
+class Direct:
+    """Every answer queried afresh with the date filter in SQL: no memory, no Python dates."""
+
+    def __init__(self, path: Path) -> None:
+        self.con = sqlite3.connect(path)
+        ((self.ptp_id,),) = self.con.execute(
+            "SELECT id FROM datasets WHERE kind = 'ptp' ORDER BY rank DESC LIMIT 1"
+        )
+        self.source = (
+            "CMS practitioner PTP "
+            + self.con.execute(
+                "SELECT version FROM datasets WHERE id = ?", (self.ptp_id,)
+            ).fetchone()[0]
+        )
+
+    @staticmethod
+    def _int(day: dt.date) -> int:
+        return day.year * 10000 + day.month * 100 + day.day
+
+    def ptp(self, codes: frozenset[str], day: dt.date) -> tuple[PtpEdit, ...]:
+        marks = ",".join("?" * len(codes))
+        rows = self.con.execute(
+            "SELECT p.column1, p.column2, p.effective, p.deletion, p.indicator, r.text "
+            f"FROM ptp_{self.ptp_id} p JOIN rationales r ON r.id = p.rationale "
+            f"WHERE p.column1 IN ({marks}) AND p.column2 IN ({marks}) AND p.indicator != 9 "
+            "AND p.column1 != p.column2 AND p.effective <= ? "
+            "AND (p.deletion IS NULL OR p.deletion > ?) "
+            "ORDER BY p.column1, p.column2, p.effective, p.rowid",
+            (*codes, *codes, self._int(day), self._int(day)),
+        )
+
+        def date(value: int) -> dt.date:
+            return dt.date.fromisoformat(f"{value:08d}")
+
+        return tuple(
+            PtpEdit(c1, c2, ind, date(eff), None if dele is None else date(dele), text, self.source)
+            for c1, c2, eff, dele, ind, text in rows
+        )
+
+    def mue_quarter(self, day: dt.date) -> tuple[int, str] | None:
+        row = self.con.execute(
+            "SELECT id, version FROM datasets WHERE kind = 'mue' AND start <= ? "
+            "ORDER BY start DESC LIMIT 1",
+            (self._int(day),),
+        ).fetchone()
+        return None if row is None else (row[0], row[1])
+
+    def mue(self, codes: frozenset[str], day: dt.date) -> dict[str, MueEdit]:
+        quarter = self.mue_quarter(day)
+        if quarter is None:
+            return {}
+        table, label = quarter
+        rows = self.con.execute(
+            f"SELECT m.code, m.value, m.indicator, r.text FROM mue_{table} m "
+            "JOIN rationales r ON r.id = m.rationale "
+            f"WHERE m.code IN ({','.join('?' * len(codes))}) ORDER BY m.code",
+            tuple(codes),
+        )
+        return {c: MueEdit(c, v, i, t, f"CMS practitioner MUE {label}") for c, v, i, t in rows}
+
+
+@pytest.fixture(scope="module")
+def direct(rich_path: Path) -> Direct:
+    return Direct(rich_path)
+
+
+def _near(days: list[dt.date]) -> list[dt.date]:
+    """Each day, the day before and the day after: where an answer may change."""
+    one = dt.timedelta(days=1)
+    return sorted({d + k * one for d in days for k in (-1, 0, 1)})
+
+
+QUARTER_STARTS = [D(y, m, 1) for y in (2025, 2026, 2027) for m in (1, 4, 7, 10)]
+RICH_DATES = st.one_of(
+    st.sampled_from(_near(RICH_DAYS)),
+    st.sampled_from(_near(QUARTER_STARTS)),
+    st.dates(D(2018, 1, 1), D(2028, 12, 31)),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    asks=st.lists(
+        st.tuples(st.frozensets(st.sampled_from(RICH_CODES), max_size=6), RICH_DATES),
+        min_size=1,
+        max_size=8,
+    )
+)
+def test_remembered_answers_are_the_direct_answers(
+    rich: StoreTables,
+    rich_small: StoreTables,
+    direct: Direct,
+    asks: list[tuple[frozenset[str], dt.date]],
+) -> None:
+    """Asked in any order, twice, with roomy and with tiny memories: every PTP and MUE
+    answer, and the MUE quarter, is what a fresh query filtering dates in SQL says."""
+    for tables in (rich, rich_small):
+        for codes, day in [*asks, *reversed(asks)]:
+            assert tables.ptp(codes, day) == direct.ptp(codes, day)
+            assert dict(tables.mue(codes, day)) == direct.mue(codes, day)
+            assert list(tables.mue(codes, day)) == sorted(direct.mue(codes, day))
+            quarter = direct.mue_quarter(day)
+            assert tables.mue_quarter(day) == (None if quarter is None else quarter[1])
+
+
+def test_rich_store_has_what_the_property_needs(
+    rich: StoreTables, rich_small: StoreTables, direct: Direct
+) -> None:
+    """The property above is only as good as its data: answers that change with the day,
+    and in the tiny store both code sets answered in advance and sets that filter."""
+    assert rich.version == "ncci:store(ptp v501r0; mue 2025q3,2025q4,2026q1,2026q3)"
+    codes = frozenset(RICH_CODES)
+    answers = {direct.ptp(codes, day) for day in _near(RICH_DAYS)}
+    assert len(answers) > 8
+    kinds = set()
+    for size in (2, 3, 6):
+        some = frozenset(RICH_CODES[:size])
+        rich_small.ptp(some, D(2024, 1, 1))
+        kinds.add(rich_small._ptp_windows[some].answers is None)  # white box
+    assert kinds == {True, False}
+    assert rich.mue_quarter(D(2026, 6, 30)) == "2026q1"  # the gap: q1 goes on answering
+    assert rich.mue_quarter(D(2025, 6, 30)) is None
+
+
+def test_repeated_lookups_do_no_io_and_share_answers(rich_path: Path, direct: Direct) -> None:
+    tables = open_store(rich_path)
+    statements: list[str] = []
+    tables._con.set_trace_callback(statements.append)  # white box: count the SQL
+    codes = frozenset(RICH_CODES[:6])
+    days = _near(RICH_DAYS)
+    first = {day: tables.ptp(codes, day) for day in days}
+    mues = {day: tables.mue(codes, day) for day in _near(QUARTER_STARTS)}
+    queried = len(statements)
+    assert queried == 1 + len(RICH_QUARTERS)  # one for the windows, one per quarter
+    for day in days:
+        again = tables.ptp(codes, day)
+        assert again is first[day]  # remembered, handed out as it is
+        assert again == direct.ptp(codes, day)
+    for day, found in mues.items():
+        assert tables.mue(codes, day) is found
+        tables.mue_quarter(day)
+    assert len(statements) == queried
+    tables.close()
+
+
+def test_one_answer_per_period(rich: StoreTables) -> None:
+    """Days between two changes of a code set's edits share one remembered answer."""
+    codes = frozenset(RICH_CODES[2:8])
+    rich.ptp(codes, D(2024, 1, 1))
+    windows = rich._ptp_windows[codes]  # white box: the days the answer may change
+    assert windows.breaks
+    assert windows.answers is not None
+    for start, end in zip(windows.breaks, windows.breaks[1:], strict=False):
+        span = [start + dt.timedelta(days=k) for k in range(0, (end - start).days, 97)]
+        found = [rich.ptp(codes, day) for day in span]
+        assert all(answer is found[0] for answer in found)
+
+
+def test_memory_stays_bounded(rich_path: Path, direct: Direct) -> None:
+    tables = open_store(rich_path)
+    tables._cache_size = 5  # white box: tiny bounds
+    tables._answers_budget = 12
+    for n, codes in enumerate(itertools.combinations(RICH_CODES, 3)):
+        day = RICH_DAYS[n % len(RICH_DAYS)]
+        assert tables.ptp(frozenset(codes), day) == direct.ptp(frozenset(codes), day)
+        assert dict(tables.mue(frozenset(codes), day)) == direct.mue(frozenset(codes), day)
+        assert len(tables._ptp_windows) <= 5
+        assert len(tables._mue_answers) <= 5
+        for windows in tables._ptp_windows.values():
+            if windows.answers is not None:
+                assert sum(len(a) for a in windows.answers if a is not None) <= 12
+    tables.close()
+
+
+def test_sets_are_answered_like_frozensets(rich: StoreTables, direct: Direct) -> None:
+    day = D(2026, 3, 15)
+    for size in (0, 1, 2, 5):
+        codes = set(RICH_CODES[:size])
+        assert rich.ptp(codes, day) == direct.ptp(frozenset(codes), day)  # type: ignore[arg-type]
+        assert dict(rich.mue(codes, day)) == direct.mue(frozenset(codes), day)  # type: ignore[arg-type]
+
+
+def test_concurrent_lookups_with_forgetting(rich_path: Path, direct: Direct) -> None:
+    """Threads sharing one store whose memory forgets constantly: the connection is never
+    used by two at once (sqlite3 would raise or answer wrongly) and every answer holds."""
+    tables = open_store(rich_path)
+    tables._cache_size = 4  # white box: tiny bounds, so threads keep querying
+    tables._answers_budget = 20
+    sets = [frozenset(c) for c in itertools.combinations(RICH_CODES[:7], 3)]
+    days = _near(RICH_DAYS)[::3]
+    expected = {(c, d): (direct.ptp(c, d), direct.mue(c, d)) for c in sets for d in days}
+    errors: list[BaseException] = []
+
+    def work(seed: int) -> None:
+        rng = random.Random(seed)
+        keys = list(expected)
+        try:
+            for _ in range(1500):
+                codes, day = rng.choice(keys)
+                ptp, mue = expected[codes, day]
+                assert tables.ptp(codes, day) == ptp
+                assert dict(tables.mue(codes, day)) == mue
+        except BaseException as exc:  # reported to the main thread below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(n,)) for n in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    tables.close()

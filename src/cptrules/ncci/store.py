@@ -24,7 +24,7 @@ readers never see a half-written store. Run one import at a time.
 
 from __future__ import annotations
 
-import collections
+import bisect
 import datetime as dt
 import json
 import os
@@ -37,7 +37,7 @@ import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from itertools import islice
 from types import MappingProxyType
-from typing import Generic, TypeVar
+from typing import NamedTuple, TypeVar
 
 import attrs
 
@@ -70,7 +70,6 @@ _K = TypeVar("_K")
 _V = TypeVar("_V")
 
 _BATCH = 50_000
-_CACHE_SIZE = 4096
 _MAX_VARS = 200  # codes per IN (...) list; more are split over several queries
 _V_LABEL = re.compile(r"^v(\d{1,4})r(\d{1,2})$")
 _Q_LABEL = re.compile(r"^(\d{4})q([1-4])$")
@@ -456,39 +455,77 @@ def status(db_path: str | os.PathLike[str] | None = None) -> tuple[DatasetInfo, 
     return tuple(info for _id, info in _datasets(path))
 
 
-class _LRU(Generic[_K, _V]):
-    """A small thread-safe LRU map."""
-
-    def __init__(self, size: int) -> None:
-        self._size = size
-        self._data: collections.OrderedDict[_K, _V] = collections.OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, key: _K) -> _V | None:
-        with self._lock:
-            value = self._data.get(key)
-            if value is not None:
-                self._data.move_to_end(key)
-            return value
-
-    def put(self, key: _K, value: _V) -> None:
-        with self._lock:
-            self._data[key] = value
-            self._data.move_to_end(key)
-            if len(self._data) > self._size:
-                self._data.popitem(last=False)
-
-
 def _to_date(value: int) -> dt.date:
     return dt.date(value // 10000, value // 100 % 100, value % 100)
+
+
+#: YYYYMMDD -> date, for the rows stores read. CMS dates edits by quarter starts, so
+#: a release holds a few hundred distinct days: one shared object a day spares
+#: building a date per row read, and the memory of one per remembered window.
+#: Single dictionary operations (two stores filling it at once may build a day
+#: twice, harmlessly); cleared if ever full, to stay bounded.
+_DATES: dict[int, dt.date] = {}
+_DATES_MAX = 20_000
+
+
+def _shared_date(value: int) -> dt.date:
+    day = _DATES.get(value)
+    if day is None:
+        day = _to_date(value)
+        if len(_DATES) >= _DATES_MAX:
+            _DATES.clear()
+        _DATES[value] = day
+    return day
+
+
+#: most code sets whose PTP answers a store remembers, and most MUE answers; past
+#: that the oldest remembered goes first (each costs a query to get back)
+_CACHE_SIZE = 4096
+#: a code set remembers its answers period by period only while its windows times
+#: its periods stay within this (a therapy visit's set: a few dozen); a larger set
+#: (hundreds of codes) filters its windows at each lookup instead, so that no set
+#: holds more than about this many references besides its windows
+_ANSWERS_BUDGET = 1024
+
+
+class _Windows(NamedTuple):  # a tuple: built once per query, cheaper than an attrs class
+    """The PTP windows between the codes of one code set, answered period by period."""
+
+    #: the windows (no indicator 9, no same-code pair) in column-1, column-2, effective order
+    edits: tuple[PtpEdit, ...]
+    #: every day one of them starts or stops applying, in order: the edits in force
+    #: are the same on all days with the same number of these passed (a period)
+    breaks: tuple[dt.date, ...]
+    #: the answer of each period, ``answers[bisect_right(breaks, day)]``, worked out
+    #: the first time a day of the period is asked (None until then); the first
+    #: period, before every start, is empty. None for a set too large to hold them.
+    answers: list[tuple[PtpEdit, ...] | None] | None
+
+
+#: the usual code set: no edit between any two of its codes (one period, empty)
+_NO_WINDOWS = _Windows((), (), [()])
 
 
 class StoreTables:
     """Edit tables answered from the local SQLite store (read-only).
 
-    One query per lookup: the rows of every pair among the asked codes, all date
-    windows, are fetched at once and cached by code set; the date filter is then
-    applied in memory. Safe to share between threads.
+    One query per code set: the rows of every pair among the asked codes, all
+    date windows, are fetched at once; the date filter is then applied in memory.
+    What a query brings is worked out once and remembered per code set: a code
+    set's PTP answer changes only on a day one of its edits starts or stops, so
+    its answer for each *period* between two such days is kept beside its
+    windows. MUE answers are remembered per code set and quarter. A batch sees
+    the same few code sets visit after visit, so a repeated lookup is a
+    dictionary read and a bisection: no lock, no query, no date filtering (as
+    with :class:`~cptrules.ncci.MemoryTables`). At most ``_CACHE_SIZE`` code sets
+    and MUE answers are remembered, the oldest going first. Answers are handed
+    out as remembered (a tuple; a read-only mapping for MUEs).
+
+    Safe to share between threads: remembered answers are read without a lock
+    (single dictionary and list operations; a period's answer is filled in by one
+    assignment, and two threads filling it at once store equal answers); the
+    connection is used, and what a query brings is stored, under a lock, so one
+    connection never serves two threads at once.
     """
 
     def __init__(
@@ -502,21 +539,29 @@ class StoreTables:
         """Use :func:`open_store`; this is its plumbing."""
         self._path = path
         self._con = con
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # the connection, and storing what it brings
         self._fallback = fallback
         self._ptp_table = f"ptp_{ptp.id}" if ptp is not None else None
         prefix = "" if ptp is None or ptp.program == "medicare" else "medicaid "
         program_word = "Medicaid practitioner" if prefix else "practitioner"
         self._ptp_source = f"CMS {program_word} PTP {ptp.version}" if ptp is not None else ""
-        self._mue = [(r.start or 0, f"mue_{r.id}", r.version) for r in mue]
+        # MUE quarters in order of their first day (``mue`` comes in rank order, and a
+        # quarter's rank orders its first day too): the quarter answering a day is found
+        # by bisection. Index 0 of the tables and labels stands for "before every quarter".
+        quarters = [(r.start, r) for r in mue if r.start is not None]
+        self._mue_starts: tuple[dt.date, ...] = tuple(_to_date(start) for start, _r in quarters)
+        self._mue_tables: tuple[str, ...] = ("", *(f"mue_{r.id}" for _s, r in quarters))
+        self._mue_labels: tuple[str | None, ...] = (None, *(r.version for _s, r in quarters))
         if ptp is not None:
             ptp_part = f"{prefix}ptp {ptp.version}"
         else:
             ptp_part = f"ptp {(fallback.version if fallback else 'none').removeprefix('ncci:')}"
-        mue_part = "mue " + ",".join(v for _s, _t, v in self._mue) if self._mue else "no mue"
+        mue_part = "mue " + ",".join(r.version for _s, r in quarters) if quarters else "no mue"
         self._version = f"ncci:store({ptp_part}; {mue_part})"
-        self._ptp_cache: _LRU[frozenset[str], tuple[PtpEdit, ...]] = _LRU(_CACHE_SIZE)
-        self._mue_cache: _LRU[tuple[str, frozenset[str]], Mapping[str, MueEdit]] = _LRU(_CACHE_SIZE)
+        self._cache_size = _CACHE_SIZE
+        self._answers_budget = _ANSWERS_BUDGET
+        self._ptp_windows: dict[frozenset[str], _Windows] = {}
+        self._mue_answers: dict[tuple[frozenset[str], int], Mapping[str, MueEdit]] = {}
 
     @property
     def version(self) -> str:
@@ -526,94 +571,133 @@ class StoreTables:
     @property
     def has_mue(self) -> bool:
         """True when at least one MUE quarter is imported."""
-        return bool(self._mue)
+        return bool(self._mue_starts)
 
     def mue_quarter(self, day: dt.date) -> str | None:
         """The MUE quarter that answers ``day`` (None: the day precedes every import)."""
-        found = self._mue_for(day)
-        return found[2] if found is not None else None
-
-    def _mue_for(self, day: dt.date) -> tuple[int, str, str] | None:
-        key = day.year * 10000 + day.month * 100 + day.day
-        best = None
-        for item in self._mue:
-            if item[0] <= key:
-                best = item
-        return best
+        return self._mue_labels[bisect.bisect_right(self._mue_starts, day)]
 
     def ptp(self, codes: frozenset[str], day: dt.date) -> tuple[PtpEdit, ...]:
         """Edits in force on ``day`` between two different codes of ``codes`` (no indicator 9)."""
         if self._ptp_table is None:
             return self._fallback.ptp(codes, day) if self._fallback is not None else ()
-        if len(codes) < 2:
-            return ()
-        windows = self._ptp_cache.get(codes)
+        try:
+            windows = self._ptp_windows.get(codes)
+        except TypeError:  # a set, not a frozenset: answered as MemoryTables does
+            return self.ptp(frozenset(codes), day)
         if windows is None:
-            windows = self._fetch_ptp(codes)
-            self._ptp_cache.put(codes, windows)
-        return tuple(e for e in windows if e.in_force(day))
+            if len(codes) < 2:
+                return ()
+            windows = self._remember_ptp(codes)
+        answers = windows.answers
+        if answers is None:  # a very large code set: filtered each time (memory)
+            return tuple(e for e in windows.edits if e.in_force(day))
+        period = bisect.bisect_right(windows.breaks, day)
+        found = answers[period]
+        if found is None:
+            # Two threads may both work it out and store equal answers: harmless.
+            found = tuple(e for e in windows.edits if e.in_force(day))
+            if len(found) == len(windows.edits):  # the usual answer: keep one tuple
+                found = windows.edits
+            answers[period] = found
+        return found
 
-    def _fetch_ptp(self, codes: frozenset[str]) -> tuple[PtpEdit, ...]:
+    def _remember_ptp(self, codes: frozenset[str]) -> _Windows:
+        """Query the windows of ``codes`` once and remember them (the oldest set goes if full)."""
+        with self._lock:
+            windows = self._ptp_windows.get(codes)  # another thread may have fetched them
+            if windows is None:
+                windows = self._fetch_ptp(codes)
+                _store(self._ptp_windows, codes, windows, self._cache_size)
+            return windows
+
+    def _fetch_ptp(self, codes: frozenset[str]) -> _Windows:
+        """Every window between two different codes of ``codes`` (no indicator 9), queried.
+
+        The caller holds the lock. Order: column 1, column 2, effective date.
+        """
         ordered = sorted(codes)
         chunks = [ordered[i : i + _MAX_VARS] for i in range(0, len(ordered), _MAX_VARS)]
         found: list[PtpEdit] = []
-        with self._lock:
-            for c1_chunk in chunks:
-                for c2_chunk in chunks:
-                    sql = (
-                        "SELECT p.column1, p.column2, p.effective, p.deletion, p.indicator, "
-                        f"r.text FROM {self._ptp_table} p JOIN rationales r ON r.id = p.rationale "
-                        f"WHERE p.column1 IN ({','.join('?' * len(c1_chunk))}) "
-                        f"AND p.column2 IN ({','.join('?' * len(c2_chunk))}) "
-                        "AND p.indicator != 9 AND p.column1 != p.column2"
-                    )
-                    for c1, c2, eff, dele, ind, text in self._con.execute(
-                        sql, (*c1_chunk, *c2_chunk)
-                    ):
-                        found.append(
-                            PtpEdit(
-                                column1=c1,
-                                column2=c2,
-                                indicator=ind,
-                                effective=_to_date(eff),
-                                deletion=None if dele is None else _to_date(dele),
-                                rationale=text,
-                                source=self._ptp_source,
-                            )
+        days: set[int] = set()  # YYYYMMDD of every day a window starts or stops
+        for c1_chunk in chunks:
+            for c2_chunk in chunks:
+                sql = (
+                    "SELECT p.column1, p.column2, p.effective, p.deletion, p.indicator, "
+                    f"r.text FROM {self._ptp_table} p JOIN rationales r ON r.id = p.rationale "
+                    f"WHERE p.column1 IN ({','.join('?' * len(c1_chunk))}) "
+                    f"AND p.column2 IN ({','.join('?' * len(c2_chunk))}) "
+                    "AND p.indicator != 9 AND p.column1 != p.column2"
+                )
+                for c1, c2, eff, dele, ind, text in self._con.execute(sql, (*c1_chunk, *c2_chunk)):
+                    days.add(eff)
+                    if dele is not None:
+                        days.add(dele)
+                    found.append(
+                        PtpEdit(
+                            column1=c1,
+                            column2=c2,
+                            indicator=ind,
+                            effective=_shared_date(eff),
+                            deletion=None if dele is None else _shared_date(dele),
+                            rationale=text,
+                            source=self._ptp_source,
                         )
+                    )
+        if not found:
+            return _NO_WINDOWS
         found.sort(key=lambda e: (e.column1, e.column2, e.effective))
-        return tuple(found)
+        edits = tuple(found)
+        breaks = tuple(_shared_date(d) for d in sorted(days))
+        if len(edits) * (len(breaks) + 1) > self._answers_budget:
+            return _Windows(edits, breaks, None)
+        answers: list[tuple[PtpEdit, ...] | None] = [None] * (len(breaks) + 1)
+        answers[0] = ()  # before every start
+        return _Windows(edits, breaks, answers)
 
     def mue(self, codes: frozenset[str], day: dt.date) -> Mapping[str, MueEdit]:
         """MUEs of the quarter answering ``day`` for those of ``codes`` that have one."""
-        quarter = self._mue_for(day)
-        if quarter is None or not codes:
+        quarter = bisect.bisect_right(self._mue_starts, day)
+        if not quarter or not codes:
             return _EMPTY_MUE
-        _start, table, label = quarter
-        key = (table, codes)
-        cached = self._mue_cache.get(key)
-        if cached is None:
+        key = (codes, quarter)
+        try:
+            found = self._mue_answers.get(key)
+        except TypeError:  # a set, not a frozenset: answered as MemoryTables does
+            return self.mue(frozenset(codes), day)
+        if found is None:
+            found = self._remember_mue(key)
+        return found
+
+    def _remember_mue(self, key: tuple[frozenset[str], int]) -> Mapping[str, MueEdit]:
+        """Query the MUEs of one code set and quarter once, remember them (bounded)."""
+        codes, quarter = key
+        table, label = self._mue_tables[quarter], self._mue_labels[quarter]
+        with self._lock:
+            found = self._mue_answers.get(key)  # another thread may have fetched it
+            if found is not None:
+                return found
             ordered = sorted(codes)
             result: dict[str, MueEdit] = {}
-            with self._lock:
-                for i in range(0, len(ordered), _MAX_VARS):
-                    chunk = ordered[i : i + _MAX_VARS]
-                    for code, value, ind, text in self._con.execute(
-                        f"SELECT m.code, m.value, m.indicator, r.text FROM {table} m "
-                        "JOIN rationales r ON r.id = m.rationale "
-                        f"WHERE m.code IN ({','.join('?' * len(chunk))})",
-                        chunk,
-                    ):
-                        result[code] = MueEdit(
-                            code=code,
-                            value=value,
-                            indicator=ind,
-                            rationale=text,
-                            source=f"CMS practitioner MUE {label}",
-                        )
-            cached = MappingProxyType(dict(sorted(result.items())))
-            self._mue_cache.put(key, cached)
-        return cached
+            for i in range(0, len(ordered), _MAX_VARS):
+                chunk = ordered[i : i + _MAX_VARS]
+                for code, value, ind, text in self._con.execute(
+                    f"SELECT m.code, m.value, m.indicator, r.text FROM {table} m "
+                    "JOIN rationales r ON r.id = m.rationale "
+                    f"WHERE m.code IN ({','.join('?' * len(chunk))})",
+                    chunk,
+                ):
+                    result[code] = MueEdit(
+                        code=code,
+                        value=value,
+                        indicator=ind,
+                        rationale=text,
+                        source=f"CMS practitioner MUE {label}",
+                    )
+            # Read-only: the same mapping is handed to every caller.
+            found = MappingProxyType(dict(sorted(result.items())))
+            _store(self._mue_answers, key, found, self._cache_size)
+            return found
 
     def close(self) -> None:
         """Close the database connection."""
@@ -622,6 +706,20 @@ class StoreTables:
 
     def __repr__(self) -> str:
         return f"StoreTables({str(self._path)!r}, {self._version!r})"
+
+
+def _store(cache: dict[_K, _V], key: _K, value: _V, size: int) -> None:
+    """Remember ``key`` in ``cache``, forgetting the oldest entry when it holds ``size``.
+
+    Called with the store's lock held (the only writer at a time); readers read
+    without it, each read a single dictionary operation. Oldest-first rather than
+    least-recently-used: keeping use order would cost every read a lock and a move,
+    the very cost remembering saves; a code set still in use that goes costs one
+    query to come back.
+    """
+    if len(cache) >= size:
+        del cache[next(iter(cache))]
+    cache[key] = value
 
 
 def open_store(

@@ -36,16 +36,19 @@ _AT = _At()
 
 _NO_MODS: frozenset[str] = frozenset()
 
-#: a line's modifiers -> the same as a frozenset; a few combinations recur in every visit
-_MODSETS: dict[tuple[str, ...], frozenset[str]] = {}
-_MODSETS_CACHED = 4096
+
+class _ModSets(dict[tuple[str, ...], frozenset[str]]):
+    """A line's modifiers -> the same as a frozenset, built once: a few combinations
+    recur in every visit. Bounded: cleared when full."""
+
+    def __missing__(self, modifiers: tuple[str, ...]) -> frozenset[str]:
+        if len(self) >= 4096:
+            self.clear()
+        got = self[modifiers] = frozenset(modifiers)
+        return got
 
 
-def _modset(modifiers: tuple[str, ...]) -> frozenset[str]:
-    if len(_MODSETS) >= _MODSETS_CACHED:
-        _MODSETS.clear()
-    got = _MODSETS[modifiers] = frozenset(modifiers)
-    return got
+_MODSETS = _ModSets()
 
 
 class Context:
@@ -117,10 +120,7 @@ class Context:
             code = line.code
             info = get_info(code)
             infos.append(info)
-            modset = modsets.get(line.modifiers)
-            if modset is None:
-                modset = _modset(line.modifiers)
-            mods.append(modset)
+            mods.append(modsets[line.modifiers])
             if code in by_code:
                 by_code[code].append(i)
             else:

@@ -330,17 +330,15 @@ def _session_units(
             expected[code] = u
             legal[code] = _ONE[u] if u < 100 else frozenset((u,))
         return expected, legal
-    total = 0
-    full = 0
+    total = sum(timed.values())
     ranked: list[tuple[int, int, str]] = []
     for code, m in timed.items():
-        total += m
-        f, left = divmod(m, UNIT_MINUTES)
-        full += f
-        expected[code] = f
-        if left:
-            ranked.append((-left, -m, code))
-    remaining = (0 if total < MIDPOINT_MINUTES else (total + 7) // UNIT_MINUTES) - full
+        f = expected[code] = m // UNIT_MINUTES
+        if m != f * UNIT_MINUTES:  # leftover minutes: ranked by most, then most minutes, code
+            ranked.append((f * UNIT_MINUTES - m, -m, code))
+    remaining = (0 if total < MIDPOINT_MINUTES else (total + 7) // UNIT_MINUTES) - sum(
+        expected.values()
+    )
     if remaining == 0:
         return expected, {c: _ONE[u] if u < 100 else frozenset((u,)) for c, u in expected.items()}
     ranked.sort()

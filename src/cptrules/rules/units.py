@@ -13,7 +13,7 @@ from typing import Any
 
 from .._context import Context
 from ..report import Finding, Fix
-from ..units import chart_row, chart_units
+from ..units import _chart, chart_row
 from ._base import Example, Rule, rule
 from ._examples import pt_visit
 
@@ -92,9 +92,10 @@ def _timed_findings(
         )
         allowed = " or ".join(str(u) for u in sorted(legal[code]))
         if ctx.profile.unit_method == "total-time":
-            lo, hi = chart_row(chart_units(total_minutes))
+            chart_total = _chart(total_minutes)
+            lo, hi = _CHART_ROWS[chart_total] if chart_total < 100 else chart_row(chart_total)
             why = (
-                f"{total_minutes} timed minutes in all give {chart_units(total_minutes)} "
+                f"{total_minutes} timed minutes in all give {chart_total} "
                 f"unit(s) (chart row {lo}-{hi} minutes); {code} has {minutes[code]} of them"
             )
         else:
@@ -107,6 +108,10 @@ def _timed_findings(
             severity="error" if over else "warning",
             fixes=fixes,
         )
+
+
+#: chart_row(u) for every count of units a parsed visit can reach (1,440 minutes: 96)
+_CHART_ROWS = tuple(chart_row(u) for u in range(100))
 
 
 def _expected_total(ctx: Context, code: str) -> int:

@@ -8,12 +8,9 @@ between threads. :func:`check` uses a default engine built on first use.
 from __future__ import annotations
 
 import datetime as dt
-import itertools
-import operator
 import os
 import threading
 from collections.abc import Iterable, Mapping
-from itertools import repeat
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import attrs
@@ -38,10 +35,8 @@ SessionInput = Session | Mapping[str, Any] | str | bytes
 
 
 _Step = tuple[RuleFunc, Rule, frozenset[str] | None]
-#: the rule functions to run and their rules, in the same order
-_Run = tuple[tuple[RuleFunc, ...], tuple[Rule, ...]]
-_call = operator.call
-_flatten = itertools.chain.from_iterable
+#: the rules to run with their functions, in order
+_Run = tuple[tuple[RuleFunc, Rule], ...]
 
 
 @attrs.frozen
@@ -212,9 +207,10 @@ class Engine:
         run = runs.get(present)
         if run is None:
             run = _run_for(runs, steps, present)
-        funcs, rules = run
-        # func(ctx, r) for every rule to run, flattened, with the loop in C.
-        findings: list[Finding] = list(_flatten(map(_call, funcs, repeat(ctx, len(funcs)), rules)))
+        findings: list[Finding] = []
+        extend = findings.extend
+        for func, r in run:
+            extend(func(ctx, r))
         if findings:
             if plan.severities:
                 regrade = plan.severities
@@ -278,11 +274,9 @@ def _run_for(
     present: frozenset[str],
 ) -> _Run:
     """The rules of ``steps`` to run on a session whose codes, families and discipline are
-    ``present``: those without triggers and those with one present, as (functions, rules).
-    Remembered in ``runs``.
+    ``present``: those without triggers and those with one present. Remembered in ``runs``.
     """
-    chosen = [(func, r) for func, r, triggers in steps if triggers is None or triggers & present]
-    run = (tuple(func for func, _ in chosen), tuple(r for _, r in chosen))
+    run = tuple((func, r) for func, r, triggers in steps if triggers is None or triggers & present)
     if len(runs) >= _RUNS_CACHED:
         runs.clear()
     runs[present] = run

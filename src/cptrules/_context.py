@@ -66,6 +66,7 @@ class Context:
     - ``present``: codes, code families and ``@DISCIPLINE`` (what rule triggers match)
     - ``timed_minutes``: timed code -> minutes summed over its lines (lines with minutes)
     - ``unminuted``: indices of the lines of timed codes that carry no minutes
+    - ``untimed``: indices of the lines of known untimed codes
     - ``expected[i]``: the engine's expected units for line i, or None when unknown
     - ``legal[code]``: every unit count of a timed code that some legal allocation gives
     - ``billed[i]``: the line's units, or ``expected[i]`` where the line left units out
@@ -90,6 +91,7 @@ class Context:
         "tables",
         "timed_minutes",
         "unminuted",
+        "untimed",
     )
 
     def __init__(
@@ -116,6 +118,7 @@ class Context:
         expected: list[int | None] = []
         firsts: list[int] = []  # each timed code's first line with minutes
         unminuted: list[int] = []
+        untimed: list[int] = []
         for i, line in enumerate(lines):
             code = line.code
             info = get_info(code)
@@ -134,6 +137,7 @@ class Context:
                     by_family[family] = [i]
                 if not info.timed:
                     e = info.max_units
+                    untimed.append(i)
                 elif line.minutes is None:
                     unminuted.append(i)
                 else:
@@ -157,6 +161,7 @@ class Context:
         self.present: frozenset[str] = codes.union(by_family, (_AT[session.provider.discipline],))
         self.timed_minutes: Mapping[str, int] = timed
         self.unminuted: Sequence[int] = unminuted
+        self.untimed: Sequence[int] = untimed
         legal: Mapping[str, frozenset[int]] = _NO_LEGAL
         if timed:
             per_code, legal = _session_units(timed, profile.unit_method)

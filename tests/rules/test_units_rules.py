@@ -5,9 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
 
 import cptrules
+from cptrules import strategies
+from cptrules._context import Context
 from cptrules.ncci import bundled_tables
+from cptrules.rules import REGISTRY
+from cptrules.rules.units import _untimed_findings, untimed
 
 ENGINE = cptrules.Engine(tables=bundled_tables())
 
@@ -147,3 +153,38 @@ def test_anthem_cap_by_date() -> None:
     assert "units.daily-cap" not in ENGINE.check(data).rules()
     data["date_of_service"] = "2021-04-01"
     assert "units.daily-cap" in ENGINE.check(data).rules()
+
+
+# ----------------------------------------------------------- units.untimed fast path
+
+
+# Untimed codes (one-per-session, by regions, acupuncture initial and add-on)
+# beside a timed one, repeated and over their units: where the fast path must
+# hand over to the general path.
+_UNTIMED = ["97012", "G0283", "97161", "98941", "97810", "97811", "97813", "97814", "97110"]
+_untimed_mixes = st.lists(
+    st.tuples(st.sampled_from(_UNTIMED), st.none() | st.integers(0, 3)), min_size=1, max_size=5
+).map(
+    lambda lines: cptrules.load_session(
+        visit([(code, 15 if code == "97110" else None, units) for code, units in lines])
+    )
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.data())
+def test_untimed_fast_path_agrees_with_the_general_path(data: st.DataObject) -> None:
+    """The fast path answers only where the general path finds nothing: same findings."""
+    session = data.draw(
+        st.one_of(
+            strategies.sessions(),
+            strategies.faulty_sessions(rule="units.untimed"),
+            strategies.clean_sessions(payer="medicare"),
+            _untimed_mixes,
+        )
+    )
+    assume(session.date_of_service >= ENGINE.catalog.data_start)
+    profile = ENGINE.profile_for("medicare", session)
+    ctx = Context(session, profile, ENGINE.catalog, ENGINE.tables)
+    r = REGISTRY["units.untimed"]
+    assert list(untimed(ctx, r)) == _untimed_findings(ctx, r)

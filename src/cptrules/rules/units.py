@@ -226,6 +226,28 @@ def untimed(ctx: Context, r: Rule) -> list[Finding]:
     Acupuncture: one initial code (97810 or 97813) a day; an add-on (97811/97814)
     needs an initial code the same day.
     """
+    # Fast path: the usual untimed line is the only line of its code, within its
+    # units. Anything else (and any acupuncture) goes to the general path,
+    # which alone words findings.
+    lines = ctx.lines
+    by_code = ctx.by_code
+    expected = ctx.expected  # an untimed line's expected units are its code's max_units
+    for i in ctx.untimed:
+        line = lines[i]
+        units = line.units
+        most = expected[i]
+        if most is None:
+            continue  # no per-session count (acupuncture: checked below)
+        if len(by_code[line.code]) > 1 or (units is not None and units > most):
+            break
+    else:
+        if _ADDON_FAMILY not in ctx.by_family:
+            return []
+    return _untimed_findings(ctx, r)
+
+
+def _untimed_findings(ctx: Context, r: Rule) -> list[Finding]:
+    """The general path of :func:`untimed`: every finding, worded."""
     found: list[Finding] = []
     infos = ctx.infos
     lines = ctx.lines

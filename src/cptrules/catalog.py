@@ -93,6 +93,12 @@ class Catalog:
     data_start: dt.date
     #: the five spinal regions used to count CMT regions
     spinal_regions: frozenset[str]
+    #: codes fixed to one discipline (the evaluations), worked out from ``codes``
+    discipline_codes: frozenset[str] = attrs.field(init=False, eq=False, repr=False)
+
+    def __attrs_post_init__(self) -> None:
+        fixed = frozenset(c for c, info in self.codes.items() if info.discipline is not None)
+        object.__setattr__(self, "discipline_codes", fixed)  # attrs' way to set a frozen field
 
     def timed(self, code: str) -> bool:
         """True for a code billed in 15-minute units by time."""

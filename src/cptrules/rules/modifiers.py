@@ -330,15 +330,18 @@ def therapy_modifier(ctx: Context, r: Rule) -> Iterable[Finding]:
     if need is None:
         return () if provider == "DC" else _therapy_findings(ctx, r)
     no_other = _OTHER_THERAPY[need].isdisjoint
-    for mods in ctx.mods:
-        if need not in mods or not no_other(mods):
-            break
-    else:
-        for info in ctx.infos:
-            if info is not None and info.discipline is not None and info.discipline != provider:
+    if no_other(ctx.all_mods):
+        for mods in ctx.mods:
+            if need not in mods:
                 break
         else:
-            return ()
+            if ctx.codes.isdisjoint(ctx.catalog.discipline_codes):
+                return ()
+            for info in ctx.infos:
+                if info is not None and info.discipline is not None and info.discipline != provider:
+                    break
+            else:
+                return ()
     # Some line differs: it matters only where the rule checks the line.
     for info, mods in zip(ctx.infos, ctx.mods, strict=True):
         if need in mods and no_other(mods):

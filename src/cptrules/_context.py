@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from .catalog import Catalog, CodeInfo
 from .models import ServiceLine, Session
 from .payers import PayerProfile
-from .units import _session_units
+from .units import UnitMethod, _session_units
 
 if TYPE_CHECKING:
     from .ncci import EditTables
@@ -35,6 +35,24 @@ class _At(dict[str, str]):
 _AT = _At()
 
 _NO_MODS: frozenset[str] = frozenset()
+
+_UnitsKey = tuple[UnitMethod, tuple[tuple[str, int], ...]]
+_UnitsAnswer = tuple[Mapping[str, int], Mapping[str, frozenset[int]]]
+#: (unit method, timed codes and minutes in line order) -> expected and legal units.
+#: An EMR checks the same visit on every save and clinics bill the same few
+#: minute patterns, so answers repeat; a batch of all-distinct visits only pays
+#: for the key. Bounded: cleared when full.
+_UNITS: dict[_UnitsKey, _UnitsAnswer] = {}
+_UNITS_CACHED = 8192
+
+
+def _units_for(key: _UnitsKey, timed: Mapping[str, int]) -> _UnitsAnswer:
+    # Shared between sessions from now on: typed read-only (Mapping), never written.
+    answer = _session_units(timed, key[0])
+    if len(_UNITS) >= _UNITS_CACHED:
+        _UNITS.clear()
+    _UNITS[key] = answer
+    return answer
 
 
 class _ModSets(dict[tuple[str, ...], frozenset[str]]):
@@ -164,7 +182,11 @@ class Context:
         self.untimed: Sequence[int] = untimed
         legal: Mapping[str, frozenset[int]] = _NO_LEGAL
         if timed:
-            per_code, legal = _session_units(timed, profile.unit_method)
+            key = (profile.unit_method, tuple(timed.items()))
+            answer = _UNITS.get(key)
+            if answer is None:
+                answer = _units_for(key, timed)
+            per_code, legal = answer
             for i in firsts:
                 expected[i] = per_code[lines[i].code]
         self.legal = legal

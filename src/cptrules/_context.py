@@ -85,6 +85,7 @@ class Context:
     - ``timed_minutes``: timed code -> minutes summed over its lines (lines with minutes)
     - ``unminuted``: indices of the lines of timed codes that carry no minutes
     - ``untimed``: indices of the lines of known untimed codes
+    - ``clocked``: indices of the lines of timed codes with a start time
     - ``expected[i]``: the engine's expected units for line i, or None when unknown
     - ``legal[code]``: every unit count of a timed code that some legal allocation gives
     - ``billed[i]``: the line's units, or ``expected[i]`` where the line left units out
@@ -96,6 +97,7 @@ class Context:
         "by_code",
         "by_family",
         "catalog",
+        "clocked",
         "codes",
         "dos",
         "expected",
@@ -137,6 +139,7 @@ class Context:
         firsts: list[int] = []  # each timed code's first line with minutes
         unminuted: list[int] = []
         untimed: list[int] = []
+        clocked: list[int] = []
         for i, line in enumerate(lines):
             code = line.code
             info = get_info(code)
@@ -156,17 +159,20 @@ class Context:
                 if not info.timed:
                     e = info.max_units
                     untimed.append(i)
-                elif line.minutes is None:
-                    unminuted.append(i)
                 else:
-                    # The code's units all go on its first line with minutes (set
-                    # below, once the day's minutes are summed); its other lines get 0.
-                    e = 0
-                    if code in timed:
-                        timed[code] += line.minutes
+                    if line.start is not None:
+                        clocked.append(i)
+                    if line.minutes is None:
+                        unminuted.append(i)
                     else:
-                        timed[code] = line.minutes
-                        firsts.append(i)
+                        # The code's units all go on its first line with minutes (set
+                        # below, once the minutes are summed); its other lines get 0.
+                        e = 0
+                        if code in timed:
+                            timed[code] += line.minutes
+                        else:
+                            timed[code] = line.minutes
+                            firsts.append(i)
             expected.append(e)
         self.infos: tuple[CodeInfo | None, ...] = tuple(infos)
         self.mods: tuple[frozenset[str], ...] = tuple(mods)
@@ -180,6 +186,7 @@ class Context:
         self.timed_minutes: Mapping[str, int] = timed
         self.unminuted: Sequence[int] = unminuted
         self.untimed: Sequence[int] = untimed
+        self.clocked: Sequence[int] = clocked
         legal: Mapping[str, frozenset[int]] = _NO_LEGAL
         if timed:
             key = (profile.unit_method, tuple(timed.items()))

@@ -107,15 +107,12 @@ def overlap(ctx: Context, r: Rule) -> list[Finding]:
     """
     clocked: list[tuple[int, int, int]] = []
     found: list[Finding] = []
-    infos = ctx.infos
+    lines = ctx.lines
     minute_of = _MINUTE_OF
-    for i, line in enumerate(ctx.lines):
-        t0 = line.start
-        if t0 is None:
-            continue
-        t1 = line.end
-        info = infos[i]
-        if info is None or not info.timed or t1 is None:
+    for i in ctx.clocked:  # timed lines with a start time
+        line = lines[i]
+        t0, t1 = line.start, line.end
+        if t0 is None or t1 is None:
             continue
         start = minute_of[t0]
         end = minute_of[t1]

@@ -33,7 +33,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from bench_check import make_sessions
 
 import cptrules
-from cptrules import units
+from cptrules import _context
 from cptrules._context import Context
 from cptrules.batch import _dump
 from cptrules.report import encode_report
@@ -68,7 +68,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     stages: list[tuple[str, float]] = []
     stages.append(("json decode", _mean_us(json.loads, texts)))
     stages.append(("load_session(dict)", _mean_us(cptrules.load_session, dicts)))
-    units._expectations.cache_clear()  # cold, as in a batch of distinct visits
+    _context._UNITS.clear()  # cold, as in a batch of distinct visits
     stages.append(("rule context", _mean_us(context, sessions)))
     contexts = [context(s) for s in sessions]
     steps = engine.plan(profile).in_force(sessions[0].date_of_service)
@@ -80,7 +80,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             per_rule[r.id] /= len(contexts)
     rules_total = sum(per_rule.values())
     stages.append(("rules (sum of the table below)", rules_total))
-    units._expectations.cache_clear()
+    _context._UNITS.clear()
     whole = _mean_us(engine.check, sessions)
     rest = whole - rules_total - stages[2][1]
     stages.append(("rest of check() (whole minus the above two)", rest))

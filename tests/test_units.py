@@ -218,14 +218,6 @@ def test_timed_expectations_returns_fresh_dicts_in_input_order() -> None:
     assert sets_again == {"97110": frozenset({2}), "97140": frozenset({1})}
 
 
-def test_timed_expectations_is_memoised() -> None:
-    units._expectations.cache_clear()
-    timed_expectations({"97110": 33, "97140": 7}, "total-time")
-    timed_expectations({"97140": 7, "97110": 33}, "total-time")
-    info = units._expectations.cache_info()
-    assert (info.hits, info.misses) == (1, 1)
-
-
 def test_timed_expectations_rejects_unknown_method() -> None:
     with pytest.raises(ValueError, match="unknown unit method 'midpoint'"):
         timed_expectations({"97110": 10}, "midpoint")

@@ -9,7 +9,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cptrules.units import (
-    UnitMethod,
     _session_units,
     chart_units,
     explain,
@@ -148,15 +147,16 @@ day_minutes = st.one_of(st.integers(0, 16), st.integers(0, 1440))
 
 
 @fast
-@given(
-    st.dictionaries(st.sampled_from(TIMED), day_minutes, max_size=6),
-    st.sampled_from(["total-time", "per-code"]),
-)
-def test_the_engines_direct_path_agrees_with_timed_expectations(
-    minutes: dict[str, int], method: UnitMethod
-) -> None:
-    expected, possible = _session_units(minutes, method)
-    assert (expected, possible) == timed_expectations(minutes, method)
+@given(st.dictionaries(st.sampled_from(TIMED), day_minutes, max_size=6))
+def test_the_engines_direct_path_agrees_with_the_allocations(minutes: dict[str, int]) -> None:
+    """Up to a day of minutes, past the direct path's tables of small unit sets."""
+    expected, possible = _session_units(minutes, "total-time")
+    allocations = total_time_allocations(minutes)
+    assert expected == total_time(minutes)
+    assert possible == {c: frozenset(a[c] for a in allocations) for c in minutes}
+    expected, possible = _session_units(minutes, "per-code")
+    assert expected == per_code(minutes)
+    assert possible == {c: frozenset({u}) for c, u in expected.items()}
 
 
 @fast

@@ -23,7 +23,6 @@ files, no I/O, no dates. Codes are not looked up; pass only the timed codes.
 
 from __future__ import annotations
 
-import functools
 import itertools
 import types
 from collections.abc import Iterable, Mapping
@@ -282,29 +281,6 @@ def _check_method(method: object) -> UnitMethod:
 # ------------------------------------------------------------------ engine helper
 
 
-@functools.lru_cache(maxsize=4096)
-def _expectations(
-    key: frozenset[tuple[str, int]], method: UnitMethod
-) -> tuple[Mapping[str, int], Mapping[str, frozenset[int]]]:
-    items = tuple(sorted(key))
-    if method == "per-code":
-        expected = {code: _chart(m) for code, m in items}
-        possible = {code: frozenset((u,)) for code, u in expected.items()}
-        return types.MappingProxyType(expected), types.MappingProxyType(possible)
-    plan = _plan(items)
-    expected = _chosen(plan)
-    sets: dict[str, frozenset[int]] = {}
-    contested = frozenset(plan.tied) if 0 < plan.slots < len(plan.tied) else frozenset()
-    taken = frozenset((*plan.sure, *plan.tied[: plan.slots]))
-    for i, (code, _) in enumerate(items):
-        f = plan.full[i]
-        if i in contested:
-            sets[code] = frozenset((f, f + 1))
-        else:
-            sets[code] = frozenset((f + 1,)) if i in taken else frozenset((f,))
-    return types.MappingProxyType(expected), types.MappingProxyType(sets)
-
-
 # Small unit sets recur in every session: share them instead of building new ones.
 _ONE: tuple[frozenset[int], ...] = tuple(frozenset((u,)) for u in range(100))
 _TWO: tuple[frozenset[int], ...] = tuple(frozenset((u, u + 1)) for u in range(100))
@@ -313,14 +289,13 @@ _TWO: tuple[frozenset[int], ...] = tuple(frozenset((u, u + 1)) for u in range(10
 def _session_units(
     timed: Mapping[str, int], method: UnitMethod
 ) -> tuple[dict[str, int], dict[str, frozenset[int]]]:
-    """The engine's per-session answer: what :func:`_expectations` gives, computed directly.
+    """Expected units per timed code and the legal counts of each, for valid input.
 
-    The engine calls this once per checked session with codes and minutes
-    already validated by the parser. A batch of distinct visits rarely repeats
-    a combination of codes and minutes, so the memoised general path would
-    mostly miss; this one does the same arithmetic (see :func:`_plan`) in one
-    pass without building the plan. ``tests/test_units_properties.py`` checks
-    that both always agree.
+    What :func:`timed_expectations` returns (it validates, then calls this) and
+    what the engine asks once per checked session with minutes the parser
+    validated. The arithmetic of :func:`_plan` in one pass, without building
+    the plan; ``tests/test_units_properties.py`` holds it to
+    :func:`total_time_allocations` and :func:`per_code`. Fresh dicts, in input order.
     """
     expected: dict[str, int] = {}
     legal: dict[str, frozenset[int]] = {}
@@ -369,8 +344,7 @@ def timed_expectations(
     unit counts it has in ANY legal allocation (for ``"per-code"`` just the
     expected count). Billed units in ``possible[code]`` are not an error.
 
-    Results are memoised (the engine calls this once per session); the dicts
-    returned are fresh copies, in input order.
+    The dicts returned are fresh, in input order.
 
     >>> timed_expectations({"97112": 20, "97110": 20}, "total-time")
     ({'97112': 1, '97110': 2}, {'97112': frozenset({1, 2}), '97110': frozenset({1, 2})})
@@ -385,12 +359,7 @@ def timed_expectations(
     ``sum(expected.values())`` (the chart total).
     """
     checked = _check_method(method)
-    items = _validated(minutes_by_code)
-    expected, possible = _expectations(frozenset(items), checked)
-    return (
-        {code: expected[code] for code, _ in items},
-        {code: possible[code] for code, _ in items},
-    )
+    return _session_units(dict(_validated(minutes_by_code)), checked)
 
 
 # -------------------------------------------------------------------- explanation

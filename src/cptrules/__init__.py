@@ -15,6 +15,7 @@ live in :mod:`cptrules.strategies` (the ``[hypothesis]`` extra).
 from __future__ import annotations
 
 from . import units
+from ._memo import clear_caches
 from ._version import DATA_VERSION, __version__
 from .engine import Engine, check, default_engine
 from .errors import (
@@ -51,6 +52,7 @@ __all__ = [
     "__version__",
     "apply_fixes",
     "check",
+    "clear_caches",
     "default_engine",
     "dump_session",
     "load_session",

@@ -1,0 +1,86 @@
+"""One bounded memo table, the only kind of cache in the package.
+
+Every cache in cptrules is a :class:`Memo`: a dict with a size bound that drops
+its oldest entry first when full. Each memo registers itself (weakly), so
+:func:`clear_caches` empties all of them at once: the engine's, the parser's
+and any module's. A memo owned by an object (an :class:`~cptrules.Engine`)
+lives and dies with it; a module-level memo is declared with its bound beside
+the code that fills it.
+
+Thread safety: lookups and stores are single dict operations (atomic under the
+GIL). A racing eviction may drop an extra entry or clear the table; both only
+cost a recomputation, never a wrong answer, since a memo stores pure results.
+
+>>> squares: Memo[int, int] = Memo("doctest squares", size=2)
+>>> squares.put(2, 4), squares.put(3, 9), squares.put(4, 16)
+(4, 9, 16)
+>>> squares.get(2) is None, squares.get(4)
+(True, 16)
+>>> clear_caches()
+>>> len(squares)
+0
+"""
+
+from __future__ import annotations
+
+import weakref
+from typing import Generic, TypeVar
+
+__all__ = ["Memo", "clear_caches"]
+
+K = TypeVar("K")
+V = TypeVar("V")
+
+_ALL: weakref.WeakSet[Memo[object, object]] = weakref.WeakSet()
+
+
+class Memo(Generic[K, V]):
+    """A dict of at most ``size`` entries; the oldest is dropped first when full."""
+
+    __slots__ = ("__weakref__", "_data", "name", "size")
+
+    def __init__(self, name: str, *, size: int) -> None:
+        if size < 1:
+            raise ValueError("a memo holds at least one entry")
+        self.name = name
+        self.size = size
+        self._data: dict[K, V] = {}
+        _ALL.add(self)  # type: ignore[arg-type]  # variance: the set only calls clear()
+
+    def get(self, key: K) -> V | None:
+        """The remembered value for ``key``, or None."""
+        return self._data.get(key)
+
+    def put(self, key: K, value: V) -> V:
+        """Remember ``value`` for ``key`` (dropping the oldest entry when full); return it."""
+        data = self._data
+        if len(data) >= self.size:
+            try:
+                del data[next(iter(data))]
+            except (RuntimeError, StopIteration, KeyError):  # raced with another thread
+                data.clear()
+        data[key] = value
+        return value
+
+    def clear(self) -> None:
+        """Forget every entry."""
+        self._data.clear()
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._data
+
+    def __repr__(self) -> str:
+        return f"Memo({self.name!r}, size={self.size}, entries={len(self._data)})"
+
+
+def clear_caches() -> None:
+    """Empty every memo table in cptrules (engines', the parser's, modules').
+
+    Answers never change because of a cache, so this is only ever needed to
+    free memory or to time cold runs.
+    """
+    for memo in list(_ALL):
+        memo.clear()

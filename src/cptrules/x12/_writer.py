@@ -15,7 +15,7 @@ per session): what the strategies and the round-trip tests use.
 from __future__ import annotations
 
 import io
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from decimal import Decimal, InvalidOperation
 from typing import IO
 
@@ -39,16 +39,23 @@ def _fmt_money(value: Decimal) -> str:
     return text if text not in ("-0",) else "0"
 
 
-def _plan(
-    corrections: Iterable[tuple[ClaimVisit, Iterable[Fix]]],
-) -> tuple[dict[int, _LineEdit], list[tuple[int, int]], dict[int, Decimal]]:
-    """Edits by SV1 segment, dropped segment ranges, and CLM02 reductions by CLM segment."""
-    edits: dict[int, _LineEdit] = {}
-    dropped: list[tuple[int, int]] = []
-    less: dict[int, Decimal] = {}
+class _Plan:
+    __slots__ = ("claims", "dropped", "edits", "less")
+
+    def __init__(self) -> None:
+        self.edits: dict[int, _LineEdit] = {}  # by SV1 segment index
+        self.dropped: list[tuple[int, int]] = []  # [LX index, end) of removed lines
+        self.less: dict[int, Decimal] = {}  # CLM02 reductions by CLM segment index
+        self.claims: dict[int, str] = {}  # CLM segment index -> CLM01, to check the source
+
+
+def _plan(corrections: Iterable[tuple[ClaimVisit, Iterable[Fix]]]) -> _Plan:
+    plan = _Plan()
+    edits, dropped, less = plan.edits, plan.dropped, plan.less
     for visit, fixes in corrections:
         if visit.format != "x12" or len(visit.segments) != len(visit.session.lines):
             raise X12Error([Problem(None, None, None, "the visit was not read from an 837P")])
+        plan.claims[visit.clm_segment] = visit.claim
         state = {
             i: _LineEdit(ln.code, ln.modifiers, ln.units)
             for i, ln in enumerate(visit.session.lines)
@@ -81,7 +88,7 @@ def _plan(
                 amount = Decimal(0)
             less[visit.clm_segment] = less.get(visit.clm_segment, Decimal(0)) + amount
     dropped.sort()
-    return edits, dropped, less
+    return plan
 
 
 def write_837(
@@ -96,7 +103,10 @@ def write_837(
     Raises :class:`X12Error` when the source cannot be read, differs from the
     one the visits were read from, or the fixes would remove every line of a claim.
     """
-    edits, dropped, less = _plan(corrections)
+    plan = _plan(corrections)
+    edits, dropped, less = plan.edits, plan.dropped, plan.less
+    applied = 0
+    stale = X12Error([Problem(None, None, None, "the visits were not read from this source")])
     sink = io.StringIO() if out is None else out
     write = sink.write
     drop_at = 0
@@ -109,11 +119,13 @@ def write_837(
             elem, comp, term = delims.element, delims.component, delims.segment + delims.newline
             while drop_at < len(dropped) and dropped[drop_at][1] <= index:
                 drop_at += 1
-            if drop_at < len(dropped) and dropped[drop_at][0] <= index:
-                continue
             sid = els[0]
+            if drop_at < len(dropped) and dropped[drop_at][0] <= index:
+                if index == dropped[drop_at][0] and sid != "LX":
+                    raise stale
+                continue
             if sid == "ISA":
-                write(elem.join(els) + comp + term)
+                write(elem.join(els) + term)
                 continue
             if sid in ("CLM", "HL", "SE") and clm_index and kept_lines == 0:
                 raise X12Error(
@@ -126,6 +138,10 @@ def write_837(
                 lx_number = 0
                 kept_lines = 0
                 clm_index = index
+                if index in plan.claims:
+                    if (els[1] if len(els) > 1 else "") != plan.claims[index]:
+                        raise stale
+                    applied += 1
                 if index in less and len(els) > 2:
                     try:
                         els[2] = _fmt_money(Decimal(els[2]) - less[index])
@@ -154,6 +170,8 @@ def write_837(
             write(elem.join(els) + term)
     except _Fatal as fatal:
         raise X12Error([fatal.problem]) from None
+    if applied != len(plan.claims):
+        raise stale
     return sink.getvalue() if out is None and isinstance(sink, io.StringIO) else None
 
 
@@ -161,7 +179,7 @@ def write_837(
 
 
 def dump_837(
-    claims: Iterable[tuple[str, Session]] | Sequence[Session],
+    claims: Iterable[tuple[str, Session] | Session],
     *,
     payer_map: PayerMap | None = None,
     newline: bool = True,

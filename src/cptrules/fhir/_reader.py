@@ -106,7 +106,8 @@ def _codings(concept: Any) -> list[dict[str, Any]]:
 
 def _code_in(concept: Any, systems: frozenset[str] | set[str]) -> str | None:
     for c in _codings(concept):
-        if c.get("system") in systems and isinstance(c.get("code"), str):
+        system = c.get("system")
+        if isinstance(system, str) and system in systems and isinstance(c.get("code"), str):
             return str(c["code"])
     return None
 
@@ -464,12 +465,12 @@ def read_fhir(
             full = _obj(entry).get("fullUrl")
             if isinstance(full, str):
                 index[full] = res
-            if rtype in _RESOURCES:
+            if isinstance(rtype, str) and rtype in _RESOURCES:
                 resources.append((f"entry[{k}].resource", res))
         if not resources:
             yield FhirError([("entry", "no Claim or ExplanationOfBenefit in the Bundle")])
             return
-    elif kind in _RESOURCES:
+    elif isinstance(kind, str) and kind in _RESOURCES:
         resources.append(("", doc))
     else:
         yield FhirError([("resourceType", "must be Claim, ExplanationOfBenefit or Bundle")])

@@ -26,6 +26,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from .._interop import ClaimVisit, PayerMap, bundled_payer_map, taxonomy_map
+from .._memo import Memo
 from ..errors import InvalidSessionError
 from ..parsing import load_session
 from ._segments import Problem, Source, X12Error, _Fatal, segments
@@ -58,13 +59,20 @@ _FIELD_ELEMENT = {
 }
 
 
+_DAYS: Memo[str, dt.date] = Memo("x12 CCYYMMDD dates", size=4096)
+
+
 def _date8(value: str) -> dt.date | None:
+    day = _DAYS.get(value)
+    if day is not None:
+        return day
     if not _D8.fullmatch(value):
         return None
     try:
-        return dt.date(int(value[:4]), int(value[4:6]), int(value[6:]))
+        day = dt.date(int(value[:4]), int(value[4:6]), int(value[6:]))
     except ValueError:
         return None
+    return _DAYS.put(value, day)
 
 
 class _Line:
@@ -164,6 +172,8 @@ class _Parties:
 
 def _quantity(value: str) -> int | None:
     """A whole, non-negative quantity from an X12 decimal ("1", "2.00"), else None."""
+    if value.isascii() and value.isdigit() and len(value) < 10:
+        return int(value)
     if not _QUANTITY.fullmatch(value):
         return None
     try:
@@ -199,6 +209,8 @@ class _Reader:
         self.payer = payer
         self.discipline = discipline
         self.taxonomy = taxonomy_map()
+        # SV101 composites seen (code, modifiers), per reader: the component separator is fixed
+        self._procs: dict[str, tuple[str, list[str]]] = {}
 
     # ------------------------------------------------------------------ the stream
 
@@ -213,7 +225,7 @@ class _Reader:
         st_control = ""
         groups = 0
         sets = 0
-        st_count = 0  # segments since ST, ST included; 0 = not inside ST
+        st_start = 0  # index of the open ST segment; 0 = not inside ST
         skip_group = False
         in_group = False
         ended = False
@@ -225,8 +237,6 @@ class _Reader:
                 if ended:
                     env.append(Problem(index, sid, None, "data after the IEA segment"))
                     break
-                if st_count:
-                    st_count += 1
                 if sid == "ISA":
                     component = delims.component
                     isa_control = els[13] if len(els) > 13 else ""
@@ -308,10 +318,10 @@ class _Reader:
                     parties.filing = els[9] if len(els) > 9 and els[9] else None
                     parties.payer_seg = index
                 elif sid == "ST":
-                    if st_count:
+                    if st_start:
                         env.append(Problem(index, sid, None, "ST inside a transaction set"))
                     sets += 1
-                    st_count = 1
+                    st_start = index
                     st_control = els[2] if len(els) > 2 else ""
                     ident = els[1] if len(els) > 1 else ""
                     version = els[3] if len(els) > 3 else ""
@@ -323,16 +333,17 @@ class _Reader:
                         )
                     parties = _Parties()
                 elif sid == "SE":
-                    if not st_count:
+                    if not st_start:
                         env.append(Problem(index, sid, None, "SE without ST"))
                     else:
+                        st_count = index - st_start + 1
                         if (els[1] if len(els) > 1 else "") != str(st_count):
                             env.append(
                                 Problem(index, sid, "SE01", f"segment count is not {st_count}")
                             )
                         if (els[2] if len(els) > 2 else "") != st_control:
                             env.append(Problem(index, sid, "SE02", "does not match ST02"))
-                    st_count = 0
+                    st_start = 0
                 elif sid == "GS":
                     groups += 1
                     sets = 0
@@ -356,9 +367,9 @@ class _Reader:
                 elif sid == "GE":
                     if not in_group:
                         env.append(Problem(index, sid, None, "GE without GS"))
-                    if st_count:
+                    if st_start:
                         env.append(Problem(index, sid, None, "transaction set not closed by SE"))
-                        st_count = 0
+                        st_start = 0
                     if (els[1] if len(els) > 1 else "") != str(sets):
                         env.append(
                             Problem(index, sid, "GE01", f"transaction set count is not {sets}")
@@ -412,13 +423,19 @@ class _Reader:
         assert claim is not None  # a line only exists inside a claim
         line.sv1_seg = index
         probs = claim.problems
-        parts = els[1].split(comp) if len(els) > 1 else [""]
-        if parts[0] != "HC" or len(parts) < 2:
-            hint = _separator_hint(parts[0], comp)
-            probs.append(Problem(index, "SV1", "SV101-1", f"not an HC (CPT/HCPCS) code{hint}"))
-            return
-        line.code = parts[1]
-        line.modifiers = [m for m in parts[2:6] if m]
+        composite = els[1] if len(els) > 1 else ""
+        proc = self._procs.get(composite)
+        if proc is None:
+            parts = composite.split(comp)
+            if parts[0] != "HC" or len(parts) < 2:
+                hint = _separator_hint(parts[0], comp)
+                probs.append(Problem(index, "SV1", "SV101-1", f"not an HC (CPT/HCPCS) code{hint}"))
+                return
+            proc = (parts[1], [m for m in parts[2:6] if m])
+            if len(self._procs) >= 4096:
+                self._procs.clear()
+            self._procs[composite] = proc
+        line.code, line.modifiers = proc[0], proc[1].copy()
         line.charge = els[2] if len(els) > 2 and els[2] else "0"
         basis = els[3] if len(els) > 3 else ""
         qty = _quantity(els[4]) if len(els) > 4 else None

@@ -126,7 +126,9 @@ def main() -> None:
             )
             got = json.loads(res.stdout)
             mib = got["peak_kib"] / 1024
-            print(f"peak RSS reading {label} of the claims ({got['visits']:,} visits): {mib:.1f} MiB")
+            print(
+                f"peak RSS reading {label} of the claims ({got['visits']:,} visits): {mib:.1f} MiB"
+            )
 
 
 if __name__ == "__main__":

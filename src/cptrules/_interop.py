@@ -25,7 +25,7 @@ import attrs
 from .engine import Engine, default_engine
 from .errors import DataError
 from .models import Session
-from .report import Report
+from .report import Fix, Report
 
 __all__ = [
     "ClaimReport",
@@ -193,6 +193,10 @@ class ClaimReport:
     def ok(self) -> bool:
         """True when no finding has severity ``error``."""
         return self.report.ok
+
+    def fixes(self) -> list[Fix]:
+        """Every finding's fixes, in order (what :func:`cptrules.x12.write_837` applies)."""
+        return [fix for finding in self.report.findings for fix in finding.fixes]
 
     def to_dict(self) -> dict[str, Any]:
         """The report's JSON with ``claim`` and, per unit and finding, ``claim_line``."""

@@ -256,3 +256,32 @@ def test_streams_in_constant_memory() -> None:
         pass
     small, large = peak(200), peak(1200)  # 1200 pairs: 1.3 MB of input, never held whole
     assert large < small * 1.25, (small, large)
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "where"),
+    [
+        ("ST*837*0001", "ST*837*0002", "SE02"),
+        ("GS*HC*", "GS*HP*", "GS01"),
+        ("ST*837*0001*005010X222A1", "ST*835*0001*005010X222A1", "ST01"),
+        ("HL*4*3*23*0", "HL*4*9*23*0", "HL02"),
+        ("HL*4*3*23*0", "HL*4*3*24*0", "HL03"),
+    ],
+)
+def test_envelope_and_hierarchy_problems_are_located(old: str, new: str, where: str) -> None:
+    text = PT.read_text().replace(old, new, 1)
+    assert any(p.endswith(where) for p, _ in located(errors(text)))
+
+
+def test_data_after_iea_is_named() -> None:
+    text = PT.read_text() + "NM1*XX~\n"
+    assert any("after the IEA" in m for _, m in located(errors(text)))
+    assert len(visits(PT)) == len([r for r in results(text) if isinstance(r, ClaimVisit)])
+
+
+def test_a_line_without_a_service_date_or_sv1() -> None:
+    text = PT.read_text().replace("DTP*472*D8*20260305", "DTP*473*D8*20260305")
+    sv1 = segs(PT).index("SV1*HC:97110:GP*100*UN*2***1") + 1
+    assert (f"segment {sv1} SV1", "no service date (DTP*472)") in located(errors(text))
+    text = PT.read_text().replace("SV1*HC:97110:GP*100*UN*2***1", "SVX*HC:97110:GP*100*UN*2***1")
+    assert any(m == "service line without SV1" for _, m in located(errors(text)))

@@ -19,7 +19,7 @@ from collections.abc import Iterable
 from decimal import Decimal, InvalidOperation
 from typing import IO
 
-from .._interop import ClaimVisit, PayerMap, bundled_payer_map, taxonomy_map
+from .._interop import ClaimReport, ClaimVisit, PayerMap, bundled_payer_map, taxonomy_map
 from ..models import Session
 from ..report import Fix
 from ._segments import Problem, Source, X12Error, _Fatal, segments
@@ -49,10 +49,14 @@ class _Plan:
         self.claims: dict[int, str] = {}  # CLM segment index -> CLM01, to check the source
 
 
-def _plan(corrections: Iterable[tuple[ClaimVisit, Iterable[Fix]]]) -> _Plan:
+Correction = tuple[ClaimVisit, Iterable[Fix]] | ClaimReport
+
+
+def _plan(corrections: Iterable[Correction]) -> _Plan:
     plan = _Plan()
     edits, dropped, less = plan.edits, plan.dropped, plan.less
-    for visit, fixes in corrections:
+    for item in corrections:
+        visit, fixes = (item.visit, item.fixes()) if isinstance(item, ClaimReport) else item
         if visit.format != "x12" or len(visit.segments) != len(visit.session.lines):
             raise X12Error([Problem(None, None, None, "the visit was not read from an 837P")])
         plan.claims[visit.clm_segment] = visit.claim
@@ -93,13 +97,13 @@ def _plan(corrections: Iterable[tuple[ClaimVisit, Iterable[Fix]]]) -> _Plan:
 
 def write_837(
     source: Source,
-    corrections: Iterable[tuple[ClaimVisit, Iterable[Fix]]],
+    corrections: Iterable[Correction],
     out: IO[str] | None = None,
 ) -> str | None:
     """Write ``source`` with each visit's fixes applied; return the text unless ``out`` is given.
 
-    ``corrections`` pairs each :class:`ClaimVisit` read from this very source
-    with the fixes to apply (``[fix for f in report.findings for fix in f.fixes]``).
+    ``corrections`` holds a :class:`ClaimReport` per visit read from this very
+    source (its findings' fixes are applied), or ``(visit, fixes)`` pairs.
     Raises :class:`X12Error` when the source cannot be read, differs from the
     one the visits were read from, or the fixes would remove every line of a claim.
     """

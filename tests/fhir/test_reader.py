@@ -247,3 +247,10 @@ def test_junk_never_escapes_the_error_tree(doc: Any) -> None:
             assert isinstance(result, (ClaimVisit, FhirError))
     except CptRulesError:
         pass
+
+
+def test_sniff_knows_the_resource_types() -> None:
+    assert fhir.sniff({"resourceType": "Bundle"})
+    assert fhir.sniff(claim())
+    assert not fhir.sniff({"resourceType": "Patient"})
+    assert not fhir.sniff([claim()])

@@ -285,3 +285,19 @@ def test_a_line_without_a_service_date_or_sv1() -> None:
     assert (f"segment {sv1} SV1", "no service date (DTP*472)") in located(errors(text))
     text = PT.read_text().replace("SV1*HC:97110:GP*100*UN*2***1", "SVX*HC:97110:GP*100*UN*2***1")
     assert any(m == "service line without SV1" for _, m in located(errors(text)))
+
+
+def test_sniff_finds_the_isa_header() -> None:
+    assert x12.sniff(PT.read_bytes()[:200])
+    assert x12.sniff("\ufeff\n ISA*00*")
+    assert not x12.sniff(b'{"date_of_service": "2026-03-04"}')
+    assert not x12.sniff(b"ISA")
+
+
+def test_importing_the_readers_does_not_import_hypothesis() -> None:
+    import subprocess
+    import sys
+
+    code = "import sys, cptrules.x12, cptrules.fhir; print('hypothesis' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"

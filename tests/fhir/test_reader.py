@@ -222,6 +222,7 @@ def test_the_shared_carin_eob() -> None:
     assert visit.session.date_of_service == dt.date(2019, 7, 2)
     assert [(ln.code, ln.units) for ln in visit.session.lines] == [("97110", None)]
     assert visit.session.diagnoses == ("S06.0X1A",)
+    assert visit.place_of_service == "11"  # item.locationCodeableConcept, CMS POS code set
     # 2019 is before the rule data: the library's own, clear error
     with pytest.raises(cptrules.NoRuleDataError):
         fhir.check_visit(visit)

@@ -301,3 +301,15 @@ def test_importing_the_readers_does_not_import_hypothesis() -> None:
     code = "import sys, cptrules.x12, cptrules.fhir; print('hypothesis' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_a_claim_of_countless_bad_segments_keeps_a_bounded_error() -> None:
+    parts = segs(PT)
+    k = parts.index("LX*1")
+    parts[k:k] = ["HI*ZZ:1"] * 5000
+    se = next(i for i, p in enumerate(parts) if p.startswith("SE*"))
+    st = next(i for i, p in enumerate(parts) if p.startswith("ST*"))
+    parts[se] = f"SE*{se - st + 1}*0001"
+    [err] = [e for e in errors(join(parts)) if e.claim == "PT-1001"]
+    assert len(err.problems) == 101
+    assert err.problems[-1].message == "more problems in this claim, not listed"

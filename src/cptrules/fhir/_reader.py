@@ -41,6 +41,12 @@ CPT_SYSTEMS = frozenset(
 ICD10_SYSTEMS = frozenset(("http://hl7.org/fhir/sid/icd-10-cm", "http://hl7.org/fhir/sid/icd-10"))
 ICD9_SYSTEMS = frozenset(("http://hl7.org/fhir/sid/icd-9-cm",))
 NUCC = "http://nucc.org/provider-taxonomy"
+POS_SYSTEMS = frozenset(
+    (
+        "https://www.cms.gov/Medicare/Coding/place-of-service-codes/Place_of_Service_Code_Set",
+        "https://www.cms.gov/Medicare/Coding/place-of-service-codes/Place_of_Service_Code_Set.html",
+    )
+)
 V2_DEGREE = "http://terminology.hl7.org/CodeSystem/v2-0360"
 NPI_SYSTEM = "http://hl7.org/fhir/sid/us-npi"
 _RESOURCES = frozenset(("Claim", "ExplanationOfBenefit"))
@@ -313,7 +319,17 @@ class _Claim:
                 session=session,
                 positions=tuple(pos for pos, _, _ in lines),
                 format="fhir",
+                place_of_service=self._place(items, lines),
             )
+
+    @staticmethod
+    def _place(items: list[Any], lines: list[tuple[int, int, dict[str, Any]]]) -> str | None:
+        """The place of service of the group's first item that names one (CMS POS code)."""
+        for _, k, _ in lines:
+            code = _code_in(_obj(items[k]).get("locationCodeableConcept"), POS_SYSTEMS)
+            if code is not None:
+                return code
+        return None
 
     def _locate(
         self, path: str, message: str, lines: list[tuple[int, int, dict[str, Any]]]

@@ -113,6 +113,20 @@ class _Line:
         self.taxonomy_seg = 0
 
 
+#: Most problems kept for one claim (a junk claim of a million bad lines stays small).
+MAX_PROBLEMS = 100
+
+
+class _Problems(list[Problem]):
+    """A claim's problems, at most :data:`MAX_PROBLEMS` of them, then a note that more exist."""
+
+    def append(self, problem: Problem) -> None:
+        if len(self) < MAX_PROBLEMS:
+            super().append(problem)
+        elif len(self) == MAX_PROBLEMS:
+            super().append(Problem(None, None, None, "more problems in this claim, not listed"))
+
+
 class _Claim:
     __slots__ = (
         "cr2",
@@ -134,7 +148,7 @@ class _Claim:
         self.lines: list[_Line] = []
         self.diagnoses: list[str] = []
         self.diag_segs: list[int] = []
-        self.problems: list[Problem] = []
+        self.problems: list[Problem] = _Problems()
         self.npi: str | None = None
         self.npi_seg = 0
         self.taxonomy: str | None = None

@@ -35,9 +35,11 @@ __all__ = ["MAX_CLAIM_LINES", "VERSIONS", "read_837"]
 
 #: The implementation guides read: 837P 5010 and its errata.
 VERSIONS = frozenset(("005010X222A1", "005010X222A2", "005010X222"))
-#: Service lines one 837P claim may carry (TR3 loop 2400 repeats at most 50 times).
+#: Service lines one 837P claim may carry: loop 2400 repeats at most 50 times
+#: (single source: the limit as a public 837P validator states it).
 MAX_CLAIM_LINES = 50
-#: Diagnoses one 837P claim may carry (TR3 2300 HI: 12 diagnosis codes).
+#: Diagnoses one 837P claim may carry: 12 (2300 HI; as a payer bulletin, Community
+#: Health Plan of Washington's "Billing Requirements for Diagnosis Code Limits", states it).
 MAX_DIAGNOSES = 12
 
 _ICD10 = frozenset(("ABK", "ABF"))

@@ -313,3 +313,20 @@ def test_a_claim_of_countless_bad_segments_keeps_a_bounded_error() -> None:
     [err] = [e for e in errors(join(parts)) if e.claim == "PT-1001"]
     assert len(err.problems) == 101
     assert err.problems[-1].message == "more problems in this claim, not listed"
+
+
+def test_a_line_level_rendering_provider_splits_the_visit() -> None:
+    """2420A: a line rendered by an OT is its own session (a session has one provider)."""
+    text = PT.read_text().replace(
+        "SV1*HC:97140:GP*40*UN*1***1~\nDTP*472*D8*20260304~",
+        "SV1*HC:97140:GO*40*UN*1***1~\nDTP*472*D8*20260304~\n"
+        "NM1*82*1*OTHER*SAM****XX*1234567893~\nPRV*PE*PXC*225X00000X~",
+    )
+    parts = [s for s in text.replace("\n", "").split("~") if s]
+    se = next(i for i, p in enumerate(parts) if p.startswith("SE*"))
+    text = text.replace(parts[se], f"SE*{se - 2 + 1}*0001")
+    got = visits(text)
+    assert [(v.session.provider.discipline, v.positions) for v in got][:2] == [
+        ("PT", (1,)),
+        ("OT", (2,)),
+    ]

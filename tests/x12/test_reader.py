@@ -201,6 +201,7 @@ def test_bounded_segments_and_not_an_interchange() -> None:
     assert "4096" in str(errors(huge)[0])
     assert "not UTF-8" in str(errors(PT.read_bytes()[:200] + b"\xff\xfe")[0])
     assert "not text, bytes" in str(errors(12345)[0])
+    assert "pathlib.Path" in str(errors(str(PT))[0])
 
 
 def test_no_patient_data_or_claim_id_in_messages_and_reprs() -> None:

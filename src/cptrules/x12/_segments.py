@@ -225,7 +225,10 @@ def segments(source: Source) -> Iterator[tuple[Delimiters, int, list[str]]]:
             found = _header(buf)
     if found is None:
         if not buf.lstrip("\ufeff \r\n\t").startswith("ISA"):
-            raise _Fatal(Problem(None, None, None, "not an X12 interchange: no ISA header"))
+            hint = ""
+            if isinstance(source, str) and len(source) < 4096 and os.path.isfile(source):
+                hint = " (a str is the file's text: pass a path as pathlib.Path)"
+            raise _Fatal(Problem(None, None, None, f"not an X12 interchange: no ISA header{hint}"))
         raise _Fatal(Problem(1, "ISA", None, "the ISA header is incomplete"))
     delims, start = found
     term, elem = delims.segment, delims.element

@@ -18,10 +18,12 @@ from hypothesis import strategies as st
 
 import cptrules
 from cptrules import batch, strategies
+from cptrules import report as report_mod
 from cptrules.batch import (
     BatchResult,
     EngineSettings,
     Summary,
+    _reading,
     check_jsonl,
     check_many,
     iter_records,
@@ -393,7 +395,7 @@ def render_text_from_dict(report: cptrules.Report, name: str) -> str:
         out.append(f"  {f['severity'].upper():<7} {f['rule']} ({where}): {f['message']}")
         out.append(f"          source: {f['citation']}")
         for fix in f["fixes"]:
-            template = batch._FIX_TEXT.get(fix["action"], "{action} line {line} {value}")
+            template = report_mod._FIX_TEXT.get(fix["action"], "{action} line {line} {value}")
             text = template.format(action=fix["action"], line=fix["line"], value=fix.get("value"))
             out.append(f"          fix: {text}")
     out.append(f"  data: {d['data_version']}")
@@ -476,7 +478,7 @@ def test_bom_and_blank_input() -> None:
 
 
 def test_an_overlong_line_is_an_invalid_record(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(batch, "MAX_LINE_BYTES", 600)
+    monkeypatch.setattr(_reading, "MAX_LINE_BYTES", 600)
     data = compact(CHIRO) + b"\n" + b"x" * 5000 + b"\n" + compact(CHIRO) + b"\n"
     got = records_of(data)
     assert [(n, d is None) for n, d in got] == [(1, False), (2, True), (3, False)]
@@ -524,7 +526,7 @@ def test_every_record_gets_exactly_one_report(lines: list[bytes]) -> None:
 
 def records_as_check_jsonl_reads_them(data: bytes, size: int) -> list[tuple[int, bytes | None]]:
     """What check_jsonl hands its workers, flattened: tasks of raw blocks after the head."""
-    reader = batch._Reader(io.BytesIO(data))
+    reader = _reading._Reader(io.BytesIO(data))
     records = iter(reader)
     head = list(itertools.islice(records, 2))
     if not reader.plain:
@@ -532,7 +534,7 @@ def records_as_check_jsonl_reads_them(data: bytes, size: int) -> list[tuple[int,
     tasks = list(reader.tasks(head, size))
     assert all(len(task[0]) + task[2].count(b"\n") <= size + 1 for task in tasks)
     assert reader.position == len(data)
-    return [record for task in tasks for record in batch._task_records(task)]
+    return [record for task in tasks for record in _reading._task_records(task)]
 
 
 line_kinds = (
@@ -569,20 +571,20 @@ def test_block_reading_gives_the_records_of_the_line_reader(
     # The fast block reader (check_jsonl's) and iter_records agree on every input:
     # same records, same numbers, same bytes, over-long lines and long pieces too.
     data = ending.join(lines) + (ending if last_newline and lines else b"")
-    saved = batch.MAX_LINE_BYTES, batch._PIECE
-    batch.MAX_LINE_BYTES, batch._PIECE = 60, 16
+    saved = _reading.MAX_LINE_BYTES, _reading._PIECE
+    _reading.MAX_LINE_BYTES, _reading._PIECE = 60, 16
     try:
         expected = records_of(data)
         assert records_as_check_jsonl_reads_them(data, size) == expected
     finally:
-        batch.MAX_LINE_BYTES, batch._PIECE = saved
+        _reading.MAX_LINE_BYTES, _reading._PIECE = saved
 
 
 def test_long_and_overlong_lines_in_blocks(monkeypatch: pytest.MonkeyPatch) -> None:
     # Lines longer than a read piece come whole; lines past the limit are invalid
     # records, skipped to their end, whichever chunk they start or end in.
-    monkeypatch.setattr(batch, "_PIECE", 64)
-    monkeypatch.setattr(batch, "MAX_LINE_BYTES", 600)
+    monkeypatch.setattr(_reading, "_PIECE", 64)
+    monkeypatch.setattr(_reading, "MAX_LINE_BYTES", 600)
     good = compact(CHIRO)
     assert 64 < len(good) < 600
     lines = [good, good, b"", good, b"x" * 5000, good, b"y" * 601, good, b"z" * 600, good]
@@ -626,7 +628,7 @@ def test_line_endings_and_blank_lines_in_blocks() -> None:
 
 def test_progress_line_on_long_runs_only(monkeypatch: pytest.MonkeyPatch) -> None:
     clock = iter(itertools.count(0.0, 0.3))  # each reading 0.3 s later
-    monkeypatch.setattr("cptrules.batch.time.monotonic", lambda: next(clock))
+    monkeypatch.setattr("cptrules.batch._stream.time.monotonic", lambda: next(clock))
     data = b"\n".join([compact(CHIRO)] * 64)
     progress = io.StringIO()
     _, summary = run_jsonl(data, chunk_size=8, progress=progress)
@@ -645,7 +647,7 @@ def test_progress_percent_of_a_file(
     tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     clock = iter(itertools.count(0.0, 0.3))
-    monkeypatch.setattr("cptrules.batch.time.monotonic", lambda: next(clock))
+    monkeypatch.setattr("cptrules.batch._stream.time.monotonic", lambda: next(clock))
     path = tmp_path / "v.jsonl"
     path.write_bytes(b"\n".join([compact(CHIRO)] * 64) + b"\n")
     progress = io.StringIO()

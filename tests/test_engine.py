@@ -247,3 +247,40 @@ def test_bundled_profiles_lineage() -> None:
     assert uhc.unit_method == "total-time"
     assert uhc.is_a("commercial")
     assert "unit_method" in uhc.sources
+
+
+def test_clear_caches_empties_every_memo_of_engine_report_and_ncci(tmp_path: Path) -> None:
+    """The engine's, the report encoder's and the edit tables' memos: all emptied at once."""
+    from cptrules import ncci
+    from cptrules import report as report_mod
+    from cptrules.ncci import store as store_mod
+
+    eng = engine()
+    report = eng.check(BASE)
+    report_mod.encode_report(report)
+    report_mod.encode_report(report, 2, "  ")
+    memory = ncci.MemoryTables("t", [], {"97110": ncci.MueEdit("97110", 4, 3, "x", "s")})
+    memory.ptp(frozenset({"97110", "97140"}), report.date_of_service)
+    memory.mue(frozenset({"97110"}), report.date_of_service)
+    store_mod._shared_date(20260101)
+    plan = next(iter(eng._plans._data.values()))  # white box: the engine's own memos
+    route_runs = next(iter(eng._routes._data.values())).runs
+    memos = [
+        eng._plans,
+        eng._routes,
+        eng._unit_rows,
+        plan._days,
+        plan._runs,
+        route_runs,
+        report_mod._QUOTED,
+        report_mod._MESSAGES,
+        report_mod._ISO,
+        report_mod._ENCODERS,
+        memory._ptp_answers,
+        memory._mue_answers,
+        store_mod._DATES,
+    ]
+    assert all(len(m) for m in memos), [m for m in memos if not len(m)]
+    cptrules.clear_caches()
+    assert [m for m in memos if len(m)] == []
+    assert eng.check(BASE) == report  # answers never depend on a cache

@@ -22,6 +22,7 @@ from hypothesis import strategies as st
 import cptrules
 from cptrules import report as report_mod
 from cptrules import strategies
+from cptrules._memo import Memo
 from cptrules.report import Finding, Fix, LineUnits, Report, encode_report
 from cptrules.strategies import _data
 from cptrules.strategies._build import env_of
@@ -159,10 +160,8 @@ def test_a_non_string_where_a_string_belongs_falls_back_too() -> None:
 
 def test_the_caches_stay_bounded_and_right_when_full(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(report_mod, "_QUOTED_MAX", 3)
-    monkeypatch.setattr(report_mod, "_QUOTED", report_mod._Quoted())
-    monkeypatch.setattr(report_mod, "_MESSAGES", report_mod._Quoted())
-    monkeypatch.setattr(report_mod, "_ISO", {})
-    monkeypatch.setattr(report_mod, "_ENCODERS", {})
+    for name in ("_QUOTED", "_MESSAGES", "_ISO", "_ENCODERS"):
+        monkeypatch.setattr(report_mod, name, Memo(f"test {name}", size=3))
     base = cptrules.check(cptrules.load_session(_SESSION))
     for k in range(20):
         report = attrs.evolve(

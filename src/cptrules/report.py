@@ -2,9 +2,11 @@
 
 A :class:`Report` is what :func:`cptrules.check` returns: findings in a stable
 order (session-wide first, then by line, then rule id), per-line units, the
-JSON form of CONTRACT section 3 (:meth:`Report.to_dict`), and
+JSON report format (:meth:`Report.to_dict`, described in the CLI docs), and
 :meth:`Report.fixed`, which applies every finding's fixes to a new session.
-:func:`encode_report` writes that JSON form as text directly, byte for byte
+:func:`render_text` writes a report for people (:func:`render_invalid_text` and
+:func:`invalid_report` a record that could not be checked), and
+:func:`encode_report` writes the JSON form as text directly, byte for byte
 what :class:`json.JSONEncoder` makes of ``to_dict()``, a few times faster (the
 batch renders every report with it).
 """
@@ -13,12 +15,13 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from json.encoder import encode_basestring_ascii as _quote
 from typing import Any, Literal
 
 import attrs
 
+from ._memo import Memo
 from .models import ServiceLine, Session
 
 __all__ = [
@@ -30,6 +33,10 @@ __all__ = [
     "Report",
     "Severity",
     "apply_fixes",
+    "encode_report",
+    "invalid_report",
+    "render_invalid_text",
+    "render_text",
 ]
 
 Severity = Literal["error", "warning", "info"]
@@ -80,7 +87,7 @@ class Finding:
         return (-1 if self.line is None else self.line, self.rule, self.message)
 
     def to_dict(self) -> dict[str, Any]:
-        """The JSON form of CONTRACT section 3."""
+        """The JSON form used in a report (see :meth:`Report.to_dict`)."""
         return {
             "rule": self.rule,
             "severity": self.severity,
@@ -107,7 +114,7 @@ class LineUnits:
     expected: int | None
 
     def to_dict(self) -> dict[str, Any]:
-        """The JSON form of CONTRACT section 3."""
+        """The JSON form used in a report (see :meth:`Report.to_dict`)."""
         return {
             "line": self.line,
             "code": self.code,
@@ -137,7 +144,7 @@ class Report:
         return frozenset(f.rule for f in self.findings)
 
     def to_dict(self) -> dict[str, Any]:
-        """The JSON report of CONTRACT section 3."""
+        """The JSON report: ok, payer, date of service, data version, units and findings."""
         return {
             "ok": self.ok,
             "payer": self.payer,
@@ -188,6 +195,71 @@ def apply_fixes(session: Session, fixes: Iterable[Fix]) -> Session:
     return attrs.evolve(session, lines=kept)
 
 
+# --------------------------------------------------------------------------- text
+
+
+def invalid_report(record: int | None, errors: Sequence[tuple[str, str]]) -> dict[str, Any]:
+    """The JSON report of a record that could not be checked, by 1-based record number."""
+    out: dict[str, Any] = {"ok": False, "invalid": True}
+    if record is not None:
+        out["record"] = record
+    out["errors"] = [{"path": p, "message": m} for p, m in errors]
+    return out
+
+
+_FIX_TEXT = {
+    "set_units": "set units on line {line} to {value}",
+    "add_modifier": "add modifier {value} to line {line}",
+    "remove_modifier": "remove modifier {value} from line {line}",
+    "replace_code": "replace the code on line {line} with {value}",
+    "remove_line": "remove line {line}",
+}
+
+
+def render_text(report: Report, name: str) -> str:
+    """A report for people: what is wrong, why (citation), what to change."""
+    # Read from the report's objects, not from to_dict() (twice as fast in a batch);
+    # the text is what the dict form gives (tests/test_batch.py compares the two).
+    findings = report.findings
+    errors = warnings = 0
+    for f in findings:
+        if f.severity == "error":
+            errors += 1
+        elif f.severity == "warning":
+            warnings += 1
+    infos = len(findings) - errors - warnings
+    verdict = "OK" if report.ok else "NOT READY"
+    out = [
+        f"{name}: {verdict} — {report.payer}, date of service "
+        f"{report.date_of_service.isoformat()}: "
+        f"{errors} error(s), {warnings} warning(s), {infos} note(s)",
+        "  units:",
+    ]
+    for u in report.units:
+        exp = "?" if u.expected is None else u.expected
+        billed = "?" if u.billed is None else u.billed
+        flag = "" if u.billed == u.expected else "   <-"
+        out.append(f"    line {u.line}  {u.code:<6} billed {billed}  expected {exp}{flag}")
+    for f in findings:
+        where = "session" if f.line is None else f"line {f.line}"
+        out.append(f"  {f.severity.upper():<7} {f.rule} ({where}): {f.message}")
+        out.append(f"          source: {f.citation}")
+        for fix in f.fixes:
+            template = _FIX_TEXT.get(fix.action, "{action} line {line} {value}")
+            text = template.format(action=fix.action, line=fix.line, value=fix.value)
+            out.append(f"          fix: {text}")
+    out.append(f"  data: {report.data_version}")
+    return "\n".join(out)
+
+
+def render_invalid_text(name: str, record: int | None, errors: Sequence[tuple[str, str]]) -> str:
+    """A record that could not be checked, for people."""
+    where = f"{name}, record {record}" if record is not None else name
+    lines = [f"{where}: INVALID — {len(errors)} problem(s)"]
+    lines += [f"  {p or '(input)'}: {m}" for p, m in errors]
+    return "\n".join(lines)
+
+
 # --------------------------------------------------------------------------- JSON text
 #
 # A batch renders every report as JSON, and json.JSONEncoder(...).encode(to_dict())
@@ -203,23 +275,27 @@ def apply_fixes(session: Session, fixes: Iterable[Fix]) -> Session:
 #: Most distinct strings whose JSON text is kept (codes come from the input).
 _QUOTED_MAX = 4096
 
-
-class _Quoted(dict[str, str]):
-    """JSON text of a string, ``_quote(s)``, kept for the strings seen first."""
-
-    def __missing__(self, key: str) -> str:
-        text = _quote(key)  # a TypeError for a non-string: the caller falls back
-        if len(self) < _QUOTED_MAX:
-            self[key] = text
-        return text
-
-
-_QUOTED = _Quoted()
+#: JSON text of a string, ``_quote(s)``, for the strings that recur (rule ids,
+#: severities, citations, codes, payers, data versions).
+_QUOTED: Memo[str, str] = Memo("report: JSON strings", size=_QUOTED_MAX)
 # Messages apart, so that varied messages cannot crowd the constants out. Most
 # messages recur too (the same note on every visit, the same fault with the same
 # code), and looking one up costs a fifth of quoting it.
-_MESSAGES = _Quoted()
-_ISO: dict[dt.date, str] = {}
+_MESSAGES: Memo[str, str] = Memo("report: JSON messages", size=_QUOTED_MAX)
+_ISO: Memo[dt.date, str] = Memo("report: JSON dates", size=_QUOTED_MAX)
+
+
+def _quoted(memo: Memo[str, str]) -> Callable[[str], str]:
+    """``_quote`` remembered in ``memo`` (a TypeError for a non-string: the caller falls back)."""
+    get, put = memo.get, memo.put
+
+    def quoted(key: str) -> str:
+        text = get(key)
+        if text is None:
+            text = put(key, _quote(key))
+        return text
+
+    return quoted
 
 
 class _Unusual(Exception):
@@ -236,11 +312,11 @@ def _scalar(value: object) -> str:
 
 
 def _date(day: dt.date) -> str:
-    text = _ISO.get(day) if type(day) is dt.date else None
+    if type(day) is not dt.date:
+        return _quote(day.isoformat())
+    text = _ISO.get(day)
     if text is None:
-        text = _quote(day.isoformat())
-        if type(day) is dt.date and len(_ISO) < _QUOTED_MAX:
-            _ISO[day] = text
+        text = _ISO.put(day, _quote(day.isoformat()))
     return text
 
 
@@ -297,16 +373,17 @@ def _make_encoder(indent: int | None, margin: str) -> Callable[[Report], str]:
         key(n1, "findings"),
         n0 + "}",
     )
-    q, m = _QUOTED, _MESSAGES
-    unit_texts: dict[tuple[object, ...], str] = {}  # per layout; see encode()
+    q, m = _quoted(_QUOTED), _quoted(_MESSAGES)
+    # per layout; see encode()
+    unit_texts: Memo[tuple[object, ...], str] = Memo("report: JSON units rows", size=_QUOTED_MAX)
 
     def fix_text(x: Fix) -> str:
         line, value = x.line, x.value
-        head = f"{fix_action}{q[x.action]}{fix_line}{line if type(line) is int else _scalar(line)}"
+        head = f"{fix_action}{q(x.action)}{fix_line}{line if type(line) is int else _scalar(line)}"
         if value is None:
             return head + fix_end
         if type(value) is str:
-            return f"{head}{fix_value}{q[value]}{fix_end}"
+            return f"{head}{fix_value}{q(value)}{fix_end}"
         return f"{head}{fix_value}{value if type(value) is int else _scalar(value)}{fix_end}"
 
     def encode(report: Report) -> str:
@@ -321,9 +398,9 @@ def _make_encoder(indent: int | None, margin: str) -> Callable[[Report], str]:
             else:
                 fixes_text = "[]"
             findings.append(
-                f"{f_rule}{q[f.rule]}{f_severity}{q[severity]}{f_line}"
+                f"{f_rule}{q(f.rule)}{f_severity}{q(severity)}{f_line}"
                 f"{'null' if line is None else line if type(line) is int else _scalar(line)}"
-                f"{f_message}{m[f.message]}{f_citation}{q[f.citation]}"
+                f"{f_message}{m(f.message)}{f_citation}{q(f.citation)}"
                 f"{f_fixes}{fixes_text}{f_end}"
             )
         units = []
@@ -342,17 +419,17 @@ def _make_encoder(indent: int | None, margin: str) -> Callable[[Report], str]:
             text = unit_texts.get(key) if plain else None
             if text is None:
                 text = (
-                    f"{u_line}{line if type(line) is int else _scalar(line)}{u_code}{q[code]}"
+                    f"{u_line}{line if type(line) is int else _scalar(line)}{u_code}{q(code)}"
                     f"{u_billed}{billed if type(billed) is int else _scalar(billed)}"
                     f"{u_expected}{expected if type(expected) is int else _scalar(expected)}"
                     f"{u_end}"
                 )
-                if plain and len(unit_texts) < _QUOTED_MAX:
-                    unit_texts[key] = text
+                if plain:
+                    unit_texts.put(key, text)
             units.append(text)
         return (
-            f"{r_ok}{'true' if ok else 'false'}{r_payer}{q[report.payer]}"
-            f"{r_date}{_date(report.date_of_service)}{r_version}{q[report.data_version]}"
+            f"{r_ok}{'true' if ok else 'false'}{r_payer}{q(report.payer)}"
+            f"{r_date}{_date(report.date_of_service)}{r_version}{q(report.data_version)}"
             f"{r_units}{list_open + list_sep.join(units) + list_close if units else '[]'}"
             f"{r_findings}"
             f"{list_open + list_sep.join(findings) + list_close if findings else '[]'}"
@@ -362,7 +439,9 @@ def _make_encoder(indent: int | None, margin: str) -> Callable[[Report], str]:
     return encode
 
 
-_ENCODERS: dict[tuple[int | None, str], Callable[[Report], str]] = {}
+_ENCODERS: Memo[tuple[int | None, str], Callable[[Report], str]] = Memo(
+    "report: JSON encoders by layout", size=64
+)
 
 
 def encode_report(report: Report, indent: int | None = None, margin: str = "") -> str:
@@ -375,7 +454,7 @@ def encode_report(report: Report, indent: int | None = None, margin: str = "") -
     """
     encoder = _ENCODERS.get((indent, margin))
     if encoder is None:
-        encoder = _ENCODERS[indent, margin] = _make_encoder(indent, margin)
+        encoder = _ENCODERS.put((indent, margin), _make_encoder(indent, margin))
     try:
         return encoder(report)
     except (_Unusual, TypeError, AttributeError):

@@ -1,6 +1,6 @@
 """Readers for the official CMS NCCI files, exactly as CMS publishes them.
 
-Three layouts are read (REFERENCE.md 2.2):
+Three layouts are read (as the CMS NCCI pages publish them):
 
 * Medicare practitioner PTP edits (``ccipra-vNNNrM-f1..f4``): tab-delimited text,
   CRLF, Windows-1252, six preamble lines (a copyright banner, a title, then a

@@ -41,6 +41,7 @@ from typing import NamedTuple, TypeVar
 
 import attrs
 
+from .._memo import Memo
 from ..errors import DataError
 from ._model import DatasetInfo, EditTables, MueEdit, PtpEdit
 from .loaders import (
@@ -57,6 +58,7 @@ from .tables import bundled_tables, default_store_path
 __all__ = [
     "SCHEMA_VERSION",
     "StoreTables",
+    "default_tables",
     "import_files",
     "open_store",
     "status",
@@ -66,8 +68,6 @@ __all__ = [
 SCHEMA_VERSION = "1"
 
 _T = TypeVar("_T")
-_K = TypeVar("_K")
-_V = TypeVar("_V")
 
 _BATCH = 50_000
 _MAX_VARS = 200  # codes per IN (...) list; more are split over several queries
@@ -462,19 +462,15 @@ def _to_date(value: int) -> dt.date:
 #: YYYYMMDD -> date, for the rows stores read. CMS dates edits by quarter starts, so
 #: a release holds a few hundred distinct days: one shared object a day spares
 #: building a date per row read, and the memory of one per remembered window.
-#: Single dictionary operations (two stores filling it at once may build a day
-#: twice, harmlessly); cleared if ever full, to stay bounded.
-_DATES: dict[int, dt.date] = {}
+#: Two stores filling it at once may build a day twice, harmlessly.
 _DATES_MAX = 20_000
+_DATES: Memo[int, dt.date] = Memo("ncci: store dates", size=_DATES_MAX)
 
 
 def _shared_date(value: int) -> dt.date:
     day = _DATES.get(value)
     if day is None:
-        day = _to_date(value)
-        if len(_DATES) >= _DATES_MAX:
-            _DATES.clear()
-        _DATES[value] = day
+        day = _DATES.put(value, _to_date(value))
     return day
 
 
@@ -558,10 +554,13 @@ class StoreTables:
             ptp_part = f"ptp {(fallback.version if fallback else 'none').removeprefix('ncci:')}"
         mue_part = "mue " + ",".join(r.version for _s, r in quarters) if quarters else "no mue"
         self._version = f"ncci:store({ptp_part}; {mue_part})"
-        self._cache_size = _CACHE_SIZE
         self._answers_budget = _ANSWERS_BUDGET
-        self._ptp_windows: dict[frozenset[str], _Windows] = {}
-        self._mue_answers: dict[tuple[frozenset[str], int], Mapping[str, MueEdit]] = {}
+        self._ptp_windows: Memo[frozenset[str], _Windows] = Memo(
+            "ncci: store PTP windows", size=_CACHE_SIZE
+        )
+        self._mue_answers: Memo[tuple[frozenset[str], int], Mapping[str, MueEdit]] = Memo(
+            "ncci: store MUE answers", size=_CACHE_SIZE
+        )
 
     @property
     def version(self) -> str:
@@ -607,8 +606,7 @@ class StoreTables:
         with self._lock:
             windows = self._ptp_windows.get(codes)  # another thread may have fetched them
             if windows is None:
-                windows = self._fetch_ptp(codes)
-                _store(self._ptp_windows, codes, windows, self._cache_size)
+                windows = self._ptp_windows.put(codes, self._fetch_ptp(codes))
             return windows
 
     def _fetch_ptp(self, codes: frozenset[str]) -> _Windows:
@@ -696,8 +694,7 @@ class StoreTables:
                     )
             # Read-only: the same mapping is handed to every caller.
             found = MappingProxyType(dict(sorted(result.items())))
-            _store(self._mue_answers, key, found, self._cache_size)
-            return found
+            return self._mue_answers.put(key, found)
 
     def close(self) -> None:
         """Close the database connection."""
@@ -706,20 +703,6 @@ class StoreTables:
 
     def __repr__(self) -> str:
         return f"StoreTables({str(self._path)!r}, {self._version!r})"
-
-
-def _store(cache: dict[_K, _V], key: _K, value: _V, size: int) -> None:
-    """Remember ``key`` in ``cache``, forgetting the oldest entry when it holds ``size``.
-
-    Called with the store's lock held (the only writer at a time); readers read
-    without it, each read a single dictionary operation. Oldest-first rather than
-    least-recently-used: keeping use order would cost every read a lock and a move,
-    the very cost remembering saves; a code set still in use that goes costs one
-    query to come back.
-    """
-    if len(cache) >= size:
-        del cache[next(iter(cache))]
-    cache[key] = value
 
 
 def open_store(
@@ -748,3 +731,27 @@ def open_store(
         raise
     fallback = bundled_tables() if ptp is None else None
     return StoreTables(p, con, ptp, mue, fallback)
+
+
+_DEFAULT: Memo[tuple[str, int, int], StoreTables] = Memo("ncci: default store", size=1)
+_default_lock = threading.Lock()
+
+
+def default_tables() -> EditTables:
+    """The store at :func:`default_store_path` if it exists, else the bundled pairs.
+
+    An open store is reused while its file is unchanged (same path, size and
+    modification time); a re-import is picked up by the next call (the older
+    file's tables close when unreferenced).
+    """
+    path = default_store_path()
+    try:
+        st = path.stat()
+    except OSError:
+        return bundled_tables()
+    key = (str(path.resolve()), st.st_mtime_ns, st.st_size)
+    with _default_lock:
+        tables = _DEFAULT.get(key)
+        if tables is None:
+            tables = _DEFAULT.put(key, open_store(path))
+        return tables

@@ -18,7 +18,6 @@ from hypothesis import strategies as st
 
 import cptrules
 from cptrules import batch, strategies
-from cptrules import report as report_mod
 from cptrules.batch import (
     BatchResult,
     EngineSettings,
@@ -263,7 +262,7 @@ def test_one_report_per_record_in_order_with_line_numbers() -> None:
             assert set(report["errors"][0]) == {"path", "message"}
         else:
             assert report["payer"] == json.loads(raw)["payer"]
-            assert "record" not in report
+            assert report["record"] == number
     assert summary.records == summary.ok + summary.with_errors + summary.invalid
     assert summary.invalid == sum(1 for r in reports if r.get("invalid"))
     assert summary.ok == sum(1 for r in reports if r["ok"])
@@ -303,7 +302,7 @@ def test_json_format_is_one_array_or_one_object() -> None:
     empty, summary = run_jsonl(b"\n\n", format="json")
     assert json.loads(empty) == []
     assert summary.records == 0
-    assert summary.exit_code == 0
+    assert summary.exit_code == 2  # no records is not a pass
 
 
 def test_summary_counts_and_format() -> None:
@@ -373,33 +372,29 @@ def test_ctrl_c_leaves_whole_records(jobs: int, fmt: batch.Format) -> None:
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
 
 
-def render_text_from_dict(report: cptrules.Report, name: str) -> str:
-    """render_text as it was first written, from to_dict(): the oracle of the fast one."""
-    d = report.to_dict()
-    errors = sum(f["severity"] == "error" for f in d["findings"])
-    warnings = sum(f["severity"] == "warning" for f in d["findings"])
-    infos = len(d["findings"]) - errors - warnings
+def assert_text_says_what_the_report_says(report: cptrules.Report, name: str) -> None:
+    """The text names every finding (rule, severity, message, source, fixes) and every
+    units row, with lines counted from 1, and the verdict and counts in its first line."""
+    text = batch.render_text(report, name)
+    lines = text.splitlines()
+    errors = sum(f.severity == "error" for f in report.findings)
+    warnings = sum(f.severity == "warning" for f in report.findings)
     verdict = "OK" if report.ok else "NOT READY"
-    out = [
-        f"{name}: {verdict} — {d['payer']}, date of service {d['date_of_service']}: "
-        f"{errors} error(s), {warnings} warning(s), {infos} note(s)"
-    ]
-    out.append("  units:")
-    for u in d["units"]:
-        exp = "?" if u["expected"] is None else u["expected"]
-        billed = "?" if u["billed"] is None else u["billed"]
-        flag = "" if u["billed"] == u["expected"] else "   <-"
-        out.append(f"    line {u['line']}  {u['code']:<6} billed {billed}  expected {exp}{flag}")
-    for f in d["findings"]:
-        where = "session" if f["line"] is None else f"line {f['line']}"
-        out.append(f"  {f['severity'].upper():<7} {f['rule']} ({where}): {f['message']}")
-        out.append(f"          source: {f['citation']}")
-        for fix in f["fixes"]:
-            template = report_mod._FIX_TEXT.get(fix["action"], "{action} line {line} {value}")
-            text = template.format(action=fix["action"], line=fix["line"], value=fix.get("value"))
-            out.append(f"          fix: {text}")
-    out.append(f"  data: {d['data_version']}")
-    return "\n".join(out)
+    assert lines[0].startswith(f"{name}: {verdict} — {report.payer}, date of service ")
+    assert f"{errors} error(s), {warnings} warning(s)" in lines[0]
+    for u in report.units:
+        assert any(x.startswith(f"    line {u.line + 1}  {u.code}") for x in lines)
+    for f in report.findings:
+        where = "session" if f.line is None else f"line {f.line + 1}"
+        head = f"  {f.severity.upper():<7} {f.rule} ({where}): {f.message}"
+        at = lines.index(head)
+        assert lines[at + 1] == f"          source: {f.citation}"
+        for k, fix in enumerate(f.fixes):
+            said = lines[at + 2 + k]
+            assert said.startswith("          fix: ")
+            assert f"line {fix.line + 1}" in said
+            assert fix.value is None or str(fix.value) in said
+    assert lines[-1] == f"  data: {report.data_version}"
 
 
 @settings(max_examples=150, deadline=None)
@@ -408,11 +403,10 @@ def render_text_from_dict(report: cptrules.Report, name: str) -> str:
     payer=st.sampled_from(_data.payer_ids()),
     name=st.sampled_from(["<stdin>", "visits.jsonl, record 7"]),
 )
-def test_render_text_says_what_the_dict_form_says(
+def test_render_text_says_what_the_report_says(
     session: cptrules.Session, payer: str, name: str
 ) -> None:
-    report = cptrules.check(session, payer)
-    assert batch.render_text(report, name) == render_text_from_dict(report, name)
+    assert_text_says_what_the_report_says(cptrules.check(session, payer), name)
 
 
 def test_render_text_of_odd_fixes_and_unknown_units() -> None:
@@ -427,10 +421,13 @@ def test_render_text_of_odd_fixes_and_unknown_units() -> None:
             Finding("r.b", "info", 1, "n", "d", (Fix("set_units", 1, 2),)),
         ),
     )
-    assert batch.render_text(odd, "x") == render_text_from_dict(odd, "x")
+    assert_text_says_what_the_report_says(odd, "x")
+    text = batch.render_text(odd, "x")
+    assert "    line 1  97110  billed ?  expected ?\n" in text
+    assert "fix: remove line 2" in text
+    assert "fix: set units on line 2 to 2" in text
     for good in GOOD_ONES:
-        report = cptrules.check(cptrules.load_session(good))
-        assert batch.render_text(report, "x") == render_text_from_dict(report, "x")
+        assert_text_says_what_the_report_says(cptrules.check(cptrules.load_session(good)), "x")
 
 
 # --------------------------------------------------------------------------- reading
@@ -458,9 +455,20 @@ def test_compact_lines_are_json_lines_numbered_by_line() -> None:
 def test_a_cut_short_first_line_still_means_json_lines() -> None:
     data = b'{"date_of_service": "2026-03-04",\n' + compact(MEDICARE) + b"\n" + compact(CHIRO)
     assert [n for n, _ in records_of(data)] == [1, 2, 3]
-    # ... but a broken pretty document stays one (invalid) record
+    # ... and a broken pretty document is not guessed at: one record per line
     broken = json.dumps(MEDICARE, indent=2).replace('"payer"', "payer").encode()
-    assert [n for n, _ in records_of(broken)] == [1]
+    assert [n for n, _ in records_of(broken)] == list(range(1, broken.count(b"\n") + 2))
+
+
+def test_a_cut_short_first_record_then_junk_swallows_nothing() -> None:
+    """A cut-short first record, ``not json``, then 1,000 sessions: 1,002 reports."""
+    data = b"\n".join([compact(MEDICARE)[:40], b"not json", *[compact(MEDICARE)] * 1000]) + b"\n"
+    out, summary = run_jsonl(data)
+    reports = [json.loads(line) for line in out.splitlines()]
+    assert len(reports) == summary.records == 1002
+    assert [r["record"] for r in reports if r.get("invalid")] == [1, 2]
+    assert summary.invalid == 2
+    assert summary.ok + summary.with_errors == 1000
 
 
 def test_a_broken_first_line_means_json_lines() -> None:
@@ -483,7 +491,7 @@ def test_an_overlong_line_is_an_invalid_record(monkeypatch: pytest.MonkeyPatch) 
     got = records_of(data)
     assert [(n, d is None) for n, d in got] == [(1, False), (2, True), (3, False)]
     out, summary = run_jsonl(data)
-    assert json.loads(out.splitlines()[1])["errors"][0]["message"].startswith("line longer than")
+    assert json.loads(out.splitlines()[1])["errors"][0]["message"].startswith("record longer than")
     assert summary.invalid == 1
 
 

@@ -62,7 +62,7 @@ def test_check_clean_file_text(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["check", str(MEDICARE_FILE)]) == 0
     out, err = capsys.readouterr()
     assert out.startswith(f"{MEDICARE_FILE}: OK — medicare, date of service 2026-03-04")
-    assert "line 0  97110  billed 2  expected 2" in out
+    assert "line 1  97110  billed 2  expected 2" in out  # claim lines count from 1
     assert err == ""  # one record: no summary
 
 
@@ -73,8 +73,8 @@ def test_check_errors_exit_1_with_fix(
     assert main(["check", path]) == 1
     out, _ = capsys.readouterr()
     assert "NOT READY" in out
-    assert "units.total-time (line 0)" in out
-    assert "fix: set units on line 0 to 2" in out
+    assert "units.total-time (line 1)" in out
+    assert "fix: set units on line 1 to 2" in out
 
 
 def test_check_json_format_single_document(capsys: pytest.CaptureFixture[str]) -> None:
@@ -214,10 +214,72 @@ def test_not_utf8_is_an_invalid_record(
     assert json.loads(lines[1])["errors"][0]["message"].startswith("not UTF-8")
 
 
-def test_empty_input(tmp_path: pathlib.Path, capsys: pytest.CaptureFixture[str]) -> None:
-    path = write(tmp_path, "empty.jsonl", "\n")
-    assert main(["check", path, "--format", "json"]) == 0
-    assert json.loads(capsys.readouterr().out) == []
+@pytest.mark.parametrize("data", [b"", b"\n", b"\n \n\t\r\n"])
+@pytest.mark.parametrize("fmt", ["text", "jsonl", "json"])
+def test_empty_input_is_an_error(
+    tmp_path: pathlib.Path, capsys: pytest.CaptureFixture[str], data: bytes, fmt: str
+) -> None:
+    """A broken export with no records must not pass a CI gate."""
+    path = write(tmp_path, "empty.jsonl", data)
+    assert main(["check", path, "--format", fmt]) == 2
+    out, err = capsys.readouterr()
+    assert out == ("[]\n" if fmt == "json" else "")
+    assert err == f"cptrules: no records in {path}\n"
+
+
+def test_empty_stdin_is_an_error(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    use_stdin(monkeypatch, b"")
+    assert main(["check", "-"]) == 2
+    assert capsys.readouterr().err == "cptrules: no records in <stdin>\n"
+
+
+def test_several_files(tmp_path: pathlib.Path, capsys: pytest.CaptureFixture[str]) -> None:
+    a = write(tmp_path, "a.json", json.dumps(MEDICARE, indent=2))
+    b = write(tmp_path, "b.jsonl", jl(OVERBILLED, COMMERCIAL))
+    assert main(["check", a, b, "--format", "jsonl", "-q"]) == 1
+    reports = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
+    assert [(r["file"], r["record"], r["ok"]) for r in reports] == [
+        (a, 1, True),
+        (b, 1, False),
+        (b, 2, True),
+    ]
+    assert main(["check", a, b]) == 1
+    out, err = capsys.readouterr()
+    assert out.startswith(f"{a}: OK")
+    assert f"{b}, record 1: NOT READY" in out
+    assert err.startswith("3 records: 2 ok, 1 with errors, 0 invalid")
+    empty = write(tmp_path, "c.jsonl", "")
+    assert main(["check", a, empty, "-q"]) == 2
+    assert capsys.readouterr().err == f"cptrules: no records in {empty}\n"
+    assert main(["check", a, b, "--format", "json"]) == 2
+    assert "--format json takes one input" in capsys.readouterr().err
+
+
+def test_a_full_disk_is_a_write_error(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import errno
+
+    class Full(io.StringIO):
+        def write(self, s: str) -> int:
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(sys, "stdout", Full())
+    assert main(["check", str(MEDICARE_FILE)]) == 2
+    err = capsys.readouterr().err
+    assert err == "cptrules: cannot write the output: No space left on device\n"
+
+
+def test_escape_sequences_in_file_names_are_not_sent_raw(
+    tmp_path: pathlib.Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    name = str(tmp_path / "x\x1b[2Jy.jsonl")
+    assert main(["check", name]) == 2
+    err = capsys.readouterr().err
+    assert "\x1b" not in err
+    assert "x\\x1b[2Jy.jsonl" in err
 
 
 def test_broken_pipe_is_quiet(

@@ -36,13 +36,21 @@ FAULT_RULES = sorted(rule for rule in FAULTS if FAULTS[rule].available(env_of(No
 
 
 def assert_same_text(report: Report) -> None:
-    """The direct writer agrees with json for compact, indented and margined layouts."""
-    doc = report.to_dict()
-    assert encode_report(report) == COMPACT.encode(doc)
-    for indent in (2, 4):
-        pretty = json.JSONEncoder(indent=indent).encode(doc)
-        assert encode_report(report, indent) == pretty
-        assert encode_report(report, indent, "  ") == pretty.replace("\n", "\n  ")
+    """The direct writer agrees with json for compact, indented and margined layouts,
+    with and without a batch's ``file`` and ``record`` keys."""
+    for where in ({}, {"record": 7}, {"file": "visits \u00e9.jsonl", "record": 12}):
+        doc = report.to_dict(**where)
+        assert encode_report(report, **where) == COMPACT.encode(doc)
+        for indent in (2, 4):
+            pretty = json.JSONEncoder(indent=indent).encode(doc)
+            assert encode_report(report, indent, **where) == pretty
+            assert encode_report(report, indent, "  ", **where) == pretty.replace("\n", "\n  ")
+
+
+def test_record_and_file_follow_ok() -> None:
+    report = cptrules.check(cptrules.load_session(_SESSION))
+    assert list(report.to_dict(record=3, file="a.jsonl"))[:3] == ["ok", "file", "record"]
+    assert json.loads(encode_report(report, record=3))["record"] == 3
 
 
 @pytest.mark.parametrize("payer", PAYERS)

@@ -22,6 +22,7 @@ from . import units as units_mod
 from ._version import DATA_VERSION, __version__
 from .batch import (
     EngineSettings,
+    Summary,
     check_jsonl,
     default_jobs,
     invalid_report,
@@ -47,59 +48,147 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_INVALID, f"{self.prog}: error: {message}\n")
 
 
+class _WriteError(Exception):
+    """Writing the output failed (a full disk, a closed file): not a reading problem."""
+
+    def __init__(self, error: OSError) -> None:
+        super().__init__(error.strerror or str(error))
+
+
+class _Output:
+    """``sys.stdout`` whose failures say they are about writing (a broken pipe stays one)."""
+
+    def __init__(self, stream: IO[str]) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        try:
+            return self._stream.write(text)
+        except BrokenPipeError:
+            raise
+        except OSError as exc:
+            raise _WriteError(exc) from None
+
+    def flush(self) -> None:
+        try:
+            self._stream.flush()
+        except BrokenPipeError:
+            raise
+        except OSError as exc:
+            raise _WriteError(exc) from None
+
+
 def _cmd_check(args: argparse.Namespace) -> int:
     jobs = default_jobs() if args.jobs is None else args.jobs
     if jobs < 1:
         print("cptrules check: --jobs must be at least 1", file=sys.stderr)
         return EXIT_INVALID
+    files: list[str] = args.files
+    several = len(files) > 1
+    if several and args.format == "json":
+        print(
+            "cptrules check: --format json takes one input; use --format jsonl (each report "
+            "names its file) or text for several",
+            file=sys.stderr,
+        )
+        return EXIT_INVALID
+    if files.count("-") > 1:
+        print("cptrules check: standard input (-) can be read once only", file=sys.stderr)
+        return EXIT_INVALID
     settings = EngineSettings(profiles=args.profile or (), tables=args.db)
     engine = None if settings == EngineSettings() else settings
-    name = "<stdin>" if args.file == "-" else args.file
+    out = cast("IO[str]", _Output(sys.stdout))
+    progress = sys.stderr if not args.quiet and _isatty(sys.stderr) else None
+    worst = EXIT_OK
+    total = Summary()
+    for file in files:
+        name = "<stdin>" if file == "-" else _printable(file)
+        try:
+            summary = _check_file(args, file, name, out, jobs, engine, progress, several)
+        except _WriteError as exc:
+            print(f"cptrules: cannot write the output: {exc}", file=sys.stderr)
+            return EXIT_INVALID
+        if summary is None:
+            return EXIT_INVALID
+        if summary.records == 0 and not summary.interrupted:
+            print(f"cptrules: no records in {name}", file=sys.stderr)
+        worst = _worse(worst, summary.exit_code)
+        total.merge(summary)
+        if summary.interrupted:
+            break
+    if total.interrupted:
+        last = total.last_record
+        where = f"record {last}" if last is not None else "the start"
+        print(
+            f"cptrules: interrupted after {where}; {total.records:,} record(s) written, "
+            "the output holds whole records only",
+            file=sys.stderr,
+        )
+    if (total.records > 1 or total.interrupted) and not args.quiet:
+        print(total.format(), file=sys.stderr)
+    return worst
+
+
+def _worse(a: int, b: int) -> int:
+    """The exit code that says more: interrupted, then invalid, then errors, then ok."""
+    order = (EXIT_INTERRUPTED, EXIT_INVALID, EXIT_ERRORS, EXIT_OK)
+    return min((a, b), key=lambda code: order.index(code) if code in order else -1)
+
+
+def _check_file(
+    args: argparse.Namespace,
+    file: str,
+    name: str,
+    out: IO[str],
+    jobs: int,
+    engine: EngineSettings | None,
+    progress: IO[str] | None,
+    several: bool,
+) -> Summary | None:
+    """Check one input; None after a one-line message when it cannot be read."""
     try:
         # A file is read through a 1 MiB buffer (not 8 KiB): a third of the reading
         # cost of a big batch, which the parent of --jobs N pays alone.
         stream: IO[bytes] | IO[str] = (
             getattr(sys.stdin, "buffer", sys.stdin)
-            if args.file == "-"
-            else open(args.file, "rb", buffering=_READ_BUFFER)  # noqa: SIM115  (closed below)
+            if file == "-"
+            else open(file, "rb", buffering=_READ_BUFFER)  # noqa: SIM115  (closed below)
         )
     except OSError as exc:
         print(f"cptrules: cannot read {name}: {exc.strerror}", file=sys.stderr)
-        return EXIT_INVALID
-    progress = sys.stderr if not args.quiet and _isatty(sys.stderr) else None
+        return None
     try:
-        summary = check_jsonl(
+        return check_jsonl(
             stream,
-            sys.stdout,
+            out,
             jobs=jobs,
             engine=engine,
             payer=args.payer,
             format=args.format,
             name=name,
             progress=progress,
+            label=name if several else None,
         )
     except CptRulesError as exc:
         print(f"cptrules: {exc}", file=sys.stderr)
-        return EXIT_INVALID
+        return None
+    except _WriteError:
+        raise
     except OSError as exc:
         if isinstance(exc, BrokenPipeError):
             raise
         print(f"cptrules: cannot read {name}: {exc.strerror or exc}", file=sys.stderr)
-        return EXIT_INVALID
+        return None
     finally:
-        if args.file != "-":
+        if file != "-":
             stream.close()
-    if summary.interrupted:
-        last = summary.last_record
-        where = f"record {last}" if last is not None else "the start"
-        print(
-            f"cptrules: interrupted after {where}; {summary.records:,} record(s) written, "
-            "the output holds whole records only",
-            file=sys.stderr,
-        )
-    if (summary.records > 1 or summary.interrupted) and not args.quiet:
-        print(summary.format(), file=sys.stderr)
-    return summary.exit_code
+
+
+def _printable(text: str) -> str:
+    """``text`` with control characters (terminal escape sequences) shown as escapes."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 def _isatty(stream: IO[str]) -> bool:
@@ -210,7 +299,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     p = sub.add_parser("check", help="check one session (JSON) or many (JSON Lines)")
-    p.add_argument("file", metavar="FILE|-")
+    p.add_argument("files", nargs="+", metavar="FILE|-", help="one or more inputs (- is stdin)")
     p.add_argument("--payer", help="payer profile id, overriding each session's payer")
     p.add_argument("--format", choices=("text", "json", "jsonl"), default="text")
     p.add_argument(

@@ -143,10 +143,22 @@ class Report:
         """The ids of every rule that produced a finding."""
         return frozenset(f.rule for f in self.findings)
 
-    def to_dict(self) -> dict[str, Any]:
-        """The JSON report: ok, payer, date of service, data version, units and findings."""
+    def to_dict(self, *, record: int | None = None, file: str | None = None) -> dict[str, Any]:
+        """The JSON report: ok, payer, date of service, data version, units and findings.
+
+        A batch adds ``file`` (the input's name, when it read several) and
+        ``record`` (the 1-based input line the session came from) after ``ok``.
+        """
+        out: dict[str, Any] = {"ok": self.ok}
+        if file is not None:
+            out["file"] = file
+        if record is not None:
+            out["record"] = record
+        out.update(self._body())
+        return out
+
+    def _body(self) -> dict[str, Any]:
         return {
-            "ok": self.ok,
             "payer": self.payer,
             "date_of_service": self.date_of_service.isoformat(),
             "data_version": self.data_version,
@@ -198,9 +210,13 @@ def apply_fixes(session: Session, fixes: Iterable[Fix]) -> Session:
 # --------------------------------------------------------------------------- text
 
 
-def invalid_report(record: int | None, errors: Sequence[tuple[str, str]]) -> dict[str, Any]:
+def invalid_report(
+    record: int | None, errors: Sequence[tuple[str, str]], *, file: str | None = None
+) -> dict[str, Any]:
     """The JSON report of a record that could not be checked, by 1-based record number."""
     out: dict[str, Any] = {"ok": False, "invalid": True}
+    if file is not None:
+        out["file"] = file
     if record is not None:
         out["record"] = record
     out["errors"] = [{"path": p, "message": m} for p, m in errors]
@@ -217,7 +233,11 @@ _FIX_TEXT = {
 
 
 def render_text(report: Report, name: str) -> str:
-    """A report for people: what is wrong, why (citation), what to change."""
+    """A report for people: what is wrong, why (citation), what to change.
+
+    Lines are numbered from 1, as billing staff count claim lines (the JSON
+    report's ``line`` stays the 0-based index into ``session.lines``).
+    """
     # Read from the report's objects, not from to_dict() (twice as fast in a batch);
     # the text is what the dict form gives (tests/test_batch.py compares the two).
     findings = report.findings
@@ -239,14 +259,14 @@ def render_text(report: Report, name: str) -> str:
         exp = "?" if u.expected is None else u.expected
         billed = "?" if u.billed is None else u.billed
         flag = "" if u.billed == u.expected else "   <-"
-        out.append(f"    line {u.line}  {u.code:<6} billed {billed}  expected {exp}{flag}")
+        out.append(f"    line {u.line + 1}  {u.code:<6} billed {billed}  expected {exp}{flag}")
     for f in findings:
-        where = "session" if f.line is None else f"line {f.line}"
+        where = "session" if f.line is None else f"line {f.line + 1}"
         out.append(f"  {f.severity.upper():<7} {f.rule} ({where}): {f.message}")
         out.append(f"          source: {f.citation}")
         for fix in f.fixes:
             template = _FIX_TEXT.get(fix.action, "{action} line {line} {value}")
-            text = template.format(action=fix.action, line=fix.line, value=fix.value)
+            text = template.format(action=fix.action, line=fix.line + 1, value=fix.value)
             out.append(f"          fix: {text}")
     out.append(f"  data: {report.data_version}")
     return "\n".join(out)
@@ -323,7 +343,9 @@ def _date(day: dt.date) -> str:
 _COMPACT = json.JSONEncoder(separators=(",", ":"))
 
 
-def _make_encoder(indent: int | None, margin: str) -> Callable[[Report], str]:
+def _make_encoder(
+    indent: int | None, margin: str
+) -> Callable[[Report, int | None, str | None], str]:
     """A function writing a report's JSON with this layout (see :func:`encode_report`).
 
     The fixed text between values (brackets, keys, separators, newlines and
@@ -374,6 +396,17 @@ def _make_encoder(indent: int | None, margin: str) -> Callable[[Report], str]:
         n0 + "}",
     )
     q, m = _quoted(_QUOTED), _quoted(_MESSAGES)
+    r_file, r_record = key(n1, "file"), key(n1, "record")
+
+    def where(record: int | None, file: str | None) -> str:
+        """The text of the optional ``file`` and ``record`` keys."""
+        text = "" if file is None else r_file + _quote(file)
+        if record is None:
+            return text
+        if type(record) is not int:
+            raise _Unusual
+        return f"{text}{r_record}{record}"
+
     # per layout; see encode()
     unit_texts: Memo[tuple[object, ...], str] = Memo("report: JSON units rows", size=_QUOTED_MAX)
 
@@ -386,7 +419,8 @@ def _make_encoder(indent: int | None, margin: str) -> Callable[[Report], str]:
             return f"{head}{fix_value}{q(value)}{fix_end}"
         return f"{head}{fix_value}{value if type(value) is int else _scalar(value)}{fix_end}"
 
-    def encode(report: Report) -> str:
+    def encode(report: Report, record: int | None, file: str | None) -> str:
+        place = "" if record is None and file is None else where(record, file)
         ok = True
         findings = []
         for f in report.findings:
@@ -428,7 +462,7 @@ def _make_encoder(indent: int | None, margin: str) -> Callable[[Report], str]:
                     unit_texts.put(key, text)
             units.append(text)
         return (
-            f"{r_ok}{'true' if ok else 'false'}{r_payer}{q(report.payer)}"
+            f"{r_ok}{'true' if ok else 'false'}{place}{r_payer}{q(report.payer)}"
             f"{r_date}{_date(report.date_of_service)}{r_version}{q(report.data_version)}"
             f"{r_units}{list_open + list_sep.join(units) + list_close if units else '[]'}"
             f"{r_findings}"
@@ -439,27 +473,35 @@ def _make_encoder(indent: int | None, margin: str) -> Callable[[Report], str]:
     return encode
 
 
-_ENCODERS: Memo[tuple[int | None, str], Callable[[Report], str]] = Memo(
+_ENCODERS: Memo[tuple[int | None, str], Callable[[Report, int | None, str | None], str]] = Memo(
     "report: JSON encoders by layout", size=64
 )
 
 
-def encode_report(report: Report, indent: int | None = None, margin: str = "") -> str:
+def encode_report(
+    report: Report,
+    indent: int | None = None,
+    margin: str = "",
+    *,
+    record: int | None = None,
+    file: str | None = None,
+) -> str:
     """The JSON text of ``report.to_dict()``, written directly (several times faster).
 
     With ``indent=None`` it is ``json.dumps(report.to_dict(), separators=(",", ":"))``;
     with an indent, ``json.dumps(report.to_dict(), indent=indent)``; byte for byte,
     ASCII-escaped as ``json`` does. ``margin`` is put after every newline (the
-    report nested in an indented array); the first line gets none.
+    report nested in an indented array); the first line gets none. ``record``
+    and ``file`` are written as :meth:`Report.to_dict` writes them.
     """
     encoder = _ENCODERS.get((indent, margin))
     if encoder is None:
         encoder = _ENCODERS.put((indent, margin), _make_encoder(indent, margin))
     try:
-        return encoder(report)
+        return encoder(report, record, file)
     except (_Unusual, TypeError, AttributeError):
         # A field of a type the direct path does not write (never from the engine):
         # the general encoder says what it makes of it, or raises as it always did.
         general = _COMPACT if indent is None else json.JSONEncoder(indent=indent)
-        text = general.encode(report.to_dict())
+        text = general.encode(report.to_dict(record=record, file=file))
         return text.replace("\n", "\n" + margin) if margin else text

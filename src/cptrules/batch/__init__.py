@@ -31,13 +31,14 @@ from __future__ import annotations
 from ..report import invalid_report, render_invalid_text, render_text
 from ._check import BatchResult, Record, check_many
 from ._pool import CHUNK_SIZE, EngineSettings, default_jobs
-from ._reading import MAX_LINE_BYTES, iter_records
+from ._reading import MAX_LINE_BYTES, MAX_RECORD_BYTES, iter_records
 from ._stream import Format, check_jsonl
 from ._tally import Summary
 
 __all__ = [
     "CHUNK_SIZE",
     "MAX_LINE_BYTES",
+    "MAX_RECORD_BYTES",
     "BatchResult",
     "EngineSettings",
     "Format",

@@ -21,7 +21,7 @@ from ._pool import (
     _ordered,
     _resolve_engine,
 )
-from ._reading import MAX_LINE_BYTES
+from ._reading import _TOO_LONG
 
 __all__ = ["BatchResult", "Record", "check_many"]
 
@@ -29,7 +29,6 @@ __all__ = ["BatchResult", "Record", "check_many"]
 Record = Session | Mapping[str, Any] | str | bytes
 
 _Errors = tuple[tuple[str, str], ...]
-_TOO_LONG: _Errors = (("", f"line longer than {MAX_LINE_BYTES} bytes"),)
 
 
 @attrs.frozen

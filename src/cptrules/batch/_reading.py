@@ -11,15 +11,22 @@ from typing import IO, Literal, cast
 
 from ..errors import CptRulesError
 
-__all__ = ["MAX_LINE_BYTES", "iter_records"]
+__all__ = ["MAX_LINE_BYTES", "MAX_RECORD_BYTES", "iter_records"]
 
-#: Longest JSON Lines record read, in bytes; a longer line is an invalid record.
-MAX_LINE_BYTES = 64 * 1024 * 1024
+#: Longest record read, in bytes (1 MiB); a longer line is an invalid record, skipped
+#: without being held whole. A 200-line session with long notes stays well within it;
+#: it bounds what one record can cost in memory once parsed (a few tens of MB at most).
+MAX_RECORD_BYTES = 1024 * 1024
+#: The former name of :data:`MAX_RECORD_BYTES`.
+MAX_LINE_BYTES = MAX_RECORD_BYTES
+#: Most bytes of input one task holds (besides one record that alone is longer):
+#: with a few tasks in flight per worker, memory stays bounded whatever the lines.
+_TASK_BYTES = 2 * 1024 * 1024
 
 _Errors = tuple[tuple[str, str], ...]
 
 _BOM = b"\xef\xbb\xbf"
-_TOO_LONG: _Errors = (("", f"line longer than {MAX_LINE_BYTES} bytes"),)
+_TOO_LONG: _Errors = (("", f"record longer than {MAX_RECORD_BYTES} bytes (not read)"),)
 #: Bytes per read of JSON Lines in C (see ``_Reader.tasks``); a line this long
 #: or longer makes its chunk go through the line-by-line reader.
 _PIECE = 64 * 1024
@@ -31,14 +38,14 @@ _Task = tuple[list[tuple[int, bytes | None]], int, bytes]
 class _Reader:
     """Records of a JSON Lines stream, or of one JSON document, read line by line.
 
-    A stream whose first non-blank line is a whole JSON value, or a line that
-    cannot begin any JSON document, is JSON Lines: one record a line, blank
-    lines skipped but counted, so a record's number is its line number. A
-    first line that is an unfinished JSON value (``{`` of a pretty-printed
-    document) starts one multi-line document, read whole as record 1; unless
-    the document does not parse and its second non-blank line is a complete
-    JSON object, which means JSON Lines whose first line is cut short. Only
-    that one-document case reads ahead (at most ``MAX_LINE_BYTES``).
+    JSON Lines unless the input is one JSON document spread over several lines:
+    every non-blank line is a record, numbered by its line (blank lines are
+    skipped but counted). The input is one document only when its first
+    non-blank line is the unfinished start of a JSON value (``{`` of a
+    pretty-printed session) *and* the input as a whole parses as one JSON value
+    (read ahead at most ``MAX_LINE_BYTES``). Anything else, a cut-short first
+    line followed by good records for one, is JSON Lines: no line is ever
+    swallowed into another's record.
     """
 
     def __init__(self, stream: IO[bytes] | IO[str]) -> None:
@@ -114,7 +121,7 @@ class _Reader:
         """
         stream = cast("IO[bytes]", self._stream)  # not self.text
         pieces_of = iter(functools.partial(stream.readline, _PIECE), b"")
-        pieces = list(itertools.islice(pieces_of, max(0, size - len(head))))
+        pieces = _take(pieces_of, max(0, size - len(head)))
         while head or pieces:
             start = self.number
             if pieces and max(map(len, pieces)) >= _PIECE:
@@ -125,7 +132,7 @@ class _Reader:
                 self.position += len(block)
                 yield head, start, block
             head = []
-            pieces = list(itertools.islice(pieces_of, size))
+            pieces = _take(pieces_of, size)
 
     def _long_lines(self, pieces: list[bytes]) -> list[tuple[int, bytes | None]]:
         """The records of ``pieces``, reading on only to finish the line they end in."""
@@ -175,13 +182,25 @@ class _Reader:
                 break
         if complete:
             whole = b"".join(data or b"" for _, data in buffered)
-            second = next((d for _, d in buffered[1:] if d is not None and d.strip()), None)
-            if _parses(whole) or second is None or not _is_object_line(second):
+            if _parses(whole):
                 yield 1, whole
                 return
         # JSON Lines whose first line is cut short (or a document too big to be one).
         yield from _nonblank(iter(buffered))
         yield from _nonblank(lines)
+
+
+def _take(pieces: Iterator[bytes], size: int) -> list[bytes]:
+    """Up to ``size`` pieces, fewer once they hold ``_TASK_BYTES`` and end a line."""
+    out = list(itertools.islice(pieces, min(size, 64)))
+    total = sum(map(len, out))
+    while len(out) < size and out and (total < _TASK_BYTES or not out[-1].endswith(b"\n")):
+        more = list(itertools.islice(pieces, min(size - len(out), 64)))
+        if not more:
+            break
+        out += more
+        total += sum(map(len, more))
+    return out
 
 
 def _nonblank(lines: Iterator[tuple[int, bytes | None]]) -> Iterator[tuple[int, bytes | None]]:
@@ -207,13 +226,6 @@ def _parses(data: bytes) -> bool:
     except (ValueError, RecursionError):
         return False
     return True
-
-
-def _is_object_line(data: bytes) -> bool:
-    try:
-        return isinstance(json.loads(data), dict)
-    except (ValueError, RecursionError):
-        return False
 
 
 def iter_records(stream: IO[bytes] | IO[str]) -> Iterator[tuple[int, bytes | None]]:

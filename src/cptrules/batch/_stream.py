@@ -16,9 +16,9 @@ from ..engine import Engine, default_engine
 from ..errors import ConfigError, CptRulesError, InvalidSessionError
 from ..parsing import load_session
 from ..report import encode_report, invalid_report, render_invalid_text, render_text
-from ._check import _TOO_LONG, BatchResult
+from ._check import BatchResult
 from ._pool import _STATE, CHUNK_SIZE, EngineSettings, _check_payer, _chunks, _ordered
-from ._reading import _Reader, _Task, _task_records
+from ._reading import _TOO_LONG, _Reader, _Task, _task_records
 from ._tally import Summary, _Tally
 
 __all__ = ["Format", "check_jsonl"]
@@ -36,6 +36,7 @@ def _render_chunk(
     fmt: Format,
     name: str,
     many: bool,
+    label: str | None = None,
 ) -> tuple[str, _Tally]:
     """Check and render one chunk: the output text and its counts.
 
@@ -70,9 +71,9 @@ def _render_chunk(
             else:
                 try:
                     if fmt == "jsonl":
-                        append(encode_report(report))
+                        append(encode_report(report, record=number, file=label))
                     elif fmt == "json":
-                        append(encode_report(report, 2, margin))
+                        append(encode_report(report, 2, margin, record=number, file=label))
                     else:
                         append(render_text(report, f"{name}, record {number}" if many else name))
                 except Exception as exc:  # a finding that cannot be rendered is a bug
@@ -98,7 +99,7 @@ def _render_chunk(
         if fmt == "text":
             append(render_invalid_text(name, number if many else None, result.errors))
         else:
-            text = _dump(invalid_report(number, result.errors), fmt)
+            text = _dump(invalid_report(number, result.errors, file=label), fmt)
             append(text.replace("\n", "\n" + margin) if fmt == "json" and many else text)
     if fmt == "json":
         text = ("  " + ",\n  ".join(parts)) if many else ",\n".join(parts)
@@ -119,7 +120,7 @@ def _dump(doc: dict[str, Any], fmt: Format) -> str:
 
 def _jsonl_chunk(task: _Task) -> tuple[str, _Tally]:
     s = _STATE
-    return _render_chunk(s["engine"], task, s["payer"], s["fmt"], s["name"], s["many"])
+    return _render_chunk(s["engine"], task, s["payer"], s["fmt"], s["name"], s["many"], s["label"])
 
 
 class _Interrupt:
@@ -201,6 +202,7 @@ def check_jsonl(
     progress: IO[str] | None = None,
     chunk_size: int = CHUNK_SIZE,
     start_method: str | None = None,
+    label: str | None = None,
 ) -> Summary:
     """Check a JSON Lines stream (or one JSON document), writing one report per record.
 
@@ -208,9 +210,10 @@ def check_jsonl(
     written to ``out_stream`` in input order, whatever ``jobs``: the output is
     the same byte for byte. ``format``:
 
-    - ``jsonl``: one compact JSON report per line; a record that cannot be
-      checked gives ``{"ok": false, "invalid": true, "record": N, "errors":
-      [{"path", "message"}]}`` with its line number N;
+    - ``jsonl``: one compact JSON report per line, each with ``record``, the
+      1-based line number its session starts on (and ``file``: ``label``, when
+      given); a record that cannot be checked gives ``{"ok": false, "invalid":
+      true, "record": N, "errors": [{"path", "message"}]}``;
     - ``json``: the reports as one indented JSON array (a lone record: the
       report object itself), written as it goes;
     - ``text``: reports for people, ``name`` naming the input.
@@ -218,6 +221,8 @@ def check_jsonl(
     ``engine``, ``jobs``, ``payer`` and ``start_method`` work as in
     :func:`check_many` (an unknown ``payer`` raises ``ConfigError`` first).
     ``progress``: a stream (a terminal) for a progress line on long runs.
+    Empty input (nothing but blank lines) writes no report (``[]`` for
+    ``json``) and gives a summary of 0 records, whose exit code is 2.
 
     Ctrl-C, when this runs in the main thread, stops the run between chunks:
     the output holds whole records only (a ``json`` array is closed), is
@@ -245,7 +250,7 @@ def check_jsonl(
         records = iter(reader)
         head = [r for _, r in zip(range(2), records, strict=False)]
         many = len(head) > 1
-        options = {"payer": payer, "fmt": format, "name": name, "many": many}
+        options = {"payer": payer, "fmt": format, "name": name, "many": many, "label": label}
         tasks: Iterator[_Task]
         if reader.plain and not reader.text:
             tasks = reader.tasks(head, chunk_size)
@@ -280,7 +285,7 @@ def check_jsonl(
             assert eng is not None
             engine_ = eng
             results = (
-                _render_chunk(engine_, task, payer, format, name, many)
+                _render_chunk(engine_, task, payer, format, name, many, label)
                 for task in _chain(first_tasks, tasks)
             )
         try:

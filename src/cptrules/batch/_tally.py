@@ -44,16 +44,32 @@ class Summary:
             self.notes[rule_id] = self.notes.get(rule_id, 0) + n
         self.last_record = tally[6]
 
+    def merge(self, other: Summary) -> None:
+        """Fold another run's summary in (the CLI's total over several files)."""
+        self.add(
+            (
+                other.ok,
+                other.with_errors,
+                other.invalid,
+                other.internal,
+                other.rules,
+                other.notes,
+                other.last_record,
+            )
+        )
+        self.interrupted = self.interrupted or other.interrupted
+        self.seconds += other.seconds
+
     def top_rules(self, n: int = 10) -> list[tuple[str, int]]:
         """The ``n`` rules with most error and warning findings, most first (ties by id)."""
         return sorted(self.rules.items(), key=lambda kv: (-kv[1], kv[0]))[:n]
 
     @property
     def exit_code(self) -> int:
-        """The CLI exit code: 130 interrupted, 2 any invalid, 1 any errors, else 0."""
+        """The CLI exit code: 130 interrupted, 2 any invalid or no records, 1 any errors, else 0."""
         if self.interrupted:
             return 130
-        if self.invalid:
+        if self.invalid or not self.records:
             return 2
         return 1 if self.with_errors else 0
 

@@ -308,7 +308,34 @@ def test_units(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["units", "97110=10", "97116=10", "--method", "per-code"]) == 0
     assert main(["units", "97110=abc"]) == 2
     _, err = capsys.readouterr()
-    assert err == "cptrules units: expected CODE=MINUTES, got '97110=abc'\n"
+    assert err.startswith("cptrules units: expected CODE=MINUTES (")
+    assert err.endswith("got '97110=abc'\n")
+
+
+def test_units_with_a_huge_tie_counts_allocations_instead_of_listing_them(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    pairs = [f"{97001 + k}=7" for k in range(40)]  # 280 minutes, 19 units, 40 codes tied
+    assert main(["units", *pairs, "--format", "json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert sum(doc["units"].values()) == 19
+    assert len(doc["allocations"]) == 1
+    assert doc["more_allocations"] == 131_282_408_400 - 1  # comb(40, 19) - 1
+    assert main(["units", *pairs[:3]]) == 0
+    assert "Also legal" in capsys.readouterr().out  # a small tie is listed in full
+
+
+@pytest.mark.parametrize(
+    "pair",
+    ["97110=\u00b2", "97110=" + "9" * 5000, "97110=1441", "97110=-1", "=5", "97110=", "\x1b[2J=5"],
+)
+def test_units_rejects_bad_pairs_in_one_line(capsys: pytest.CaptureFixture[str], pair: str) -> None:
+    assert main(["units", pair]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("cptrules units: ")
+    assert err.count("\n") == 1
+    assert "\x1b" not in err
+    no_traceback(err)
 
 
 def test_rules(capsys: pytest.CaptureFixture[str]) -> None:
@@ -337,6 +364,38 @@ def test_payers(capsys: pytest.CaptureFixture[str]) -> None:
     assert medicare["effective"] == "2020-01-01"
     assert main(["payers"]) == 0
     assert "medicare" in capsys.readouterr().out
+
+
+ACME = """
+id = "acme"
+name = "Acme Health"
+extends = "commercial"
+effective = 2024-01-01
+source = "Acme provider manual 2024"
+unit_method = "total-time"
+
+[sources]
+unit_method = "Acme manual p. 12"
+"""
+
+
+def test_rules_and_payers_take_profile_files(
+    tmp_path: pathlib.Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    acme = write(tmp_path, "acme.toml", ACME)
+    assert main(["payers", "--profile", acme, "--format", "json"]) == 0
+    rows = {r["id"]: r for r in json.loads(capsys.readouterr().out)}
+    assert rows["acme"]["extends"] == "commercial"
+    assert main(["rules", "--profile", acme, "--payer", "acme", "--format", "json"]) == 0
+    ids = {r["id"] for r in json.loads(capsys.readouterr().out)}
+    assert "units.total-time" in ids  # acme counts by total time, unlike commercial
+    broken = write(tmp_path, "broken.toml", "id = ")
+    for command in ("rules", "payers"):
+        assert main([command, "--profile", broken]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith(f"cptrules {command}: ")
+        assert err.count("\n") == 1
+        no_traceback(err)
 
 
 # --------------------------------------------------------------------------- a real process

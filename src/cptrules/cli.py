@@ -198,16 +198,41 @@ def _isatty(stream: IO[str]) -> bool:
         return False
 
 
+#: Most allocations ``cptrules units`` lists; the rest of a big tie is counted, not built.
+_UNITS_LISTED = 100
+_CODE_CHARS = frozenset("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ")
+
+
 def _cmd_units(args: argparse.Namespace) -> int:
+    from .parsing import MAX_LINES, MAX_MINUTES
+
     minutes: dict[str, int] = {}
-    for item in args.pairs:
+    pairs: list[str] = args.pairs
+    if len(pairs) > MAX_LINES:
+        print(f"cptrules units: at most {MAX_LINES} CODE=MINUTES pairs", file=sys.stderr)
+        return EXIT_INVALID
+    for item in pairs:
         code, sep, value = item.partition("=")
-        if not sep or not value.isdigit() or not code:
-            print(f"cptrules units: expected CODE=MINUTES, got {item!r}", file=sys.stderr)
+        code = code.upper()
+        good_code = 0 < len(code) <= 5 and set(code) <= _CODE_CHARS
+        # ASCII digits only ("²" is a digit to str.isdigit), and no more than a day.
+        good_value = 0 < len(value) <= 4 and value.isascii() and value.isdigit()
+        if not sep or not good_code or not good_value:
+            print(
+                f"cptrules units: expected CODE=MINUTES (a code such as 97110, whole "
+                f"minutes 0 to {MAX_MINUTES}), got {_printable(item[:40])!r}",
+                file=sys.stderr,
+            )
             return EXIT_INVALID
         minutes[code] = minutes.get(code, 0) + int(value)
+        if minutes[code] > MAX_MINUTES:
+            print(
+                f"cptrules units: {code} has more than {MAX_MINUTES} minutes (a whole day)",
+                file=sys.stderr,
+            )
+            return EXIT_INVALID
     try:
-        explanation = units_mod.explain(minutes, method=args.method)
+        explanation = units_mod.explain(minutes, method=args.method, max_allocations=_UNITS_LISTED)
     except ValueError as exc:
         print(f"cptrules units: {exc}", file=sys.stderr)
         return EXIT_INVALID
@@ -218,8 +243,19 @@ def _cmd_units(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _listing_engine(args: argparse.Namespace, command: str) -> Engine | None:
+    """An engine for listing (no edit tables) with ``--profile`` files; None after a message."""
+    try:
+        return Engine(profiles=args.profile or None, tables=_NoTables())
+    except CptRulesError as exc:
+        print(f"cptrules {command}: {_printable(str(exc))}", file=sys.stderr)
+        return None
+
+
 def _cmd_rules(args: argparse.Namespace) -> int:
-    engine = Engine(tables=_NoTables())
+    engine = _listing_engine(args, "rules")
+    if engine is None:
+        return EXIT_INVALID
     rules = list(REGISTRY.values())
     if args.payer is not None:
         versions = engine.profiles.versions.get(args.payer)
@@ -254,7 +290,9 @@ def _cmd_rules(args: argparse.Namespace) -> int:
 
 
 def _cmd_payers(args: argparse.Namespace) -> int:
-    engine = Engine(tables=_NoTables())
+    engine = _listing_engine(args, "payers")
+    if engine is None:
+        return EXIT_INVALID
     rows = [
         {
             "id": p.id,
@@ -329,10 +367,16 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("rules", help="the rule catalog")
     p.add_argument("--payer", help="only the rules this payer profile runs")
     p.add_argument("--format", choices=("text", "json"), default="text")
+    p.add_argument(
+        "--profile", action="append", metavar="FILE", help="load a payer profile file (repeatable)"
+    )
     p.set_defaults(func=_cmd_rules)
 
     p = sub.add_parser("payers", help="payer profiles and their effective dates")
     p.add_argument("--format", choices=("text", "json"), default="text")
+    p.add_argument(
+        "--profile", action="append", metavar="FILE", help="load a payer profile file (repeatable)"
+    )
     p.set_defaults(func=_cmd_payers)
 
     from .ncci import _cli as ncci_cli

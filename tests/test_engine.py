@@ -107,10 +107,14 @@ def test_apply_fixes_actions_and_bad_index() -> None:
     assert out.lines[1].modifiers == ()
     assert (out.lines[1].code, out.lines[1].units) == ("97116", 1)
     assert len(apply_fixes(s, [Fix("remove_line", 0)]).lines) == 1
-    with pytest.raises(IndexError):
+    with pytest.raises(InvalidSessionError) as exc:
         apply_fixes(s, [Fix("set_units", 5, 1)])
-    with pytest.raises(ValueError, match="every line"):
+    assert exc.value.errors == (("fixes[0]", "names a line that does not exist"),)
+    with pytest.raises(InvalidSessionError, match="every line"):
         apply_fixes(s, [Fix("remove_line", 0), Fix("remove_line", 1)])
+    with pytest.raises(InvalidSessionError) as exc:  # load_session would reject units -1
+        apply_fixes(s, [Fix("set_units", 0, -1)])
+    assert [path for path, _ in exc.value.errors] == ["lines[0].units"]
 
 
 def test_check_takes_session_dict_or_json() -> None:

@@ -241,6 +241,7 @@ class Engine:
             units=tuple(
                 map(self._line_units, range(len(ctx.lines)), ctx.lines, ctx.billed, ctx.expected)
             ),
+            recheck=self.check,
         )
 
     def _line_units(

@@ -22,15 +22,19 @@ from typing import Any, Literal
 import attrs
 
 from ._memo import Memo
+from .errors import InvalidSessionError
 from .models import ServiceLine, Session
+from .parsing import dump_session, load_session
 
 __all__ = [
     "FIX_ACTIONS",
+    "MAX_FIX_ROUNDS",
     "Finding",
     "Fix",
     "FixAction",
     "LineUnits",
     "Report",
+    "Settled",
     "Severity",
     "apply_fixes",
     "encode_report",
@@ -49,6 +53,8 @@ FIX_ACTIONS: tuple[str, ...] = (
     "remove_line",
 )
 SEVERITIES: tuple[str, ...] = ("error", "warning", "info")
+#: Most rounds of fixes and checks :meth:`Report.settle` makes.
+MAX_FIX_ROUNDS = 8
 
 
 @attrs.frozen
@@ -133,6 +139,10 @@ class Report:
     data_version: str
     findings: tuple[Finding, ...]
     units: tuple[LineUnits, ...]
+    #: how the engine that made this report checks a session again (for :meth:`settle`)
+    recheck: Callable[[Session, str | None], Report] | None = attrs.field(
+        default=None, eq=False, repr=False, kw_only=True
+    )
 
     @property
     def ok(self) -> bool:
@@ -166,45 +176,146 @@ class Report:
             "findings": [f.to_dict() for f in self.findings],
         }
 
-    def fixed(self) -> Session:
-        """A new session with the fixes of every finding applied (see :func:`apply_fixes`)."""
-        return apply_fixes(self.session, (fix for f in self.findings for fix in f.fixes))
+    def fixed(self, *, rounds: int = MAX_FIX_ROUNDS) -> Session:
+        """A new session with the findings' fixes applied until they settle.
+
+        The same as ``report.settle(rounds=rounds).session``: see :meth:`settle`.
+        """
+        return self.settle(rounds=rounds).session
+
+    def settle(self, *, rounds: int = MAX_FIX_ROUNDS) -> Settled:
+        """Apply the findings' fixes, check again, and repeat until nothing changes.
+
+        Fixes are worked out independently by each rule (set 97110 to 2 units,
+        replace 97140 with 20561); applied together they may call for other
+        fixes, so the changed session is checked again by the same engine and
+        its fixes applied in turn, at most ``rounds`` times, stopping when a
+        check asks for no change or a session comes back. A fix that would give
+        a session :func:`~cptrules.load_session` rejects (units past the bound,
+        every line removed) is left out. ``unsettled`` lists the findings of the
+        last check that still carry fixes, or that are errors: what the fixes
+        could not settle. Never raises for a rule's fix.
+        """
+        session = self.session
+        report = self
+        seen = {session}
+        done = 0
+        skipped: list[Fix] = []
+        while done < rounds:
+            fixes = [fix for f in report.findings for fix in f.fixes]
+            if not fixes:
+                break
+            changed, left_out = _apply_valid(session, fixes)
+            skipped += left_out
+            if changed in seen or self.recheck is None:
+                session = changed
+                if self.recheck is not None and changed is not report.session:
+                    report = self.recheck(changed, self.payer)
+                done += 1
+                break
+            session = changed
+            seen.add(session)
+            report = self.recheck(session, self.payer)
+            done += 1
+        unsettled = tuple(f for f in report.findings if f.fixes or f.severity == "error")
+        return Settled(session, report, unsettled, done, tuple(dict.fromkeys(skipped)))
+
+
+@attrs.frozen
+class Settled:
+    """What :meth:`Report.settle` did: the fixed session and what it could not settle.
+
+    ``report`` is the last check (of ``session`` when there was an engine to
+    check it with, else the original report); ``unsettled`` its findings that
+    still call for a change or are errors; ``rounds`` the rounds of fixes made;
+    ``skipped`` the fixes left out because they would give an invalid session.
+    """
+
+    session: Session
+    report: Report
+    unsettled: tuple[Finding, ...]
+    rounds: int
+    skipped: tuple[Fix, ...] = ()
+
+
+def _apply_valid(session: Session, fixes: list[Fix]) -> tuple[Session, list[Fix]]:
+    """``fixes`` applied one by one, each kept only if the session stays valid; removals
+    last (together, so the indexes hold)."""
+    skipped: list[Fix] = []
+    removals = [f for f in fixes if f.action == "remove_line"]
+    for fix in fixes:
+        if fix.action == "remove_line":
+            continue
+        try:
+            session = apply_fixes(session, (fix,))
+        except InvalidSessionError:
+            skipped.append(fix)
+    if removals:
+        try:
+            session = apply_fixes(session, removals)
+        except InvalidSessionError:
+            skipped += removals
+    return session, skipped
 
 
 def apply_fixes(session: Session, fixes: Iterable[Fix]) -> Session:
     """Apply fixes in order; line removals last, so every fix's index stays valid.
 
     ``set_units`` and ``replace_code`` overwrite; ``add_modifier`` is skipped when
-    the modifier is there already, ``remove_modifier`` when it is not. A fix
-    naming a line that does not exist raises ``IndexError`` (a bug in the rule
-    that made it); fixes that would remove every line raise ``ValueError``.
+    the modifier is there already, ``remove_modifier`` when it is not. The result
+    is checked as :func:`~cptrules.load_session` checks input: a fix naming a line
+    that does not exist, a value of the wrong kind, or a result it would reject
+    (negative units, no line left) raises
+    :class:`~cptrules.InvalidSessionError` with every problem and its path.
+
+    >>> import cptrules
+    >>> s = cptrules.load_session({"date_of_service": "2026-03-04", "payer": "medicare",
+    ...     "provider": {"discipline": "PT"}, "lines": [{"code": "97110", "minutes": 20}]})
+    >>> try:
+    ...     apply_fixes(s, [Fix("set_units", 0, -1)])
+    ... except cptrules.InvalidSessionError as exc:
+    ...     print(exc.errors)
+    (('lines[0].units', 'must be a whole number from 0 to 999'),)
     """
     lines: list[ServiceLine] = list(session.lines)
     removed: set[int] = set()
-    for fix in fixes:
-        if not 0 <= fix.line < len(lines):
-            raise IndexError(f"fix {fix.action} names line {fix.line}, which does not exist")
+    errors: list[tuple[str, str]] = []
+    for k, fix in enumerate(fixes):
+        where = f"fixes[{k}]"
+        if not (type(fix.line) is int and 0 <= fix.line < len(lines)):
+            errors.append((where, "names a line that does not exist"))
+            continue
         line = lines[fix.line]
+        value = fix.value
         if fix.action == "set_units":
-            if not isinstance(fix.value, int):
-                raise TypeError("set_units needs a whole number")
-            lines[fix.line] = attrs.evolve(line, units=fix.value)
-        elif fix.action == "add_modifier":
-            if fix.value not in line.modifiers:
-                lines[fix.line] = attrs.evolve(line, modifiers=(*line.modifiers, str(fix.value)))
-        elif fix.action == "remove_modifier":
-            mods = tuple(m for m in line.modifiers if m != fix.value)
-            lines[fix.line] = attrs.evolve(line, modifiers=mods)
-        elif fix.action == "replace_code":
-            lines[fix.line] = attrs.evolve(line, code=str(fix.value))
+            if type(value) is not int:
+                errors.append((where, "set_units needs a whole number"))
+                continue
+            lines[fix.line] = attrs.evolve(line, units=value)
+        elif fix.action in ("add_modifier", "remove_modifier", "replace_code"):
+            if type(value) is not str:
+                errors.append((where, f"{fix.action} needs a text value"))
+                continue
+            if fix.action == "add_modifier":
+                if value not in line.modifiers:
+                    lines[fix.line] = attrs.evolve(line, modifiers=(*line.modifiers, value))
+            elif fix.action == "remove_modifier":
+                mods = tuple(m for m in line.modifiers if m != value)
+                lines[fix.line] = attrs.evolve(line, modifiers=mods)
+            else:
+                lines[fix.line] = attrs.evolve(line, code=value)
         elif fix.action == "remove_line":
             removed.add(fix.line)
-        else:  # pragma: no cover - the Literal type makes this unreachable
-            raise ValueError(f"unknown fix action {fix.action}")
+        else:
+            errors.append((where, "unknown fix action"))
+    if errors:
+        raise InvalidSessionError(errors)
     kept = tuple(line for i, line in enumerate(lines) if i not in removed)
     if not kept:
-        raise ValueError("the fixes remove every line: nothing is left to bill")
-    return attrs.evolve(session, lines=kept)
+        raise InvalidSessionError([("lines", "the fixes remove every line: nothing is left")])
+    out = attrs.evolve(session, lines=kept)
+    load_session(dump_session(out))  # raises InvalidSessionError as for any input
+    return out
 
 
 # --------------------------------------------------------------------------- text

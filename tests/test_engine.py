@@ -288,3 +288,16 @@ def test_clear_caches_empties_every_memo_of_engine_report_and_ncci(tmp_path: Pat
     cptrules.clear_caches()
     assert [m for m in memos if len(m)] == []
     assert eng.check(BASE) == report  # answers never depend on a cache
+
+
+def test_a_plan_of_care_near_the_last_date_does_not_overflow() -> None:
+    """A start after 9999-12-01 made start + 30 days raise OverflowError out of check()."""
+    visit = {
+        **BASE,
+        "date_of_service": "9999-12-31",
+        "plan_of_care": {"start": "9999-12-15", "end": "9999-12-31", "signed": None},
+    }
+    report = engine().check(visit)
+    assert "poc.unsigned" in report.rules()
+    late = {**visit, "plan_of_care": {**visit["plan_of_care"], "signed": "9999-12-31"}}
+    assert "poc.unsigned" not in engine().check(late).rules()

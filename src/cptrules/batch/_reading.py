@@ -191,10 +191,14 @@ class _Reader:
 
 
 def _take(pieces: Iterator[bytes], size: int) -> list[bytes]:
-    """Up to ``size`` pieces, fewer once they hold ``_TASK_BYTES`` and end a line."""
+    """Up to ``size`` pieces, fewer once they hold ``_TASK_BYTES``.
+
+    Pieces shorter than ``_PIECE`` end a line; a task whose last piece does not
+    goes through :meth:`_Reader._long_lines`, which reads on to the line's end.
+    """
     out = list(itertools.islice(pieces, min(size, 64)))
     total = sum(map(len, out))
-    while len(out) < size and out and (total < _TASK_BYTES or not out[-1].endswith(b"\n")):
+    while len(out) < size and total < _TASK_BYTES:
         more = list(itertools.islice(pieces, min(size - len(out), 64)))
         if not more:
             break

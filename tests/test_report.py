@@ -247,3 +247,14 @@ def test_settle_gives_a_valid_session_and_names_what_is_left(
     assert again == settled.report
     left = [f for f in again.findings if f.fixes or f.severity == "error"]
     assert list(settled.unsettled) == left
+
+
+def test_a_report_from_another_process_settles_with_an_engine_given() -> None:
+    import pickle
+
+    report = pickle.loads(pickle.dumps(cptrules.check(_DRY_NEEDLING)))
+    assert report.recheck is None  # engines do not travel between processes
+    once = report.settle()
+    assert once.rounds == 1  # applied once, unchecked
+    settled = report.settle(engine=cptrules.default_engine())
+    assert [(x.code, x.units) for x in settled.session.lines] == [("97110", 1), ("20561", 1)]

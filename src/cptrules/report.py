@@ -17,7 +17,7 @@ import datetime as dt
 import json
 from collections.abc import Callable, Iterable, Sequence
 from json.encoder import encode_basestring_ascii as _quote
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 import attrs
 
@@ -129,6 +129,36 @@ class LineUnits:
         }
 
 
+class _Checker(Protocol):
+    """Anything with an engine's ``check(session, payer)``."""
+
+    def check(self, session: Session, payer: str | None = None) -> Report: ...
+
+
+class _Recheck:
+    """An engine's ``check``, kept by a report for :meth:`Report.settle`; pickled as None
+    (an engine does not travel between processes, and need not)."""
+
+    __slots__ = ("_check",)
+
+    def __init__(self, check: Callable[[Session, str | None], Report]) -> None:
+        self._check = check
+
+    def __call__(self, session: Session, payer: str | None) -> Report:
+        return self._check(session, payer)
+
+    def __reduce__(self) -> tuple[Any, tuple[()]]:
+        return (type(None), ())
+
+
+def _wrap_recheck(
+    check: Callable[[Session, str | None], Report] | None,
+) -> Callable[[Session, str | None], Report] | None:
+    if check is None or isinstance(check, _Recheck):
+        return check
+    return _Recheck(check)
+
+
 @attrs.frozen
 class Report:
     """The result of checking one session."""
@@ -139,9 +169,10 @@ class Report:
     data_version: str
     findings: tuple[Finding, ...]
     units: tuple[LineUnits, ...]
-    #: how the engine that made this report checks a session again (for :meth:`settle`)
+    #: how the engine that made this report checks a session again (for :meth:`settle`);
+    #: not pickled (a report sent from a worker process arrives without it)
     recheck: Callable[[Session, str | None], Report] | None = attrs.field(
-        default=None, eq=False, repr=False, kw_only=True
+        default=None, eq=False, repr=False, kw_only=True, converter=_wrap_recheck
     )
 
     @property
@@ -176,14 +207,15 @@ class Report:
             "findings": [f.to_dict() for f in self.findings],
         }
 
-    def fixed(self, *, rounds: int = MAX_FIX_ROUNDS) -> Session:
+    def fixed(self, *, rounds: int = MAX_FIX_ROUNDS, engine: _Checker | None = None) -> Session:
         """A new session with the findings' fixes applied until they settle.
 
-        The same as ``report.settle(rounds=rounds).session``: see :meth:`settle`.
+        The same as ``report.settle(rounds=rounds, engine=engine).session``: see
+        :meth:`settle`.
         """
-        return self.settle(rounds=rounds).session
+        return self.settle(rounds=rounds, engine=engine).session
 
-    def settle(self, *, rounds: int = MAX_FIX_ROUNDS) -> Settled:
+    def settle(self, *, rounds: int = MAX_FIX_ROUNDS, engine: _Checker | None = None) -> Settled:
         """Apply the findings' fixes, check again, and repeat until nothing changes.
 
         Fixes are worked out independently by each rule (set 97110 to 2 units,
@@ -195,7 +227,12 @@ class Report:
         every line removed) is left out. ``unsettled`` lists the findings of the
         last check that still carry fixes, or that are errors: what the fixes
         could not settle. Never raises for a rule's fix.
+
+        The re-checks use ``engine`` when given, else the engine that made the
+        report. A report that came from another process (``check_many`` with
+        ``jobs``) has none: without ``engine`` its fixes are applied once, unchecked.
         """
+        recheck = engine.check if engine is not None else self.recheck
         session = self.session
         report = self
         seen = {session}
@@ -207,15 +244,15 @@ class Report:
                 break
             changed, left_out = _apply_valid(session, fixes)
             skipped += left_out
-            if changed in seen or self.recheck is None:
+            if changed in seen or recheck is None:
                 session = changed
-                if self.recheck is not None and changed is not report.session:
-                    report = self.recheck(changed, self.payer)
+                if recheck is not None and changed is not report.session:
+                    report = recheck(changed, self.payer)
                 done += 1
                 break
             session = changed
             seen.add(session)
-            report = self.recheck(session, self.payer)
+            report = recheck(session, self.payer)
             done += 1
         unsettled = tuple(f for f in report.findings if f.fixes or f.severity == "error")
         return Settled(session, report, unsettled, done, tuple(dict.fromkeys(skipped)))
@@ -531,7 +568,15 @@ def _make_encoder(
         return f"{head}{fix_value}{value if type(value) is int else _scalar(value)}{fix_end}"
 
     def encode(report: Report, record: int | None, file: str | None) -> str:
-        place = "" if record is None and file is None else where(record, file)
+        if file is None:  # a batch's record number, or nothing: the usual two cases
+            if record is None:
+                place = ""
+            elif type(record) is int:
+                place = f"{r_record}{record}"
+            else:
+                place = where(record, file)
+        else:
+            place = where(record, file)
         ok = True
         findings = []
         for f in report.findings:

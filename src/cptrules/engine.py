@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 import attrs
 
 from ._context import Context
+from ._memo import Memo
 from ._version import DATA_VERSION
 from .catalog import catalog
 from .errors import ConfigError, InvalidSessionError, NoRuleDataError, ProfileError
@@ -45,31 +46,40 @@ class _Plan:
 
     ``in_force(day)`` is the hot path's rule list: the rules in force on a date
     of service with their functions, worked out once per day and kept (a
-    bounded cache; a plan lives as long as its engine).
+    bounded memo; a plan lives as long as its engine).
     """
 
     rules: tuple[Rule, ...]
     severities: Mapping[str, Severity]
     data_version: str = ""
-    _days: dict[dt.date, tuple[_Step, ...]] = attrs.field(
-        init=False, factory=dict, eq=False, repr=False
+    _days: Memo[dt.date, tuple[_Step, ...]] = attrs.field(
+        init=False,
+        factory=lambda: Memo("engine: rules in force by day", size=_DAYS_CACHED),
+        eq=False,
+        repr=False,
     )
-    _runs: dict[tuple[str, ...], dict[frozenset[str], _Run]] = attrs.field(
-        init=False, factory=dict, eq=False, repr=False
+    _runs: Memo[tuple[str, ...], Memo[frozenset[str], _Run]] = attrs.field(
+        init=False,
+        factory=lambda: Memo("engine: rule lists", size=_DAYS_CACHED),
+        eq=False,
+        repr=False,
     )
 
-    def runs(self, steps: tuple[_Step, ...]) -> dict[frozenset[str], _Run]:
-        """The cache of rules to run by trigger set, one per distinct list of rules in force."""
-        return self._runs.setdefault(tuple(r.id for _, r, _ in steps), {})
+    def runs(self, steps: tuple[_Step, ...]) -> Memo[frozenset[str], _Run]:
+        """The memo of rules to run by trigger set, one per distinct list of rules in force."""
+        key = tuple(r.id for _, r, _ in steps)
+        found = self._runs.get(key)
+        if found is None:
+            found = self._runs.put(key, Memo("engine: rules by trigger set", size=_RUNS_CACHED))
+        return found
 
     def in_force(self, day: dt.date) -> tuple[_Step, ...]:
         """``(function, rule, triggers)`` of every rule of the plan in force on ``day``."""
         got = self._days.get(day)
         if got is None:
-            got = tuple((r.func, r, r.triggers) for r in self.rules if r.in_force(day))
-            if len(self._days) >= _DAYS_CACHED:
-                self._days.clear()
-            self._days[day] = got
+            got = self._days.put(
+                day, tuple((r.func, r, r.triggers) for r in self.rules if r.in_force(day))
+            )
         return got
 
 
@@ -120,9 +130,15 @@ class Engine:
         _check_profile_rule_ids(self.profiles)
         self.tables = _open_tables(tables)
         self.catalog = catalog()
-        self._plans: dict[int, _Plan] = {}
-        self._routes: dict[tuple[str, dt.date], _Route] = {}
-        self._lock = threading.Lock()
+        # Engine-owned memos: they live and die with the engine, and
+        # cptrules.clear_caches() empties them (answers never depend on them).
+        self._plans: Memo[int, _Plan] = Memo("engine: plans by profile", size=1024)
+        self._routes: Memo[tuple[str, dt.date], _Route] = Memo(
+            "engine: routes by payer and day", size=_DAYS_CACHED
+        )
+        self._unit_rows: Memo[tuple[int, str, int | None, int | None], LineUnits] = Memo(
+            "engine: units rows", size=_UNIT_ROWS_CACHED
+        )
 
     def plan(self, profile: PayerProfile) -> _Plan:
         """The rules ``profile`` runs (before dates), prepared once per profile version."""
@@ -139,8 +155,7 @@ class Engine:
                 f"profile {profile.id}@{profile.effective.isoformat()}; {tables_version}"
             )
             plan = _Plan(rules, sev, version)  # type: ignore[arg-type]  # profile severities are validated on load
-            with self._lock:
-                self._plans[id(profile)] = plan
+            self._plans.put(id(profile), plan)
         return plan
 
     def profile_for(self, payer: str, session: Session) -> PayerProfile:
@@ -181,10 +196,7 @@ class Engine:
         route = _Route(
             profile, plan, steps, self.tables if profile.ncci else None, payer, plan.runs(steps)
         )
-        if len(self._routes) >= _DAYS_CACHED:
-            self._routes.clear()
-        self._routes[payer, dos] = route
-        return route
+        return self._routes.put((payer, dos), route)
 
     def check(self, session: SessionInput, payer: str | None = None) -> Report:
         """Check one session; ``payer`` overrides ``session.payer``.
@@ -227,28 +239,27 @@ class Engine:
             data_version=plan.data_version,
             findings=tuple(findings),
             units=tuple(
-                map(_line_units, range(len(ctx.lines)), ctx.lines, ctx.billed, ctx.expected)
+                map(self._line_units, range(len(ctx.lines)), ctx.lines, ctx.billed, ctx.expected)
             ),
+            recheck=self.check,
         )
 
+    def _line_units(
+        self, i: int, line: ServiceLine, billed: int | None, expected: int | None
+    ) -> LineUnits:
+        """The report's units row of line ``i``: one shared immutable object per distinct row.
 
-_UNIT_ROWS: dict[tuple[int, str, int | None, int | None], LineUnits] = {}
+        Rows repeat (line 0, 97110, 2 billed, 2 expected); looking one up costs a
+        third of building it.
+        """
+        key = (i, line.code, billed, expected)
+        row = self._unit_rows.get(key)
+        if row is None:
+            row = self._unit_rows.put(key, LineUnits(*key))
+        return row
+
+
 _UNIT_ROWS_CACHED = 4096
-
-
-def _line_units(i: int, line: ServiceLine, billed: int | None, expected: int | None) -> LineUnits:
-    """The report's units row of line ``i``: one shared immutable object per distinct row.
-
-    Rows repeat (line 0, 97110, 2 billed, 2 expected); looking one up costs a
-    third of building it.
-    """
-    key = (i, line.code, billed, expected)
-    row = _UNIT_ROWS.get(key)
-    if row is None:
-        if len(_UNIT_ROWS) >= _UNIT_ROWS_CACHED:
-            _UNIT_ROWS.clear()
-        row = _UNIT_ROWS[key] = LineUnits(*key)
-    return row
 
 
 class _Route(NamedTuple):
@@ -261,7 +272,7 @@ class _Route(NamedTuple):
     payer: str  # the id as given, shared by every report of the route
     #: ``Context.present`` -> the rules to run (see :func:`_run_for`), shared by every
     #: date of service that has the same rules in force
-    runs: dict[frozenset[str], _Run]
+    runs: Memo[frozenset[str], _Run]
 
 
 #: Most trigger sets remembered per route; visits repeat a few code combinations.
@@ -269,7 +280,7 @@ _RUNS_CACHED = 1024
 
 
 def _run_for(
-    runs: dict[frozenset[str], _Run],
+    runs: Memo[frozenset[str], _Run],
     steps: tuple[_Step, ...],
     present: frozenset[str],
 ) -> _Run:
@@ -277,10 +288,7 @@ def _run_for(
     ``present``: those without triggers and those with one present. Remembered in ``runs``.
     """
     run = tuple((func, r) for func, r, triggers in steps if triggers is None or triggers & present)
-    if len(runs) >= _RUNS_CACHED:
-        runs.clear()
-    runs[present] = run
-    return run
+    return runs.put(present, run)
 
 
 def _check_profile_rule_ids(profiles: ProfileSet) -> None:

@@ -11,7 +11,7 @@ import sys
 import time
 
 from ..errors import DataError
-from .store import import_files, status
+from .store import damaged, import_files, status
 from .tables import default_store_path
 
 __all__ = ["add_subparser"]
@@ -48,19 +48,30 @@ def add_subparser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser
     p.set_defaults(func=_cmd_status)
 
 
+def _printable(text: str) -> str:
+    """``text`` with control characters (terminal escapes in zip member names) escaped."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
 def _fail(exc: DataError) -> int:
     message = " ".join(str(exc).split())  # one line, whatever the cause said
-    print(f"cptrules data: {message}", file=sys.stderr)
+    print(f"cptrules data: {_printable(message)}", file=sys.stderr)
     return _EXIT_DATA
 
 
 def _cmd_import(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     try:
+        problem = damaged(args.db)
         done = import_files(args.files, args.db, version=args.version)
     except DataError as exc:
         return _fail(exc)
     target = args.db or default_store_path()
+    if problem is not None:
+        print(
+            f"note: the store's metadata was damaged; it was rebuilt from these files only: "
+            f"{_printable(' '.join(problem.split()))}"
+        )
     for info in done:
         program = "" if info.program == "medicare" else f"{info.program} "
         print(f"imported {program}{info.kind.upper()} {info.version}: {info.rows} rows")
@@ -81,7 +92,8 @@ def _cmd_status(args: argparse.Namespace) -> int:
         mark = "*" if info.active else " "
         print(
             f"{mark} {info.kind.upper():<3} {info.program:<8} {info.version:<8} "
-            f"{info.rows:>9} rows  imported {info.imported_at}  from {', '.join(info.sources)}"
+            f"{info.rows:>9} rows  imported {info.imported_at}  "
+            f"from {_printable(', '.join(info.sources))}"
         )
     print("* answers lookups (PTP: newest version per program; MUE: each from its quarter on)")
     return _EXIT_OK

@@ -267,8 +267,8 @@ def test_clear_caches_empties_every_memo_of_engine_report_and_ncci(tmp_path: Pat
     memory.ptp(frozenset({"97110", "97140"}), report.date_of_service)
     memory.mue(frozenset({"97110"}), report.date_of_service)
     store_mod._shared_date(20260101)
-    plan = next(iter(eng._plans._data.values()))  # white box: the engine's own memos
-    route_runs = next(iter(eng._routes._data.values())).runs
+    plan = next(iter(eng._plans.values()))  # white box: the engine's own memos
+    route_runs = next(iter(eng._routes.values())).runs
     memos = [
         eng._plans,
         eng._routes,

@@ -647,7 +647,7 @@ def test_memory_stays_bounded(rich_path: Path, direct: Direct) -> None:
         assert dict(tables.mue(frozenset(codes), day)) == direct.mue(frozenset(codes), day)
         assert len(tables._ptp_windows) <= 5
         assert len(tables._mue_answers) <= 5
-        for windows in tables._ptp_windows._data.values():
+        for windows in tables._ptp_windows.values():
             if windows.answers is not None:
                 assert sum(len(a) for a in windows.answers if a is not None) <= 12
     tables.close()

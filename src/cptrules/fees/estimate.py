@@ -1,0 +1,420 @@
+"""What a visit pays: the Medicare allowed amount per line, each adjustment named.
+
+The method (docs/money.md works it through by hand):
+
+1. The release in force on the date of service gives each code's RVUs and the
+   conversion factor (CF); the GPCI table of that year gives the locality's
+   work, PE and MP indices.
+2. Per unit: ``(work RVU x work GPCI + PE RVU x PE GPCI + MP RVU x MP GPCI) x CF``,
+   rounded to the cent, half up. The PE RVU is the non-facility one for
+   always-therapy codes (multiple procedure indicator 5) in every setting, and
+   for other codes unless the place of service is a facility.
+3. Therapy MPPR: among all units of the day's codes with multiple procedure
+   indicator 5, the one unit with the highest PE payment is paid in full;
+   every other unit is paid with half its PE (from 2013-04-01).
+4. CQ/CO: a line furnished in whole or in part by an assistant is paid 85% of
+   the amount after the MPPR (from 2022-01-01), per unit, to the cent.
+
+Left out, and named in every estimate: coinsurance, deductible, sequestration,
+the limiting charge, the lower-of-charge rule and denials.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import tomllib
+from collections.abc import Mapping, Sequence
+from decimal import ROUND_HALF_UP, Decimal
+from importlib import resources
+from typing import Any
+
+import attrs
+
+from ..errors import DataError
+from ..models import Session
+from .loaders import PAYABLE_STATUS, Rvu
+from .schedule import NATIONAL, ContractSchedule, FeeSchedule
+
+__all__ = [
+    "Adjustment",
+    "Estimate",
+    "LineEstimate",
+    "compare",
+    "estimate",
+    "estimate_contract",
+]
+
+_CENT = Decimal("0.01")
+_ZERO = Decimal("0.00")
+
+
+def _cents(value: Decimal) -> Decimal:
+    return value.quantize(_CENT, rounding=ROUND_HALF_UP)
+
+
+@attrs.frozen
+class Adjustment:
+    """One change to a line's amount: its kind, its (negative) amount and its source."""
+
+    kind: str
+    amount: Decimal
+    source: str
+
+    def to_dict(self) -> dict[str, str]:
+        """``{"kind": "mppr", "amount": "-6.64", "source": "..."}``."""
+        return {"kind": self.kind, "amount": str(self.amount), "source": self.source}
+
+
+@attrs.frozen
+class LineEstimate:
+    """The estimate of one service line; ``allowed`` is None when it could not be priced.
+
+    ``note`` says why a line was not priced (or was priced at zero).
+    """
+
+    line: int
+    code: str
+    units: int
+    allowed: Decimal | None
+    adjustments: tuple[Adjustment, ...] = ()
+    note: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The line in the report's ``estimate.lines`` shape, amounts as decimal strings."""
+        out: dict[str, Any] = {
+            "line": self.line,
+            "code": self.code,
+            "units": self.units,
+            "allowed": None if self.allowed is None else str(self.allowed),
+            "adjustments": [a.to_dict() for a in self.adjustments],
+        }
+        if self.note is not None:
+            out["note"] = self.note
+        return out
+
+
+@attrs.frozen
+class Estimate:
+    """What one visit is expected to be allowed, line by line.
+
+    ``complete`` is False when a line could not be priced (its ``note`` says
+    why); ``total`` then covers the priced lines only. ``left_out`` names what
+    a remittance shows that this estimate does not apply.
+    """
+
+    payer: str
+    total: Decimal
+    lines: tuple[LineEstimate, ...]
+    source: str
+    locality: str | None = None
+    left_out: tuple[str, ...] = ()
+    currency: str = "USD"
+
+    @property
+    def complete(self) -> bool:
+        """True when every line was priced."""
+        return all(line.allowed is not None for line in self.lines)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The report's ``estimate`` object: money as decimal strings, never floats."""
+        out: dict[str, Any] = {
+            "currency": self.currency,
+            "total": str(self.total),
+            "complete": self.complete,
+            "lines": [line.to_dict() for line in self.lines],
+            "source": self.source,
+        }
+        if self.locality is not None:
+            out["locality"] = self.locality
+        if self.left_out:
+            out["left_out"] = list(self.left_out)
+        return out
+
+    def to_text(self) -> str:
+        """A plain table: line, code, units, allowed and the adjustments."""
+        rows = [f"Estimate ({self.payer}; {self.source})"]
+        rows.append(f"{'line':>4}  {'code':<6} {'units':>5} {'allowed':>10}  adjustments")
+        for ln in self.lines:
+            allowed = "-" if ln.allowed is None else f"{ln.allowed:,.2f}"
+            adj = ", ".join(f"{a.kind} {a.amount:,.2f}" for a in ln.adjustments)
+            if ln.note:
+                adj = f"{adj}; {ln.note}" if adj else ln.note
+            rows.append(f"{ln.line:>4}  {ln.code:<6} {ln.units:>5} {allowed:>10}  {adj}")
+        mark = "" if self.complete else "  (some lines not priced)"
+        rows.append(f"{'total':>4}  {'':<6} {'':>5} {self.total:>10,.2f}  {self.currency}{mark}")
+        if self.left_out:
+            rows.append("not applied: " + "; ".join(self.left_out))
+        return "\n".join(rows)
+
+
+# --- policy (data/fees.toml) -------------------------------------------------------------
+
+
+@attrs.frozen
+class _Dated:
+    effective: dt.date
+    share: Decimal
+    source: str
+    confidence: str
+
+
+@attrs.frozen
+class _Policy:
+    mppr: Mapping[str, tuple[_Dated, ...]]
+    assistant: Mapping[str, tuple[_Dated, ...]]
+    therapy_non_facility: bool
+    facility_pos: frozenset[str]
+    left_out: tuple[str, ...]
+
+
+def _dated(raw: Mapping[str, Any], key: str, where: str) -> _Dated:
+    try:
+        return _Dated(
+            effective=dt.date.fromisoformat(str(raw["effective"])),
+            share=Decimal(str(raw[key])),
+            source=str(raw["source"]),
+            confidence=str(raw["confidence"]),
+        )
+    except (KeyError, ValueError, ArithmeticError) as exc:  # pragma: no cover - broken install
+        raise DataError(f"{where}: {exc!r}", source="fees.toml") from None
+
+
+@functools.cache
+def policy() -> _Policy:
+    """The bundled estimate policy (data/fees.toml), read once."""
+    try:
+        text = resources.files("cptrules.data").joinpath("fees.toml").read_text(encoding="utf-8")
+        raw = tomllib.loads(text)
+    except (OSError, tomllib.TOMLDecodeError) as exc:  # pragma: no cover - broken install
+        raise DataError(f"cannot read bundled data: {exc}", source="fees.toml") from exc
+    mppr: dict[str, list[_Dated]] = {}
+    for i, entry in enumerate(raw["mppr"]):
+        mppr.setdefault(str(entry["indicator"]), []).append(_dated(entry, "pe_share", f"mppr[{i}]"))
+    assistant: dict[str, list[_Dated]] = {}
+    for i, entry in enumerate(raw["assistant"]):
+        for mod in entry["modifiers"]:
+            assistant.setdefault(str(mod), []).append(_dated(entry, "share", f"assistant[{i}]"))
+    setting = raw["setting"]
+    return _Policy(
+        mppr={k: tuple(sorted(v, key=lambda d: d.effective)) for k, v in mppr.items()},
+        assistant={k: tuple(sorted(v, key=lambda d: d.effective)) for k, v in assistant.items()},
+        therapy_non_facility=bool(setting["therapy_non_facility"]),
+        facility_pos=frozenset(str(p) for p in setting["facility_pos"]),
+        left_out=tuple(f"{e['kind']}: {e['what']}" for e in raw["left_out"]),
+    )
+
+
+def _in_force(entries: Sequence[_Dated], day: dt.date) -> _Dated | None:
+    hit = None
+    for entry in entries:
+        if entry.effective <= day:
+            hit = entry
+    return hit
+
+
+# --- Medicare ----------------------------------------------------------------------------
+
+
+@attrs.frozen
+class _Priced:
+    index: int
+    rvu: Rvu
+    units: int
+    full: Decimal  # one unit, rounded
+    reduced: Decimal  # one unit with the MPPR share of its PE, rounded
+    pe_payment: Decimal  # one unit's PE payment, for ranking
+    mppr: _Dated | None
+    assistant: _Dated | None
+
+
+def _units_of(session: Session, units: Sequence[int | None] | None) -> list[int | None]:
+    out: list[int | None] = []
+    for i, line in enumerate(session.lines):
+        given = units[i] if units is not None and i < len(units) else None
+        out.append(line.units if line.units is not None else given)
+    return out
+
+
+def estimate(
+    session: Session,
+    schedule: FeeSchedule,
+    *,
+    locality: str,
+    place_of_service: str = "11",
+    units: Sequence[int | None] | None = None,
+) -> Estimate:
+    """The Medicare allowed amount of each line of ``session`` on its date of service.
+
+    ``locality`` is ``MAC-LL`` as in the CMS GPCI file (``10112-00``) or
+    ``national`` (every GPCI 1.000). ``units`` gives, per line, the units to
+    price where the line bills none (the engine's expected units). A line that
+    cannot be priced (no units, a code not in the file, a status Medicare does
+    not pay by the fee schedule) has ``allowed`` None and a note, and the
+    estimate is not ``complete``.
+    """
+    pol = policy()
+    day = session.date_of_service
+    release = schedule.release_for(day)
+    gpci = schedule.gpci_for(day, locality)
+    line_units = _units_of(session, units)
+    if release is None or gpci is None:
+        why = (
+            f"no fee schedule release covers {day.isoformat()}"
+            if release is None
+            else f"no GPCI for locality {locality} in {day.year}"
+        )
+        lines = tuple(
+            LineEstimate(i, ln.code, line_units[i] or 0, None, note=why)
+            for i, ln in enumerate(session.lines)
+        )
+        return Estimate(session.payer, _ZERO, lines, why, locality, pol.left_out)
+    cf = release.conversion_factor
+    facility = place_of_service in pol.facility_pos
+    priced: list[_Priced] = []
+    results: dict[int, LineEstimate] = {}
+    for i, line in enumerate(session.lines):
+        n = line_units[i]
+        if n is None:
+            results[i] = LineEstimate(
+                i, line.code, 0, None, note="no units billed or given: not priced"
+            )
+            continue
+        rvu = release.lookup(line.code, line.modifiers)
+        if rvu is None:
+            results[i] = LineEstimate(
+                i, line.code, n, None, note=f"not in the fee schedule release {release.label}"
+            )
+            continue
+        if rvu.status not in PAYABLE_STATUS:
+            if rvu.status == "B":
+                results[i] = LineEstimate(
+                    i, line.code, n, _ZERO, note="status B: bundled, never paid separately"
+                )
+            else:
+                results[i] = LineEstimate(
+                    i,
+                    line.code,
+                    n,
+                    None,
+                    note=f"status {rvu.status}: not priced by the national fee schedule",
+                )
+            continue
+        mppr = _in_force(pol.mppr.get(rvu.mult_proc, ()), day)
+        use_facility = facility and not (pol.therapy_non_facility and rvu.mult_proc in pol.mppr)
+        pe_rvu = rvu.pe_facility if use_facility else rvu.pe_non_facility
+        w, pe, mp = rvu.work * gpci.work, pe_rvu * gpci.pe, rvu.mp * gpci.mp
+        full = _cents((w + pe + mp) * cf)
+        reduced = _cents((w + pe * mppr.share + mp) * cf) if mppr else full
+        assistant = None
+        for mod in line.modifiers:
+            assistant = assistant or _in_force(pol.assistant.get(mod, ()), day)
+        priced.append(_Priced(i, rvu, n, full, reduced, pe * cf, mppr, assistant))
+    # The one unit paid in full: the highest PE payment among the MPPR units (first line on ties).
+    mppr_lines = [p for p in priced if p.mppr is not None and p.units > 0]
+    top = max(mppr_lines, key=lambda p: (p.pe_payment, -p.index), default=None)
+    for p in priced:
+        results[p.index] = _price_line(session, p, top)
+    lines = tuple(results[i] for i in range(len(session.lines)))
+    total = sum((ln.allowed for ln in lines if ln.allowed is not None), _ZERO)
+    where = "national" if locality == NATIONAL else f"locality {locality}"
+    source = (
+        f"CMS Medicare Physician Fee Schedule {release.label} (in force from "
+        f"{release.effective.isoformat()}, conversion factor {cf}), GPCI {day.year} {where}, "
+        f"{'facility' if facility else 'non-facility'} place of service {place_of_service}"
+    )
+    return Estimate(session.payer, total, lines, source, locality, pol.left_out)
+
+
+def _price_line(session: Session, p: _Priced, top: _Priced | None) -> LineEstimate:
+    code = session.lines[p.index].code
+    adjustments: list[Adjustment] = []
+    if p.mppr is not None and p.units:
+        reduced_units = p.units - 1 if p is top else p.units
+        amounts = [p.full] * (p.units - reduced_units) + [p.reduced] * reduced_units
+        cut = (p.reduced - p.full) * reduced_units
+        if cut:
+            adjustments.append(
+                Adjustment(
+                    "mppr",
+                    cut,
+                    f"{p.mppr.source}: {reduced_units} of {p.units} units at "
+                    f"{p.mppr.share * 100:.0f}% of practice expense ({p.mppr.confidence})",
+                )
+            )
+    else:
+        amounts = [p.full] * p.units
+    if p.assistant is not None:
+        cut_amounts = [_cents(a * p.assistant.share) for a in amounts]
+        cut = sum(cut_amounts, _ZERO) - sum(amounts, _ZERO)
+        amounts = cut_amounts
+        if cut:
+            adjustments.append(
+                Adjustment(
+                    "assistant",
+                    cut,
+                    f"{p.assistant.source}: paid {p.assistant.share * 100:.0f}% "
+                    f"({p.assistant.confidence})",
+                )
+            )
+    return LineEstimate(p.index, code, p.units, sum(amounts, _ZERO), tuple(adjustments))
+
+
+# --- commercial contract rates ------------------------------------------------------------
+
+
+def estimate_contract(
+    session: Session,
+    rates: ContractSchedule,
+    *,
+    payer: str | None = None,
+    units: Sequence[int | None] | None = None,
+) -> Estimate:
+    """What ``session`` pays under a payer's contract rates: rate x units per line.
+
+    No MPPR or assistant reduction is applied: a contract that has them says so
+    in its rates. ``payer`` labels the estimate (default: the session's payer).
+    """
+    day = session.date_of_service
+    line_units = _units_of(session, units)
+    lines: list[LineEstimate] = []
+    for i, line in enumerate(session.lines):
+        n = line_units[i]
+        if n is None:
+            lines.append(LineEstimate(i, line.code, 0, None, note="no units billed or given"))
+            continue
+        rate = rates.rate_for(line.code, line.modifiers, day)
+        if rate is None:
+            lines.append(
+                LineEstimate(i, line.code, n, None, note=f"no contract rate on {day.isoformat()}")
+            )
+            continue
+        lines.append(LineEstimate(i, line.code, n, _cents(rate.rate * n)))
+    total = sum((ln.allowed for ln in lines if ln.allowed is not None), _ZERO)
+    source = f"contract rates {rates.name}"
+    return Estimate(payer or session.payer, total, tuple(lines), source)
+
+
+def compare(
+    session: Session,
+    schedules: Mapping[str, FeeSchedule | ContractSchedule],
+    *,
+    locality: str = NATIONAL,
+    place_of_service: str = "11",
+    units: Sequence[int | None] | None = None,
+) -> dict[str, Estimate]:
+    """The same visit priced under each payer's schedule, by payer id, in the given order.
+
+    A :class:`FeeSchedule` is priced as Medicare (``locality``, ``place_of_service``);
+    a :class:`ContractSchedule` by its contract rates.
+    """
+    out: dict[str, Estimate] = {}
+    for payer, sched in schedules.items():
+        if isinstance(sched, FeeSchedule):
+            est = estimate(
+                session, sched, locality=locality, place_of_service=place_of_service, units=units
+            )
+            out[payer] = attrs.evolve(est, payer=payer)
+        else:
+            out[payer] = estimate_contract(session, sched, payer=payer, units=units)
+    return out

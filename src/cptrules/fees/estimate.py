@@ -55,15 +55,24 @@ def _cents(value: Decimal) -> Decimal:
 
 @attrs.frozen
 class Adjustment:
-    """One change to a line's amount: its kind, its (negative) amount and its source."""
+    """One change to a line's amount: its kind, its (negative) amount, its source.
+
+    ``units`` is how many of the line's units it changed.
+    """
 
     kind: str
     amount: Decimal
     source: str
+    units: int = 0
 
-    def to_dict(self) -> dict[str, str]:
-        """``{"kind": "mppr", "amount": "-6.64", "source": "..."}``."""
-        return {"kind": self.kind, "amount": str(self.amount), "source": self.source}
+    def to_dict(self) -> dict[str, Any]:
+        """``{"kind": "mppr", "amount": "-6.33", "units": 1, "source": "..."}``."""
+        return {
+            "kind": self.kind,
+            "amount": str(self.amount),
+            "units": self.units,
+            "source": self.source,
+        }
 
 
 @attrs.frozen
@@ -340,6 +349,7 @@ def _price_line(session: Session, p: _Priced, top: _Priced | None) -> LineEstima
                     cut,
                     f"{p.mppr.source}: {reduced_units} of {p.units} units at "
                     f"{p.mppr.share * 100:.0f}% of practice expense ({p.mppr.confidence})",
+                    reduced_units,
                 )
             )
     else:
@@ -355,6 +365,7 @@ def _price_line(session: Session, p: _Priced, top: _Priced | None) -> LineEstima
                     cut,
                     f"{p.assistant.source}: paid {p.assistant.share * 100:.0f}% "
                     f"({p.assistant.confidence})",
+                    p.units,
                 )
             )
     return LineEstimate(p.index, code, p.units, sum(amounts, _ZERO), tuple(adjustments))

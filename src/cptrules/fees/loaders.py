@@ -237,6 +237,13 @@ def _conversion_factor(found: dict[Decimal, int], source: str) -> Decimal:
     return next(iter(positive))
 
 
+def _csv_rows(text: _Text) -> list[list[str]]:
+    try:
+        return list(csv.reader(io.StringIO(text.text, newline="")))
+    except csv.Error as exc:
+        raise DataError(f"not readable as CSV: {exc}", source=text.name) from None
+
+
 # --- PPRRVU CSV ------------------------------------------------------------------------
 
 #: PPRRVU CSV columns, by their joined header name.
@@ -290,7 +297,7 @@ def _find_columns(
 
 
 def _read_pprrvu_csv(text: _Text) -> RvuTable:
-    rows = list(csv.reader(io.StringIO(text.text)))
+    rows = _csv_rows(text)
     at = next(
         (
             i
@@ -448,7 +455,7 @@ _GPCI_YEAR = re.compile(r"\b(20\d\d)\s+PW\s+GPCI")
 
 
 def _read_gpci(text: _Text) -> GpciTable:
-    rows = list(csv.reader(io.StringIO(text.text)))
+    rows = _csv_rows(text)
     at = next(
         (
             i
@@ -595,7 +602,7 @@ def read_contract_rates(path: str | os.PathLike[str]) -> tuple[ContractRate, ...
     """
     texts = list(_texts(path))
     text = texts[0]
-    rows = list(csv.reader(io.StringIO(text.text)))
+    rows = _csv_rows(text)
     if not rows:
         raise DataError("empty contract rate file", source=text.name)
     names = [c.strip().lower() for c in rows[0]]

@@ -21,20 +21,22 @@ the limiting charge, the lower-of-charge rule and denials.
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import functools
 import tomllib
-from collections.abc import Mapping, Sequence
+from collections.abc import Hashable, Mapping, Sequence
 from decimal import ROUND_HALF_UP, Decimal
 from importlib import resources
-from typing import Any
+from typing import Any, TypeVar
 
 import attrs
 
+from .._memo import Memo
 from ..errors import DataError
 from ..models import Session
-from .loaders import PAYABLE_STATUS, Rvu
-from .schedule import NATIONAL, ContractSchedule, FeeSchedule
+from .loaders import PAYABLE_STATUS, Gpci
+from .schedule import NATIONAL, ContractSchedule, FeeSchedule, Release
 
 __all__ = [
     "Adjustment",
@@ -164,8 +166,8 @@ class Estimate:
 class _Dated:
     effective: dt.date
     share: Decimal
-    source: str
-    confidence: str
+    #: the adjustment's source as shown: citation, what it does, how sure
+    text: str
 
 
 @attrs.frozen
@@ -175,15 +177,21 @@ class _Policy:
     therapy_non_facility: bool
     facility_pos: frozenset[str]
     left_out: tuple[str, ...]
+    #: every day a policy entry starts, sorted: days between two of them price alike
+    changes: tuple[dt.date, ...] = ()
+
+    def epoch(self, day: dt.date) -> int:
+        """Which stretch between policy changes ``day`` falls in."""
+        return bisect.bisect_right(self.changes, day)
 
 
-def _dated(raw: Mapping[str, Any], key: str, where: str) -> _Dated:
+def _dated(raw: Mapping[str, Any], key: str, what: str, where: str) -> _Dated:
     try:
+        share = Decimal(str(raw[key]))
         return _Dated(
             effective=dt.date.fromisoformat(str(raw["effective"])),
-            share=Decimal(str(raw[key])),
-            source=str(raw["source"]),
-            confidence=str(raw["confidence"]),
+            share=share,
+            text=f"{raw['source']}: {what.format(share * 100)} ({raw['confidence']})",
         )
     except (KeyError, ValueError, ArithmeticError) as exc:  # pragma: no cover - broken install
         raise DataError(f"{where}: {exc!r}", source="fees.toml") from None
@@ -199,13 +207,19 @@ def policy() -> _Policy:
         raise DataError(f"cannot read bundled data: {exc}", source="fees.toml") from exc
     mppr: dict[str, list[_Dated]] = {}
     for i, entry in enumerate(raw["mppr"]):
-        mppr.setdefault(str(entry["indicator"]), []).append(_dated(entry, "pe_share", f"mppr[{i}]"))
+        what = "units after the day's first paid at {:.0f}% of practice expense"
+        mppr.setdefault(str(entry["indicator"]), []).append(
+            _dated(entry, "pe_share", what, f"mppr[{i}]")
+        )
     assistant: dict[str, list[_Dated]] = {}
     for i, entry in enumerate(raw["assistant"]):
+        dated = _dated(entry, "share", "paid {:.0f}%", f"assistant[{i}]")
         for mod in entry["modifiers"]:
-            assistant.setdefault(str(mod), []).append(_dated(entry, "share", f"assistant[{i}]"))
+            assistant.setdefault(str(mod), []).append(dated)
     setting = raw["setting"]
+    days = {d.effective for group in (*mppr.values(), *assistant.values()) for d in group}
     return _Policy(
+        changes=tuple(sorted(days)),
         mppr={k: tuple(sorted(v, key=lambda d: d.effective)) for k, v in mppr.items()},
         assistant={k: tuple(sorted(v, key=lambda d: d.effective)) for k, v in assistant.items()},
         therapy_non_facility=bool(setting["therapy_non_facility"]),
@@ -225,16 +239,28 @@ def _in_force(entries: Sequence[_Dated], day: dt.date) -> _Dated | None:
 # --- Medicare ----------------------------------------------------------------------------
 
 
-@attrs.frozen
-class _Priced:
-    index: int
-    rvu: Rvu
-    units: int
+@attrs.frozen(cache_hash=True)
+class _Price:
+    """One code priced for one release, locality, setting and day: prepared once."""
+
     full: Decimal  # one unit, rounded
     reduced: Decimal  # one unit with the MPPR share of its PE, rounded
     pe_payment: Decimal  # one unit's PE payment, for ranking
     mppr: _Dated | None
-    assistant: _Dated | None
+    note: str | None = None  # why the code is not priced (allowed None) ...
+    zero: bool = False  # ... or priced at 0.00 (bundled)
+
+
+_PRICING_MODIFIERS = frozenset({"26", "TC", "53"})
+_NO_UNITS = "no units billed or given: not priced"
+
+
+_T = TypeVar("_T")
+
+
+def _remember(memo: Memo[Hashable, Any], key: Hashable, value: _T) -> _T:
+    memo.put(key, value)
+    return value
 
 
 def _units_of(session: Session, units: Sequence[int | None] | None) -> list[int | None]:
@@ -243,6 +269,42 @@ def _units_of(session: Session, units: Sequence[int | None] | None) -> list[int 
         given = units[i] if units is not None and i < len(units) else None
         out.append(line.units if line.units is not None else given)
     return out
+
+
+def _price(
+    schedule: FeeSchedule,
+    release: Release,
+    gpci: Gpci,
+    locality: str,
+    facility: bool,
+    day: dt.date,
+    code: str,
+    mods: tuple[str, ...],
+) -> _Price:
+    pricing = tuple(m for m in mods if m in _PRICING_MODIFIERS)
+    key = ("price", release.effective, locality, facility, policy().epoch(day), code, pricing)
+    hit: _Price | None = schedule.memo.get(key)
+    if hit is not None:
+        return hit
+    pol = policy()
+    rvu = release.lookup(code, pricing)
+    if rvu is None:
+        note = f"not in the fee schedule release {release.label}"
+        return _remember(schedule.memo, key, _Price(_ZERO, _ZERO, _ZERO, None, note))
+    if rvu.status not in PAYABLE_STATUS:
+        if rvu.status == "B":
+            note = "status B: bundled, never paid separately"
+            return _remember(schedule.memo, key, _Price(_ZERO, _ZERO, _ZERO, None, note, zero=True))
+        note = f"status {rvu.status}: not priced by the national fee schedule"
+        return _remember(schedule.memo, key, _Price(_ZERO, _ZERO, _ZERO, None, note))
+    mppr = _in_force(pol.mppr.get(rvu.mult_proc, ()), day)
+    use_facility = facility and not (pol.therapy_non_facility and rvu.mult_proc in pol.mppr)
+    pe_rvu = rvu.pe_facility if use_facility else rvu.pe_non_facility
+    cf = release.conversion_factor
+    w, pe, mp = rvu.work * gpci.work, pe_rvu * gpci.pe, rvu.mp * gpci.mp
+    full = _cents((w + pe + mp) * cf)
+    reduced = _cents((w + pe * mppr.share + mp) * cf) if mppr else full
+    return _remember(schedule.memo, key, _Price(full, reduced, pe * cf, mppr))
 
 
 def estimate(
@@ -261,114 +323,145 @@ def estimate(
     cannot be priced (no units, a code not in the file, a status Medicare does
     not pay by the fee schedule) has ``allowed`` None and a note, and the
     estimate is not ``complete``.
+
+    The schedule remembers prepared prices and whole-visit answers (a bounded
+    memo): the same visit shape on the same day and locality is answered once.
     """
+    line_units = _units_of(session, units)
+    day = session.date_of_service
+    release = schedule.release_for(day)
+    key = (
+        None if release is None else release.effective,
+        day.year,
+        policy().epoch(day),
+        session.payer,
+        locality,
+        place_of_service,
+        tuple((ln.code, ln.modifiers, n) for ln, n in zip(session.lines, line_units, strict=True)),
+    )
+    hit: Estimate | None = schedule.visits.get(key)
+    if hit is not None:
+        return hit
+    return _remember(
+        schedule.visits, key, _estimate(session, schedule, locality, place_of_service, line_units)
+    )
+
+
+def _estimate(
+    session: Session,
+    schedule: FeeSchedule,
+    locality: str,
+    place_of_service: str,
+    line_units: list[int | None],
+) -> Estimate:
     pol = policy()
     day = session.date_of_service
     release = schedule.release_for(day)
     gpci = schedule.gpci_for(day, locality)
-    line_units = _units_of(session, units)
     if release is None or gpci is None:
         why = (
             f"no fee schedule release covers {day.isoformat()}"
             if release is None
             else f"no GPCI for locality {locality} in {day.year}"
         )
-        lines = tuple(
+        empty = tuple(
             LineEstimate(i, ln.code, line_units[i] or 0, None, note=why)
             for i, ln in enumerate(session.lines)
         )
-        return Estimate(session.payer, _ZERO, lines, why, locality, pol.left_out)
-    cf = release.conversion_factor
+        return Estimate(session.payer, _ZERO, empty, why, locality, pol.left_out)
     facility = place_of_service in pol.facility_pos
-    priced: list[_Priced] = []
-    results: dict[int, LineEstimate] = {}
-    for i, line in enumerate(session.lines):
-        n = line_units[i]
+    epoch = pol.epoch(day)
+    prices: list[_Price | None] = []
+    for line, n in zip(session.lines, line_units, strict=True):
         if n is None:
-            results[i] = LineEstimate(
-                i, line.code, 0, None, note="no units billed or given: not priced"
+            prices.append(None)
+        else:
+            prices.append(
+                _price(schedule, release, gpci, locality, facility, day, line.code, line.modifiers)
             )
-            continue
-        rvu = release.lookup(line.code, line.modifiers)
-        if rvu is None:
-            results[i] = LineEstimate(
-                i, line.code, n, None, note=f"not in the fee schedule release {release.label}"
-            )
-            continue
-        if rvu.status not in PAYABLE_STATUS:
-            if rvu.status == "B":
-                results[i] = LineEstimate(
-                    i, line.code, n, _ZERO, note="status B: bundled, never paid separately"
-                )
-            else:
-                results[i] = LineEstimate(
-                    i,
-                    line.code,
-                    n,
-                    None,
-                    note=f"status {rvu.status}: not priced by the national fee schedule",
-                )
-            continue
-        mppr = _in_force(pol.mppr.get(rvu.mult_proc, ()), day)
-        use_facility = facility and not (pol.therapy_non_facility and rvu.mult_proc in pol.mppr)
-        pe_rvu = rvu.pe_facility if use_facility else rvu.pe_non_facility
-        w, pe, mp = rvu.work * gpci.work, pe_rvu * gpci.pe, rvu.mp * gpci.mp
-        full = _cents((w + pe + mp) * cf)
-        reduced = _cents((w + pe * mppr.share + mp) * cf) if mppr else full
-        assistant = None
-        for mod in line.modifiers:
-            assistant = assistant or _in_force(pol.assistant.get(mod, ()), day)
-        priced.append(_Priced(i, rvu, n, full, reduced, pe * cf, mppr, assistant))
     # The one unit paid in full: the highest PE payment among the MPPR units (first line on ties).
-    mppr_lines = [p for p in priced if p.mppr is not None and p.units > 0]
-    top = max(mppr_lines, key=lambda p: (p.pe_payment, -p.index), default=None)
-    for p in priced:
-        results[p.index] = _price_line(session, p, top)
-    lines = tuple(results[i] for i in range(len(session.lines)))
-    total = sum((ln.allowed for ln in lines if ln.allowed is not None), _ZERO)
+    top = -1
+    best = _ZERO
+    for i, p in enumerate(prices):
+        if (
+            p is not None
+            and p.mppr is not None
+            and line_units[i]
+            and (top < 0 or p.pe_payment > best)
+        ):
+            top, best = i, p.pe_payment
+    lines: list[LineEstimate] = []
+    total = _ZERO
+    for i, (line, p) in enumerate(zip(session.lines, prices, strict=True)):
+        n = line_units[i]
+        if p is None or n is None:
+            lines.append(LineEstimate(i, line.code, 0, None, note=_NO_UNITS))
+        elif p.note is not None:
+            lines.append(LineEstimate(i, line.code, n, _ZERO if p.zero else None, note=p.note))
+        else:
+            line_key = ("line", p, i, line.code, line.modifiers, n, i == top, epoch)
+            est: LineEstimate | None = schedule.memo.get(line_key)
+            if est is None:
+                est = _price_line(i, line.code, line.modifiers, n, p, i == top, day)
+                schedule.memo.put(line_key, est)
+            total += est.allowed or _ZERO
+            lines.append(est)
+    source = _source(schedule, release, day.year, locality, facility, place_of_service)
+    return Estimate(session.payer, total, tuple(lines), source, locality, pol.left_out)
+
+
+def _source(
+    schedule: FeeSchedule,
+    release: Release,
+    year: int,
+    locality: str,
+    facility: bool,
+    place_of_service: str,
+) -> str:
+    key = ("source", release.effective, year, locality, place_of_service)
+    hit: str | None = schedule.memo.get(key)
+    if hit is not None:
+        return hit
     where = "national" if locality == NATIONAL else f"locality {locality}"
-    source = (
+    text = (
         f"CMS Medicare Physician Fee Schedule {release.label} (in force from "
-        f"{release.effective.isoformat()}, conversion factor {cf}), GPCI {day.year} {where}, "
-        f"{'facility' if facility else 'non-facility'} place of service {place_of_service}"
+        f"{release.effective.isoformat()}, conversion factor {release.conversion_factor}), "
+        f"GPCI {year} {where}, {'facility' if facility else 'non-facility'} place of "
+        f"service {place_of_service}"
     )
-    return Estimate(session.payer, total, lines, source, locality, pol.left_out)
+    return _remember(schedule.memo, key, text)
 
 
-def _price_line(session: Session, p: _Priced, top: _Priced | None) -> LineEstimate:
-    code = session.lines[p.index].code
+def _price_line(
+    index: int,
+    code: str,
+    modifiers: tuple[str, ...],
+    units: int,
+    p: _Price,
+    top: bool,
+    day: dt.date,
+) -> LineEstimate:
     adjustments: list[Adjustment] = []
-    if p.mppr is not None and p.units:
-        reduced_units = p.units - 1 if p is top else p.units
-        amounts = [p.full] * (p.units - reduced_units) + [p.reduced] * reduced_units
-        cut = (p.reduced - p.full) * reduced_units
-        if cut:
-            adjustments.append(
-                Adjustment(
-                    "mppr",
-                    cut,
-                    f"{p.mppr.source}: {reduced_units} of {p.units} units at "
-                    f"{p.mppr.share * 100:.0f}% of practice expense ({p.mppr.confidence})",
-                    reduced_units,
-                )
-            )
-    else:
-        amounts = [p.full] * p.units
-    if p.assistant is not None:
-        cut_amounts = [_cents(a * p.assistant.share) for a in amounts]
-        cut = sum(cut_amounts, _ZERO) - sum(amounts, _ZERO)
-        amounts = cut_amounts
-        if cut:
-            adjustments.append(
-                Adjustment(
-                    "assistant",
-                    cut,
-                    f"{p.assistant.source}: paid {p.assistant.share * 100:.0f}% "
-                    f"({p.assistant.confidence})",
-                    p.units,
-                )
-            )
-    return LineEstimate(p.index, code, p.units, sum(amounts, _ZERO), tuple(adjustments))
+    reduced_units = 0
+    if p.mppr is not None and units:
+        reduced_units = units - 1 if top else units
+        if reduced_units and p.reduced != p.full:
+            cut = (p.reduced - p.full) * reduced_units
+            adjustments.append(Adjustment("mppr", cut, p.mppr.text, reduced_units))
+    full_units = units - reduced_units
+    allowed = p.full * full_units + p.reduced * reduced_units
+    assistant = None
+    if modifiers:
+        pol = policy()
+        for mod in modifiers:
+            assistant = assistant or _in_force(pol.assistant.get(mod, ()), day)
+    if assistant is not None:
+        share = assistant.share
+        scaled = _cents(p.full * share) * full_units + _cents(p.reduced * share) * reduced_units
+        if scaled != allowed:
+            adjustments.append(Adjustment("assistant", scaled - allowed, assistant.text, units))
+        allowed = scaled
+    return LineEstimate(index, code, units, allowed, tuple(adjustments))
 
 
 # --- commercial contract rates ------------------------------------------------------------

@@ -19,12 +19,14 @@ import datetime as dt
 import itertools
 import os
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Hashable, Iterable, Mapping, Sequence
 from decimal import Decimal
 from types import MappingProxyType
+from typing import Any
 
 import attrs
 
+from .._memo import Memo
 from ..errors import DataError
 from .loaders import (
     ContractRate,
@@ -44,6 +46,8 @@ __all__ = [
     "effective_from_name",
 ]
 
+#: Entries each of a schedule's memos holds (prices; visit estimates), oldest dropped first.
+MEMO_SIZE = 8192
 #: The locality key for national amounts: every GPCI 1.000 (no geographic adjustment).
 NATIONAL = "national"
 _ONE = Decimal(1)
@@ -100,6 +104,10 @@ class FeeSchedule:
     releases: tuple[Release, ...]
     gpcis: Mapping[int, Mapping[str, Gpci]] = attrs.field(repr=False)
     _starts: tuple[dt.date, ...] = attrs.field(repr=False)
+    #: prepared per-code prices and texts (cptrules.fees.estimate fills it)
+    memo: Memo[Hashable, Any] = attrs.field(repr=False, eq=False)
+    #: whole-visit estimates by visit shape, day, payer and locality
+    visits: Memo[Hashable, Any] = attrs.field(repr=False, eq=False)
 
     def __init__(self, releases: Iterable[Release], gpcis: Iterable[GpciTable] = ()) -> None:
         ordered = tuple(sorted(releases, key=lambda r: r.effective))
@@ -111,7 +119,13 @@ class FeeSchedule:
         years: dict[int, Mapping[str, Gpci]] = {}
         for table in gpcis:
             years[table.year] = table.rows  # a later file for the same year replaces it
-        self.__attrs_init__(ordered, MappingProxyType(years), tuple(r.effective for r in ordered))
+        self.__attrs_init__(
+            ordered,
+            MappingProxyType(years),
+            tuple(r.effective for r in ordered),
+            Memo("fee schedule prices", size=MEMO_SIZE),
+            Memo("fee schedule visit estimates", size=MEMO_SIZE),
+        )
 
     @classmethod
     def from_files(

@@ -56,6 +56,7 @@ __all__ = [
     "GpciTable",
     "Rvu",
     "RvuTable",
+    "is_fee_file",
     "read_contract_rates",
     "read_fee_files",
     "read_gpci",
@@ -551,6 +552,28 @@ def _kind(text: _Text) -> str:
     if re.search(r"^\s*\"?HCPCS\"?\s*,\s*\"?MOD\"?\s*,", head, re.MULTILINE):
         return "pprrvu-csv"
     return "unknown"
+
+
+def is_fee_file(path: str | os.PathLike[str]) -> bool:
+    """True when ``path`` is a CMS PPRRVU or GPCI table, or a zip holding one.
+
+    Reads the zip's member names or the file's first lines only; an unreadable
+    file is not a fee file (the caller's own reader reports it).
+    """
+    fspath = os.fspath(path)
+    try:
+        if zipfile.is_zipfile(fspath):
+            with zipfile.ZipFile(fspath) as zf:
+                return any(
+                    os.path.basename(n).lower().startswith(("pprrvu", "gpci"))
+                    and n.lower().endswith((".csv", ".txt"))
+                    for n in zf.namelist()
+                )
+        with open(fspath, "rb") as fh:
+            head = fh.read(20_000)
+    except (OSError, zipfile.BadZipFile):
+        return False
+    return _kind(_Text(os.path.basename(fspath), _decode(head, fspath))) != "unknown"
 
 
 def read_fee_files(

@@ -15,11 +15,14 @@ import datetime as dt
 import json
 from collections.abc import Callable, Iterable
 from json.encoder import encode_basestring_ascii as _quote
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import attrs
 
 from .models import ServiceLine, Session
+
+if TYPE_CHECKING:
+    from .fees import Estimate
 
 __all__ = [
     "FIX_ACTIONS",
@@ -126,6 +129,8 @@ class Report:
     data_version: str
     findings: tuple[Finding, ...]
     units: tuple[LineUnits, ...]
+    #: what the visit pays, when the engine has fee data for the payer (docs/money.md)
+    estimate: Estimate | None = None
 
     @property
     def ok(self) -> bool:
@@ -138,7 +143,7 @@ class Report:
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON report of CONTRACT section 3."""
-        return {
+        out = {
             "ok": self.ok,
             "payer": self.payer,
             "date_of_service": self.date_of_service.isoformat(),
@@ -146,6 +151,9 @@ class Report:
             "units": [u.to_dict() for u in self.units],
             "findings": [f.to_dict() for f in self.findings],
         }
+        if self.estimate is not None:
+            out["estimate"] = self.estimate.to_dict()
+        return out
 
     def fixed(self) -> Session:
         """A new session with the fixes of every finding applied (see :func:`apply_fixes`)."""
@@ -310,6 +318,8 @@ def _make_encoder(indent: int | None, margin: str) -> Callable[[Report], str]:
         return f"{head}{fix_value}{value if type(value) is int else _scalar(value)}{fix_end}"
 
     def encode(report: Report) -> str:
+        if report.estimate is not None:
+            raise _Unusual  # the general encoder writes the fee estimate
         ok = True
         findings = []
         for f in report.findings:

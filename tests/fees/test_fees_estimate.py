@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import zipfile
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any
@@ -324,3 +325,19 @@ def test_contract_rates_and_compare(schedule: FeeSchedule) -> None:
     assert both["medicare"].payer == "medicare"
     assert both["acme"].total == Decimal("94.75")
     assert both["medicare"].total == Decimal("72.71")
+
+
+def test_two_conversion_factors_in_one_release(tmp_path: Path) -> None:
+    """From 2026 a release has a non-QP and a QP PPRRVU table: one is read, by choice."""
+    z = tmp_path / "RVU26A.zip"
+    with zipfile.ZipFile(z, "w") as zf:
+        zf.write(FIX / "PPRRVU24_JAN.csv", "PPRRVU2026_Jan_nonQPP.csv")
+        zf.writestr(
+            "PPRRVU2026_Jan_QPP.csv",
+            (FIX / "PPRRVU24_JAN.csv").read_bytes().replace(b"32.7442", b"33.0000"),
+        )
+    default = FeeSchedule.from_files([z])
+    qp = FeeSchedule.from_files([z], qualifying_apm=True)
+    assert [r.conversion_factor for r in default.releases] == [Decimal("32.7442")]
+    assert [r.conversion_factor for r in qp.releases] == [Decimal("33.0000")]
+    assert default.releases[0].effective == dt.date(2026, 1, 1)

@@ -43,6 +43,7 @@ __all__ = [
     "ContractSchedule",
     "FeeSchedule",
     "Release",
+    "choose_variant",
     "effective_from_name",
 ]
 
@@ -133,15 +134,19 @@ class FeeSchedule:
         paths: Sequence[str | os.PathLike[str]],
         *,
         effective: Mapping[str, dt.date] | None = None,
+        qualifying_apm: bool = False,
     ) -> FeeSchedule:
         """Read CMS PPRRVU and GPCI files (or ``RVUyyX`` zips) into a schedule.
 
         ``effective`` maps a file's base name to the first day its release is in
         force, for names that do not say it (an ``AR`` correction, a renamed file).
+        From 2026 CMS publishes two PPRRVU tables per release, one per conversion
+        factor (``..._nonQPP`` and ``..._QPP``, for qualifying APM participants):
+        the non-QP one is read unless ``qualifying_apm``.
         """
         rvus, gpcis = read_fee_files(paths)
         given = dict(effective or {})
-        releases = [_release(table, given) for table in rvus]
+        releases = [_release(table, given) for table in choose_variant(rvus, qualifying_apm)]
         return cls(releases, gpcis)
 
     def release_for(self, day: dt.date) -> Release | None:
@@ -159,6 +164,17 @@ class FeeSchedule:
     def localities(self, year: int) -> tuple[Gpci, ...]:
         """The localities of ``year``'s GPCI table, in file order."""
         return tuple(self.gpcis.get(year, {}).values())
+
+
+def choose_variant(tables: Sequence[RvuTable], qualifying_apm: bool) -> list[RvuTable]:
+    """The PPRRVU tables for one conversion factor: drop the other APM variant's tables."""
+
+    def variant(t: RvuTable) -> str:
+        name = os.path.basename(t.name.split("!")[-1]).lower()
+        return "non-qp" if "nonqpp" in name else "qp" if "qpp" in name else ""
+
+    unwanted = "non-qp" if qualifying_apm else "qp"
+    return [t for t in tables if variant(t) != unwanted]
 
 
 def _release(table: RvuTable, given: Mapping[str, dt.date]) -> Release:

@@ -28,7 +28,7 @@ import attrs
 
 from ..errors import DataError
 from .loaders import ContractRate, Gpci, GpciTable, Rvu, read_contract_rates, read_fee_files
-from .schedule import ContractSchedule, FeeSchedule, Release, _release
+from .schedule import ContractSchedule, FeeSchedule, Release, _release, choose_variant
 
 __all__ = [
     "StoreEntry",
@@ -156,17 +156,20 @@ def import_fee_files(
     store: str | os.PathLike[str] | None = None,
     *,
     effective: Mapping[str, dt.date] | None = None,
+    qualifying_apm: bool = False,
 ) -> list[StoreEntry]:
     """Read CMS PPRRVU and GPCI files (or ``RVUyyX`` zips) into the store.
 
     ``effective`` maps a file name to its release's first day where the name
-    does not say it (``RVU24AR``). Returns what was imported.
+    does not say it (``RVU24AR``); ``qualifying_apm`` picks the PPRRVU table of
+    the qualifying APM conversion factor where a release has two (from 2026).
+    Returns what was imported.
     """
     rvus, gpcis = read_fee_files(paths)
     if not rvus and not gpcis:  # pragma: no cover - read_fee_files refuses such input
         raise DataError("no fee tables in the given files")
     given = dict(effective or {})
-    releases = [(_release(t, given), t.name) for t in rvus]
+    releases = [(_release(t, given), t.name) for t in choose_variant(rvus, qualifying_apm)]
     root = _root(store)
     root.mkdir(parents=True, exist_ok=True)
     entries = _read_manifest(root)

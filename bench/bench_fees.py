@@ -211,7 +211,15 @@ def main(argv: Sequence[str] | None = None) -> None:
     cold_us = _median_us(cold, sessions, rounds=5) - clear_us
     visit_cold_us = _median_us(visit_cold, sessions, rounds=5) - clear_us
     dict_us = _median_us(lambda s: estimate(s, schedule, locality="99999-01").to_dict(), sessions)
+    with_fees = cptrules.Engine(fees=schedule, locality="99999-01")
+    for s in sessions:
+        with_fees.check(s)
+    fees_us = _median_us(with_fees.check, sessions)
     print(f"check() 4-line Medicare visit: {check_us:.1f} us median")
+    print(
+        f"Engine(fees=...).check() same visits: {fees_us:.1f} us median = "
+        f"{100 * (fees_us - check_us) / check_us:+.0f}% (target < +10%)"
+    )
     print(
         f"estimate() same visits: {est_us:.1f} us median = {100 * est_us / check_us:.0f}% of "
         "check() (target < 10%)"

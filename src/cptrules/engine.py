@@ -135,6 +135,10 @@ class Engine:
         self.fees = fees
         self.contracts = dict(contracts or {})
         self.fee_options = (locality, place_of_service)
+        if fees is not None or self.contracts:
+            from .fees import estimate, estimate_contract  # only engines with fee data load it
+
+            self._fee_functions = (estimate, estimate_contract)
 
     def plan(self, profile: PayerProfile) -> _Plan:
         """The rules ``profile`` runs (before dates), prepared once per profile version."""
@@ -249,8 +253,7 @@ class Engine:
         self, session: Session, profile: PayerProfile, units: tuple[LineUnits, ...]
     ) -> Estimate | None:
         """What the visit pays under ``profile``, when the engine has its fee data."""
-        from .fees import estimate, estimate_contract
-
+        estimate, estimate_contract = self._fee_functions
         priced = [u.billed if u.billed is not None else u.expected for u in units]
         rates = self.contracts.get(profile.id)
         if rates is not None:

@@ -58,3 +58,12 @@ def test_contract_rates_price_their_payer() -> None:
     assert report.estimate is not None
     assert report.estimate.payer == "commercial"
     assert str(report.estimate.total) == "91.75"
+
+
+def test_no_patient_data_in_the_estimate() -> None:
+    visit = _visit()
+    visit["lines"][0]["documentation"] = {"response": "SECRET free text"}
+    report = cptrules.Engine(fees=SCHEDULE, locality="99999-01").check(visit)
+    text = json.dumps(report.to_dict()["estimate"]) + repr(report.estimate)
+    assert report.estimate is not None
+    assert "SECRET" not in text + report.estimate.to_text()

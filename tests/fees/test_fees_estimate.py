@@ -341,3 +341,41 @@ def test_two_conversion_factors_in_one_release(tmp_path: Path) -> None:
     assert [r.conversion_factor for r in default.releases] == [Decimal("32.7442")]
     assert [r.conversion_factor for r in qp.releases] == [Decimal("33.0000")]
     assert default.releases[0].effective == dt.date(2026, 1, 1)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["97110", "97140", "97530", "98940", "72100"]),
+            st.integers(1, 4),
+            st.sampled_from([(), ("GP",), ("GP", "CQ"), ("26",), ("TC",)]),
+        ),
+        min_size=1,
+        max_size=4,
+    ),
+    st.sampled_from(["2024-02-01", "2024-06-03"]),
+    st.sampled_from(["99999-01", "99999-02", "national"]),
+    st.sampled_from(["11", "22"]),
+)
+def test_remembered_answers_equal_fresh_ones(
+    lines: list[tuple[str, int, tuple[str, ...]]], day: str, locality: str, pos: str
+) -> None:
+    """The schedule's memos never change an answer: warm equals freshly computed."""
+    sched = FeeSchedule.from_files(FILES, effective=AR)
+    other = FeeSchedule.from_files(FILES, effective=AR)
+    session = _session([{"code": c, "units": u, "modifiers": list(m)} for c, u, m in lines], day)
+    other_pos = "22" if pos == "11" else "11"
+    other_day = "2024-06-03" if day == "2024-02-01" else "2024-02-01"
+    for loc, p, d in (
+        (locality, other_pos, day),
+        ("99999-02", pos, day),
+        (locality, pos, other_day),
+    ):
+        neighbour = _session(
+            [{"code": c, "units": u, "modifiers": list(m)} for c, u, m in lines], d
+        )
+        estimate(neighbour, sched, locality=loc, place_of_service=p)  # warm it with neighbours
+    warm = estimate(session, sched, locality=locality, place_of_service=pos)
+    fresh = estimate(session, other, locality=locality, place_of_service=pos)
+    assert warm == fresh

@@ -327,7 +327,12 @@ def estimate(
     The schedule remembers prepared prices and whole-visit answers (a bounded
     memo): the same visit shape on the same day and locality is answered once.
     """
-    line_units = _units_of(session, units)
+    lines = session.lines
+    if units is None:
+        shape = tuple([(ln.code, ln.modifiers, ln.units) for ln in lines])
+    else:
+        line_units = _units_of(session, units)
+        shape = tuple([(ln.code, ln.modifiers, n) for ln, n in zip(lines, line_units, strict=True)])
     day = session.date_of_service
     release = schedule.release_for(day)
     key = (
@@ -337,14 +342,13 @@ def estimate(
         session.payer,
         locality,
         place_of_service,
-        tuple((ln.code, ln.modifiers, n) for ln, n in zip(session.lines, line_units, strict=True)),
+        shape,
     )
     hit: Estimate | None = schedule.visits.get(key)
     if hit is not None:
         return hit
-    return _remember(
-        schedule.visits, key, _estimate(session, schedule, locality, place_of_service, line_units)
-    )
+    fresh = _estimate(session, schedule, locality, place_of_service, [n for _, _, n in shape])
+    return _remember(schedule.visits, key, fresh)
 
 
 def _estimate(

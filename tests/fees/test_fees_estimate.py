@@ -145,6 +145,8 @@ def test_cmt_is_not_reduced_and_uses_facility_pe_in_a_facility(schedule: FeeSche
     assert office.lines[0].allowed == _cents(Decimal("0.77") * cf)  # 0.45 + 0.30 + 0.02
     assert hospital.lines[0].allowed == _cents(Decimal("0.67") * cf)  # facility PE 0.20
     assert office.lines[0].adjustments == ()
+    assert "unverified" in hospital.source
+    assert "unverified" not in office.source
     # therapy: the non-facility rate in every setting
     assert office.lines[1].allowed == hospital.lines[1].allowed
     evaluation = [

@@ -177,6 +177,8 @@ class _Policy:
     therapy_non_facility: bool
     facility_pos: frozenset[str]
     left_out: tuple[str, ...]
+    #: said in an estimate's source when a facility place of service was priced
+    facility_note: str = ""
     #: every day a policy entry starts, sorted: days between two of them price alike
     changes: tuple[dt.date, ...] = ()
 
@@ -224,6 +226,10 @@ def policy() -> _Policy:
         assistant={k: tuple(sorted(v, key=lambda d: d.effective)) for k, v in assistant.items()},
         therapy_non_facility=bool(setting["therapy_non_facility"]),
         facility_pos=frozenset(str(p) for p in setting["facility_pos"]),
+        facility_note=(
+            f"facility rate for codes other than always-therapy services: "
+            f"{setting['facility_source']}, {setting['facility_confidence']}"
+        ),
         left_out=tuple(f"{e['kind']}: {e['what']}" for e in raw["left_out"]),
     )
 
@@ -433,6 +439,8 @@ def _source(
         f"GPCI {year} {where}, {'facility' if facility else 'non-facility'} place of "
         f"service {place_of_service}"
     )
+    if facility:
+        text = f"{text} ({policy().facility_note})"
     return _remember(schedule.memo, key, text)
 
 

@@ -382,6 +382,9 @@ def build_parser() -> argparse.ArgumentParser:
     from .ncci import _cli as ncci_cli
 
     ncci_cli.add_subparser(cast("argparse._SubParsersAction[argparse.ArgumentParser]", sub))
+    from .fees import _cli as fees_cli
+
+    fees_cli.add_subparser(cast("argparse._SubParsersAction[argparse.ArgumentParser]", sub))
     return parser
 
 

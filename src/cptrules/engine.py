@@ -28,6 +28,7 @@ from .rules import REGISTRY, Rule
 from .rules._base import RuleFunc
 
 if TYPE_CHECKING:
+    from .fees import ContractSchedule, Estimate, FeeSchedule
     from .ncci import EditTables
 
 __all__ = ["Engine", "check", "default_engine"]
@@ -98,7 +99,11 @@ class Engine:
       present, else the bundled therapy pairs;
     - ``disabled``: rule ids switched off;
     - ``severities``: rule id -> severity, re-grading every finding of that rule
-      (wins over a profile's own re-grading).
+      (wins over a profile's own re-grading);
+    - ``fees``: a :class:`~cptrules.fees.FeeSchedule` (Medicare profiles) and
+      ``contracts``, payer id -> :class:`~cptrules.fees.ContractSchedule`: with
+      them every report carries an ``estimate`` of what the visit pays, priced
+      for ``locality`` (``MAC-LL``, default ``national``) and ``place_of_service``.
 
     Unknown rule ids or severities raise :class:`~cptrules.errors.ConfigError`;
     a profile naming an unknown rule id raises :class:`~cptrules.errors.ProfileError`.
@@ -111,6 +116,10 @@ class Engine:
         tables: EditTables | str | os.PathLike[str] | None = None,
         disabled: Iterable[str] = (),
         severities: Mapping[str, str] | None = None,
+        fees: FeeSchedule | None = None,
+        contracts: Mapping[str, ContractSchedule] | None = None,
+        locality: str = "national",
+        place_of_service: str = "11",
     ) -> None:
         if profiles is None:
             self.profiles = bundled_profiles()
@@ -139,6 +148,13 @@ class Engine:
         self._unit_rows: Memo[tuple[int, str, int | None, int | None], LineUnits] = Memo(
             "engine: units rows", size=_UNIT_ROWS_CACHED
         )
+        self.fees = fees
+        self.contracts = dict(contracts or {})
+        self.fee_options = (locality, place_of_service)
+        if fees is not None or self.contracts:
+            from .fees import estimate, estimate_contract  # only engines with fee data load it
+
+            self._fee_functions = (estimate, estimate_contract)
 
     def plan(self, profile: PayerProfile) -> _Plan:
         """The rules ``profile`` runs (before dates), prepared once per profile version."""
@@ -232,15 +248,19 @@ class Engine:
                 ]
             if len(findings) > 1:
                 findings.sort(key=Finding.sort_key)
+        units = tuple(
+            map(self._line_units, range(len(ctx.lines)), ctx.lines, ctx.billed, ctx.expected)
+        )
         return Report(
             session=session,
             payer=pid,
             date_of_service=dos,
             data_version=plan.data_version,
             findings=tuple(findings),
-            units=tuple(
-                map(self._line_units, range(len(ctx.lines)), ctx.lines, ctx.billed, ctx.expected)
-            ),
+            units=units,
+            estimate=None
+            if self.fees is None and not self.contracts
+            else self._estimate(session, profile, units),
             recheck=self.check,
         )
 
@@ -257,6 +277,23 @@ class Engine:
         if row is None:
             row = self._unit_rows.put(key, LineUnits(*key))
         return row
+
+    def _estimate(
+        self, session: Session, profile: PayerProfile, units: tuple[LineUnits, ...]
+    ) -> Estimate | None:
+        """What the visit pays under ``profile``, when the engine has its fee data."""
+        estimate, estimate_contract = self._fee_functions
+        priced = [u.billed if u.billed is not None else u.expected for u in units]
+        rates = self.contracts.get(profile.id)
+        if rates is not None:
+            return estimate_contract(session, rates, payer=profile.id, units=priced)
+        if self.fees is not None and profile.is_a("medicare"):
+            locality, pos = self.fee_options
+            est = estimate(
+                session, self.fees, locality=locality, place_of_service=pos, units=priced
+            )
+            return est if est.payer == profile.id else attrs.evolve(est, payer=profile.id)
+        return None
 
 
 _UNIT_ROWS_CACHED = 4096

@@ -17,7 +17,7 @@ import datetime as dt
 import json
 from collections.abc import Callable, Iterable, Sequence
 from json.encoder import encode_basestring_ascii as _quote
-from typing import Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 import attrs
 
@@ -25,6 +25,9 @@ from ._memo import Memo
 from .errors import InvalidSessionError
 from .models import ServiceLine, Session
 from .parsing import dump_session, load_session
+
+if TYPE_CHECKING:
+    from .fees import Estimate
 
 __all__ = [
     "FIX_ACTIONS",
@@ -169,6 +172,8 @@ class Report:
     data_version: str
     findings: tuple[Finding, ...]
     units: tuple[LineUnits, ...]
+    #: what the visit pays, when the engine has fee data for the payer (docs/money.md)
+    estimate: Estimate | None = None
     #: how the engine that made this report checks a session again (for :meth:`settle`);
     #: not pickled (a report sent from a worker process arrives without it)
     recheck: Callable[[Session, str | None], Report] | None = attrs.field(
@@ -199,13 +204,16 @@ class Report:
         return out
 
     def _body(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "payer": self.payer,
             "date_of_service": self.date_of_service.isoformat(),
             "data_version": self.data_version,
             "units": [u.to_dict() for u in self.units],
             "findings": [f.to_dict() for f in self.findings],
         }
+        if self.estimate is not None:
+            out["estimate"] = self.estimate.to_dict()
+        return out
 
     def fixed(self, *, rounds: int = MAX_FIX_ROUNDS, engine: _Checker | None = None) -> Session:
         """A new session with the findings' fixes applied until they settle.
@@ -568,6 +576,8 @@ def _make_encoder(
         return f"{head}{fix_value}{value if type(value) is int else _scalar(value)}{fix_end}"
 
     def encode(report: Report, record: int | None, file: str | None) -> str:
+        if report.estimate is not None:
+            raise _Unusual  # the general encoder writes the fee estimate
         if file is None:  # a batch's record number, or nothing: the usual two cases
             if record is None:
                 place = ""

@@ -61,6 +61,9 @@ FHIR_DOC = fhir.dump_claim(cptrules.load_session(VISIT))
         # A session whose text mentions resourceType is still a session.
         (json.dumps(VISIT | {"note": '"resourceType": "Claim"'}).encode(), "sessions"),
         (b"", "sessions"),
+        # Longer than what is read ahead: told by its resourceType line.
+        (json.dumps(FHIR_DOC | {"text": "x" * 70_000}, indent=2).encode(), "fhir"),
+        (json.dumps(VISIT | {"note": "x" * 70_000}, indent=2).encode(), "sessions"),
         (b"ISX*", "sessions"),
         (b"x" * 200_000, "sessions"),
     ],

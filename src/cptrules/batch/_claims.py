@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import time
 from collections.abc import Iterator, Mapping
 from typing import IO, Any, Literal
@@ -40,6 +41,7 @@ InputKind = Literal["sessions", "x12", "fhir", "fhir-ndjson"]
 _HEAD = 64 * 1024
 _BLANK = b"\xef\xbb\xbf \t\r\n"
 _FHIR_TYPES = frozenset(("Claim", "ExplanationOfBenefit", "Bundle"))
+_FHIR_KEY = re.compile(rb'^\s*"resourceType"\s*:\s*"(?:Claim|ExplanationOfBenefit|Bundle)"', re.M)
 
 
 class _Rewound(io.RawIOBase):
@@ -114,10 +116,9 @@ def _kind(head: bytes) -> InputKind:
     first, newline, _ = text.partition(b"\n")
     if newline and _fhir_value(first):
         return "fhir-ndjson"
-    if _fhir_value(text) or (len(head) == _HEAD and first.strip() in (b"{", b"")):
-        # One document (or a large one, longer than what was read ahead): the
-        # FHIR reader says what it is, and a session file is never this shape
-        # with a resourceType key.
+    if _fhir_value(text) or (len(head) == _HEAD and _FHIR_KEY.search(text)):
+        # One document, or one longer than what was read ahead that names a
+        # resource type the FHIR reader reads (a session has no such key).
         return "fhir"
     return "sessions"
 

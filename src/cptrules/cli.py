@@ -355,14 +355,14 @@ def _fix_summary(outcome: FixOutcome) -> None:
     print(
         f"cptrules fix: {outcome.visits:,} claim visit(s) checked: {outcome.changed:,} changed, "
         f"{outcome.unsettled:,} still with errors the fixes cannot settle, "
-        f"{len(outcome.invalid):,} not read (copied unchanged)",
+        f"{outcome.not_read:,} not read (copied unchanged)",
         file=sys.stderr,
     )
     for number, errors in outcome.invalid[:20]:
         for path, message in errors[:5]:
             print(f"  record {number}: {path or '(input)'}: {message}", file=sys.stderr)
-    if len(outcome.invalid) > 20:
-        print(f"  and {len(outcome.invalid) - 20:,} more", file=sys.stderr)
+    if outcome.not_read > 20:
+        print(f"  and {outcome.not_read - 20:,} more not read", file=sys.stderr)
 
 
 def _isatty(stream: IO[str]) -> bool:

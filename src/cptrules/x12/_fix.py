@@ -10,7 +10,7 @@ A claim that cannot be read is copied as it was and counted.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import IO
 
 import attrs
@@ -27,26 +27,31 @@ from ._writer import write_837
 __all__ = ["FixOutcome", "fix_837", "net_fixes"]
 
 
+#: Claims not read whose problems :class:`FixOutcome` keeps (the rest are counted).
+MAX_LISTED = 100
+
+
 @attrs.frozen
 class FixOutcome:
     """What :func:`fix_837` did, counted per claim visit (claim and date of service).
 
     ``visits`` were read and checked; ``changed`` of them had lines changed or
     removed; ``unsettled`` still have findings of severity error after their
-    fixes (what a person must look at); ``invalid`` holds, for each visit that
-    could not be read or checked, its 1-based number in the file and its
-    ``(path, message)`` problems: those claims are copied unchanged.
+    fixes (what a person must look at); ``not_read`` could not be read or
+    checked, and are copied unchanged. ``invalid`` lists the first 100 of those
+    by their 1-based number in the file, with their ``(path, message)`` problems.
     """
 
     visits: int
     changed: int
     unsettled: int
     invalid: tuple[tuple[int, tuple[tuple[str, str], ...]], ...]
+    not_read: int = 0
 
     @property
     def exit_code(self) -> int:
         """As ``cptrules check``: 2 some claim not read (or none at all), 1 errors left, else 0."""
-        if self.invalid or not self.visits:
+        if self.not_read or not self.visits:
             return 2
         return 1 if self.unsettled else 0
 
@@ -93,35 +98,50 @@ def fix_837(
     ``discipline`` work as in :func:`read_837`. Only what the fixes change is
     rewritten (see :func:`write_837`); everything else, claims that could not
     be read included, is copied as it was. Raises :class:`X12Error` when the
-    interchange itself cannot be read or written back; nothing is written then
-    unless ``out`` already received part of it (write to a temporary file).
+    interchange itself cannot be read or written back, after ``out`` may have
+    received part of it or a copy (write to a temporary file, as ``cptrules
+    fix`` does). Memory holds the changes to write, not the claims.
     """
     eng = default_engine() if engine is None else engine
-    corrections: list[tuple[ClaimVisit, list[Fix]]] = []
+    counts = {"visits": 0, "changed": 0, "unsettled": 0, "not_read": 0}
     invalid: list[tuple[int, tuple[tuple[str, str], ...]]] = []
-    visits = changed = unsettled = 0
-    fatal: X12Error | None = None
-    for number, result in enumerate(
-        read_837(source, payer=payer, payer_map=payer_map, discipline=discipline), 1
-    ):
-        if isinstance(result, X12Error):
-            invalid.append((number, result.errors))
-            if result.claim is None:
-                fatal = fatal or result
-            continue
-        try:
-            settled = eng.check(result.session, payer).settle(rounds=rounds, engine=eng)
-        except CptRulesError as exc:
-            invalid.append((number, getattr(exc, "errors", None) or (("", str(exc)),)))
-            continue
-        visits += 1
-        fixes = net_fixes(result.session, settled)
-        if fixes:
-            changed += 1
-            corrections.append((result, fixes))
-        if not settled.report.ok:
-            unsettled += 1
-    if fatal is not None and not visits:
-        raise fatal
-    write_837(source, corrections, out)
-    return FixOutcome(visits, changed, unsettled, tuple(invalid))
+    fatal: list[X12Error] = []
+
+    def not_read(number: int, errors: tuple[tuple[str, str], ...]) -> None:
+        counts["not_read"] += 1
+        if len(invalid) < MAX_LISTED:
+            invalid.append((number, errors))
+
+    def corrections() -> Iterator[tuple[ClaimVisit, list[Fix]]]:
+        # Consumed by write_837 before it writes: only its plan (the changed SV1s,
+        # the removed loops) is kept, never the visits, so memory stays small.
+        results = read_837(source, payer=payer, payer_map=payer_map, discipline=discipline)
+        for number, result in enumerate(results, 1):
+            if isinstance(result, X12Error):
+                not_read(number, result.errors)
+                if result.claim is None:
+                    fatal.append(result)
+                continue
+            try:
+                settled = eng.check(result.session, payer).settle(rounds=rounds, engine=eng)
+            except CptRulesError as exc:
+                not_read(number, getattr(exc, "errors", None) or (("", str(exc)),))
+                continue
+            counts["visits"] += 1
+            fixes = net_fixes(result.session, settled)
+            if not settled.report.ok:
+                counts["unsettled"] += 1
+            if fixes:
+                counts["changed"] += 1
+                yield result, fixes
+
+    write_837(source, corrections(), out)
+    if fatal and not counts["visits"]:
+        raise fatal[0]
+    return FixOutcome(
+        counts["visits"],
+        counts["changed"],
+        counts["unsettled"],
+        tuple(invalid),
+        not_read=counts["not_read"],
+    )

@@ -31,14 +31,34 @@ from .errors import ProfileError
 
 __all__ = [
     "DeniedPair",
+    "PairAction",
+    "PairQuirk",
     "PayerProfile",
     "ProfileSet",
     "UnitCap",
     "bundled_profiles",
     "load_profile_file",
+    "ncci_bypass_modifiers",
 ]
 
 UnitMethod = Literal["total-time", "per-code"]
+Severity = Literal["error", "warning", "info"]
+PairAction = Literal["deny", "require-modifier", "allow"]
+_ACTIONS = frozenset(("deny", "require-modifier", "allow"))
+_PAIR_KEYS = frozenset(
+    (
+        "action",
+        "first",
+        "second",
+        "modifiers",
+        "regions",
+        "severity",
+        "effective",
+        "until",
+        "source",
+        "confidence",
+    )
+)
 _SEVERITIES = frozenset(("error", "warning", "info"))
 _METHODS = frozenset(("total-time", "per-code"))
 _SCALARS = ("name", "unit_method", "therapy_modifiers", "ncci", "cmt_at_modifier")
@@ -58,6 +78,7 @@ _TOP_KEYS = frozenset(
         "rules",
         "severities",
         "unit_caps",
+        "pairs",
         "denied_pairs",
     )
 )
@@ -75,8 +96,19 @@ class _Dated:
 
 
 @attrs.frozen
-class DeniedPair(_Dated):
-    """Codes of ``first`` billed with codes of ``second`` the same day: denied even with 59/X."""
+class PairQuirk(_Dated):
+    """What a payer does when codes of ``first`` and ``second`` are billed the same day.
+
+    ``action``:
+
+    - ``deny``: each ``second`` line is denied whatever its modifiers;
+    - ``require-modifier``: each ``second`` line must carry one of ``modifiers``
+      (and, with ``regions = "different"``, treat no region of the ``first`` lines);
+    - ``allow``: the payer pays the pair as billed; an NCCI edit between them is
+      not applied for this payer.
+
+    ``severity`` re-grades the finding (None: the rule's own severity).
+    """
 
     first: frozenset[str]
     second: frozenset[str]
@@ -84,6 +116,14 @@ class DeniedPair(_Dated):
     until: dt.date | None
     source: str
     confidence: str
+    action: PairAction = "deny"
+    modifiers: frozenset[str] = frozenset()
+    different_regions: bool = False
+    severity: Severity | None = None
+
+
+#: The old name of a pair quirk (``[[denied_pairs]]``: action "deny").
+DeniedPair = PairQuirk
 
 
 @attrs.frozen
@@ -117,7 +157,7 @@ class PayerProfile(_Dated):
     rules_off: frozenset[str] = frozenset()
     severities: Mapping[str, str] = attrs.field(factory=dict)
     unit_caps: tuple[UnitCap, ...] = ()
-    denied_pairs: tuple[DeniedPair, ...] = ()
+    pairs: tuple[PairQuirk, ...] = ()
     #: where each overridden setting comes from
     sources: Mapping[str, str] = attrs.field(factory=dict)
     #: the file this version was read from
@@ -126,6 +166,55 @@ class PayerProfile(_Dated):
     def is_a(self, family: str) -> bool:
         """True when this profile is ``family`` or extends it (``aetna`` is a ``commercial``)."""
         return family in self.lineage
+
+    @property
+    def denied_pairs(self) -> tuple[PairQuirk, ...]:
+        """The pair quirks whose action is ``deny`` (the old ``denied_pairs`` key)."""
+        return tuple(p for p in self.pairs if p.action == "deny")
+
+    def pair_quirk(self, a: str, b: str, day: dt.date) -> PairQuirk | None:
+        """The pair quirk in force on ``day`` for codes ``a`` and ``b`` in either order.
+
+        A ``deny`` wins over any other action; otherwise the last entry listed
+        (a child profile's after its parent's) answers. None: no quirk, NCCI decides.
+        """
+        found: PairQuirk | None = None
+        for pair in self.pairs:
+            if not pair.in_force(day):
+                continue
+            if (a in pair.first and b in pair.second) or (b in pair.first and a in pair.second):
+                if pair.action == "deny":
+                    return pair
+                found = pair
+        return found
+
+    def bypass_for(self, column1: str, column2: str, day: dt.date) -> frozenset[str] | None:
+        """The modifiers on the ``column2`` line this payer accepts for the pair, on ``day``.
+
+        None when the payer denies the pair whatever the modifiers; the empty set
+        when it pays the pair without one (``allow``); the NCCI bypass modifiers
+        (59/X) when no quirk applies; a ``require-modifier`` entry's own modifiers
+        otherwise.
+        """
+        quirk = self.pair_quirk(column1, column2, day)
+        if quirk is None:
+            return ncci_bypass_modifiers()
+        if quirk.action == "deny":
+            return None
+        if quirk.action == "allow":
+            return frozenset()
+        return quirk.modifiers
+
+
+@functools.cache
+def ncci_bypass_modifiers() -> frozenset[str]:
+    """The modifiers that bypass an NCCI indicator-1 edit on the column-2 line.
+
+    The modifier catalog's ``distinct`` kind (59, XE, XS, XP, XU), read once.
+    """
+    from .catalog import catalog
+
+    return frozenset(m for m, info in catalog().modifiers.items() if info.kind == "distinct")
 
 
 def _date(raw: Any, key: str, origin: str) -> dt.date:
@@ -241,16 +330,59 @@ def _caps(raw: Any, origin: str) -> tuple[UnitCap, ...]:
     return tuple(out)
 
 
-def _pairs(raw: Any, origin: str) -> tuple[DeniedPair, ...]:
+def _pairs(raw: Any, origin: str, key: str = "pairs") -> tuple[PairQuirk, ...]:
+    """``[[pairs]]`` entries (or the old ``[[denied_pairs]]``, each an action ``deny``)."""
     if not isinstance(raw, list):
-        raise ProfileError("must be an array of tables", source=origin, key="denied_pairs")
+        raise ProfileError("must be an array of tables", source=origin, key=key)
     out = []
     for i, item in enumerate(raw):
-        key = f"denied_pairs[{i}]"
-        effective, until, source, confidence = _entry_common(item, key, origin)
-        first = _codes(item.get("first"), f"{key}.first", origin)
-        second = _codes(item.get("second"), f"{key}.second", origin)
-        out.append(DeniedPair(first, second, effective, until, source, confidence))
+        at = f"{key}[{i}]"
+        effective, until, source, confidence = _entry_common(item, at, origin)
+        for name in item:
+            if name not in _PAIR_KEYS:
+                raise ProfileError("unknown key", source=origin, key=f"{at}.{name}")
+        action = item.get("action", "deny")
+        if action not in _ACTIONS or (key == "denied_pairs" and action != "deny"):
+            raise ProfileError(
+                "must be deny, require-modifier or allow", source=origin, key=f"{at}.action"
+            )
+        first = _codes(item.get("first"), f"{at}.first", origin)
+        second = _codes(item.get("second"), f"{at}.second", origin)
+        modifiers: frozenset[str] = frozenset()
+        if action == "require-modifier":
+            modifiers = _codes(item.get("modifiers"), f"{at}.modifiers", origin)
+        elif "modifiers" in item:
+            raise ProfileError(
+                "only a require-modifier entry lists modifiers",
+                source=origin,
+                key=f"{at}.modifiers",
+            )
+        regions = item.get("regions")
+        if regions is not None and (regions != "different" or action != "require-modifier"):
+            raise ProfileError(
+                'must be "different", on a require-modifier entry',
+                source=origin,
+                key=f"{at}.regions",
+            )
+        severity = item.get("severity")
+        if severity is not None and severity not in _SEVERITIES:
+            raise ProfileError(
+                "must be error, warning or info", source=origin, key=f"{at}.severity"
+            )
+        out.append(
+            PairQuirk(
+                first,
+                second,
+                effective,
+                until,
+                source,
+                confidence,
+                action=cast(PairAction, action),
+                modifiers=modifiers,
+                different_regions=regions == "different",
+                severity=cast("Severity | None", severity),
+            )
+        )
     return tuple(out)
 
 
@@ -285,9 +417,10 @@ def _resolve(raw: _Raw, parent: PayerProfile | None) -> PayerProfile:
         rules_off=off | (base_off - on),
         severities={**(parent.severities if parent else {}), **d.get("severities", {})},
         unit_caps=(*(parent.unit_caps if parent else ()), *_caps(d.get("unit_caps", []), origin)),
-        denied_pairs=(
-            *(parent.denied_pairs if parent else ()),
-            *_pairs(d.get("denied_pairs", []), origin),
+        pairs=(
+            *(parent.pairs if parent else ()),
+            *_pairs(d.get("denied_pairs", []), origin, "denied_pairs"),
+            *_pairs(d.get("pairs", []), origin),
         ),
         sources={
             **(parent.sources if parent else {}),

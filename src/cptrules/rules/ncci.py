@@ -3,8 +3,10 @@
 Both read the edit tables the engine was given (:mod:`cptrules.ncci`: the bundled
 therapy pairs, or the official CMS files imported into the local store); a payer
 profile with ``ncci = false`` gets no tables and neither rule runs. Sources:
-REFERENCE.md 2.1 and 2.2 (CMS NCCI policy manual, ch. 1; MUE adjudication
-indicators [C-3]). What the modifier and the regions decide is in docs/ncci.md.
+the CMS NCCI Policy Manual, ch. 1 (bypass modifiers on the column-2 code) and
+the MUE adjudication indicators (confirmed by three sources). What the modifier
+and the regions decide is in docs/ncci.md; what a payer profile's ``[[pairs]]``
+decide is in docs/profiles.md.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from typing import Any, NamedTuple
 
 from .._context import Context
 from ..ncci import MueEdit, PtpEdit
+from ..payers import PairQuirk, ncci_bypass_modifiers
 from ..report import Finding, Fix
 from ._base import Example, Rule, rule
 from ._examples import DOC as _DOC
@@ -23,9 +26,7 @@ from ._examples import line, pt_visit
 
 __all__ = ["mue_edit", "ptp_edit"]
 
-#: the modifiers that bypass an indicator-1 edit, on the column-2 line
-_BYPASS = frozenset(("59", "XE", "XS", "XP", "XU"))
-_NOTHING_DENIED: frozenset[tuple[int, str]] = frozenset()
+_NOTHING_SETTLED: frozenset[tuple[int, str]] = frozenset()
 _MAI_TEXT = {
     1: "MAI 1, per claim line",
     2: "MAI 2, per date of service (policy)",
@@ -149,14 +150,15 @@ def _pairs(edits: Sequence[PtpEdit]) -> tuple[_Pair, ...]:
 def _bypass_mods(ctx: Context, lines: Sequence[int]) -> frozenset[str]:
     """The bypass modifiers (59, X{EPSU}) carried by any of ``lines``."""
     mods = ctx.mods
-    return frozenset(m for i in lines for m in mods[i] & _BYPASS)
+    bypass = ncci_bypass_modifiers()
+    return frozenset(m for i in lines for m in mods[i] & bypass)
 
 
-def _carries_bypass(ctx: Context, lines: Sequence[int]) -> bool:
+def _carries_bypass(ctx: Context, lines: Sequence[int], bypass: frozenset[str]) -> bool:
     """True when one of ``lines`` carries a bypass modifier (no set built)."""
     mods = ctx.mods
     for i in lines:  # noqa: SIM110 - a loop: cheaper than any() over a generator
-        if not mods[i].isdisjoint(_BYPASS):
+        if not mods[i].isdisjoint(bypass):
             return True
     return False
 
@@ -239,15 +241,24 @@ def ptp_edit(ctx: Context, r: Rule) -> list[Finding]:
     is valid for CMT with 97140 in the same region is ``code.same-region``'s
     question; 59 together with an X modifier is ``modifier.distinct``'s.
 
-    Payer profiles may also deny a pair even with a modifier (``denied_pairs``:
-    Aetna, Anthem, BCBS Minnesota): each line of the ``second`` codes billed with
-    a ``first`` code is an error citing the profile's source line, whatever its
-    modifiers; the NCCI finding for the same line and pair is then left out.
+    A payer profile's ``[[pairs]]`` speak first (docs/profiles.md), each
+    citing its own source line, whatever NCCI says about the pair:
+
+    - ``deny``: each line of the ``second`` codes billed with a ``first`` code
+      is a finding whatever its modifiers (Aetna, Anthem, BCBS Minnesota);
+    - ``require-modifier``: such a line must carry one of the entry's
+      modifiers and, with ``regions = "different"``, treat none of the
+      ``first`` lines' regions (BCBS North Carolina);
+    - ``allow``: the payer pays the pair as billed.
+
+    The indicator-1 NCCI finding for a line and pair a payer entry settled is
+    left out (an indicator-0 edit still stands unless the payer allows the pair).
     """
     found: list[Finding] = []
-    denied: AbstractSet[tuple[int, str]] = _NOTHING_DENIED
-    if ctx.profile.denied_pairs:
-        denied = _denied_by_payer(ctx, r, found)
+    settled: AbstractSet[tuple[int, str]] = _NOTHING_SETTLED
+    allowed: AbstractSet[tuple[int, str]] = _NOTHING_SETTLED
+    if ctx.profile.pairs:
+        settled, allowed = _payer_pairs(ctx, r, found)
     tables = ctx.tables
     if tables is None:
         return found
@@ -256,9 +267,12 @@ def ptp_edit(ctx: Context, r: Rule) -> list[Finding]:
         return found
     by_code = ctx.by_code
     mods = ctx.mods
+    bypass = ncci_bypass_modifiers()
     removing: set[str] | None = None  # column-2 codes an indicator-0 fix removes
     for c1, c2, indicator, citation, either in _pairs(edits):
-        col2_lines = by_code.get(c2, ())
+        col2_lines: Sequence[int] = by_code.get(c2, ())
+        if allowed:
+            col2_lines = tuple(i for i in col2_lines if (i, c1) not in allowed)
         if indicator == 0:
             if removing is None:
                 removing = set()
@@ -281,25 +295,29 @@ def ptp_edit(ctx: Context, r: Rule) -> list[Finding]:
         for i in col2_lines:
             # Most column-2 lines carry their bypass modifier, or the column-1 line
             # does on a pair of [?] order: settle those without building anything.
-            if not mods[i].isdisjoint(_BYPASS):
+            if not mods[i].isdisjoint(bypass):
                 continue
-            if either and _carries_bypass(ctx, col1_lines):
+            if either and _carries_bypass(ctx, col1_lines, bypass):
                 continue
-            if (i, c1) in denied:
+            if (i, c1) in settled:
                 continue
             found.append(_indicator_1(ctx, r, i, c1, c2, citation, either, col1_lines))
     return found
 
 
-def _denied_by_payer(ctx: Context, r: Rule, found: list[Finding]) -> set[tuple[int, str]]:
-    """Add the findings of the profile's ``denied_pairs`` to ``found``.
+def _payer_pairs(
+    ctx: Context, r: Rule, found: list[Finding]
+) -> tuple[set[tuple[int, str]], set[tuple[int, str]]]:
+    """Add the findings of the profile's ``[[pairs]]`` in force to ``found``.
 
-    Returns the (line, first code) pairs they cover, for which ncci.ptp says nothing more.
+    Returns the (line, first code) pairs a payer entry settled, for which ncci.ptp
+    says nothing more about indicator 1, and those the payer allows outright.
     """
-    denied: set[tuple[int, str]] = set()
+    settled: set[tuple[int, str]] = set()
+    allowed: set[tuple[int, str]] = set()
     codes = ctx.codes
     by_code = ctx.by_code
-    for pair in ctx.profile.denied_pairs:
+    for pair in ctx.profile.pairs:
         if not pair.in_force(ctx.dos):
             continue
         firsts = sorted(pair.first & codes)
@@ -307,19 +325,74 @@ def _denied_by_payer(ctx: Context, r: Rule, found: list[Finding]) -> set[tuple[i
             continue
         for c2 in sorted(pair.second & codes):
             for i in by_code[c2]:
-                denied.update((i, c1) for c1 in firsts)
-                others = len(ctx.lines) > 1
-                found.append(
-                    r.finding(
-                        i,
-                        f"This payer does not pay {c2} with {', '.join(firsts)} on the same "
-                        f"day, even with 59 or an X modifier. Remove the {c2} line or expect "
-                        f"it to deny.",
-                        fixes=(Fix("remove_line", i),) if others else (),
-                        citation=f"Payer profile {ctx.profile.id}: {pair.source}",
-                    )
+                keys = [(i, c1) for c1 in firsts]
+                settled.update(keys)
+                if pair.action == "allow":
+                    allowed.update(keys)
+                    continue
+                finding = (
+                    _payer_denies(ctx, r, pair, i, c2, firsts)
+                    if pair.action == "deny"
+                    else _payer_requires(ctx, r, pair, i, c2, firsts)
                 )
-    return denied
+                if finding is not None:
+                    found.append(finding)
+    return settled, allowed
+
+
+def _payer_citation(ctx: Context, pair: PairQuirk) -> str:
+    return f"Payer profile {ctx.profile.id}: {pair.source}"
+
+
+def _payer_denies(
+    ctx: Context, r: Rule, pair: PairQuirk, i: int, c2: str, firsts: Sequence[str]
+) -> Finding:
+    others = len(ctx.lines) > 1
+    return r.finding(
+        i,
+        f"This payer does not pay {c2} with {', '.join(firsts)} on the same "
+        f"day, even with 59 or an X modifier. Remove the {c2} line or expect "
+        f"it to deny.",
+        fixes=(Fix("remove_line", i),) if others else (),
+        citation=_payer_citation(ctx, pair),
+        severity=pair.severity,
+    )
+
+
+def _payer_requires(
+    ctx: Context, r: Rule, pair: PairQuirk, i: int, c2: str, firsts: Sequence[str]
+) -> Finding | None:
+    """The finding for a ``require-modifier`` entry on line ``i``, or None when it is met."""
+    carried = ctx.mods[i] & pair.modifiers
+    wanted = " or ".join(sorted(pair.modifiers))
+    with_codes = ", ".join(firsts)
+    if not carried:
+        problem = f"it needs {wanted} on the {c2} line"
+        fixes: tuple[Fix, ...] = ()
+        if len(pair.modifiers) == 1:
+            fixes = (Fix("add_modifier", i, next(iter(pair.modifiers))),)
+    elif pair.different_regions:
+        regions = set(ctx.lines[i].regions)
+        first_regions = _regions(ctx, [j for c1 in firsts for j in ctx.by_code[c1]])
+        if regions and not regions & first_regions:
+            return None
+        fixes = ()
+        problem = (
+            f"the {c2} line names no region, and it must treat another region than {with_codes}"
+            if not regions
+            else f"the {c2} line treats a region {with_codes} also treats"
+        )
+    else:
+        return None
+    where = " for a different region" if pair.different_regions else ""
+    return r.finding(
+        i,
+        f"{ctx.profile.name} pays {c2} with {with_codes} on the same day only with "
+        f"{wanted}{where}: {problem}.",
+        fixes=fixes,
+        citation=_payer_citation(ctx, pair),
+        severity=pair.severity,
+    )
 
 
 def _indicator_1(

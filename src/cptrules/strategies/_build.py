@@ -85,12 +85,23 @@ def env_of(engine: Engine | None) -> Env:
 
 
 def _denied(prof: PayerProfile, a: str, b: str, day: dt.date) -> bool:
-    for pair in prof.denied_pairs:
-        if not pair.in_force(day):
-            continue
-        if (a in pair.first and b in pair.second) or (b in pair.first and a in pair.second):
-            return True
-    return False
+    """True when the payer denies ``a`` with ``b`` whatever the modifiers (its ``deny`` pairs)."""
+    quirk = prof.pair_quirk(a, b, day)
+    return quirk is not None and quirk.action == "deny"
+
+
+def _bypass(prof: PayerProfile, column1: str, column2: str, day: dt.date) -> str | None:
+    """The modifier the clean builder puts on the column-2 line, as the payer asks for it.
+
+    XS beside CMT (regions kept apart), XU otherwise, when the payer accepts it;
+    else the first modifier the payer names; None when it pays the pair without one.
+    """
+    accepted = prof.bypass_for(column1, column2, day)
+    if not accepted:
+        return None
+    cmt = column1 in D.CMT_CODES or column2 in D.CMT_CODES
+    preferred = "XS" if cmt else "XU"
+    return preferred if preferred in accepted else min(accepted)
 
 
 def _paid(prof: PayerProfile, code: str) -> bool:
@@ -116,8 +127,9 @@ def ptp_pairs(
     for edit in tables.ptp(frozenset(universe), day):
         if edit.indicator != 1 or _denied(prof, edit.column1, edit.column2, day):
             continue
-        cmt = edit.column1 in D.CMT_CODES or edit.column2 in D.CMT_CODES
-        out.append((edit.column1, edit.column2, "XS" if cmt else "XU"))
+        chosen = _bypass(prof, edit.column1, edit.column2, day)
+        if chosen is not None:
+            out.append((edit.column1, edit.column2, chosen))
     return sorted(out)
 
 
@@ -155,8 +167,16 @@ def _resolve_pairs(
     if prof.ncci:
         for edit in tables.ptp(frozenset(codes), day):
             if edit.indicator == 1:
-                cmt = edit.column1 in D.CMT_CODES or edit.column2 in D.CMT_CODES
-                bypass.setdefault(edit.column2, "XS" if cmt else "XU")
+                chosen = _bypass(prof, edit.column1, edit.column2, day)
+                if chosen is not None:
+                    bypass.setdefault(edit.column2, chosen)
+    # payer pairs that want a modifier where NCCI has no edit
+    for pair in prof.pairs:
+        if pair.action == "require-modifier" and pair.in_force(day) and pair.first & set(codes):
+            for c2 in sorted(pair.second & set(codes)):
+                chosen = _bypass(prof, min(pair.first & set(codes)), c2, day)
+                if chosen is not None:
+                    bypass.setdefault(c2, chosen)
     return codes, bypass
 
 

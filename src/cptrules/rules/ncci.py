@@ -210,8 +210,11 @@ def _regions(ctx: Context, lines: Sequence[int]) -> frozenset[str]:
         Example(
             _CHIRO_WITH_97140,
             fails=True,
-            note="Aetna and BCBS MN deny 97140 with same-day CMT even with XS on another region",
-            payers=("aetna", "bcbs-mn"),
+            note=(
+                "BCBS MN denies 97140 with same-day CMT even with XS on another region; "
+                "Aetna and BCBS NC ask for 59 there (a warning)"
+            ),
+            payers=("aetna", "bcbs-mn", "bcbs-nc"),
         ),
         Example(
             _CHIRO_WITH_97140,
@@ -341,7 +344,7 @@ def _payer_pairs(
 
 
 def _payer_citation(ctx: Context, pair: PairQuirk) -> str:
-    return f"Payer profile {ctx.profile.id}: {pair.source}"
+    return f"{ctx.profile.name} (payer profile {ctx.profile.id}): {pair.source}; {pair.confidence}"
 
 
 def _payer_denies(
@@ -350,7 +353,7 @@ def _payer_denies(
     others = len(ctx.lines) > 1
     return r.finding(
         i,
-        f"This payer does not pay {c2} with {', '.join(firsts)} on the same "
+        f"{ctx.profile.name} does not pay {c2} with {', '.join(firsts)} on the same "
         f"day, even with 59 or an X modifier. Remove the {c2} line or expect "
         f"it to deny.",
         fixes=(Fix("remove_line", i),) if others else (),

@@ -90,18 +90,21 @@ def _denied(prof: PayerProfile, a: str, b: str, day: dt.date) -> bool:
     return quirk is not None and quirk.action == "deny"
 
 
+def _choose(accepted: frozenset[str], cmt: bool) -> str:
+    """XS beside CMT (regions kept apart), XU otherwise, when accepted; else the first."""
+    preferred = "XS" if cmt else "XU"
+    return preferred if preferred in accepted else min(accepted)
+
+
 def _bypass(prof: PayerProfile, column1: str, column2: str, day: dt.date) -> str | None:
     """The modifier the clean builder puts on the column-2 line, as the payer asks for it.
 
-    XS beside CMT (regions kept apart), XU otherwise, when the payer accepts it;
-    else the first modifier the payer names; None when it pays the pair without one.
+    None when the payer pays the pair without one.
     """
     accepted = prof.bypass_for(column1, column2, day)
     if not accepted:
         return None
-    cmt = column1 in D.CMT_CODES or column2 in D.CMT_CODES
-    preferred = "XS" if cmt else "XU"
-    return preferred if preferred in accepted else min(accepted)
+    return _choose(accepted, column1 in D.CMT_CODES or column2 in D.CMT_CODES)
 
 
 def _paid(prof: PayerProfile, code: str) -> bool:
@@ -163,20 +166,28 @@ def _resolve_pairs(
                     break
             if changed:
                 break
-    bypass: dict[str, str] = {}
+    # every pair a column-2 code is in must accept the one modifier it gets
+    accepted: dict[str, frozenset[str]] = {}
+    beside_cmt: set[str] = set()
+
+    def need(column1: str, column2: str) -> None:
+        wanted = prof.bypass_for(column1, column2, day)
+        if wanted:  # None (denied) was dropped above; empty: paid without a modifier
+            accepted[column2] = accepted.get(column2, wanted) & wanted
+            if column1 in D.CMT_CODES or column2 in D.CMT_CODES:
+                beside_cmt.add(column2)
+
     if prof.ncci:
         for edit in tables.ptp(frozenset(codes), day):
             if edit.indicator == 1:
-                chosen = _bypass(prof, edit.column1, edit.column2, day)
-                if chosen is not None:
-                    bypass.setdefault(edit.column2, chosen)
+                need(edit.column1, edit.column2)
     # payer pairs that want a modifier where NCCI has no edit
     for pair in prof.pairs:
-        if pair.action == "require-modifier" and pair.in_force(day) and pair.first & set(codes):
-            for c2 in sorted(pair.second & set(codes)):
-                chosen = _bypass(prof, min(pair.first & set(codes)), c2, day)
-                if chosen is not None:
-                    bypass.setdefault(c2, chosen)
+        if pair.action == "require-modifier" and pair.in_force(day):
+            for c1 in sorted(pair.first & set(codes)):
+                for c2 in sorted(pair.second & set(codes)):
+                    need(c1, c2)
+    bypass = {c2: _choose(mods, c2 in beside_cmt) for c2, mods in accepted.items() if mods}
     return codes, bypass
 
 

@@ -61,7 +61,16 @@ _PAIR_KEYS = frozenset(
 )
 _SEVERITIES = frozenset(("error", "warning", "info"))
 _METHODS = frozenset(("total-time", "per-code"))
-_SCALARS = ("name", "unit_method", "therapy_modifiers", "ncci", "cmt_at_modifier")
+_SCALARS = (
+    "name",
+    "unit_method",
+    "therapy_modifiers",
+    "ncci",
+    "cmt_at_modifier",
+    "bundled_codes",
+    "replaced_codes",
+    "low_back_pain_prefixes",
+)
 _TOP_KEYS = frozenset(
     (
         "id",
@@ -80,6 +89,9 @@ _TOP_KEYS = frozenset(
         "unit_caps",
         "pairs",
         "denied_pairs",
+        "bundled_codes",
+        "replaced_codes",
+        "low_back_pain_prefixes",
     )
 )
 
@@ -158,6 +170,12 @@ class PayerProfile(_Dated):
     severities: Mapping[str, str] = attrs.field(factory=dict)
     unit_caps: tuple[UnitCap, ...] = ()
     pairs: tuple[PairQuirk, ...] = ()
+    #: codes the payer never pays separately (``coverage.bundled``)
+    bundled_codes: frozenset[str] = frozenset()
+    #: code -> the code the payer requires instead (``coverage.replaced-code``)
+    replaced_codes: Mapping[str, str] = attrs.field(factory=dict)
+    #: ICD-10-CM prefixes (no dot) read as low back pain (``coverage.acupuncture``)
+    low_back_pain_prefixes: tuple[str, ...] = ()
     #: where each overridden setting comes from
     sources: Mapping[str, str] = attrs.field(factory=dict)
     #: the file this version was read from
@@ -289,6 +307,17 @@ def _parse(text: str, origin: str) -> _Raw:
     for key in ("therapy_modifiers", "ncci", "cmt_at_modifier"):
         if key in data and not isinstance(data[key], bool):
             raise ProfileError("must be true or false", source=origin, key=key)
+    for key in ("bundled_codes", "low_back_pain_prefixes"):
+        if key in data:
+            raw = data[key]
+            if not isinstance(raw, list) or not all(isinstance(c, str) and c for c in raw):
+                raise ProfileError("must be a list of codes", source=origin, key=key)
+    if "replaced_codes" in data:
+        raw = data["replaced_codes"]
+        if not isinstance(raw, dict) or not all(isinstance(v, str) and v for v in raw.values()):
+            raise ProfileError(
+                'must be a table of code = "replacement code"', source=origin, key="replaced_codes"
+            )
     rules = data.get("rules", {})
     if not isinstance(rules, dict) or set(rules) - {"on", "off"}:
         raise ProfileError("must be a table with on and off lists", source=origin, key="rules")
@@ -397,6 +426,12 @@ def _resolve(raw: _Raw, parent: PayerProfile | None) -> PayerProfile:
     def inherit(key: str) -> Any:
         return d[key] if key in d else getattr(parent, key)
 
+    def inherit_list(key: str) -> Sequence[str]:
+        return list(d[key]) if key in d else list(getattr(parent, key, ()))
+
+    def inherit_map(key: str) -> Mapping[str, str]:
+        return dict(d[key]) if key in d else dict(getattr(parent, key, {}))
+
     rules = d.get("rules", {})
     on = frozenset(rules.get("on", ()))
     off = frozenset(rules.get("off", ()))
@@ -421,6 +456,11 @@ def _resolve(raw: _Raw, parent: PayerProfile | None) -> PayerProfile:
             *(parent.pairs if parent else ()),
             *_pairs(d.get("denied_pairs", []), origin, "denied_pairs"),
             *_pairs(d.get("pairs", []), origin),
+        ),
+        bundled_codes=frozenset(inherit_list("bundled_codes")),
+        replaced_codes={str(k): str(v) for k, v in inherit_map("replaced_codes").items()},
+        low_back_pain_prefixes=tuple(
+            str(c).replace(".", "").upper() for c in inherit_list("low_back_pain_prefixes")
         ),
         sources={
             **(parent.sources if parent else {}),

@@ -112,8 +112,8 @@ def _paid(prof: PayerProfile, code: str) -> bool:
     medicare = D.rule_applies("coverage.bundled", prof, D.is_medicare) or D.rule_applies(
         "coverage.replaced-code", prof, D.is_medicare
     )
-    if medicare:
-        return code not in D.MEDICARE_UNPAID
+    if medicare:  # the profile's own lists: what it bundles and what it replaces
+        return code not in prof.bundled_codes and code not in prof.replaced_codes
     return code not in D.MEDICARE_ONLY and code != "97010"
 
 

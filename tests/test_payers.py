@@ -1,0 +1,75 @@
+"""Payer profiles: the code lists that used to be module constants are profile data."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+
+import cptrules
+from cptrules.payers import bundled_profiles
+
+DAY = dt.date(2026, 3, 4)
+
+
+def _write(tmp_path: Path, body: str) -> Path:
+    path = tmp_path / "p.toml"
+    path.write_text(
+        'id = "acme"\nname = "Acme Health"\nextends = "commercial"\n'
+        'effective = 2020-01-01\nsource = "test profile"\n' + body,
+        encoding="utf-8",
+    )
+    return path
+
+
+def test_medicare_lists_are_data_and_commercial_has_none() -> None:
+    medicare = bundled_profiles().get("medicare", DAY)
+    commercial = bundled_profiles().get("commercial", DAY)
+    assert medicare is not None
+    assert commercial is not None
+    assert medicare.bundled_codes == {"97010"}
+    assert dict(medicare.replaced_codes) == {"97014": "G0283"}
+    assert medicare.low_back_pain_prefixes == ("M545",)
+    for key in ("bundled_codes", "replaced_codes", "low_back_pain_prefixes"):
+        assert "single source" in medicare.sources[key] or "confirmed" in medicare.sources[key]
+    assert not commercial.bundled_codes
+    assert not commercial.replaced_codes
+
+
+def test_a_commercial_profile_can_bundle_a_code_as_data(tmp_path: Path) -> None:
+    path = _write(
+        tmp_path,
+        'bundled_codes = ["97018"]\n[sources]\nbundled_codes = "Acme manual 2026, sec. 5"\n'
+        '[rules]\non = ["coverage.bundled"]\n',
+    )
+    engine = cptrules.Engine(profiles=[path])
+    visit = {
+        "date_of_service": "2026-03-04",
+        "payer": "acme",
+        "provider": {"discipline": "PT"},
+        "lines": [{"code": "97110", "minutes": 30}, {"code": "97018", "units": 1}],
+    }
+    (f,) = [f for f in engine.check(visit).findings if f.rule == "coverage.bundled"]
+    assert f.line == 1
+    plain = visit | {"payer": "commercial"}
+    assert not [f for f in engine.check(plain).findings if f.rule == "coverage.bundled"]
+
+
+def test_overriding_a_code_list_needs_a_source_line(tmp_path: Path) -> None:
+    with pytest.raises(cptrules.ProfileError, match="source line"):
+        cptrules.Engine(profiles=[_write(tmp_path, 'bundled_codes = ["97018"]\n')])
+
+
+@pytest.mark.parametrize(
+    ("body", "key"),
+    [
+        ("bundled_codes = [1]\n", "bundled_codes"),
+        ('replaced_codes = ["97014"]\n', "replaced_codes"),
+        ('low_back_pain_prefixes = "M54.5"\n', "low_back_pain_prefixes"),
+    ],
+)
+def test_bad_code_lists_name_their_key(tmp_path: Path, body: str, key: str) -> None:
+    with pytest.raises(cptrules.ProfileError) as exc:
+        cptrules.Engine(profiles=[_write(tmp_path, body)])
+    assert key in str(exc.value)

@@ -73,3 +73,83 @@ def test_bad_code_lists_name_their_key(tmp_path: Path, body: str, key: str) -> N
     with pytest.raises(cptrules.ProfileError) as exc:
         cptrules.Engine(profiles=[_write(tmp_path, body)])
     assert key in str(exc.value)
+
+
+# ------------------------------------------------------------------ provider limits
+
+
+LMT_LIMIT = """
+[[provider_limits]]
+codes = ["97124", "97140"]
+not_paid = ["LMT"]
+effective = 2024-01-01
+source = "Acme provider manual 2024, credentialing"
+confidence = "single source"
+"""
+
+
+def _massage(discipline: str, day: str = "2026-03-04") -> dict[str, object]:
+    return {
+        "date_of_service": day,
+        "payer": "acme",
+        "provider": {"discipline": discipline},
+        "lines": [
+            {"code": "97124", "minutes": 15, "regions": ["lumbar"]},
+            {"code": "97110", "minutes": 15},
+        ],
+    }
+
+
+def _limited(engine: cptrules.Engine, data: dict[str, object]) -> list[cptrules.Finding]:
+    return [f for f in engine.check(data).findings if f.rule == "coverage.payer-provider"]
+
+
+def test_a_plan_not_crediting_massage_therapists_is_data(tmp_path: Path) -> None:
+    engine = cptrules.Engine(profiles=[_write(tmp_path, LMT_LIMIT)])
+    (f,) = _limited(engine, _massage("LMT"))
+    assert (f.line, f.severity) == (0, "error")
+    assert "Acme Health" in f.message
+    assert "Medicare" not in f.message
+    assert "single source" in f.citation
+    assert _limited(engine, _massage("PT")) == []
+    assert _limited(engine, _massage("LMT", day="2023-12-31")) == []  # before the entry
+
+
+def test_only_refuses_every_other_discipline(tmp_path: Path) -> None:
+    only = LMT_LIMIT.replace('not_paid = ["LMT"]', 'only = ["PT", "OT"]')
+    engine = cptrules.Engine(profiles=[_write(tmp_path, only)])
+    assert [f.line for f in _limited(engine, _massage("DC"))] == [0]
+    assert _limited(engine, _massage("OT")) == []
+
+
+def test_regence_pays_manipulation_to_chiropractors_only() -> None:
+    visit = {
+        "date_of_service": "2026-03-04",
+        "payer": "regence-wa",
+        "provider": {"discipline": "PT"},
+        "lines": [{"code": "98941", "regions": ["cervical", "thoracic", "lumbar"]}],
+    }
+    (f,) = _limited(cptrules.default_engine(), visit)
+    assert f.severity == "warning"
+    assert "Regence BlueShield Washington" in f.message
+    visit["provider"] = {"discipline": "DC"}
+    assert _limited(cptrules.default_engine(), visit) == []
+
+
+@pytest.mark.parametrize(
+    ("change", "key"),
+    [
+        (('not_paid = ["LMT"]', 'not_paid = ["LMT"]\nonly = ["PT"]'), "provider_limits[0]"),
+        (('not_paid = ["LMT"]', ""), "provider_limits[0]"),
+        (('not_paid = ["LMT"]', 'not_paid = ["Masseur"]'), "provider_limits[0].not_paid"),
+        (('confidence = "single source"', "confidence = 3"), "provider_limits[0].confidence"),
+        (('codes = ["97124", "97140"]', "colour = 1"), "provider_limits[0].colour"),
+    ],
+)
+def test_bad_provider_limits_name_their_key(
+    tmp_path: Path, change: tuple[str, str], key: str
+) -> None:
+    body = LMT_LIMIT.replace(*change)
+    with pytest.raises(cptrules.ProfileError) as exc:
+        cptrules.Engine(profiles=[_write(tmp_path, body)])
+    assert key in str(exc.value)

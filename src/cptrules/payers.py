@@ -35,6 +35,7 @@ __all__ = [
     "PairQuirk",
     "PayerProfile",
     "ProfileSet",
+    "ProviderLimit",
     "UnitCap",
     "bundled_profiles",
     "load_profile_file",
@@ -92,7 +93,11 @@ _TOP_KEYS = frozenset(
         "bundled_codes",
         "replaced_codes",
         "low_back_pain_prefixes",
+        "provider_limits",
     )
+)
+_LIMIT_KEYS = frozenset(
+    ("codes", "not_paid", "only", "severity", "effective", "until", "source", "confidence")
 )
 
 
@@ -151,6 +156,27 @@ class UnitCap(_Dated):
 
 
 @attrs.frozen
+class ProviderLimit(_Dated):
+    """Codes of ``codes`` the payer does not pay when the provider is of a discipline it
+    does not credential for them: one of ``not_paid``, or (with ``only``) any but those."""
+
+    codes: frozenset[str]
+    effective: dt.date
+    until: dt.date | None
+    source: str
+    confidence: str
+    not_paid: frozenset[str] = frozenset()
+    only: frozenset[str] = frozenset()
+    severity: Severity | None = None
+
+    def refuses(self, discipline: str) -> bool:
+        """True when the payer does not pay these codes to ``discipline``."""
+        if self.only:
+            return discipline not in self.only
+        return discipline in self.not_paid
+
+
+@attrs.frozen
 class PayerProfile(_Dated):
     """One version of one payer profile, fully resolved (``extends`` applied)."""
 
@@ -176,6 +202,8 @@ class PayerProfile(_Dated):
     replaced_codes: Mapping[str, str] = attrs.field(factory=dict)
     #: ICD-10-CM prefixes (no dot) read as low back pain (``coverage.acupuncture``)
     low_back_pain_prefixes: tuple[str, ...] = ()
+    #: disciplines the payer does not pay for some codes (``coverage.payer-provider``)
+    provider_limits: tuple[ProviderLimit, ...] = ()
     #: where each overridden setting comes from
     sources: Mapping[str, str] = attrs.field(factory=dict)
     #: the file this version was read from
@@ -415,6 +443,51 @@ def _pairs(raw: Any, origin: str, key: str = "pairs") -> tuple[PairQuirk, ...]:
     return tuple(out)
 
 
+def _limits(raw: Any, origin: str) -> tuple[ProviderLimit, ...]:
+    """``[[provider_limits]]``: codes a payer does not pay to some disciplines."""
+    from .models import DISCIPLINES
+
+    if not isinstance(raw, list):
+        raise ProfileError("must be an array of tables", source=origin, key="provider_limits")
+    out = []
+    for i, item in enumerate(raw):
+        at = f"provider_limits[{i}]"
+        effective, until, source, confidence = _entry_common(item, at, origin)
+        for name in item:
+            if name not in _LIMIT_KEYS:
+                raise ProfileError("unknown key", source=origin, key=f"{at}.{name}")
+        codes = _codes(item.get("codes"), f"{at}.codes", origin)
+        if ("not_paid" in item) == ("only" in item):
+            raise ProfileError(
+                "give either not_paid or only (a list of disciplines)", source=origin, key=at
+            )
+        which = "not_paid" if "not_paid" in item else "only"
+        disciplines = _codes(item.get(which), f"{at}.{which}", origin)
+        unknown = sorted(disciplines - set(DISCIPLINES))
+        if unknown:
+            raise ProfileError(
+                f"unknown discipline {unknown[0]}", source=origin, key=f"{at}.{which}"
+            )
+        severity = item.get("severity")
+        if severity is not None and severity not in _SEVERITIES:
+            raise ProfileError(
+                "must be error, warning or info", source=origin, key=f"{at}.severity"
+            )
+        out.append(
+            ProviderLimit(
+                codes,
+                effective,
+                until,
+                source,
+                confidence,
+                not_paid=disciplines if which == "not_paid" else frozenset(),
+                only=disciplines if which == "only" else frozenset(),
+                severity=cast("Severity | None", severity),
+            )
+        )
+    return tuple(out)
+
+
 def _resolve(raw: _Raw, parent: PayerProfile | None) -> PayerProfile:
     d = raw.data
     origin = raw.origin
@@ -461,6 +534,10 @@ def _resolve(raw: _Raw, parent: PayerProfile | None) -> PayerProfile:
         replaced_codes={str(k): str(v) for k, v in inherit_map("replaced_codes").items()},
         low_back_pain_prefixes=tuple(
             str(c).replace(".", "").upper() for c in inherit_list("low_back_pain_prefixes")
+        ),
+        provider_limits=(
+            *(parent.provider_limits if parent else ()),
+            *_limits(d.get("provider_limits", []), origin),
         ),
         sources={
             **(parent.sources if parent else {}),

@@ -153,3 +153,34 @@ def test_bad_provider_limits_name_their_key(
     with pytest.raises(cptrules.ProfileError) as exc:
         cptrules.Engine(profiles=[_write(tmp_path, body)])
     assert key in str(exc.value)
+
+
+# ------------------------------------------------------------------ not checked
+
+
+def test_massachusetts_pip_names_what_it_cannot_check() -> None:
+    visit = {
+        "date_of_service": "2026-03-04",
+        "payer": "ma-auto-pip",
+        "provider": {"discipline": "PT"},
+        "lines": [{"code": "97110", "minutes": 30, "units": 2}],
+    }
+    report = cptrules.check(visit)
+    notes = [f for f in report.findings if f.rule == "coverage.not-checked"]
+    assert [(f.severity, f.line) for f in notes] == [("info", None), ("info", None)]
+    assert "$2,000" in notes[0].message or "$2,000" in notes[1].message
+    assert all("Massachusetts auto PIP" in f.message for f in notes)
+    assert all("34M" in f.citation for f in notes)
+    assert report.ok
+    plain = cptrules.check(visit | {"payer": "commercial"})
+    assert not [f for f in plain.findings if f.rule == "coverage.not-checked"]
+
+
+def test_not_checked_entries_need_what_and_know_their_keys(tmp_path: Path) -> None:
+    body = '[[not_checked]]\neffective = 2020-01-01\nsource = "s"\nconfidence = "single source"\n'
+    with pytest.raises(cptrules.ProfileError) as exc:
+        cptrules.Engine(profiles=[_write(tmp_path, body)])
+    assert "not_checked[0].what" in str(exc.value)
+    with pytest.raises(cptrules.ProfileError) as exc:
+        cptrules.Engine(profiles=[_write(tmp_path, body + 'what = "x"\nhow = 1\n')])
+    assert "not_checked[0].how" in str(exc.value)

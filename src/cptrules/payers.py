@@ -31,6 +31,7 @@ from .errors import ProfileError
 
 __all__ = [
     "DeniedPair",
+    "NotChecked",
     "PairAction",
     "PairQuirk",
     "PayerProfile",
@@ -94,6 +95,7 @@ _TOP_KEYS = frozenset(
         "replaced_codes",
         "low_back_pain_prefixes",
         "provider_limits",
+        "not_checked",
     )
 )
 _LIMIT_KEYS = frozenset(
@@ -177,6 +179,17 @@ class ProviderLimit(_Dated):
 
 
 @attrs.frozen
+class NotChecked(_Dated):
+    """A payer term cptrules cannot check (``what``), named on every visit it applies to."""
+
+    what: str
+    effective: dt.date
+    until: dt.date | None
+    source: str
+    confidence: str
+
+
+@attrs.frozen
 class PayerProfile(_Dated):
     """One version of one payer profile, fully resolved (``extends`` applied)."""
 
@@ -204,6 +217,8 @@ class PayerProfile(_Dated):
     low_back_pain_prefixes: tuple[str, ...] = ()
     #: disciplines the payer does not pay for some codes (``coverage.payer-provider``)
     provider_limits: tuple[ProviderLimit, ...] = ()
+    #: payer terms cptrules cannot check, named on each visit (``coverage.not-checked``)
+    not_checked: tuple[NotChecked, ...] = ()
     #: where each overridden setting comes from
     sources: Mapping[str, str] = attrs.field(factory=dict)
     #: the file this version was read from
@@ -488,6 +503,22 @@ def _limits(raw: Any, origin: str) -> tuple[ProviderLimit, ...]:
     return tuple(out)
 
 
+def _not_checked(raw: Any, origin: str) -> tuple[NotChecked, ...]:
+    """``[[not_checked]]``: payer terms the library cannot check, said out loud."""
+    if not isinstance(raw, list):
+        raise ProfileError("must be an array of tables", source=origin, key="not_checked")
+    out = []
+    for i, item in enumerate(raw):
+        at = f"not_checked[{i}]"
+        effective, until, source, confidence = _entry_common(item, at, origin)
+        for name in item:
+            if name not in ("what", "effective", "until", "source", "confidence"):
+                raise ProfileError("unknown key", source=origin, key=f"{at}.{name}")
+        what = _str(item.get("what"), f"{at}.what", origin)
+        out.append(NotChecked(what, effective, until, source, confidence))
+    return tuple(out)
+
+
 def _resolve(raw: _Raw, parent: PayerProfile | None) -> PayerProfile:
     d = raw.data
     origin = raw.origin
@@ -538,6 +569,10 @@ def _resolve(raw: _Raw, parent: PayerProfile | None) -> PayerProfile:
         provider_limits=(
             *(parent.provider_limits if parent else ()),
             *_limits(d.get("provider_limits", []), origin),
+        ),
+        not_checked=(
+            *(parent.not_checked if parent else ()),
+            *_not_checked(d.get("not_checked", []), origin),
         ),
         sources={
             **(parent.sources if parent else {}),

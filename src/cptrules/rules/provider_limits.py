@@ -16,7 +16,7 @@ from .._context import Context
 from ..report import Finding
 from ._base import Example, Rule, rule
 
-__all__ = ["payer_provider"]
+__all__ = ["not_checked", "payer_provider"]
 
 
 def _visit(discipline: str, *codes: str) -> dict[str, Any]:
@@ -87,3 +87,62 @@ def payer_provider(ctx: Context, r: Rule) -> Sequence[Finding]:
             )
             break
     return found
+
+
+@rule(
+    "coverage.not-checked",
+    severity="info",
+    citation=(
+        "Payer profile: terms cptrules cannot check, each with its source and confidence "
+        "(the bundled ones: M.G.L. c. 90 secs. 34A and 34M, confirmed by three sources)"
+    ),
+    summary="A payer term the profile says cptrules cannot check, named on every visit.",
+    payers=("*",),
+    confidence="C-3",
+    examples=(
+        Example(
+            {
+                "date_of_service": "2026-03-04",
+                "payer": "ma-auto-pip",
+                "provider": {"discipline": "DC"},
+                "diagnoses": ["M99.03"],
+                "lines": [{"code": "98940", "units": 1, "regions": ["lumbar"]}],
+            },
+            fails=True,
+            note="Massachusetts PIP: the $2,000 / health insurance / $8,000 order is not checked",
+            payers=("ma-auto-pip",),
+        ),
+        Example(
+            {
+                "date_of_service": "2026-03-04",
+                "payer": "commercial",
+                "provider": {"discipline": "DC"},
+                "diagnoses": ["M99.03"],
+                "lines": [{"code": "98940", "units": 1, "regions": ["lumbar"]}],
+            },
+            fails=False,
+            note="a payer whose profile declares nothing it cannot check",
+            payers=("commercial", "aetna", "bcbs-nc"),
+        ),
+    ),
+)
+def not_checked(ctx: Context, r: Rule) -> Sequence[Finding]:
+    """Payer terms the profile's ``[[not_checked]]`` entries say cptrules cannot check
+    (Massachusetts PIP's coordination with health insurance needs the episode's amounts
+    paid, which a visit does not carry): one info finding per entry in force, so
+    ``ok`` never means the library looked at them.
+    """
+    entries = ctx.profile.not_checked
+    if not entries:  # the usual payer: nothing declared
+        return ()
+    day = ctx.dos
+    name = ctx.profile.name
+    return [
+        r.finding(
+            None,
+            f"Not checked for {name}: {entry.what}.",
+            citation=f"{name} (payer profile {ctx.profile.id}): {entry.source}; {entry.confidence}",
+        )
+        for entry in entries
+        if entry.in_force(day)
+    ]

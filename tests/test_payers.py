@@ -170,7 +170,7 @@ def test_massachusetts_pip_names_what_it_cannot_check() -> None:
     assert [(f.severity, f.line) for f in notes] == [("info", None), ("info", None)]
     assert "$2,000" in notes[0].message or "$2,000" in notes[1].message
     assert all("Massachusetts auto PIP" in f.message for f in notes)
-    assert all("34M" in f.citation for f in notes)
+    assert all("M.G.L. c. 90" in f.citation for f in notes)
     assert report.ok
     plain = cptrules.check(visit | {"payer": "commercial"})
     assert not [f for f in plain.findings if f.rule == "coverage.not-checked"]

@@ -11,12 +11,12 @@ decide is in docs/profiles.md.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Sequence
 from collections.abc import Set as AbstractSet
 from typing import Any, NamedTuple
 
 from .._context import Context
+from .._memo import Memo
 from ..ncci import MueEdit, PtpEdit
 from ..payers import PairQuirk, ncci_bypass_modifiers
 from ..report import Finding, Fix
@@ -122,9 +122,8 @@ class _Pair(NamedTuple):
 #: repeat the same few code sets, so the same answers come back visit after visit:
 #: choosing one edit per pair, sorting and formatting citations (lowercasing long
 #: rationales) is done once per answer instead of once per visit. Keyed by the
-#: edits' values, so it holds for any tables; cleared when full to stay bounded.
-_PAIRS: dict[tuple[PtpEdit, ...], tuple[_Pair, ...]] = {}
-_PAIRS_MAX = 4096
+#: edits' values, so it holds for any tables; bounded (oldest dropped first).
+_PAIRS: Memo[tuple[PtpEdit, ...], tuple[_Pair, ...]] = Memo("ncci.ptp pairs", size=4096)
 
 
 def _pairs(edits: Sequence[PtpEdit]) -> tuple[_Pair, ...]:
@@ -141,9 +140,7 @@ def _pairs(edits: Sequence[PtpEdit]) -> tuple[_Pair, ...]:
             _Pair(e.column1, e.column2, e.indicator, _edit_citation(e), _order_uncertain(e))
             for e in (best[k] for k in sorted(best))
         )
-        if len(_PAIRS) >= _PAIRS_MAX:
-            _PAIRS.clear()
-        _PAIRS[key] = got
+        _PAIRS.put(key, got)
     return got
 
 
@@ -478,21 +475,31 @@ def _mue_citation(code: str, edit: MueEdit) -> str:
     )
 
 
-@functools.lru_cache(maxsize=16)
+#: (rule id, citation, uncovered) -> the note: the same object visit after visit
+_NOT_CHECKED: Memo[tuple[str, str, bool], Finding] = Memo("ncci.mue not checked", size=16)
+
+
 def _not_checked(rule_id: str, citation: str, uncovered: bool) -> Finding:
     """The once-per-visit note that MUEs were not checked (the same object every time)."""
+    key = (rule_id, citation, uncovered)
+    got = _NOT_CHECKED.get(key)
+    if got is not None:
+        return got
     why = (
         "the imported MUE tables start after this date of service"
         if uncovered
         else "no MUE table is loaded"
     )
-    return Finding(
-        rule_id,
-        "info",
-        None,
-        f"Units were not checked against medically unlikely edits: {why}. Import "
-        f"the CMS practitioner MUE table for the quarter (cptrules data import).",
-        citation,
+    return _NOT_CHECKED.put(
+        key,
+        Finding(
+            rule_id,
+            "info",
+            None,
+            f"Units were not checked against medically unlikely edits: {why}. Import "
+            f"the CMS practitioner MUE table for the quarter (cptrules data import).",
+            citation,
+        ),
     )
 
 

@@ -223,6 +223,13 @@ class PayerProfile(_Dated):
     sources: Mapping[str, str] = attrs.field(factory=dict)
     #: the file this version was read from
     origin: str = ""
+    #: every code of a ``second`` side of ``pairs`` (a visit with none of them is
+    #: settled at once by ``ncci.ptp``), worked out from ``pairs``
+    pair_codes: frozenset[str] = attrs.field(init=False, eq=False, repr=False)
+
+    def __attrs_post_init__(self) -> None:
+        codes = frozenset(c for p in self.pairs for c in p.second)
+        object.__setattr__(self, "pair_codes", codes)  # attrs' way to set a frozen field
 
     def is_a(self, family: str) -> bool:
         """True when this profile is ``family`` or extends it (``aetna`` is a ``commercial``)."""

@@ -257,7 +257,7 @@ def ptp_edit(ctx: Context, r: Rule) -> list[Finding]:
     found: list[Finding] = []
     settled: AbstractSet[tuple[int, str]] = _NOTHING_SETTLED
     allowed: AbstractSet[tuple[int, str]] = _NOTHING_SETTLED
-    if ctx.profile.pairs:
+    if not ctx.codes.isdisjoint(ctx.profile.pair_codes):  # most visits: no payer pair
         settled, allowed = _payer_pairs(ctx, r, found)
     tables = ctx.tables
     if tables is None:

@@ -138,7 +138,7 @@ def test_distinct_regions_suggest_xs() -> None:
     other = visit(cmt, {**manual, "regions": ["upper_extremity"]}, payer="medicare")
     (f,) = found(eng, other, "ncci.ptp")
     assert f.fixes == (Fix("add_modifier", 1, "XS"),)
-    assert f.citation.endswith("cptrules bundled therapy pairs 2026-11; [C-4]")
+    assert f.citation.endswith("cptrules bundled therapy pairs 2026-11; confirmed by four sources")
     assert cleared(eng, other, "ncci.ptp")
     same = visit(cmt, {**manual, "regions": ["lumbar"]}, payer="medicare")
     (f,) = found(eng, same, "ncci.ptp")
@@ -151,15 +151,16 @@ def test_bundled_pair_of_uncertain_order_accepts_the_modifier_on_either_line() -
         s = visit(line("97140", 1, *mods[0], minutes=15), line("97530", 1, *mods[1], minutes=15))
         assert found(eng, s, "ncci.ptp") == []
     (f,) = found(eng, visit(line("97140", 1, minutes=15), line("97530", 1, minutes=15)), "ncci.ptp")
-    assert "column order of this bundled pair is [?]" in f.message
-    assert f.citation.endswith("[C-2]; column order [?]")
+    assert "sources disagree on the column order of this bundled pair" in f.message
+    assert f.citation.endswith("confirmed by two sources; sources disagree on the column order")
 
 
 def test_single_source_pair_says_so() -> None:
     eng = cptrules.Engine(tables=bundled_tables())
     s = visit(line("97150", 1), line("97110", 1, minutes=15))
     (f,) = found(eng, s, "ncci.ptp")
-    assert "[S]" in f.citation
+    assert "single source" in f.citation
+    assert "[S]" not in f.citation
 
 
 def no_ncci_engine(tmp_path: Path, tables: MemoryTables) -> cptrules.Engine:

@@ -95,15 +95,30 @@ def _order_uncertain(edit: PtpEdit) -> bool:
     return edit.confidence is not None and "column order [?]" in edit.rationale.lower()
 
 
+_NUMBERS = {"2": "two", "3": "three", "4": "four", "5": "five"}
+
+
+def _confidence_words(tag: str) -> str:
+    """A confidence tag of the bundled data in words: ``C-4`` -> "confirmed by four sources"."""
+    if tag == "S":
+        return "single source"
+    if tag == "?":
+        return "sources disagree"
+    if tag.startswith("C-"):
+        n = tag[2:]
+        return "single source" if n == "1" else f"confirmed by {_NUMBERS.get(n, n)} sources"
+    return tag
+
+
 def _edit_citation(edit: PtpEdit) -> str:
     parts = [
         f"NCCI PTP edit {edit.column1}/{edit.column2}, modifier indicator {edit.indicator}",
         edit.source,
     ]
     if edit.confidence is not None:  # a bundled row: say how sure we are
-        parts.append(f"[{edit.confidence}]")
+        parts.append(_confidence_words(edit.confidence))
         if _order_uncertain(edit):
-            parts.append("column order [?]")
+            parts.append("sources disagree on the column order")
     return "; ".join(parts)
 
 
@@ -169,7 +184,7 @@ def _regions(ctx: Context, lines: Sequence[int]) -> frozenset[str]:
     severity="error",
     citation=(
         "CMS NCCI procedure-to-procedure edits (practitioner); NCCI Policy Manual ch. 1: "
-        "the bypass modifier goes on the column-2 code [C-2]"
+        "the bypass modifier goes on the column-2 code (confirmed by two sources)"
     ),
     summary=(
         "An NCCI pair billed together: indicator 0 never; indicator 1 only with "
@@ -431,7 +446,7 @@ def _indicator_1(
             f"service (XU), or 59 when no X modifier fits - with the modifier on "
             f"the {c2} line; otherwise remove the {c2} line."
         )
-    order = " (the column order of this bundled pair is [?])" if either else ""
+    order = " (sources disagree on the column order of this bundled pair)" if either else ""
     return r.finding(
         i,
         f"{c2} with {c1} is an NCCI pair (modifier indicator 1): {c2} is denied "
@@ -524,7 +539,7 @@ def _reduce(ctx: Context, lines: Sequence[int], excess: int) -> tuple[Fix, ...]:
     severity="error",
     citation=(
         "CMS NCCI medically unlikely edits (practitioner MUE table): MAI 1 per claim line; "
-        "MAI 2/3 units summed per code and date of service [C-3]"
+        "MAI 2/3 units summed per code and date of service (confirmed by three sources)"
     ),
     summary="Units above the medically unlikely edit, by its adjudication indicator.",
     payers=("*",),

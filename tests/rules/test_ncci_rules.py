@@ -313,7 +313,10 @@ def test_denied_pair_replaces_the_ncci_finding_without_modifier() -> None:
 def test_payers_asking_for_59_warn_on_xs_and_accept_59_on_another_region(payer: str) -> None:
     (f,) = _ptp(_chiro(payer))
     assert (f.line, f.severity) == (1, "warning")
-    assert [(x.action, x.value) for x in f.fixes] == [("add_modifier", "59")]
+    assert [(x.action, x.value) for x in f.fixes] == [
+        ("remove_modifier", "XS"),
+        ("add_modifier", "59"),
+    ]
     assert _ptp(_chiro(payer, mods=("59",))) == []
     same = _chiro(payer, mods=("59",))
     same["lines"][1]["regions"] = ["lumbar"]

@@ -385,7 +385,13 @@ def _payer_requires(
         problem = f"it needs {wanted} on the {c2} line"
         fixes: tuple[Fix, ...] = ()
         if len(pair.modifiers) == 1:
-            fixes = (Fix("add_modifier", i, next(iter(pair.modifiers))),)
+            # the payer's modifier in place of the bypass modifiers it does not take
+            # (59 beside an X modifier on one line is itself a finding)
+            others = sorted(ctx.mods[i] & ncci_bypass_modifiers())
+            fixes = (
+                *(Fix("remove_modifier", i, m) for m in others),
+                Fix("add_modifier", i, next(iter(pair.modifiers))),
+            )
     elif pair.different_regions:
         regions = set(ctx.lines[i].regions)
         first_regions = _regions(ctx, [j for c1 in firsts for j in ctx.by_code[c1]])

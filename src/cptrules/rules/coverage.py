@@ -19,7 +19,7 @@ as module constants (read once at import), each with its source.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from typing import Any
 
 from .._context import Context
@@ -29,11 +29,8 @@ from ._examples import pt_visit
 
 __all__ = [
     "ACUPUNCTURE_CODES",
-    "BUNDLED_CODES",
     "CMT_CODES",
-    "LOW_BACK_PAIN_PREFIXES",
     "NCD_30_3_3_START",
-    "REPLACED_CODES",
     "acupuncture",
     "bundled",
     "chiropractor",
@@ -44,12 +41,10 @@ __all__ = [
 #: (Pub. 100-02 ch. 15 sec. 240.1.1; REFERENCE 3) [C-3].
 CMT_CODES: frozenset[str] = frozenset(("98940", "98941", "98942"))
 
-#: Medicare code -> the code Medicare requires instead (MPFS status I; REFERENCE 3) [C-3].
-REPLACED_CODES: Mapping[str, str] = {"97014": "G0283"}
-
-#: Codes Medicare never pays separately (MPFS status B; REFERENCE 3; Palmetto GBA
-#: "Hot or Cold Packs: Bundling Denials", 2018) [C-3].
-BUNDLED_CODES: frozenset[str] = frozenset(("97010",))
+# The codes Medicare bundles (97010) or replaces (97014 -> G0283) and the low back
+# pain diagnoses of NCD 30.3.3 are payer data: ``bundled_codes``,
+# ``replaced_codes`` and ``low_back_pain_prefixes`` in the medicare profile
+# (data/payers/medicare.toml), read here from the profile in force.
 
 #: Codes NCD 30.3.3 governs: acupuncture 97810-97814 and dry needling 20560/20561
 #: (REFERENCE 3) [C-2].
@@ -62,13 +57,6 @@ ACUPUNCTURE_CODES: frozenset[str] = frozenset(
 #: decision memo CAG-00452N dated 2020-01-21). Before it, Medicare covered
 #: acupuncture for no condition (NCD 30.3).
 NCD_30_3_3_START = dt.date(2020, 1, 21)
-
-#: ICD-10-CM prefixes we read as low back pain for NCD 30.3.3, compared without
-#: the dot: M54.5 (until 2021-09-30) and M54.50/M54.51/M54.59 (from 2021-10-01).
-#: [S]: the NCD defines chronic low back pain in words and lists no codes; this
-#: list is our single-source reading. Contractors may accept more codes: switch
-#: the rule off (``Engine(disabled=["coverage.acupuncture"])``) or re-grade it.
-LOW_BACK_PAIN_PREFIXES: tuple[str, ...] = ("M545",)
 
 _GY = "GY"
 _AT = "AT"
@@ -161,7 +149,6 @@ def chiropractor(ctx: Context, r: Rule) -> Iterator[Finding]:
 
 @rule(
     "coverage.replaced-code",
-    triggers=REPLACED_CODES,
     severity="error",
     citation=(
         "CMS Medicare Physician Fee Schedule: 97014 is not valid for Medicare (status I), "
@@ -190,7 +177,10 @@ def replaced_code(ctx: Context, r: Rule) -> Iterator[Finding]:
     [C-3] (Medicare Physician Fee Schedule status I for 97014). The fix replaces
     the code; modifiers, units and pointers stay as billed.
     """
-    for code, replacement in REPLACED_CODES.items():
+    replaced = ctx.profile.replaced_codes
+    if ctx.codes.isdisjoint(replaced):  # the usual visit
+        return
+    for code, replacement in replaced.items():
         for i in ctx.by_code.get(code, ()):
             yield r.finding(
                 i,
@@ -202,7 +192,6 @@ def replaced_code(ctx: Context, r: Rule) -> Iterator[Finding]:
 
 @rule(
     "coverage.bundled",
-    triggers=BUNDLED_CODES,
     severity="error",
     citation=(
         "CMS Medicare Physician Fee Schedule status B (always bundled): 97010 is never paid "
@@ -229,7 +218,10 @@ def bundled(ctx: Context, r: Rule) -> Iterator[Finding]:
     only while another billable line remains: a claim of bundled codes alone
     has nothing to fix into, so that finding carries no fix.
     """
-    hits = [i for code in BUNDLED_CODES for i in ctx.by_code.get(code, ())]
+    bundled_codes = ctx.profile.bundled_codes
+    if ctx.codes.isdisjoint(bundled_codes):  # the usual visit
+        return
+    hits = [i for code in bundled_codes for i in ctx.by_code.get(code, ())]
     if not hits:
         return
     others = len(ctx.lines) > len(hits)
@@ -256,8 +248,9 @@ def _has_low_back_pain(ctx: Context, i: int) -> bool:
     diagnoses = ctx.session.diagnoses
     pointers = ctx.lines[i].diagnosis_pointers
     chosen = [diagnoses[p - 1] for p in pointers if 0 < p <= len(diagnoses)] if pointers else None
+    prefixes = ctx.profile.low_back_pain_prefixes
     for code in diagnoses if chosen is None else chosen:
-        if code.replace(".", "").upper().startswith(LOW_BACK_PAIN_PREFIXES):
+        if code.replace(".", "").upper().startswith(prefixes):
             return True
     return False
 
@@ -317,7 +310,7 @@ def acupuncture(ctx: Context, r: Rule) -> Iterator[Finding]:
 
     The NCD defines chronic low back pain in words (12 weeks or longer,
     nonspecific, not from surgery or pregnancy) and lists no codes; we accept
-    the ICD-10-CM prefixes in :data:`LOW_BACK_PAIN_PREFIXES` (M54.5, and
+    the ICD-10-CM prefixes of the profile's ``low_back_pain_prefixes`` (M54.5, and
     M54.50/M54.51/M54.59 that replaced it on 2021-10-01) [S]. A line's own
     diagnosis pointers are read; a line without pointers is read against all of
     the session's diagnoses. The 12-week duration cannot be seen in one visit.

@@ -385,6 +385,9 @@ def build_parser() -> argparse.ArgumentParser:
     from .fees import _cli as fees_cli
 
     fees_cli.add_subparser(cast("argparse._SubParsersAction[argparse.ArgumentParser]", sub))
+    from .server import _cli as server_cli
+
+    server_cli.add_subparser(cast("argparse._SubParsersAction[argparse.ArgumentParser]", sub))
     return parser
 
 

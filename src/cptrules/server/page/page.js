@@ -6,15 +6,21 @@ const $ = (id) => document.getElementById(id);
 let lastKind = null;
 let lastFixed = null;
 
+// 3 units of 97110 where 40 timed minutes give 2 + 1: one error, fixed by "set units 2".
 const EXAMPLE = {
   date_of_service: "2026-03-04", payer: "medicare",
   provider: { discipline: "PT" },
+  plan_of_care: { start: "2026-02-01", end: "2026-04-30", signed: "2026-02-05" },
+  total_treatment_minutes: 45,
   lines: [
     { code: "97110", minutes: 33, units: 3, modifiers: ["GP"] },
     { code: "97140", minutes: 7, modifiers: ["GP"], regions: ["lumbar"],
-      techniques: ["joint_mobilization"] },
+      techniques: ["joint_mobilization"],
+      documentation: { response: "tolerated well", rationale: "skilled joint mobilization",
+        goals: "goal 2: sitting tolerance" } },
   ],
 };
+const RANK = { error: 0, warning: 1, info: 2 };
 
 function kindOf(text) {
   const t = text.replace(/^\uFEFF/, "").trimStart();
@@ -35,7 +41,7 @@ function el(tag, attrs, ...children) {
 
 function fixText(f) {
   const value = f.value === undefined || f.value === null ? "" : " " + f.value;
-  return f.action.replace(/_/g, " ") + value + (f.line === undefined || f.line === null ? "" : " (line " + f.line + ")");
+  return f.action.replace(/_/g, " ") + value + (f.line === undefined || f.line === null ? "" : " (line " + (f.line + 1) + ")");
 }
 
 function reportTable(report, title) {
@@ -51,7 +57,9 @@ function reportTable(report, title) {
   if (!report.findings.length) { box.append(el("p", {}, "No findings.")); return box; }
   const table = el("table", { class: "findings" });
   table.append(el("tr", {}, el("th", {}, "Severity"), el("th", {}, "Line"), el("th", {}, "Finding"), el("th", {}, "Fixes")));
-  for (const f of report.findings) {
+  // Errors first, then warnings, then notes; the report's own order within each.
+  const findings = report.findings.map((f, i) => [f, i]).sort((a, b) => RANK[a[0].severity] - RANK[b[0].severity] || a[1] - b[1]).map((p) => p[0]);
+  for (const f of findings) {
     const line = f.line === null ? "visit" : (f.claim_line ? "claim line " + f.claim_line : "line " + (f.line + 1));
     const what = el("td", {}, el("div", {}, f.message), el("div", { class: "cite" }, f.rule + " · " + f.citation));
     const fixes = el("td", {}, f.fixes.map(fixText).join("; ") || "none");
@@ -91,7 +99,8 @@ async function check() {
   $("problem").hidden = true;
   $("result").hidden = false;
   const bad = reports.filter((r) => !r.ok).length;
-  $("verdict").textContent = bad ? bad + " of " + reports.length + " with errors" : "No errors";
+  const one = reports.length === 1;
+  $("verdict").textContent = bad ? (one ? "Errors found" : bad + " of " + reports.length + " with errors") : (one ? "No errors" : "No errors in " + reports.length);
   $("verdict").className = bad ? "bad" : "ok";
   const first = reports.find((r) => !r.invalid);
   $("meta").textContent = first ? "Payer " + first.payer + " · date of service " + first.date_of_service + " · rule data " + first.data_version : "";

@@ -270,7 +270,9 @@ def test_fix_jsonl_names_bad_records_by_line(server: Server) -> None:
     status, _, raw = server.request("POST", "/v1/fix", body, "application/x-ndjson")
     assert status == 422
     assert [e["path"] for e in json.loads(raw)["errors"]] == ["record 3.lines"]
-    status, _, raw = server.request("POST", "/v1/fix", json.dumps(VISIT) + "\n", "application/jsonl")
+    status, _, raw = server.request(
+        "POST", "/v1/fix", json.dumps(VISIT) + "\n", "application/jsonl"
+    )
     assert status == 200
     [fixed] = [cptrules.load_session(x) for x in raw.decode().splitlines()]
     assert fixed.lines[0].units == 2

@@ -86,9 +86,11 @@ def test_check_a_visit_apply_fixes_and_download(server: Server, browser: Any) ->
     browser.find_element(By.ID, "fix").click()
     link = _wait(
         browser,
-        lambda d: d.find_element(By.ID, "download")
-        if d.find_element(By.ID, "download").is_displayed()
-        else False,
+        lambda d: (
+            d.find_element(By.ID, "download")
+            if d.find_element(By.ID, "download").is_displayed()
+            else False
+        ),
     )
     assert link.get_attribute("download") == "corrected.json"
     assert link.get_attribute("href").startswith("blob:")

@@ -276,3 +276,25 @@ def test_fix_jsonl_names_bad_records_by_line(server: Server) -> None:
     assert status == 200
     [fixed] = [cptrules.load_session(x) for x in raw.decode().splitlines()]
     assert fixed.lines[0].units == 2
+
+
+def test_estimate_with_fee_data(tmp_path: Path) -> None:
+    from cptrules.fees.store import import_fee_files
+
+    pfs = ROOT / "tests" / "fixtures" / "pfs"
+    store = tmp_path / "fees"
+    import_fee_files([pfs / "PPRRVU24_JAN.csv", pfs / "GPCI2024.csv"], store)
+    srv = Server(tmp_path, "--fees", str(store))
+    try:
+        visit = {**VISIT, "date_of_service": "2024-06-03"}
+        status, doc = srv.post_json("/v1/estimate", visit)
+        assert status == 200, doc
+        assert doc["currency"] == "USD"
+        assert [line["code"] for line in doc["lines"]] == ["97110", "97140"]
+        assert float(doc["total"]) > 0
+        assert srv.request("GET", "/healthz")[2].count(b'"fees":true') == 1
+        status, doc = srv.post_json("/v1/estimate", {**visit, "lines": []})
+        assert status == 422
+    finally:
+        srv.stop()
+    assert srv.log().count("engine ready") == 1  # built once, at startup

@@ -112,3 +112,42 @@ def test_an_invalid_visit_shows_every_problem(server: Server, browser: Any) -> N
     problems = browser.find_element(By.ID, "problems").text
     assert "date_of_service" in problems
     assert "provider" in problems
+
+
+def test_an_837_claim_is_fixed_into_a_downloadable_837(server: Server, browser: Any) -> None:
+    from selenium.webdriver.common.by import By
+
+    import cptrules
+    from cptrules import x12
+
+    session = cptrules.load_session(
+        {
+            "date_of_service": "2026-03-04",
+            "payer": "medicare",
+            "provider": {"discipline": "PT", "npi": "1234567893"},
+            "lines": [{"code": "97110", "units": 2}],
+        }
+    )
+    browser.get(f"http://127.0.0.1:{server.port}/")
+    browser.execute_script(
+        "document.getElementById('source').value = arguments[0]",
+        x12.dump_837([("CLAIM-5", session)]),
+    )
+    browser.find_element(By.ID, "check").click()
+    _wait(browser, lambda d: d.find_element(By.ID, "result").is_displayed())
+    reports = browser.find_element(By.ID, "reports").text
+    assert "Claim 1" in reports
+    assert "modifier.therapy" in reports  # GP missing on an always-therapy code
+    browser.find_element(By.ID, "fix").click()
+    link = _wait(
+        browser,
+        lambda d: (
+            d.find_element(By.ID, "download")
+            if d.find_element(By.ID, "download").is_displayed()
+            else False
+        ),
+    )
+    assert link.get_attribute("download") == "corrected.837"
+    text = browser.find_element(By.ID, "source").get_attribute("value")
+    assert text.startswith("ISA")
+    assert "HC:97110:GP" in text

@@ -251,7 +251,7 @@ class _Service:
         if kind == "session":
             report = await self.worker.run(self._session, engine, doc, payer)
             return _ok(report.to_dict())
-        visits = _claims(kind, body, doc, payer)
+        visits = await self.worker.run(_claims, kind, body, doc, payer)
         reports = await self.worker.run(_claim_reports, engine, visits, payer)
         return _ok({"reports": [_as_dict(r) for r in reports]})
 
@@ -264,7 +264,7 @@ class _Service:
         if kind == "jsonl":
             text = await self.worker.run(self._fix_jsonl, engine, body, payer)
             return Response(text, 200, media_type="application/x-ndjson")
-        visits = _claims(kind, body, doc, payer)
+        visits = await self.worker.run(_claims, kind, body, doc, payer)
         reports = await self.worker.run(_claim_reports, engine, visits, payer)
         bad = [r for r in reports if not isinstance(r, ClaimReport)]
         if bad:

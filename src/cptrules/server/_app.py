@@ -237,6 +237,8 @@ class _Service:
     def __init__(self, settings: ServerSettings) -> None:
         self.settings = settings
         self.worker = _Worker(settings)
+        self.openapi_doc = openapi()  # read and built once per app, never per request
+        self.assets = {name: _asset(name) for name in ("index.html", "page.js", "page.css")}
 
     def _engine(self) -> Engine:
         assert self.worker.engine is not None, "the engine is built at startup"
@@ -400,11 +402,11 @@ class _Service:
         )
 
     async def openapi(self, request: Request) -> Response:
-        return _ok(openapi())
+        return _ok(self.openapi_doc)
 
     async def page(self, request: Request) -> Response:
         name = request.url.path.rsplit("/", 1)[-1] or "index.html"
-        text = _asset(name)
+        text = self.assets[name]
         return Response(text, 200, media_type=_PAGE_TYPES[name[name.rindex(".") :]])
 
 

@@ -8,7 +8,6 @@ checkout or an editable install reads it from ``docs/``.
 
 from __future__ import annotations
 
-import functools
 import json
 import pathlib
 from importlib import resources
@@ -22,9 +21,11 @@ __all__ = ["openapi", "session_schema"]
 _NAME = "session.schema.json"
 
 
-@functools.cache
 def session_schema() -> dict[str, Any]:
-    """The published session JSON Schema (draft 2020-12), read once."""
+    """The published session JSON Schema (draft 2020-12), read from its file.
+
+    Not cached here: the app reads it once, when it is created.
+    """
     packaged = resources.files("cptrules.server").joinpath(_NAME)
     source = pathlib.Path(__file__).resolve().parents[3] / "docs" / _NAME
     for place in (packaged, source):
@@ -126,9 +127,8 @@ _PAYER = {
 }
 
 
-@functools.cache
 def openapi() -> dict[str, Any]:
-    """The OpenAPI 3.1 document of the service (built once)."""
+    """The OpenAPI 3.1 document of the service (the app builds it once, at creation)."""
     schema = dict(session_schema())
     schema.pop("$schema", None)  # OpenAPI 3.1's own dialect is JSON Schema 2020-12
     reports = {"schema": {"$ref": "#/components/schemas/Report"}}

@@ -88,6 +88,16 @@ def _children(pid: int) -> list[int]:
     return [int(x) for x in text.split()]
 
 
+def _is_worker(pid: int) -> bool:
+    """True for a process that serves (uvicorn's workers are spawned children; a
+    multiprocessing helper such as the resource tracker is not one)."""
+    try:
+        cmd = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ")
+    except OSError:
+        return False
+    return b"resource_tracker" not in cmd
+
+
 def _load(port: int, clients: int, requests: int, seconds: float) -> dict[str, float]:
     latencies: list[float] = []
     failures = 0
@@ -192,7 +202,8 @@ def main() -> int:
         for pid in pids or [server.pid]:
             rss = _rss_kib(pid)
             if rss is not None:
-                print(f"memory of worker {pid}: {rss / 1024:.1f} MiB resident")
+                what = "worker" if _is_worker(pid) else "helper process"
+                print(f"memory of {what} {pid}: {rss / 1024:.1f} MiB resident")
     finally:
         server.send_signal(signal.SIGTERM)
         try:

@@ -90,6 +90,10 @@ class _Output:
 
 
 def _cmd_check(args: argparse.Namespace) -> int:
+    if args.scheduler is not None or args.output_dir is not None:  # on a Dask cluster
+        from .dask import _cli_check
+
+        return _cli_check(args)
     jobs = default_jobs() if args.jobs is None else args.jobs
     if jobs < 1:
         print("cptrules check: --jobs must be at least 1", file=sys.stderr)
@@ -555,6 +559,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="Medicare locality for --fees, e.g. 10112-00 (default: national)",
     )
     _claim_options(p)
+    p.add_argument("--scheduler", metavar="ADDRESS", help="check on this Dask scheduler")
+    p.add_argument(
+        "--output-dir", metavar="DIR", help="with --scheduler: one report file per input"
+    )
     p.set_defaults(func=_cmd_check)
 
     p = sub.add_parser("fix", help="write an 837P claim file back with the fixes applied")
@@ -600,6 +608,9 @@ def build_parser() -> argparse.ArgumentParser:
     from .fees import _cli as fees_cli
 
     fees_cli.add_subparser(cast("argparse._SubParsersAction[argparse.ArgumentParser]", sub))
+    from .server import _cli as server_cli
+
+    server_cli.add_subparser(cast("argparse._SubParsersAction[argparse.ArgumentParser]", sub))
     return parser
 
 

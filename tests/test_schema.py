@@ -19,8 +19,8 @@ the schema cannot grow a keyword these tests silently ignore.
 from __future__ import annotations
 
 import copy
-import importlib.util
 import datetime as dt
+import importlib.util
 import json
 import re
 from collections.abc import Callable, Iterator

@@ -15,6 +15,7 @@ __all__ = [
     "ConfigError",
     "CptRulesError",
     "DataError",
+    "InvalidFixError",
     "InvalidSessionError",
     "NoRuleDataError",
     "ProfileError",
@@ -41,6 +42,15 @@ class InvalidSessionError(CptRulesError, ValueError):
         more = f" (and {count - 5} more)" if count > 5 else ""
         noun = "problem" if count == 1 else "problems"
         super().__init__(f"invalid session, {count} {noun}: {head}{more}")
+
+
+class InvalidFixError(CptRulesError, IndexError, ValueError):
+    """A fix cannot be applied: it names a line that does not exist, carries a value
+    its action does not take, or would remove every line.
+
+    It is an ``IndexError`` and a ``ValueError`` too, as :func:`cptrules.apply_fixes`
+    raised those before.
+    """
 
 
 class DataError(CptRulesError):

@@ -19,6 +19,8 @@ from typing import Any, Literal
 
 import attrs
 
+from . import _schema
+from .errors import InvalidFixError
 from .models import ServiceLine, Session
 
 __all__ = [
@@ -44,13 +46,29 @@ FIX_ACTIONS: tuple[str, ...] = (
 SEVERITIES: tuple[str, ...] = ("error", "warning", "info")
 
 
+def _fix_value(
+    _fix: Fix, _attribute: attrs.Attribute[int | str | None], value: int | str | None
+) -> None:
+    """A fix's value is bounded: units, a modifier or a code as the session format has them."""
+    if value is None or (type(value) is int and 0 <= value <= _schema.MAX_UNITS):
+        return
+    if type(value) is str and (_schema.MODIFIER.fullmatch(value) or _schema.CODE.fullmatch(value)):
+        return
+    raise InvalidFixError("a fix's value must be units from 0 to 999, a modifier or a code")
+
+
 @attrs.frozen
 class Fix:
-    """A machine-applicable change: ``action`` on ``line`` with ``value``."""
+    """A machine-applicable change: ``action`` on ``line`` with ``value``.
+
+    The value is checked on construction: units from 0 to 999, a two-character
+    modifier, a well-formed code, or None; anything else raises
+    :class:`~cptrules.errors.InvalidFixError`.
+    """
 
     action: FixAction
     line: int
-    value: int | str | None = None
+    value: int | str | None = attrs.field(default=None, validator=_fix_value)
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON form: ``{"action", "line"}`` plus ``"value"`` where it takes one."""
@@ -138,8 +156,10 @@ class Report:
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON report of CONTRACT section 3."""
-        return {
-            "ok": self.ok,
+        out: dict[str, Any] = {"ok": self.ok}
+        if self.session.id is not None:
+            out["id"] = self.session.id  # the caller's own id: here only, never in a message
+        return out | {
             "payer": self.payer,
             "date_of_service": self.date_of_service.isoformat(),
             "data_version": self.data_version,
@@ -157,18 +177,19 @@ def apply_fixes(session: Session, fixes: Iterable[Fix]) -> Session:
 
     ``set_units`` and ``replace_code`` overwrite; ``add_modifier`` is skipped when
     the modifier is there already, ``remove_modifier`` when it is not. A fix
-    naming a line that does not exist raises ``IndexError`` (a bug in the rule
-    that made it); fixes that would remove every line raise ``ValueError``.
+    naming a line that does not exist (a bug in the rule that made it), and fixes
+    that would remove every line, raise :class:`~cptrules.errors.InvalidFixError`
+    (an ``IndexError`` and a ``ValueError``).
     """
     lines: list[ServiceLine] = list(session.lines)
     removed: set[int] = set()
     for fix in fixes:
-        if not 0 <= fix.line < len(lines):
-            raise IndexError(f"fix {fix.action} names line {fix.line}, which does not exist")
+        if not isinstance(fix, Fix) or not 0 <= fix.line < len(lines):
+            raise InvalidFixError("a fix names a line that does not exist")
         line = lines[fix.line]
         if fix.action == "set_units":
-            if not isinstance(fix.value, int):
-                raise TypeError("set_units needs a whole number")
+            if type(fix.value) is not int:
+                raise InvalidFixError("set_units needs a whole number")
             lines[fix.line] = attrs.evolve(line, units=fix.value)
         elif fix.action == "add_modifier":
             if fix.value not in line.modifiers:
@@ -180,11 +201,11 @@ def apply_fixes(session: Session, fixes: Iterable[Fix]) -> Session:
             lines[fix.line] = attrs.evolve(line, code=str(fix.value))
         elif fix.action == "remove_line":
             removed.add(fix.line)
-        else:  # pragma: no cover - the Literal type makes this unreachable
-            raise ValueError(f"unknown fix action {fix.action}")
+        else:  # the action is not echoed: a hand-built Fix may carry anything
+            raise InvalidFixError("unknown fix action")
     kept = tuple(line for i, line in enumerate(lines) if i not in removed)
     if not kept:
-        raise ValueError("the fixes remove every line: nothing is left to bill")
+        raise InvalidFixError("the fixes remove every line: nothing is left to bill")
     return attrs.evolve(session, lines=kept)
 
 
@@ -288,8 +309,9 @@ def _make_encoder(indent: int | None, margin: str) -> Callable[[Report], str]:
         n2 + "}",
     )
     list_open, list_sep, list_close = "[" + n2, "," + n2, n1 + "]"
-    r_ok, r_payer, r_date, r_version, r_units, r_findings, r_end = (
+    r_ok, r_id, r_payer, r_date, r_version, r_units, r_findings, r_end = (
         "{" + key(n1, "ok", True),
+        key(n1, "id"),
         key(n1, "payer"),
         key(n1, "date_of_service"),
         key(n1, "data_version"),
@@ -350,8 +372,10 @@ def _make_encoder(indent: int | None, margin: str) -> Callable[[Report], str]:
                 if plain and len(unit_texts) < _QUOTED_MAX:
                     unit_texts[key] = text
             units.append(text)
+        sid = report.session.id
         return (
-            f"{r_ok}{'true' if ok else 'false'}{r_payer}{q[report.payer]}"
+            f"{r_ok}{'true' if ok else 'false'}"
+            f"{'' if sid is None else r_id + _quote(sid)}{r_payer}{q[report.payer]}"
             f"{r_date}{_date(report.date_of_service)}{r_version}{q[report.data_version]}"
             f"{r_units}{list_open + list_sep.join(units) + list_close if units else '[]'}"
             f"{r_findings}"

@@ -10,6 +10,7 @@ as the report's ``id``.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import sys
@@ -86,10 +87,9 @@ def canary_sessions(draw: st.DrawFn) -> dict[str, Any]:
                 ]
             )
         )
-        try:
+        # (an earlier draw may have replaced the parent: then there is no slot)
+        with contextlib.suppress(TypeError, IndexError, KeyError):
             _at(data, _WHERE[obj.name])[field.name] = value
-        except (TypeError, IndexError, KeyError):  # an earlier draw replaced the parent
-            pass
     return data
 
 

@@ -96,16 +96,18 @@ _MAX_DOLLARS_INT = int(MAX_DOLLARS)
 _DATE_HITS = _DATES._data
 _TIME_HITS = _TIMES._data
 _CODE_HITS = _VALID[S.CODE]._data
+_MODIFIER_HITS = _VALID[S.MODIFIER]._data
 _PAYER_HITS = _VALID[S.PAYER]._data
 
 _new = object.__new__
-
-
-def _build(cls: type[Any], *values: object) -> Any:
-    """An instance of model ``cls`` from values already validated (no second check)."""
-    obj = _new(cls)
-    TRUSTED_INIT[cls](obj, *values)
-    return obj
+# The attrs __init__ of each model, without the model's own validation: the parser
+# builds a model only from values it has just validated.
+_init_provider = TRUSTED_INIT[Provider]
+_init_plan = TRUSTED_INIT[PlanOfCare]
+_init_ytd = TRUSTED_INIT[TherapyYtd]
+_init_doc = TRUSTED_INIT[Documentation]
+_init_line = TRUSTED_INIT[ServiceLine]
+_init_session = TRUSTED_INIT[Session]
 
 
 def _path(at: _At, name: str) -> str:
@@ -413,8 +415,6 @@ _F_DOC_TEXT = S.DOCUMENTATION.fields
 ) = S.LINE.fields
 
 _PROVIDERS: Memo[tuple[str, str | None], Provider] = Memo("parser providers", size=4096)
-_init_line = TRUSTED_INIT[ServiceLine]
-_init_session = TRUSTED_INIT[Session]
 _MAX_MIN = _F_MINUTES.hi
 _MAX_UNITS = _F_UNITS.hi
 
@@ -446,7 +446,9 @@ def _provider(value: object, errs: _Errors) -> Provider | None:
     if len(errs) != n:
         return None
     assert type(discipline) is str
-    return _PROVIDERS.put((discipline, npi), _build(Provider, discipline, npi))
+    provider: Provider = _new(Provider)
+    _init_provider(provider, discipline, npi)
+    return _PROVIDERS.put((discipline, npi), provider)
 
 
 def _plan_of_care(value: object, errs: _Errors) -> PlanOfCare | None:
@@ -473,7 +475,9 @@ def _plan_of_care(value: object, errs: _Errors) -> PlanOfCare | None:
         errs.append(("plan_of_care.end", "is before plan_of_care.start"))
     if len(errs) != n or start is None or end is None:
         return None
-    return _build(PlanOfCare, start, end, signed)  # type: ignore[no-any-return]
+    plan: PlanOfCare = _new(PlanOfCare)
+    _init_plan(plan, start, end, signed)
+    return plan
 
 
 def _ytd(value: object, errs: _Errors) -> TherapyYtd | None:
@@ -491,7 +495,11 @@ def _ytd(value: object, errs: _Errors) -> TherapyYtd | None:
     ot = obj.get("ot")
     if ot is not None:
         ot = _dollars(ot, _F_OT, "therapy_ytd_allowed", errs)
-    return None if len(errs) != n else _build(TherapyYtd, pt, ot)
+    if len(errs) != n:
+        return None
+    ytd: TherapyYtd = _new(TherapyYtd)
+    _init_ytd(ytd, pt, ot)
+    return ytd
 
 
 def _documentation(value: object, at: _At, errs: _Errors) -> Documentation | None:
@@ -509,7 +517,11 @@ def _documentation(value: object, at: _At, errs: _Errors) -> Documentation | Non
         if text is not None and not (type(text) is str and len(text) <= f.hi):
             text = _text(text, f, _path(at, "documentation"), errs)
         texts.append(text)
-    return None if len(errs) != n else _build(Documentation, *texts)
+    if len(errs) != n:
+        return None
+    doc: Documentation = _new(Documentation)
+    _init_doc(doc, *texts)
+    return doc
 
 
 def _line(value: object, at: _At, n_diagnoses: int | None, errs: _Errors) -> ServiceLine | None:
@@ -545,7 +557,17 @@ def _line(value: object, at: _At, n_diagnoses: int | None, errs: _Errors) -> Ser
     if units is not None and not (type(units) is int and 0 <= units <= _MAX_UNITS):
         units = _int(units, _F_UNITS, at, errs)
     modifiers = get("modifiers")
-    modifiers = () if modifiers is None else _strs(modifiers, _F_MODIFIERS, at, errs)
+    if modifiers is None:
+        modifiers = ()
+    elif (
+        type(modifiers) is list
+        and len(modifiers) == 1
+        and type(modifiers[0]) is str
+        and modifiers[0] in _MODIFIER_HITS
+    ):  # one known modifier: the commonest line of all
+        modifiers = (modifiers[0],)
+    else:
+        modifiers = _strs(modifiers, _F_MODIFIERS, at, errs)
     regions = get("regions")
     regions = () if regions is None else _strs(regions, _F_REGIONS, at, errs)
     techniques = get("techniques")
@@ -560,21 +582,31 @@ def _line(value: object, at: _At, n_diagnoses: int | None, errs: _Errors) -> Ser
                 errs.append((_path(at, "assistant_minutes"), "must not exceed minutes"))
     pointers = get("diagnosis_pointers")
     if pointers is not None:
-        pointers = _pointers(pointers, _F_POINTERS, at, n_diagnoses, errs)
+        if (
+            type(pointers) is list
+            and len(pointers) == 1
+            and type(pointers[0]) is int
+            and n_diagnoses is not None
+            and 1 <= pointers[0] <= n_diagnoses
+        ):
+            pointers = (pointers[0],)
+        else:
+            pointers = _pointers(pointers, _F_POINTERS, at, n_diagnoses, errs)
     muscles = get("muscles")
     if muscles is not None:
         muscles = _int(muscles, _F_MUSCLES, at, errs)
-    start = get("start")
-    end = get("end")
-    if start is not None or end is not None:
-        start = _TIME_HITS.get(start) if type(start) is str else None
-        if start is None and get("start") is not None:
-            start = _time(get("start"), _F_LSTART, at, errs)
-        end = _TIME_HITS.get(end) if type(end) is str else None
-        if end is None and get("end") is not None:
-            end = _time(get("end"), _F_LEND, at, errs)
-        if get("start") is None or get("end") is None:
-            missing = "end" if get("end") is None else "start"
+    raw_start = get("start")
+    raw_end = get("end")
+    start = end = None
+    if raw_start is not None or raw_end is not None:
+        start = _TIME_HITS.get(raw_start) if type(raw_start) is str else None
+        if start is None and raw_start is not None:
+            start = _time(raw_start, _F_LSTART, at, errs)
+        end = _TIME_HITS.get(raw_end) if type(raw_end) is str else None
+        if end is None and raw_end is not None:
+            end = _time(raw_end, _F_LEND, at, errs)
+        if raw_start is None or raw_end is None:
+            missing = "end" if raw_end is None else "start"
             errs.append((_path(at, missing), "start and end go together"))
         elif start is not None and end is not None and end < start:
             errs.append((_path(at, "end"), "is before start"))
@@ -766,17 +798,19 @@ def _keys_given(obj: dict[str, Any], session: Session) -> int:
         sub = obj.get(name)
         if type(sub) is dict:
             keys += len(sub)
-    for text in (session.id, session.patient):
-        if text is not None:
-            colons += text.count(":")
-    for raw, line in zip(obj["lines"], session.lines, strict=True):
+    if session.id is not None:
+        colons += session.id.count(":")
+    if session.patient is not None:
+        colons += session.patient.count(":")
+    for raw in obj["lines"]:  # valid: every line a dict, every text a str or None
         keys += len(raw)
-        colons += (line.start is not None) + (line.end is not None)
+        if raw.get("start") is not None:  # with its end: "HH:MM" twice
+            colons += 2
         doc = raw.get("documentation")
-        if type(doc) is dict:
+        if doc:
             keys += len(doc)
             for text in doc.values():
-                if type(text) is str:
+                if text:
                     colons += text.count(":")
     return keys + colons
 

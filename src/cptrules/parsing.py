@@ -176,36 +176,43 @@ def _object(
 # -- scalar readers: (value, field, where, errors) -> value or None ---------------------
 
 
-def _date(value: object, f: S.Field, at: _At, errs: _Errors) -> dt.date | None:
+def _text_to_day(text: str) -> dt.date | None:
+    if S.DATE.fullmatch(text) is None:
+        return None
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:  # well-formed but impossible, such as 2026-02-30
+        return None
+
+
+def _text_to_clock(text: str) -> dt.time | None:
+    m = S.TIME.fullmatch(text)
+    return None if m is None else dt.time(int(m.group(1)), int(m.group(2)))
+
+
+def _day_or_clock(value: object, f: S.Field, at: _At, errs: _Errors) -> Any:
+    """A date (``f.kind`` "date") or a clock time: ISO text, or the Python value itself."""
+    is_date = f.kind == "date"
+    memo: Memo[str, Any] = _DATES if is_date else _TIMES
     if type(value) is str:
-        day = _DATE_HITS.get(value)
-        if day is not None:
-            return day
-    elif type(value) is dt.date:
+        hit = memo._data.get(value)
+        if hit is not None:
+            return hit
+    elif (is_date and type(value) is dt.date) or (
+        type(value) is dt.time and value.second == value.microsecond == 0 and not value.tzinfo
+    ):
         return value
     value = _plain(value)
-    if type(value) is str and S.DATE.fullmatch(value):
-        try:
-            return _DATES.put(value, dt.date.fromisoformat(value))
-        except ValueError:  # well-formed but impossible, such as 2026-02-30
-            pass
+    if type(value) is str:
+        got = _text_to_day(value) if is_date else _text_to_clock(value)
+        if got is not None:
+            return memo.put(value, got)
     errs.append((_path(at, f.name), f.message))
     return None
 
 
-def _time(value: object, f: S.Field, at: _At, errs: _Errors) -> dt.time | None:
-    if type(value) is str:
-        t = _TIME_HITS.get(value)
-        if t is not None:
-            return t
-    elif type(value) is dt.time and value.second == value.microsecond == 0 and not value.tzinfo:
-        return value
-    value = _plain(value)
-    m = S.TIME.fullmatch(value) if type(value) is str else None
-    if m is not None:
-        return _TIMES.put(str(value), dt.time(int(m.group(1)), int(m.group(2))))
-    errs.append((_path(at, f.name), f.message))
-    return None
+_date = _day_or_clock
+_time = _day_or_clock
 
 
 def _int(value: object, f: S.Field, at: _At, errs: _Errors) -> int | None:
@@ -259,6 +266,11 @@ def _id(value: object, f: S.Field, at: _At, errs: _Errors) -> str | None:
 
 
 _VOCABS: dict[str, Mapping[str, object]] = {}
+
+
+def _optional(value: object, f: S.Field, read: Any, errs: _Errors) -> Any:
+    """``read`` of a session-level value that may be absent or null."""
+    return None if value is None else read(value, f, "", errs)
 
 
 def _vocab(f: S.Field) -> Mapping[str, object]:
@@ -383,18 +395,20 @@ def _npi_ok(npi: str) -> bool:
 
 # -- objects of the format --------------------------------------------------------------
 
-_F_DOS = S.SESSION["date_of_service"]
-_F_PAYER = S.SESSION["payer"]
-_F_PROVIDER = S.SESSION["provider"]
-_F_LINES = S.SESSION["lines"]
-_F_DIAGNOSES = S.SESSION["diagnoses"]
-_F_POC = S.SESSION["plan_of_care"]
-_F_DAY = S.SESSION["treatment_day"]
-_F_PROGRESS = S.SESSION["progress_report"]
-_F_YTD = S.SESSION["therapy_ytd_allowed"]
-_F_TOTAL = S.SESSION["total_treatment_minutes"]
-_F_ID = S.SESSION["id"]
-_F_PATIENT = S.SESSION["patient"]
+(
+    _F_DOS,
+    _F_PAYER,
+    _F_PROVIDER,
+    _F_LINES,
+    _F_DIAGNOSES,
+    _F_POC,
+    _F_DAY,
+    _F_PROGRESS,
+    _F_YTD,
+    _F_TOTAL,
+    _F_ID,
+    _F_PATIENT,
+) = S.SESSION.fields
 _F_NPI = S.PROVIDER["npi"]
 _F_POC_DATES = S.PLAN_OF_CARE.fields
 _F_PT, _F_OT = S.THERAPY_YTD.fields
@@ -530,19 +544,11 @@ def _line(value: object, at: _At, n_diagnoses: int | None, errs: _Errors) -> Ser
         if value.diagnosis_pointers:
             _pointers(value.diagnosis_pointers, _F_POINTERS, at, n_diagnoses, errs)
         return value
-    obj: dict[str, Any] | None = value if type(value) is dict else None
-    if obj is not None:
-        try:
-            if not _LINE_KEYS.issuperset(obj):
-                obj = None
-        except Exception:
-            obj = None
     n = len(errs)
+    obj = _object(value, _LINE_KEYS, at, "", errs)
     if obj is None:
-        obj = _object(value, _LINE_KEYS, at, "", errs)
-        if obj is None:
-            errs.append((_where(at, ""), "must be an object"))
-            return None
+        errs.append((_where(at, ""), "must be an object"))
+        return None
     get = obj.get
     code = get("code")
     if type(code) is not str or (code not in _CODE_HITS and not _matches(code, S.CODE)):
@@ -635,18 +641,10 @@ def _line(value: object, at: _At, n_diagnoses: int | None, errs: _Errors) -> Ser
 
 
 def _session(value: object, errs: _Errors) -> Session | None:
-    obj: dict[str, Any] | None = value if type(value) is dict else None
-    if obj is not None:
-        try:
-            if not _TOP_KEYS.issuperset(obj):
-                obj = None
-        except Exception:
-            obj = None
+    obj = _object(value, _TOP_KEYS, "", "", errs)
     if obj is None:
-        obj = _object(value, _TOP_KEYS, "", "", errs)
-        if obj is None:
-            errs.append(("", "a session must be a JSON object"))
-            return None
+        errs.append(("", "a session must be a JSON object"))
+        return None
     get = obj.get
     dos = get("date_of_service")
     hit = _DATE_HITS.get(dos) if type(dos) is str else None
@@ -677,9 +675,7 @@ def _session(value: object, errs: _Errors) -> Session | None:
     plan = get("plan_of_care")
     if plan is not None:
         plan = _plan_of_care(plan, errs)
-    day = get("treatment_day")
-    if day is not None:
-        day = _int(day, _F_DAY, "", errs)
+    day = _optional(get("treatment_day"), _F_DAY, _int, errs)
     progress = get("progress_report")
     if progress is not None and type(progress) is not bool:
         errs.append(("progress_report", _F_PROGRESS.message))
@@ -687,15 +683,9 @@ def _session(value: object, errs: _Errors) -> Session | None:
     ytd = get("therapy_ytd_allowed")
     if ytd is not None:
         ytd = _ytd(ytd, errs)
-    total = get("total_treatment_minutes")
-    if total is not None:
-        total = _int(total, _F_TOTAL, "", errs)
-    sid = get("id")
-    if sid is not None:
-        sid = _id(sid, _F_ID, "", errs)
-    patient = get("patient")
-    if patient is not None:
-        patient = _id(patient, _F_PATIENT, "", errs)
+    total = _optional(get("total_treatment_minutes"), _F_TOTAL, _int, errs)
+    sid = _optional(get("id"), _F_ID, _id, errs)
+    patient = _optional(get("patient"), _F_PATIENT, _id, errs)
 
     raw = get("lines")
     lines = []

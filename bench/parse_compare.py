@@ -4,7 +4,7 @@ Run by hand (not in CI), with the ``[hypothesis]`` extra:
 
     python bench/parse_compare.py gen INPUTS.jsonl [--count 50000]
     PYTHONPATH=/path/to/old/src python bench/parse_compare.py run INPUTS.jsonl OLD.txt
-    PYTHONPATH=src python bench/parse_compare.py run INPUTS.jsonl NEW.txt
+    PYTHONPATH=src python bench/parse_compare.py run INPUTS.jsonl NEW.txt [--text]
     cmp OLD.txt NEW.txt
     python bench/parse_compare.py explain INPUTS.jsonl OLD.txt NEW.txt
 
@@ -12,7 +12,8 @@ Run by hand (not in CI), with the ``[hypothesis]`` extra:
 invalid (``invalid_session_dicts``), plus the bundled examples, one JSON document
 a line. ``run`` passes each decoded document to ``load_session`` and writes one
 line per input: the canonical ``dump_session`` JSON of a valid one, or the
-``errors`` tuple of an invalid one. ``explain`` sorts the lines that differ into
+``errors`` tuple of an invalid one (``--text``: each line's JSON text is given to
+``load_session`` as it is, not decoded first). ``explain`` sorts the lines that differ into
 the intended changes (unknown keys named by their parent's path only; ``id``
 and ``patient`` now keys of the format) and lists any other.
 """
@@ -57,14 +58,14 @@ def gen(out: Path, count: int) -> None:
     print(f"{len(docs)} inputs written to {out}")
 
 
-def run(inp: Path, out: Path) -> None:
+def run(inp: Path, out: Path, as_text: bool = False) -> None:
     import cptrules
 
     n = 0
     with inp.open(encoding="utf-8") as f, out.open("w", encoding="utf-8") as w:
         for text in f:
             try:
-                s = cptrules.load_session(json.loads(text))
+                s = cptrules.load_session(text if as_text else json.loads(text))
             except cptrules.InvalidSessionError as exc:
                 w.write("E " + repr(exc.errors) + "\n")
             else:
@@ -144,4 +145,4 @@ if __name__ == "__main__":
         count = int(sys.argv[sys.argv.index("--count") + 1]) if "--count" in sys.argv else 50_000
         gen(Path(sys.argv[2]), count)
     else:
-        run(Path(sys.argv[2]), Path(sys.argv[3]))
+        run(Path(sys.argv[2]), Path(sys.argv[3]), as_text="--text" in sys.argv)

@@ -234,3 +234,19 @@ def test_fix_values_are_bounded_and_bad_fixes_are_library_errors() -> None:
         apply_fixes(session, ["not a fix"])  # type: ignore[list-item]
     with pytest.raises(IndexError):  # as before
         apply_fixes(session, [Fix("set_units", 5, 1)])
+
+
+def test_a_time_is_not_a_date_nor_a_date_a_time() -> None:
+    assert _errors(lambda: load_session({**VISIT, "date_of_service": dt.time(0, 0)})) == (
+        ("date_of_service", "must be an ISO date YYYY-MM-DD"),
+    )
+    line = {**VISIT["lines"][0], "start": dt.date(2026, 3, 4), "end": dt.time(10, 30)}
+    assert _errors(lambda: load_session({**VISIT, "lines": [line]})) == (
+        ("lines[0].start", "must be a 24-hour clock time HH:MM"),
+    )
+    line = {**VISIT["lines"][0], "start": dt.time(10, 0), "end": dt.time(10, 30, 5)}
+    assert _errors(lambda: load_session({**VISIT, "lines": [line]})) == (
+        ("lines[0].end", "must be a 24-hour clock time HH:MM"),
+    )
+    line = {**VISIT["lines"][0], "start": dt.time(10, 0), "end": dt.time(10, 30)}
+    assert load_session({**VISIT, "lines": [line]}).lines[0].end == dt.time(10, 30)

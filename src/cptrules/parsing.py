@@ -198,9 +198,10 @@ def _day_or_clock(value: object, f: S.Field, at: _At, errs: _Errors) -> Any:
         hit = memo._data.get(value)
         if hit is not None:
             return hit
-    elif (is_date and type(value) is dt.date) or (
-        type(value) is dt.time and value.second == value.microsecond == 0 and not value.tzinfo
-    ):
+    elif is_date:
+        if type(value) is dt.date:
+            return value
+    elif type(value) is dt.time and value.second == value.microsecond == 0 and not value.tzinfo:
         return value
     value = _plain(value)
     if type(value) is str:

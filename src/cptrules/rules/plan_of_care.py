@@ -32,6 +32,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from .._context import Context
+from .._memo import Memo
 from ..report import Finding
 from . import _examples as ex
 from ._base import Example, Rule, rule
@@ -115,9 +116,10 @@ _Make = Callable[[Rule, int, bool], Finding]
 #: findings already built, by what they are made of. The same few counts come back
 #: visit after visit (a plan signed 5 days late, treatment day 10), and building a
 #: finding (its message and object) cost more than the rest of the rule; a finding
-#: is immutable, so one object serves every report. Cleared when full.
-_MADE: dict[tuple[_Make, str, str, str, int, bool], Finding] = {}
-_MADE_MAX = 2048
+#: is immutable, so one object serves every report.
+_MADE: Memo[tuple[_Make, str, str, str, int, bool], Finding] = Memo(
+    "plan-of-care findings", size=2048
+)
 
 
 def _made(r: Rule, make: _Make, n: int, order: bool) -> Finding:
@@ -125,10 +127,7 @@ def _made(r: Rule, make: _Make, n: int, order: bool) -> Finding:
     key = (make, r.id, r.severity, r.citation, n, order)
     found = _MADE.get(key)
     if found is None:
-        found = make(r, n, order)
-        if len(_MADE) >= _MADE_MAX:
-            _MADE.clear()
-        _MADE[key] = found
+        found = _MADE.put(key, make(r, n, order))
     return found
 
 

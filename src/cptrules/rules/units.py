@@ -226,12 +226,11 @@ def untimed(ctx: Context, r: Rule) -> list[Finding]:
     Acupuncture: one initial code (97810 or 97813) a day; an add-on (97811/97814)
     needs an initial code the same day.
     """
-    # Fast path: the usual untimed line is the only line of its code, within its
-    # units. Anything else (and any acupuncture) goes to the general path,
-    # which alone words findings.
     lines = ctx.lines
     by_code = ctx.by_code
     expected = ctx.expected  # an untimed line's expected units are its code's max_units
+    # Guard: the usual untimed line is the only line of its code, within its
+    # units, and no acupuncture is billed.
     for i in ctx.untimed:
         line = lines[i]
         units = line.units
@@ -243,21 +242,15 @@ def untimed(ctx: Context, r: Rule) -> list[Finding]:
     else:
         if _ADDON_FAMILY not in ctx.by_family:
             return []
-    return _untimed_findings(ctx, r)
-
-
-def _untimed_findings(ctx: Context, r: Rule) -> list[Finding]:
-    """The general path of :func:`untimed`: every finding, worded."""
     found: list[Finding] = []
     infos = ctx.infos
-    lines = ctx.lines
-    for code, idxs in ctx.by_code.items():
+    for code, idxs in by_code.items():
         info = infos[idxs[0]]
         if info is None or info.timed:
             continue
         max_units = info.max_units
         if max_units is not None:
-            if len(idxs) == 1:  # the common case: one line, checked without a loop
+            if len(idxs) == 1:  # the common case: one line, within its units
                 units = lines[idxs[0]].units
                 if units is None or units <= max_units:
                     continue
@@ -282,7 +275,7 @@ def _untimed_findings(ctx: Context, r: Rule) -> list[Finding]:
                         )
                     )
         elif info.basis == "acupuncture_addon":
-            initials = [c for c in info.addon_to if c in ctx.by_code]
+            initials = [c for c in info.addon_to if c in by_code]
             if not initials:
                 found.append(
                     r.finding(
@@ -373,9 +366,6 @@ def missing_minutes(ctx: Context, r: Rule) -> list[Finding]:
     ]
 
 
-_THERAPY_MODS = ("GP", "GO", "GN")
-
-
 @rule(
     "units.daily-cap",
     severity="error",
@@ -414,13 +404,14 @@ def daily_cap(ctx: Context, r: Rule) -> Iterator[Finding]:
     The cap, its codes, dates and source are data in the profile; the finding
     cites the profile's source line.
     """
+    therapy = ctx.catalog.mods.therapy_of.values()  # GP, GO, GN in catalog order
     for cap in ctx.profile.unit_caps:
         if not cap.in_force(ctx.dos):
             continue
         per_type: dict[str, tuple[int, int]] = {}
         for i, line in enumerate(ctx.lines):
             if line.code in cap.codes:
-                kind = next((m for m in _THERAPY_MODS if m in ctx.mods[i]), "")
+                kind = next((m for m in therapy if m in ctx.mods[i]), "")
                 units = ctx.billed[i] or 0
                 total, last = per_type.get(kind, (0, i))
                 per_type[kind] = (total + units, i)

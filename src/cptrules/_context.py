@@ -35,18 +35,20 @@ _UnitsAnswer = tuple[Mapping[str, int], Mapping[str, frozenset[int]]]
 #: for the key.
 _UNITS: Memo[_UnitsKey, _UnitsAnswer] = Memo("unit allocations", size=8192)
 
-#: a line's modifiers -> the same as a frozenset, built once: a few combinations
-#: recur in every visit
-_MODSETS: Memo[tuple[str, ...], frozenset[str]] = Memo("modifier sets", size=4096)
+_ModsAnswer = tuple[tuple[frozenset[str], ...], frozenset[str], frozenset[str]]
+#: the lines' modifiers -> each line's as a frozenset, the session's, and the
+#: trigger names of their kinds (``mod:distinct``, ...). A few combinations recur
+#: in every visit, so one lookup per visit answers all three. Keyed by the
+#: catalog's id too: the kinds are the catalog's.
+_MODS: Memo[tuple[int, tuple[tuple[str, ...], ...]], _ModsAnswer] = Memo("modifier sets", size=4096)
 
-#: a session's modifiers -> the trigger names of their kinds (``mod:distinct``, ...)
-_KINDS: Memo[frozenset[str], frozenset[str]] = Memo("modifier kinds present", size=1024)
 
-
-def _kinds_of(all_mods: frozenset[str], catalog: Catalog) -> frozenset[str]:
+def _mods_of(catalog: Catalog, key: tuple[tuple[str, ...], ...]) -> _ModsAnswer:
     known = catalog.modifiers
-    got = frozenset("mod:" + known[m].kind for m in all_mods if m in known)
-    return _KINDS.put(all_mods, got)
+    per_line = tuple(frozenset(m) for m in key)
+    every = _NO_MODS.union(*per_line)
+    kinds = frozenset("mod:" + known[m].kind for m in every if m in known)
+    return _MODS.put((id(catalog), key), (per_line, every, kinds))
 
 
 class Context:
@@ -110,9 +112,8 @@ class Context:
         self.catalog = catalog
         self.tables = tables
         get_info = catalog.codes.get
-        modset = _MODSETS.get
+        modkeys: list[tuple[str, ...]] = []
         infos: list[CodeInfo | None] = []
-        mods: list[frozenset[str]] = []
         by_code: dict[str, list[int]] = {}
         by_family: dict[str, list[int]] = {}
         timed: dict[str, int] = {}
@@ -125,8 +126,7 @@ class Context:
             code = line.code
             info = get_info(code)
             infos.append(info)
-            m = modset(line.modifiers)
-            mods.append(_MODSETS.put(line.modifiers, frozenset(line.modifiers)) if m is None else m)
+            modkeys.append(line.modifiers)
             if code in by_code:
                 by_code[code].append(i)
             else:
@@ -157,16 +157,16 @@ class Context:
                             firsts.append(i)
             expected.append(e)
         self.infos: tuple[CodeInfo | None, ...] = tuple(infos)
-        self.mods: tuple[frozenset[str], ...] = tuple(mods)
-        all_mods = self.all_mods = _NO_MODS.union(*mods)
+        mods_key = tuple(modkeys)
+        answer_mods = _MODS.get((id(catalog), mods_key))
+        if answer_mods is None:
+            answer_mods = _mods_of(catalog, mods_key)
+        self.mods, self.all_mods, kinds = answer_mods
         self.by_code: Mapping[str, list[int]] = by_code
         self.by_family: Mapping[str, list[int]] = by_family
         codes = frozenset(by_code)
         self.codes: frozenset[str] = codes
         #: what rule triggers match: codes, code families, ``@DISCIPLINE``, ``mod:KIND``
-        kinds = _KINDS.get(all_mods) if all_mods else _NO_MODS
-        if kinds is None:
-            kinds = _kinds_of(all_mods, catalog)
         self.present: frozenset[str] = codes.union(
             by_family, kinds, ("@" + session.provider.discipline,)
         )

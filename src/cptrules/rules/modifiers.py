@@ -712,12 +712,19 @@ _TEN = Decimal(10)
 
 
 def _bucket_lines(ctx: Context) -> dict[str, list[int]]:
-    """Therapy lines by KX bucket (``pt_slp``/``ot``), by :func:`plan_discipline`."""
+    """Therapy lines by KX bucket (``pt_slp``/``ot``), by :func:`plan_discipline`.
+
+    A therapist's lines all take the provider's discipline, so for them the
+    discipline is not worked out line by line.
+    """
+    provider = ctx.session.provider.discipline
+    therapist = provider in ctx.catalog.mods.therapy_of
+    no_therapy_mod = ctx.catalog.mods.therapy.isdisjoint
     out: dict[str, list[int]] = {}
-    for i in range(len(ctx.lines)):
-        if not _is_therapy_line(ctx, i):
-            continue
-        discipline = plan_discipline(ctx, i)
+    for i, (info, mods) in enumerate(zip(ctx.infos, ctx.mods, strict=True)):
+        if (info is None or info.therapy != "always") and no_therapy_mod(mods):
+            continue  # not a therapy line (_is_therapy_line)
+        discipline = provider if therapist else plan_discipline(ctx, i)
         if discipline is None:
             continue
         out.setdefault("ot" if discipline == "OT" else "pt_slp", []).append(i)
@@ -805,9 +812,11 @@ def kx_modifier(ctx: Context, r: Rule) -> Iterable[Finding]:
                 return ()
             limits = prepared.limits
             if accrued.is_finite() and accrued <= limits.review:
+                # From 90% of the threshold on a therapy line needs KX; below it,
+                # KX is noted. A line's KX matters only when it is not as it should be.
                 needed = accrued > limits.kx or accrued * _TEN >= prepared.kx_times_9
-                for mods in ctx.mods:
-                    if ("KX" in mods) is not needed:
+                for i, mods in enumerate(ctx.mods):
+                    if ("KX" in mods) is not needed and _is_therapy_line(ctx, i):
                         break
                 else:
                     return ()
@@ -962,9 +971,8 @@ def distinct_modifier(ctx: Context, r: Rule) -> Iterable[Finding]:
     no_distinct = distinct.isdisjoint
     if no_distinct(ctx.all_mods):  # (the trigger already says so under an engine)
         return ()
+    # the edits in force between codes of the claim (few: scanned per 59/X line)
     edits = None if ctx.tables is None else ctx.tables.ptp(ctx.codes, ctx.dos)
-    #: every code an edit in force pairs with another code of the claim
-    paired = None if edits is None else {c for e in edits for c in (e.column1, e.column2)}
     found: list[Finding] = []
     for i, mods in enumerate(ctx.mods):
         if no_distinct(mods):
@@ -972,7 +980,13 @@ def distinct_modifier(ctx: Context, r: Rule) -> Iterable[Finding]:
         code = ctx.lines[i].code
         both = "59" in mods and len(mods & distinct) > 1
         em = _is_em(code)
-        unpaired = paired is not None and code not in paired
+        unpaired = False
+        if edits is not None:
+            for e in edits:
+                if e.column1 == code or e.column2 == code:
+                    break
+            else:
+                unpaired = True  # no edit pairs the code: 59/X bypasses nothing
         if not (both or em or unpaired):
             continue  # one 59/X modifier where an edit needs it
         present = sorted(mods & distinct)

@@ -39,7 +39,7 @@ def _tool() -> Any:
     return module
 
 
-def _expand(report: dict[str, Any], citations: list[str]) -> dict[str, Any]:
+def _expand(report: dict[str, Any], citations: dict[str, str]) -> dict[str, Any]:
     if "findings" in report:
         report["findings"] = [
             {**f, "citation": citations[f["citation"]]} for f in report["findings"]

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import hashlib
 import json
 import random
 import sys
@@ -175,31 +176,39 @@ def report_of(engine: cptrules.Engine, raw: dict[str, Any]) -> dict[str, Any]:
         return {"error": type(exc).__name__, "message": str(exc)}
 
 
-def shrink(report: dict[str, Any], citations: dict[str, int]) -> dict[str, Any]:
-    """``report`` with each finding's citation replaced by its number in ``citations``.
+def cite_key(citation: str) -> str:
+    """A short stable key for a citation: its text's digest, so changing one citation
+    changes only the findings that carry it in the corpus diff."""
+    return hashlib.sha256(citation.encode("utf-8")).hexdigest()[:10]
+
+
+def shrink(report: dict[str, Any], citations: dict[str, str]) -> dict[str, Any]:
+    """``report`` with each finding's citation replaced by its key in ``citations``.
 
     Citations repeat on every finding of a rule; the corpus stores each once
-    (its first line) to stay small.
+    (in its first line) to stay small.
     """
     out = dict(report)
     if "findings" in out:
-        out["findings"] = [
-            {**f, "citation": citations.setdefault(f["citation"], len(citations))}
-            for f in out["findings"]
-        ]
+        found = []
+        for f in out["findings"]:
+            key = cite_key(f["citation"])
+            citations[key] = f["citation"]
+            found.append({**f, "citation": key})
+        out["findings"] = found
     return out
 
 
 def corpus(count: int = COUNT, seed: int = SEED) -> list[str]:
     """The corpus file's lines: a citation table, then one session and report per line."""
     engine = cptrules.Engine()
-    citations: dict[str, int] = {}
+    citations: dict[str, str] = {}
     rows = []
     for raw in sessions(count, seed):
         row = {"session": raw, "report": shrink(report_of(engine, raw), citations)}
         rows.append(json.dumps(row, sort_keys=True, separators=(",", ":")))
-    head = json.dumps({"citations": list(citations)}, separators=(",", ":"))
-    return [head, *rows]
+    head = json.dumps({"citations": citations}, sort_keys=True, indent=0)
+    return [head.replace("\n", ""), *rows]
 
 
 def main(argv: list[str] | None = None) -> int:

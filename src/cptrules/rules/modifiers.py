@@ -735,8 +735,10 @@ def _bucket_lines(ctx: Context) -> dict[str, list[int]]:
     "modifier.kx",
     severity="error",
     citation=(
-        "CMS Pub. 100-04, ch. 5, sec. 10.3; yearly KX threshold per CMS PFS final rule "
-        "[C-2..C-4]; targeted medical review at $3,000 [C-3]"
+        "CMS Pub. 100-04, ch. 5, sec. 10.3; the yearly KX threshold per the CMS PFS final "
+        "rule (two to four sources per year); KX attests services at and above the "
+        "threshold (Palmetto GBA modifier lookup, KX, published 2025-02-11); targeted "
+        "medical review at $3,000"
     ),
     summary="The year's therapy threshold is passed and KX is missing.",
     payers=("medicare",),
@@ -765,6 +767,22 @@ def _bucket_lines(ctx: Context) -> dict[str, list[int]]:
             fails=False,
             note="only the OT bucket is past the threshold; these are PT lines",
         ),
+        Example(
+            _pt_session(
+                [_line("97110", 30, 2, "GP"), _line("97530", 15, 1, "GP")],
+                therapy_ytd_allowed={"pt_slp": 2480, "ot": 0},
+            ),
+            fails=True,
+            note="exactly at the 2026 threshold: every dollar of this visit is above it",
+        ),
+        Example(
+            _pt_session(
+                [_line("97110", 30, 2, "GP", "KX"), _line("97530", 15, 1, "GP", "KX")],
+                therapy_ytd_allowed={"pt_slp": 2480, "ot": 0},
+            ),
+            fails=False,
+            note="at the threshold with KX",
+        ),
     ),
 )
 def kx_modifier(ctx: Context, r: Rule) -> Iterable[Finding]:
@@ -782,10 +800,12 @@ def kx_modifier(ctx: Context, r: Rule) -> Iterable[Finding]:
     without a value is not checked. Lines go to buckets by
     :func:`plan_discipline` (GP/GN lines PT+SLP, GO lines OT).
 
-    - accrued amount strictly above the threshold, line without KX -> error on
-      each therapy line of the bucket, fix ``add_modifier`` KX;
-    - accrued amount from 90% of the threshold up to the threshold itself, no KX
-      on the bucket's lines -> one warning: this visit may cross it, and the line
+    - accrued amount at or above the threshold, line without KX -> error on
+      each therapy line of the bucket, fix ``add_modifier`` KX: every dollar of
+      this visit is above the threshold, and KX attests services "at and above"
+      it (Palmetto GBA's KX modifier lookup; the APTA says the same);
+    - accrued amount from 90% of the threshold up to just below it, no KX on
+      the bucket's lines -> one warning: this visit may cross it, and the line
       that does needs KX;
     - accrued amount above the review threshold -> one info per bucket;
     - KX below 90% of the threshold -> info without a fix. KX is an attestation
@@ -843,13 +863,13 @@ def kx_modifier(ctx: Context, r: Rule) -> Iterable[Finding]:
         if not lines or accrued is None:
             continue
         lacking = [i for i in lines if "KX" not in ctx.mods[i]]
-        if accrued > kx:
+        if accrued >= kx:
             for i in lacking:
                 found.append(
                     r.finding(
                         i,
-                        f"The {label} therapy amount allowed this year is past the {year} KX "
-                        f"threshold ({kx_text}): add KX to {ctx.lines[i].code} if the service "
+                        f"The {label} therapy amount allowed this year has reached the {year} "
+                        f"KX threshold ({kx_text}): add KX to {ctx.lines[i].code} if the service "
                         f"is medically necessary and documented so; without KX Medicare "
                         f"denies it.",
                         fixes=(Fix("add_modifier", i, "KX"),),

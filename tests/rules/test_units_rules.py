@@ -178,3 +178,25 @@ def test_untimed_fixes_leave_nothing_to_fix(session: cptrules.Session) -> None:
     fixed = cptrules.apply_fixes(session, fixes)
     again = [f for f in ENGINE.check(fixed, "medicare").findings if f.rule == "units.untimed"]
     assert all(not f.fixes for f in again), again
+
+
+def test_three_way_tie_billed_2_2_0_is_over_billing_not_only_under() -> None:
+    """20/20/20 minutes give 4 units: every code at least 1 (CMS Pub. 100-04 ch. 5 sec.
+    20.2 C). 2/2/0 matches the total, but 97112 took 97116's unit: an error."""
+    data = visit([("97110", 20, 2), ("97112", 20, 2), ("97116", 20, 0)])
+    got = [f for f in ENGINE.check(data).findings if f.rule == "units.total-time"]
+    assert [(f.line, f.severity) for f in got] == [(1, "error"), (2, "warning")]
+    assert [x.value for x in got[0].fixes] == [1]
+    assert "97110 x2, 97112 x1, 97116 x1" in got[0].message
+    fixed = ENGINE.check(ENGINE.check(data).fixed())
+    assert not [f for f in fixed.findings if f.rule == "units.total-time"]
+
+
+def test_tie_billed_away_from_the_engines_pick_is_fixed_to_the_closest_allocation() -> None:
+    """20/20 is 3 units; billed 0/3 the closest legal allocation is 1/2, not the pick 2/1."""
+    data = visit([("97110", 20, 0), ("97112", 20, 3)])
+    got = [f for f in ENGINE.check(data).findings if f.rule == "units.total-time"]
+    assert [(f.line, f.severity, f.fixes[0].value) for f in got] == [
+        (0, "warning", 1),
+        (1, "error", 2),
+    ]

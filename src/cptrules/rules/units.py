@@ -13,7 +13,7 @@ from typing import Any
 
 from .._context import Context
 from ..report import Finding, Fix
-from ..units import _chart, chart_row
+from ..units import _chart, chart_row, total_time_allocations
 from ._base import Example, Rule, rule
 from ._examples import pt_visit
 
@@ -69,21 +69,32 @@ def _timed_findings(
     bad: list[str],
     chart: int,
 ) -> Iterator[Finding]:
-    """The findings of :func:`_timed` once something is off (the rare branch)."""
+    """The findings of :func:`_timed` once something is off (the rare branch).
+
+    The billed counts are held to the legal allocation closest to them (the one
+    that covers most of what was billed; the engine's own pick first on a tie):
+    a code billed above it is over-billed (an error), below it under-billed (a
+    warning). So on a three-way tie billed 2/2/0, where each 2 is legal alone,
+    the code that took the third code's unit is over-billed, not only the 0
+    under-billed: no legal allocation gives both of them 2.
+    """
     minutes = ctx.timed_minutes
     legal = ctx.legal
     total_minutes = sum(minutes.values())
     billed_sum = sum(billed.values())
+    best = _closest_allocation(ctx, billed)
     pooled = ""
     if not bad:
         # Three or more tied codes: each count may be legal alone but not together.
-        bad = [c for c in minutes if billed[c] != _expected_total(ctx, c)]
         pooled = (
             f" Together the timed codes are billed {billed_sum} units, the chart gives {chart}."
         )
-    for code in bad:
-        expected = _expected_total(ctx, code)
-        over = billed[code] > expected if pooled else billed[code] > max(legal[code])
+    split = ", ".join(f"{c} x{u}" for c, u in best.items())
+    for code in minutes:
+        expected = best[code]
+        if billed[code] == expected:
+            continue
+        over = billed[code] > expected
         lines = [i for i in ctx.by_code[code] if ctx.lines[i].minutes is not None]
         fixes = tuple(
             Fix("set_units", i, expected if n == 0 else 0)
@@ -100,14 +111,30 @@ def _timed_findings(
             )
         else:
             why = f"{code} has {minutes[code]} minutes of its own"
+        together = pooled
+        if not pooled and billed[code] in legal[code]:
+            # legal alone, but not beside what the other codes are billed
+            together = (
+                f" No legal allocation gives it {billed[code]} beside the other codes' "
+                f"units: the chart's {chart} unit(s) go {split}."
+            )
         verdict = "over-billed" if over else "under-billed (money left behind)"
         yield r.finding(
             lines[0],
             f"{code} billed {billed[code]} unit(s) but {method_note} allows {allowed}: {why}."
-            f"{pooled} This is {verdict}; bill {expected}.",
+            f"{together} This is {verdict}; bill {expected}.",
             severity="error" if over else "warning",
             fixes=fixes,
         )
+
+
+def _closest_allocation(ctx: Context, billed: dict[str, int]) -> dict[str, int]:
+    """The legal allocation of the timed minutes that covers most of the billed units."""
+    minutes = ctx.timed_minutes
+    if ctx.profile.unit_method != "total-time":
+        return {c: _expected_total(ctx, c) for c in minutes}
+    options = total_time_allocations(minutes)
+    return max(options, key=lambda a: sum(min(billed[c], u) for c, u in a.items()))
 
 
 #: chart_row(u) for every count of units a parsed visit can reach (1,440 minutes: 96)
@@ -147,14 +174,28 @@ def _expected_total(ctx: Context, code: str) -> int:
             fails=False,
             note="a tie: 2 + 1 either way is legal",
         ),
+        Example(
+            _pt(
+                [
+                    {"code": "97110", "minutes": 20, "units": 2, "modifiers": ["GP"]},
+                    {"code": "97112", "minutes": 20, "units": 2, "modifiers": ["GP"]},
+                    {"code": "97116", "minutes": 20, "units": 0, "modifiers": ["GP"]},
+                ]
+            ),
+            fails=True,
+            note="a three-way tie billed 2/2/0: 97112 took 97116's unit (over-billed)",
+        ),
     ),
 )
 def total_time(ctx: Context, r: Rule) -> list[Finding]:
     """Medicare total-time ("8-minute") method, CMS Pub. 100-04 ch. 5 sec. 20.2 [C-5].
 
     The day's timed minutes give the total units; each code gets one unit per
-    full 15 minutes, the rest go to the largest leftovers. Where leftovers tie,
+    full 15 minutes (sec. 20.2 C: a service of at least 15 minutes is billed at
+    least one unit), the rest go to the largest leftovers. Where leftovers tie,
     every allocation is legal; ``expected`` is the engine's deterministic pick.
+    Billed units are held to the closest legal allocation: a code billed above
+    it is over-billed (error) even when the day's total matches the chart.
     """
     return _timed(ctx, r, "the CMS total-time method")
 

@@ -200,3 +200,19 @@ def test_tie_billed_away_from_the_engines_pick_is_fixed_to_the_closest_allocatio
         (0, "warning", 1),
         (1, "error", 2),
     ]
+
+
+def _split(*mods: tuple[str, ...]) -> dict[str, Any]:
+    data = visit([("97110", 13, 1)] * len(mods))
+    for line_, m in zip(data["lines"], mods, strict=True):
+        line_["modifiers"] = list(m)
+        if "CQ" in m:
+            line_["assistant_minutes"] = 13
+    return data
+
+
+def test_therapist_line_and_assistant_line_are_not_a_single_line_finding() -> None:
+    """CMS's CQ/CO billing examples bill one code on a therapist line and a CQ line."""
+    assert not unit_findings(_split(("GP",), ("GP", "CQ")), "units.single-line")
+    assert unit_findings(_split(("GP",), ("GP",)), "units.single-line")
+    assert unit_findings(_split(("GP",), ("GP", "CQ"), ("GP", "CQ")), "units.single-line")

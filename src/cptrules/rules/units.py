@@ -346,7 +346,10 @@ def untimed(ctx: Context, r: Rule) -> list[Finding]:
 @rule(
     "units.single-line",
     severity="warning",
-    citation="CMS MAC guidance (First Coast), timed codes on a single line per date of service",
+    citation=(
+        "CMS MAC guidance (First Coast), timed codes on a single line per date of service; "
+        "CMS Billing Examples Using CQ/CO Modifiers (therapist and assistant lines)"
+    ),
     summary="The same timed code on several lines of one date of service.",
     payers=("medicare",),
     confidence="C-2",
@@ -364,21 +367,50 @@ def untimed(ctx: Context, r: Rule) -> list[Finding]:
         Example(
             _pt([{"code": "97110", "minutes": 30, "units": 2, "modifiers": ["GP"]}]), fails=False
         ),
+        Example(
+            _pt(
+                [
+                    {"code": "97110", "minutes": 13, "units": 1, "modifiers": ["GP"]},
+                    {
+                        "code": "97110",
+                        "minutes": 23,
+                        "units": 1,
+                        "modifiers": ["GP", "CQ"],
+                        "assistant_minutes": 23,
+                    },
+                ]
+            ),
+            fails=False,
+            note="a therapist line and a PTA line with CQ, as in CMS's CQ/CO billing examples",
+        ),
     ),
 )
 def single_line(ctx: Context, r: Rule) -> Iterator[Finding]:
     """Since April 2021 some MACs reject a timed code split over several lines
-    of one date of service [C-2]. A warning: not every MAC does."""
+    of one date of service (two sources). A warning: not every MAC does.
+
+    One split is how CMS itself bills a code furnished partly by a therapist and
+    partly by an assistant: a therapist line without CQ/CO and an assistant line
+    with it (CMS, "Billing Examples Using CQ/CO Modifiers for Services Furnished
+    In Whole or In Part by PTAs and OTAs"). A code on exactly two lines, one
+    with an assistant modifier and one without, is therefore not reported.
+    """
     if len(ctx.by_code) == len(ctx.lines):  # no code on two lines
         return
+    assistant = ctx.catalog.mods.assistant
     for code in ctx.timed_minutes:
         idxs = ctx.by_code[code]
-        if len(idxs) > 1:
-            yield r.finding(
-                idxs[1],
-                f"{code} is on {len(idxs)} lines; put it on one line with the summed minutes "
-                "and units (some Medicare contractors reject split timed codes).",
-            )
+        if len(idxs) == 1:
+            continue
+        if len(idxs) == 2:
+            first, second = (ctx.mods[i].isdisjoint(assistant) for i in idxs)
+            if first is not second:
+                continue  # the therapist line and the assistant line of CMS's examples
+        yield r.finding(
+            idxs[1],
+            f"{code} is on {len(idxs)} lines; put it on one line with the summed minutes "
+            "and units (some Medicare contractors reject split timed codes).",
+        )
 
 
 @rule(

@@ -722,3 +722,24 @@ def test_modifier_fixes_never_leave_their_own_finding(
     if discipline in THERAPY_MOD and not wrong_code:
         assert len(fixed_mods & {"GP", "GO", "GN"}) == 1
         assert len(fixed_mods & {"CQ", "CO"}) <= 1
+
+
+def test_messages_name_the_profiles_payer_not_medicare(tmp_path: Path) -> None:
+    """A commercial profile that asks for GP/GO/GN and AT gets its own name in messages."""
+    profile = tmp_path / "acme.toml"
+    profile.write_text(
+        'id = "acme"\nname = "Acme Health"\nextends = "commercial"\neffective = 2020-01-01\n'
+        'source = "Acme provider manual"\ntherapy_modifiers = true\ncmt_at_modifier = true\n'
+        "[sources]\n"
+        'therapy_modifiers = "Acme provider manual"\ncmt_at_modifier = "Acme provider manual"\n',
+        encoding="utf-8",
+    )
+    engine = cptrules.Engine(profiles=[profile])
+    therapy = engine.check(visit(line("97110", 30, 2)), payer="acme")
+    dc = visit(line("98940", None, 1, regions=["lumbar"]), discipline="DC", poc=None)
+    at = engine.check(dc, payer="acme")
+    rules = ("modifier.therapy", "modifier.at")
+    got = [f.message for f in (*therapy.findings, *at.findings) if f.rule in rules]
+    assert got
+    assert all("Medicare" not in m for m in got), got
+    assert any("Acme Health" in m for m in got)

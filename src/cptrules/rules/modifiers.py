@@ -310,7 +310,7 @@ def therapy_modifier(ctx: Context, r: Rule) -> Iterable[Finding]:
     - A therapist billing another discipline's evaluation code (a PT billing
       97165) -> error without a fix: the code itself is wrong, and which of
       the provider's own codes fits (complexity) is for the clinician to say.
-    - A physician or NPP (MD/DO/NP/PA) or other non-therapist: Medicare still
+    - A physician or NPP (MD/DO/NP/PA) or other non-therapist: the payer still
       wants GP/GO/GN naming the therapy plan the service belongs to. Evaluation
       codes name their discipline, so the modifier is known (error with fix);
       for other codes we do not guess which plan: warning without a fix when
@@ -371,10 +371,10 @@ def therapy_modifier(ctx: Context, r: Rule) -> Iterable[Finding]:
                 found.append(
                     r.finding(
                         i,
-                        f"{code} is always a therapy service: Medicare needs GP, GO or GN on "
-                        f"it, naming the therapy plan of care it was furnished under (physical "
-                        f"therapy GP, occupational therapy GO, speech-language pathology GN). "
-                        f"Add the one that applies.",
+                        f"{code} is always a therapy service: {ctx.profile.name} needs GP, GO "
+                        f"or GN on it, naming the therapy plan of care it was furnished under "
+                        f"(physical therapy GP, occupational therapy GO, speech-language "
+                        f"pathology GN). Add the one that applies.",
                         severity="warning",
                     )
                 )
@@ -399,8 +399,9 @@ def therapy_modifier(ctx: Context, r: Rule) -> Iterable[Finding]:
             found.append(
                 r.finding(
                     i,
-                    f"{code} is always a therapy service and {who}: add {need}. Medicare "
-                    f"does not pay an always-therapy code without GP, GO or GN.",
+                    f"{code} is always a therapy service and {who}: add {need}. "
+                    f"{ctx.profile.name} does not pay an always-therapy code without GP, GO "
+                    f"or GN.",
                     fixes=(Fix("add_modifier", i, need),),
                 )
             )
@@ -925,7 +926,7 @@ def _is_em(code: str) -> bool:
     severity="error",
     citation=(
         "CMS NCCI Policy Manual, ch. 1 (modifiers 59 and XE/XS/XP/XU); payer policies on "
-        "59 with an X modifier [C-2]"
+        "59 with an X modifier (two sources)"
     ),
     summary="59 together with XE/XS/XP/XU on one line; 59/X where no edit needs it or on E/M.",
     payers=("*",),
@@ -1053,7 +1054,9 @@ def distinct_modifier(ctx: Context, r: Rule) -> Iterable[Finding]:
     "modifier.at",
     triggers=("cmt",),
     severity="error",
-    citation="CMS Pub. 100-04, ch. 12, sec. 220 (AT on chiropractic manipulation) [C-4]",
+    citation=(
+        "CMS Pub. 100-04, ch. 12, sec. 220 (AT on chiropractic manipulation; four sources agree)"
+    ),
     summary="Chiropractic manipulation without AT; AT on a line with GA/GX/GY/GZ.",
     payers=("*",),
     confidence="C-4",
@@ -1102,7 +1105,8 @@ def at_modifier(ctx: Context, r: Rule) -> Iterable[Finding]:
                 r.finding(
                     i,
                     f"{code} has no AT: add AT if this is active (corrective) treatment. If it "
-                    f"is maintenance care, Medicare does not pay it: bill it with GA (an ABN is "
+                    f"is maintenance care, {ctx.profile.name} does not pay it: bill it with GA "
+                    f"(an ABN is "
                     f"on file) or GZ (no ABN) instead of AT.",
                     fixes=(Fix("add_modifier", i, "AT"),),
                 )
@@ -1118,7 +1122,7 @@ def at_modifier(ctx: Context, r: Rule) -> Iterable[Finding]:
     severity="error",
     citation=(
         "cptrules modifier catalog (data/modifiers.toml); CMS-1500 item 24D and the "
-        "837P service line hold four modifiers [single source: the cptrules contract]"
+        "837P service line hold four modifiers (single source)"
     ),
     summary="A modifier the catalog does not know (warning), or more than four on a line.",
     payers=("*",),

@@ -188,7 +188,9 @@ def _expected_total(ctx: Context, code: str) -> int:
     ),
 )
 def total_time(ctx: Context, r: Rule) -> list[Finding]:
-    """Medicare total-time ("8-minute") method, CMS Pub. 100-04 ch. 5 sec. 20.2 [C-5].
+    """Medicare total-time ("8-minute") method, CMS Pub. 100-04 ch. 5 sec. 20.2.
+
+    Five sources agree.
 
     The day's timed minutes give the total units; each code gets one unit per
     full 15 minutes (sec. 20.2 C: a service of at least 15 minutes is billed at
@@ -233,7 +235,7 @@ def total_time(ctx: Context, r: Rule) -> list[Finding]:
     ),
 )
 def per_code(ctx: Context, r: Rule) -> list[Finding]:
-    """AMA midpoint method per code (most commercial payers) [C-4].
+    """AMA midpoint method per code (most commercial payers; four sources agree).
 
     Each code's own minutes through the 8/23/38... ladder; leftovers of
     different codes are never pooled.
@@ -262,7 +264,7 @@ _ADDON_FAMILY = "acupuncture"
 )
 def untimed(ctx: Context, r: Rule) -> list[Finding]:
     """Service-based codes: one unit per session (evaluations, supervised modalities,
-    97150 per patient, CMT/OMT by regions, 20560/20561 by muscles) [C-3].
+    97150 per patient, CMT/OMT by regions, 20560/20561 by muscles; three sources agree).
 
     Acupuncture: one initial code (97810 or 97813) a day; an add-on (97811/97814)
     needs an initial code the same day.
@@ -428,7 +430,7 @@ def single_line(ctx: Context, r: Rule) -> Iterator[Finding]:
     ),
 )
 def missing_minutes(ctx: Context, r: Rule) -> list[Finding]:
-    """Timed codes are billed by documented direct one-on-one minutes [C-3]."""
+    """Timed codes are billed by documented direct one-on-one minutes (three sources agree)."""
     return [
         r.finding(
             i,
@@ -457,7 +459,7 @@ def missing_minutes(ctx: Context, r: Rule) -> list[Finding]:
                 payer="anthem",
             ),
             fails=True,
-            note="5 units of timed codes; Anthem allows 4 a day per therapy type [S]",
+            note="5 units of timed codes; Anthem allows 4 a day per therapy type (single source)",
         ),
         Example(
             _pt(
@@ -472,7 +474,7 @@ def missing_minutes(ctx: Context, r: Rule) -> list[Finding]:
     ),
 )
 def daily_cap(ctx: Context, r: Rule) -> Iterator[Finding]:
-    """Daily unit caps from the payer profile, per therapy type (GP/GO/GN) [S].
+    """Daily unit caps from the payer profile, per therapy type (GP/GO/GN); a single source each.
 
     The cap, its codes, dates and source are data in the profile; the finding
     cites the profile's source line.

@@ -23,6 +23,7 @@ from __future__ import annotations
 import datetime as dt
 import tomllib
 from collections.abc import Iterable, Mapping
+from collections.abc import Set as AbstractSet
 from decimal import Decimal, InvalidOperation
 from importlib import resources
 from typing import Any
@@ -423,6 +424,19 @@ def therapy_modifier(ctx: Context, r: Rule) -> Iterable[Finding]:
     return found
 
 
+def _removals(r: Rule, i: int, mods: AbstractSet[str], say: str) -> list[Finding]:
+    """One finding per modifier of ``mods`` (sorted) on line ``i``, each fixed by removing it.
+
+    ``say`` is the message with ``{m}`` for the modifier and ``{name}`` for its assistant.
+    """
+    return [
+        r.finding(
+            i, say.format(m=m, name=_ASSISTANT_NAME[m]), fixes=(Fix("remove_modifier", i, m),)
+        )
+        for m in sorted(mods)
+    ]
+
+
 # ---------------------------------------------------------- modifier.assistant
 
 
@@ -526,30 +540,28 @@ def assistant_modifier(ctx: Context, r: Rule) -> Iterable[Finding]:
         have = mods & k.assistant
         code = line.code
         if not _is_therapy_line(ctx, i):
-            for m in sorted(have):
-                found.append(
-                    r.finding(
-                        i,
-                        f"{m} marks therapy furnished by {_ASSISTANT_NAME[m]}, and {code} is "
-                        f"not billed as a therapy service: remove {m}.",
-                        fixes=(Fix("remove_modifier", i, m),),
-                    )
-                )
+            found += _removals(
+                r,
+                i,
+                have,
+                "{m} marks therapy furnished by {name}, and "
+                + code
+                + " is not billed as a therapy "
+                "service: remove {m}.",
+            )
             continue
         minutes = line.minutes or 0
         over = minutes > 0 and assist * 100 > minutes * pct
         discipline = plan_discipline(ctx, i)
         need = k.assistant_of.get(discipline) if discipline else None
         if not assist:
-            for m in sorted(have):
-                found.append(
-                    r.finding(
-                        i,
-                        f"{code} carries {m} but no assistant minutes are recorded: remove "
-                        f"{m}, or record the minutes {_ASSISTANT_NAME[m]} furnished.",
-                        fixes=(Fix("remove_modifier", i, m),),
-                    )
-                )
+            found += _removals(
+                r,
+                i,
+                have,
+                code + " carries {m} but no assistant minutes are recorded: remove {m}, or record "
+                "the minutes {name} furnished.",
+            )
             continue
         therapy_present = mods & k.therapy
         if discipline == "SLP":
@@ -564,15 +576,12 @@ def assistant_modifier(ctx: Context, r: Rule) -> Iterable[Finding]:
                         severity="warning",
                     )
                 )
-            for m in sorted(have):
-                found.append(
-                    r.finding(
-                        i,
-                        f"{m} is for {_ASSISTANT_NAME[m]}, not speech-language pathology "
-                        f"(GN): remove {m}.",
-                        fixes=(Fix("remove_modifier", i, m),),
-                    )
-                )
+            found += _removals(
+                r,
+                i,
+                have,
+                "{m} is for {name}, not speech-language pathology (GN): remove {m}.",
+            )
             continue
         if need is None or discipline is None:
             # No discipline to go by (a non-therapist without a therapy modifier).
@@ -732,6 +741,19 @@ def _bucket_lines(ctx: Context) -> dict[str, list[int]]:
     return out
 
 
+def _kx_example(pt_slp: int, ot: int, *, kx: bool, fails: bool, note: str) -> Example:
+    """A 97110 + 97530 PT visit with the year's amounts so far, with or without KX."""
+    mods = ("GP", "KX") if kx else ("GP",)
+    return Example(
+        _pt_session(
+            [_line("97110", 30, 2, *mods), _line("97530", 15, 1, *mods)],
+            therapy_ytd_allowed={"pt_slp": pt_slp, "ot": ot},
+        ),
+        fails=fails,
+        note=note,
+    )
+
+
 @rule(
     "modifier.kx",
     severity="error",
@@ -745,45 +767,17 @@ def _bucket_lines(ctx: Context) -> dict[str, list[int]]:
     payers=("medicare",),
     confidence="C-2",
     examples=(
-        Example(
-            _pt_session(
-                [_line("97110", 30, 2, "GP"), _line("97530", 15, 1, "GP")],
-                therapy_ytd_allowed={"pt_slp": 2600, "ot": 0},
-            ),
+        _kx_example(2600, 0, kx=False, fails=True, note="PT/SLP amount past the 2026 threshold"),
+        _kx_example(2600, 0, kx=True, fails=False, note="past the threshold, with KX"),
+        _kx_example(1200, 2600, kx=False, fails=False, note="only the OT bucket is past; PT lines"),
+        _kx_example(
+            2480,
+            0,
+            kx=False,
             fails=True,
-            note="PT/SLP amount above the 2026 threshold, no KX",
+            note="exactly at the 2026 threshold: the visit is above it",
         ),
-        Example(
-            _pt_session(
-                [_line("97110", 30, 2, "GP", "KX"), _line("97530", 15, 1, "GP", "KX")],
-                therapy_ytd_allowed={"pt_slp": 2600, "ot": 0},
-            ),
-            fails=False,
-        ),
-        Example(
-            _pt_session(
-                [_line("97110", 30, 2, "GP"), _line("97530", 15, 1, "GP")],
-                therapy_ytd_allowed={"pt_slp": 1200, "ot": 2600},
-            ),
-            fails=False,
-            note="only the OT bucket is past the threshold; these are PT lines",
-        ),
-        Example(
-            _pt_session(
-                [_line("97110", 30, 2, "GP"), _line("97530", 15, 1, "GP")],
-                therapy_ytd_allowed={"pt_slp": 2480, "ot": 0},
-            ),
-            fails=True,
-            note="exactly at the 2026 threshold: every dollar of this visit is above it",
-        ),
-        Example(
-            _pt_session(
-                [_line("97110", 30, 2, "GP", "KX"), _line("97530", 15, 1, "GP", "KX")],
-                therapy_ytd_allowed={"pt_slp": 2480, "ot": 0},
-            ),
-            fails=False,
-            note="at the threshold with KX",
-        ),
+        _kx_example(2480, 0, kx=True, fails=False, note="at the threshold with KX"),
     ),
 )
 def kx_modifier(ctx: Context, r: Rule) -> Iterable[Finding]:

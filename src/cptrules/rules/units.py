@@ -27,6 +27,11 @@ def _pt(lines: list[dict[str, Any]], payer: str = "medicare", **extra: Any) -> d
     )
 
 
+def _gp(code: str, minutes: int, units: int) -> dict[str, Any]:
+    """A timed line with GP for the examples."""
+    return {"code": code, "minutes": minutes, "units": units, "modifiers": ["GP"]}
+
+
 def _timed(ctx: Context, r: Rule, method_note: str) -> list[Finding]:
     """Shared by units.total-time and units.per-code: compare billed to legal units."""
     minutes = ctx.timed_minutes
@@ -155,33 +160,17 @@ def _expected_total(ctx: Context, code: str) -> int:
     applies=lambda p: p.unit_method == "total-time",
     examples=(
         Example(
-            _pt(
-                [
-                    {"code": "97110", "minutes": 33, "units": 3, "modifiers": ["GP"]},
-                    {"code": "97112", "minutes": 7, "units": 0, "modifiers": ["GP"]},
-                ]
-            ),
+            _pt([_gp("97110", 33, 3), _gp("97112", 7, 0)]),
             fails=True,
             note="33 + 7 = 40 minutes: 3 units, but 97110 x2 and 97112 x1 (leftover 3 vs 7)",
         ),
         Example(
-            _pt(
-                [
-                    {"code": "97112", "minutes": 20, "units": 2, "modifiers": ["GP"]},
-                    {"code": "97110", "minutes": 20, "units": 1, "modifiers": ["GP"]},
-                ]
-            ),
+            _pt([_gp("97112", 20, 2), _gp("97110", 20, 1)]),
             fails=False,
             note="a tie: 2 + 1 either way is legal",
         ),
         Example(
-            _pt(
-                [
-                    {"code": "97110", "minutes": 20, "units": 2, "modifiers": ["GP"]},
-                    {"code": "97112", "minutes": 20, "units": 2, "modifiers": ["GP"]},
-                    {"code": "97116", "minutes": 20, "units": 0, "modifiers": ["GP"]},
-                ]
-            ),
+            _pt([_gp("97110", 20, 2), _gp("97112", 20, 2), _gp("97116", 20, 0)]),
             fails=True,
             note="a three-way tie billed 2/2/0: 97112 took 97116's unit (over-billed)",
         ),
@@ -358,21 +347,14 @@ def untimed(ctx: Context, r: Rule) -> list[Finding]:
     effective=dt.date(2021, 4, 1),
     examples=(
         Example(
-            _pt(
-                [
-                    {"code": "97110", "minutes": 15, "units": 1, "modifiers": ["GP"]},
-                    {"code": "97110", "minutes": 15, "units": 1, "modifiers": ["GP"]},
-                ]
-            ),
+            _pt([_gp("97110", 15, 1), _gp("97110", 15, 1)]),
             fails=True,
         ),
-        Example(
-            _pt([{"code": "97110", "minutes": 30, "units": 2, "modifiers": ["GP"]}]), fails=False
-        ),
+        Example(_pt([_gp("97110", 30, 2)]), fails=False),
         Example(
             _pt(
                 [
-                    {"code": "97110", "minutes": 13, "units": 1, "modifiers": ["GP"]},
+                    _gp("97110", 13, 1),
                     {
                         "code": "97110",
                         "minutes": 23,
@@ -424,9 +406,7 @@ def single_line(ctx: Context, r: Rule) -> Iterator[Finding]:
     confidence="C-3",
     examples=(
         Example(_pt([{"code": "97110", "units": 2, "modifiers": ["GP"]}]), fails=True),
-        Example(
-            _pt([{"code": "97110", "minutes": 30, "units": 2, "modifiers": ["GP"]}]), fails=False
-        ),
+        Example(_pt([_gp("97110", 30, 2)]), fails=False),
     ),
 )
 def missing_minutes(ctx: Context, r: Rule) -> list[Finding]:
@@ -452,10 +432,7 @@ def missing_minutes(ctx: Context, r: Rule) -> list[Finding]:
     examples=(
         Example(
             _pt(
-                [
-                    {"code": "97110", "minutes": 45, "units": 3, "modifiers": ["GP"]},
-                    {"code": "97112", "minutes": 30, "units": 2, "modifiers": ["GP"]},
-                ],
+                [_gp("97110", 45, 3), _gp("97112", 30, 2)],
                 payer="anthem",
             ),
             fails=True,
@@ -463,10 +440,7 @@ def missing_minutes(ctx: Context, r: Rule) -> list[Finding]:
         ),
         Example(
             _pt(
-                [
-                    {"code": "97110", "minutes": 30, "units": 2, "modifiers": ["GP"]},
-                    {"code": "97112", "minutes": 30, "units": 2, "modifiers": ["GP"]},
-                ],
+                [_gp("97110", 30, 2), _gp("97112", 30, 2)],
                 payer="anthem",
             ),
             fails=False,

@@ -163,6 +163,9 @@ class Catalog:
     modifier_kinds: Mapping[str, frozenset[str]] = attrs.field(init=False, eq=False, repr=False)
     #: every modifier the catalog knows
     known_modifiers: frozenset[str] = attrs.field(init=False, eq=False, repr=False)
+    #: a timed code billed for its first 15 minutes only -> the timed add-on code for
+    #: each further 15 minutes (97129 -> 97130), from the add-on's ``addon_to``
+    first_unit_of: Mapping[str, str] = attrs.field(init=False, eq=False, repr=False)
     #: the modifier kinds the rules work with, prepared for set tests
     mods: ModifierSets = attrs.field(init=False, eq=False, repr=False)
 
@@ -182,6 +185,14 @@ class Catalog:
             for d in {*fixed.values(), *sets.therapy_of}
         }
         object.__setattr__(self, "foreign_codes", foreign)
+        first_unit = {
+            first: info.code
+            for info in self.codes.values()
+            if info.timed
+            for first in info.addon_to
+            if first in self.codes and self.codes[first].timed
+        }
+        object.__setattr__(self, "first_unit_of", first_unit)
 
     def kind(self, kind: str) -> frozenset[str]:
         """The modifiers of ``kind`` (empty when the catalog has none of it)."""

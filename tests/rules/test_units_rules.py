@@ -216,3 +216,19 @@ def test_therapist_line_and_assistant_line_are_not_a_single_line_finding() -> No
     assert not unit_findings(_split(("GP",), ("GP", "CQ")), "units.single-line")
     assert unit_findings(_split(("GP",), ("GP",)), "units.single-line")
     assert unit_findings(_split(("GP",), ("GP", "CQ"), ("GP", "CQ")), "units.single-line")
+
+
+@pytest.mark.parametrize("payer", ["medicare", "commercial"])
+@pytest.mark.parametrize(("units", "severity"), [(3, "error"), (1, "warning")])
+def test_97129_for_45_minutes_is_advised_as_97129_x1_and_97130_x2(
+    payer: str, units: int, severity: str
+) -> None:
+    rule = "units.total-time" if payer == "medicare" else "units.per-code"
+    got = [f for f in ENGINE.check(visit([("97129", 45, units)], payer)).findings if f.rule == rule]
+    assert [(f.line, f.severity) for f in got] == [(0, severity)]
+    assert "97129 x1 and 97130 x2" in got[0].message
+    assert not [
+        f
+        for f in ENGINE.check(visit([("97129", 15, 1), ("97130", 30, 2)], payer)).findings
+        if f.rule == rule
+    ]

@@ -61,9 +61,45 @@ def _timed(ctx: Context, r: Rule, method_note: str) -> list[Finding]:
         billed_sum += total
         if total not in legal[code]:
             bad.append(code)
+    firsts = ctx.catalog.first_unit_of
+    split = [] if ctx.codes.isdisjoint(firsts) else _first_unit_findings(ctx, r, billed)
     if not bad and billed_sum == chart:
-        return []
-    return list(_timed_findings(ctx, r, method_note, billed, bad, chart))
+        return split
+    return [*_timed_findings(ctx, r, method_note, billed, bad, chart), *split]
+
+
+#: what a first-unit finding cites (our own words for the code pair)
+_FIRST_UNIT_CITATION = (
+    "CPT code set: 97129 covers the first 15 minutes of cognitive function intervention, "
+    "97130 each further 15 minutes; CMS Pub. 100-04, ch. 5, sec. 20.2 (units by time)"
+)
+
+
+def _first_unit_findings(ctx: Context, r: Rule, billed: dict[str, int]) -> list[Finding]:
+    """A code that stands for the first 15 minutes only (97129) billed, or timed, for
+    more than one unit: the further units belong to its add-on code (97130)."""
+    found = []
+    for code, addon in ctx.catalog.first_unit_of.items():
+        if code not in ctx.timed_minutes:
+            continue
+        units = billed[code]
+        due = _expected_total(ctx, code)
+        if max(units, due) <= 1:
+            continue
+        lines = [i for i in ctx.by_code[code] if ctx.lines[i].minutes is not None]
+        more = max(due, 1) - 1
+        found.append(
+            r.finding(
+                lines[0],
+                f"{code} is billed {units} unit(s) for {ctx.timed_minutes[code]} minutes, but it "
+                f"covers the first 15 minutes only; each further 15 minutes is {addon}. Bill "
+                f"{code} x1 and {addon} x{more} (with the minutes after the first 15 on the "
+                f"{addon} line).",
+                severity="error" if units > 1 else "warning",
+                citation=_FIRST_UNIT_CITATION,
+            )
+        )
+    return found
 
 
 def _timed_findings(
@@ -95,10 +131,11 @@ def _timed_findings(
             f" Together the timed codes are billed {billed_sum} units, the chart gives {chart}."
         )
     split = ", ".join(f"{c} x{u}" for c, u in best.items())
+    firsts = ctx.catalog.first_unit_of
     for code in minutes:
         expected = best[code]
-        if billed[code] == expected:
-            continue
+        if billed[code] == expected or (code in firsts and max(billed[code], expected) > 1):
+            continue  # (a first-unit code billed past one unit: _first_unit_findings words it)
         over = billed[code] > expected
         lines = [i for i in ctx.by_code[code] if ctx.lines[i].minutes is not None]
         fixes = tuple(
@@ -173,6 +210,16 @@ def _expected_total(ctx: Context, code: str) -> int:
             _pt([_gp("97110", 20, 2), _gp("97112", 20, 2), _gp("97116", 20, 0)]),
             fails=True,
             note="a three-way tie billed 2/2/0: 97112 took 97116's unit (over-billed)",
+        ),
+        Example(
+            _pt([{"code": "97129", "minutes": 45, "units": 3, "modifiers": ["GP"]}]),
+            fails=True,
+            note="97129 is the first 15 minutes only: bill 97129 x1 + 97130 x2",
+        ),
+        Example(
+            _pt([_gp("97129", 15, 1), _gp("97130", 30, 2)]),
+            fails=False,
+            note="45 minutes of cognitive intervention as 97129 x1 + 97130 x2",
         ),
     ),
 )

@@ -13,7 +13,7 @@ from typing import Any
 
 from .._context import Context
 from ..report import Finding, Fix
-from ..units import _chart, chart_row, total_time_allocations
+from ..units import _chart, chart_row
 from ._base import Example, Rule, rule
 from ._examples import pt_visit
 
@@ -171,12 +171,26 @@ def _timed_findings(
 
 
 def _closest_allocation(ctx: Context, billed: dict[str, int]) -> dict[str, int]:
-    """The legal allocation of the timed minutes that covers most of the billed units."""
+    """The legal allocation of the timed minutes that covers most of the billed units.
+
+    Legal allocations differ only in which codes tied on leftover minutes take
+    the last units (each tied code may have ``f`` or ``f + 1``, the chart fixing
+    how many take ``f + 1``). The extra units go first to tied codes billed at
+    least ``f + 1``, then to the others, the engine's own pick first each time.
+    """
     minutes = ctx.timed_minutes
-    if ctx.profile.unit_method != "total-time":
+    legal = ctx.legal
+    best = {c: min(legal[c]) for c in minutes}
+    tied = [c for c in minutes if len(legal[c]) > 1]
+    if not tied:  # one legal allocation: the engine's (always so per code)
         return {c: _expected_total(ctx, c) for c in minutes}
-    options = total_time_allocations(minutes)
-    return max(options, key=lambda a: sum(min(billed[c], u) for c, u in a.items()))
+    slots = _chart(sum(minutes.values())) - sum(best.values())
+    picked = {c for c in tied if _expected_total(ctx, c) > best[c]}
+    # billed past its floor first, then the engine's picks, in its tie order
+    order = sorted(tied, key=lambda c: (billed[c] <= best[c], c not in picked, -minutes[c], c))
+    for c in order[:slots]:
+        best[c] += 1
+    return best
 
 
 #: chart_row(u) for every count of units a parsed visit can reach (1,440 minutes: 96)

@@ -130,7 +130,6 @@ def _timed_findings(
         pooled = (
             f" Together the timed codes are billed {billed_sum} units, the chart gives {chart}."
         )
-    split = ", ".join(f"{c} x{u}" for c, u in best.items())
     firsts = ctx.catalog.first_unit_of
     for code in minutes:
         expected = best[code]
@@ -158,7 +157,9 @@ def _timed_findings(
             # legal alone, but not beside what the other codes are billed
             together = (
                 f" No legal allocation gives it {billed[code]} beside the other codes' "
-                f"units: the chart's {chart} unit(s) go {split}."
+                f"units: the chart's {chart} unit(s) go "
+                + ", ".join(f"{c} x{u}" for c, u in best.items())
+                + "."
             )
         verdict = "over-billed" if over else "under-billed (money left behind)"
         yield r.finding(
@@ -183,7 +184,7 @@ def _closest_allocation(ctx: Context, billed: dict[str, int]) -> dict[str, int]:
     best = {c: min(legal[c]) for c in minutes}
     tied = [c for c in minutes if len(legal[c]) > 1]
     if not tied:  # one legal allocation: the engine's (always so per code)
-        return {c: _expected_total(ctx, c) for c in minutes}
+        return best
     slots = _chart(sum(minutes.values())) - sum(best.values())
     picked = {c for c in tied if _expected_total(ctx, c) > best[c]}
     # billed past its floor first, then the engine's picks, in its tie order

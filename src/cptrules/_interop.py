@@ -22,6 +22,7 @@ from typing import Any, Literal
 
 import attrs
 
+from .catalog import catalog
 from .engine import Engine, default_engine
 from .errors import DataError
 from .models import Session
@@ -34,11 +35,34 @@ __all__ = [
     "TaxonomyMap",
     "bundled_payer_map",
     "check_visit",
+    "claim_carries",
     "load_payer_map",
     "taxonomy_map",
+    "with_minutes",
 ]
 
 Format = Literal["x12", "fhir"]
+
+#: Minutes passed beside claims: (claim id, line position) -> minutes, where the
+#: position is the LX number (X12) or item sequence (FHIR).
+Minutes = Mapping[tuple[str, int], int]
+
+
+def claim_carries(session: Session) -> frozenset[str]:
+    """What of ``minutes``, ``clock`` and ``documentation`` a claim's session holds.
+
+    ``minutes`` when every line of a timed code has its minutes (837P ``MJ``
+    units, a FHIR quantity in minutes, or minutes passed beside the claim);
+    ``clock`` when every such line also has its start time (a FHIR period). A
+    claim never carries the visit's documentation.
+    """
+    codes = catalog().codes
+    timed = [ln for ln in session.lines if (info := codes.get(ln.code)) and info.timed]
+    if any(ln.minutes is None for ln in timed):
+        return frozenset()
+    if any(ln.start is None for ln in timed):
+        return frozenset({"minutes"})
+    return frozenset({"minutes", "clock"})
 
 
 @attrs.frozen
@@ -165,6 +189,9 @@ class ClaimVisit:
     (X12) or item sequence (FHIR). ``place_of_service`` is the claim's place of
     service code where sent. ``not_carried`` names what the claim sent that the
     session cannot carry, so a caller can see what was not checked.
+    ``carries`` (worked out from the session by :func:`claim_carries`) names
+    what the claim holds of minutes, clock times and documentation: rules that
+    need the rest are reported as not checked.
     The X12 reader also records segment positions for :func:`cptrules.x12.write_837`.
     """
 
@@ -180,6 +207,11 @@ class ClaimVisit:
     #: X12 only: the CLM segment's index, and each session line's charge (SV102).
     clm_segment: int = attrs.field(default=0, repr=False)
     charges: tuple[str, ...] = attrs.field(default=(), repr=False)
+    carries: frozenset[str] = attrs.field(init=False)
+
+    @carries.default
+    def _carries(self) -> frozenset[str]:
+        return claim_carries(self.session)
 
 
 @attrs.frozen
@@ -216,6 +248,35 @@ class ClaimReport:
 def check_visit(
     visit: ClaimVisit, *, engine: Engine | None = None, payer: str | None = None
 ) -> ClaimReport:
-    """Check one claim visit with ``engine`` (default: :func:`cptrules.default_engine`)."""
+    """Check one claim visit with ``engine`` (default: :func:`cptrules.default_engine`).
+
+    Rules that need what the claim does not carry (``visit.carries``: minutes,
+    clock times, documentation) do not run; one ``claim.not-checked`` info names
+    them, and billed units of timed codes are taken as given.
+    """
     eng = default_engine() if engine is None else engine
-    return ClaimReport(visit=visit, report=eng.check(visit.session, payer=payer))
+    return ClaimReport(
+        visit=visit, report=eng.check(visit.session, payer=payer, carries=visit.carries)
+    )
+
+
+def with_minutes(visit: ClaimVisit, minutes: Minutes | None) -> ClaimVisit:
+    """``visit`` with the minutes of its lines found in ``minutes`` filled in.
+
+    ``minutes`` maps (claim id, position) to minutes, the position being the
+    LX number or item sequence. Lines not in it keep what the claim sent; a
+    value the session refuses raises :class:`~cptrules.InvalidSessionError`.
+    """
+    if not minutes:
+        return visit
+    claim = visit.claim
+    lines = list(visit.session.lines)
+    changed = False
+    for i, pos in enumerate(visit.positions):
+        got = minutes.get((claim, pos))
+        if got is not None:
+            lines[i] = attrs.evolve(lines[i], minutes=got)
+            changed = True
+    if not changed:
+        return visit
+    return attrs.evolve(visit, session=attrs.evolve(visit.session, lines=tuple(lines)))

@@ -25,7 +25,7 @@ from .parsing import load_session
 from .payers import PayerProfile, ProfileSet, bundled_profiles
 from .report import SEVERITIES, Finding, LineUnits, Report, Severity
 from .rules import REGISTRY, Rule
-from .rules._base import RuleFunc
+from .rules._base import NEEDS, RuleFunc
 
 if TYPE_CHECKING:
     from .fees import ContractSchedule, Estimate, FeeSchedule
@@ -214,11 +214,22 @@ class Engine:
         )
         return self._routes.put((payer, dos), route)
 
-    def check(self, session: SessionInput, payer: str | None = None) -> Report:
+    def check(
+        self,
+        session: SessionInput,
+        payer: str | None = None,
+        *,
+        carries: Iterable[str] | None = None,
+    ) -> Report:
         """Check one session; ``payer`` overrides ``session.payer``.
 
         ``session`` may be a :class:`~cptrules.Session` or anything
-        :func:`~cptrules.load_session` takes. Raises
+        :func:`~cptrules.load_session` takes. ``carries`` names what of
+        ``minutes``, ``clock`` and ``documentation`` the input holds (None: all
+        of it, as a session does; a claim read by :mod:`cptrules.x12` or
+        :mod:`cptrules.fhir` holds less): rules that need what it lacks are not
+        run and one ``claim.not-checked`` info names them, and billed units of
+        timed codes are taken as given when minutes are lacking. Raises
         :class:`~cptrules.InvalidSessionError` for bad input or an unknown payer,
         :class:`~cptrules.errors.NoRuleDataError` for a date before our data.
         """
@@ -236,6 +247,15 @@ class Engine:
         if run is None:
             run = _run_for(runs, steps, present)
         findings: list[Finding] = []
+        expected = ctx.expected
+        if carries is not None:
+            lacking = frozenset(NEEDS.keys() - frozenset(carries))
+            if lacking:
+                run, skipped = _without(run, lacking)
+                if skipped:
+                    findings.append(_not_checked(skipped, lacking, profile))
+                if "minutes" in lacking:
+                    expected = ctx.billed
         extend = findings.extend
         for func, r in run:
             extend(func(ctx, r))
@@ -248,9 +268,7 @@ class Engine:
                 ]
             if len(findings) > 1:
                 findings.sort(key=Finding.sort_key)
-        units = tuple(
-            map(self._line_units, range(len(ctx.lines)), ctx.lines, ctx.billed, ctx.expected)
-        )
+        units = tuple(map(self._line_units, range(len(ctx.lines)), ctx.lines, ctx.billed, expected))
         return Report(
             session=session,
             payer=pid,
@@ -261,7 +279,7 @@ class Engine:
             estimate=None
             if self.fees is None and not self.contracts
             else self._estimate(session, profile, units),
-            recheck=self.check,
+            recheck=self.check if carries is None else _Recheck(self, frozenset(carries)),
         )
 
     def _line_units(
@@ -326,6 +344,65 @@ def _run_for(
     """
     run = tuple((func, r) for func, r, triggers in steps if triggers is None or triggers & present)
     return runs.put(present, run)
+
+
+#: the id of the one info a check of a claim gives for the rules it could not run
+NOT_CHECKED = "claim.not-checked"
+
+_NOT_CHECKED_CITATION = (
+    "ASC X12 837P 005010X222A1 and HL7 FHIR R4 Claim: a claim carries codes, units, "
+    "modifiers, diagnoses, the rendering provider and the payer, not the visit's minutes, "
+    "clock times or notes; CMS Pub. 100-02, ch. 15, sec. 220.3 (timed minutes are "
+    "documented in the medical record)"
+)
+
+
+def _without(run: _Run, lacking: frozenset[str]) -> tuple[_Run, tuple[Rule, ...]]:
+    """``run`` without the rules that need what the input lacks, and those rules."""
+    kept: list[tuple[RuleFunc, Rule]] = []
+    skipped: list[Rule] = []
+    for step in run:
+        if step[1].needs.isdisjoint(lacking):
+            kept.append(step)
+        else:
+            skipped.append(step[1])
+    return tuple(kept), tuple(skipped)
+
+
+def _not_checked(
+    skipped: tuple[Rule, ...], lacking: frozenset[str], profile: PayerProfile
+) -> Finding:
+    """The one info naming the rules a claim's input could not feed, and why."""
+    what = sorted({n for r in skipped for n in r.needs & lacking})
+    ids = ", ".join(sorted(r.id for r in skipped))
+    words = "; ".join(NEEDS[n] for n in what)
+    message = (
+        f"Not checked for {profile.name}: the claim does not carry {words}, so these rules "
+        f"did not run: {ids}."
+    )
+    if "minutes" in what:
+        message += (
+            " Billed units of timed codes are taken as given; pass the visit's minutes "
+            "beside the claim to check them."
+        )
+    return Finding(
+        NOT_CHECKED,
+        "info",
+        None,
+        message,
+        _NOT_CHECKED_CITATION,
+    )
+
+
+@attrs.frozen
+class _Recheck:
+    """``engine.check`` for a report's ``fixed()``, keeping what the input carries."""
+
+    engine: Engine
+    carries: frozenset[str]
+
+    def __call__(self, session: Session, payer: str | None) -> Report:
+        return self.engine.check(session, payer, carries=self.carries)
 
 
 def _check_profile_rule_ids(profiles: ProfileSet) -> None:

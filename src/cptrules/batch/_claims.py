@@ -23,7 +23,7 @@ import time
 from collections.abc import Iterator, Mapping
 from typing import IO, Any, Literal
 
-from .._interop import ClaimReport, ClaimVisit, PayerMap
+from .._interop import ClaimReport, ClaimVisit, PayerMap, check_visit
 from ..engine import Engine, default_engine
 from ..errors import ConfigError, CptRulesError
 from ..report import _printable, invalid_report, render_invalid_text, render_text
@@ -255,7 +255,7 @@ def _one(
     internal = 0
     if isinstance(result, ClaimVisit):
         try:
-            report = ClaimReport(visit=result, report=engine.check(result.session, payer))
+            report = check_visit(result, engine=engine, payer=payer)
             text = _render(report, number, fmt, name, label, margin)
         except CptRulesError as exc:
             errors = getattr(exc, "errors", None) or (("", str(exc)),)

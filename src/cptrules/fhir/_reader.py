@@ -24,7 +24,7 @@ from typing import Any
 
 from dateutil.parser import isoparse
 
-from .._interop import ClaimVisit, PayerMap, bundled_payer_map, taxonomy_map
+from .._interop import ClaimVisit, Minutes, PayerMap, bundled_payer_map, taxonomy_map, with_minutes
 from ..errors import CptRulesError, InvalidSessionError
 from ..parsing import load_session
 
@@ -447,14 +447,34 @@ def read_fhir(
     payer: str | None = None,
     payer_map: PayerMap | Mapping[str, str] | None = None,
     discipline: str | None = None,
+    minutes: Minutes | None = None,
 ) -> Iterator[ClaimVisit | FhirError]:
     """Read a FHIR R4 Claim, ExplanationOfBenefit or Bundle: one result per claim and day.
 
     ``source`` is a parsed JSON object or its text (str or bytes). Each result is
     a :class:`~cptrules.fhir.ClaimVisit` or a :class:`FhirError` locating every
     problem by FHIR path. ``payer``, ``payer_map`` and ``discipline`` work as in
-    :func:`cptrules.x12.read_837`.
+    :func:`cptrules.x12.read_837`. ``minutes`` maps (claim id, item sequence) to
+    the item's minutes, for items whose quantity is in units.
     """
+    for result in _read(source, payer, payer_map, discipline):
+        if minutes and isinstance(result, ClaimVisit):
+            try:
+                result = with_minutes(result, minutes)
+            except InvalidSessionError as exc:
+                result = FhirError(
+                    [("item", f"minutes given: {p}: {m}") for p, m in exc.errors],
+                    claim=result.claim,
+                )
+        yield result
+
+
+def _read(
+    source: Any,
+    payer: str | None,
+    payer_map: PayerMap | Mapping[str, str] | None,
+    discipline: str | None,
+) -> Iterator[ClaimVisit | FhirError]:
     if isinstance(payer_map, PayerMap):
         pmap = payer_map
     elif payer_map is None:

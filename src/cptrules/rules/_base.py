@@ -28,6 +28,10 @@ modifier kind of ``data/modifiers.toml`` such as ``mod:distinct``) lets the
 engine skip a rule on a session where none of them is present; give it only
 where the rule provably finds nothing without one. ``effective`` defaults to
 the first date of service of the bundled data (``data_start`` in ``codes.toml``).
+``needs`` names what of :data:`NEEDS` the rule reads beyond codes, units,
+modifiers, diagnoses, discipline and payer: on input that does not carry it
+(a claim: see :func:`cptrules.x12.check_visit`) the engine does not run the
+rule and names it in one ``claim.not-checked`` info instead.
 Rules whose facts come from a single source, or whose sources disagree, say so
 in words in the citation.
 """
@@ -47,7 +51,17 @@ if TYPE_CHECKING:
     from .._context import Context
     from ..payers import PayerProfile
 
-__all__ = ["REGISTRY", "Example", "Rule", "RuleFunc", "rule"]
+__all__ = ["NEEDS", "REGISTRY", "Example", "Rule", "RuleFunc", "rule"]
+
+#: What a rule may need beyond codes, units, modifiers, diagnoses, discipline and
+#: payer, with the words a report uses for it. A claim (837P, FHIR Claim) carries
+#: none of them unless its reader was given them: minutes per line, clock times
+#: per line, and the visit's documentation (techniques, regions, notes, plan of care).
+NEEDS: Mapping[str, str] = {
+    "minutes": "minutes per line",
+    "clock": "start and end times",
+    "documentation": "the visit's documentation (techniques, regions, notes, plan of care)",
+}
 
 RuleFunc = Callable[["Context", "Rule"], Iterable[Finding]]
 
@@ -94,6 +108,8 @@ class Rule:
     #: codes, code families, ``@DISCIPLINE`` or ``mod:KIND`` (a modifier kind of
     #: ``data/modifiers.toml``): the rule runs only when one is present
     triggers: frozenset[str] | None = None
+    #: what of :data:`NEEDS` the rule reads; the engine skips it on input without it
+    needs: frozenset[str] = frozenset()
 
     @property
     def effective(self) -> dt.date:
@@ -154,8 +170,12 @@ def rule(
     until: dt.date | None = None,
     applies: Callable[[PayerProfile], bool] | None = None,
     triggers: Iterable[str] | None = None,
+    needs: Iterable[str] = (),
 ) -> Callable[[RuleFunc], RuleFunc]:
     """Register the decorated function as rule ``rule_id`` (ids are unique)."""
+    wanted = frozenset(needs)
+    if not wanted <= NEEDS.keys():
+        raise ValueError(f"rule {rule_id}: needs must be among {', '.join(NEEDS)}")
 
     def register(func: RuleFunc) -> RuleFunc:
         if rule_id in REGISTRY:
@@ -174,6 +194,7 @@ def rule(
             applies=applies,
             family=rule_id.split(".", 1)[0],
             triggers=None if triggers is None else frozenset(triggers),
+            needs=wanted,
         )
         return func
 

@@ -209,6 +209,7 @@ def _manual(techniques: list[str], **extra: Any) -> dict[str, Any]:
 
 @rule(
     "code.technique",
+    needs=("documentation",),
     severity="error",
     citation=(
         "CPT coding conventions as summarized in REFERENCE 5: dry needling is 20560/20561 "
@@ -329,6 +330,7 @@ _CMT_97140_PAYERS = ("commercial", "uhc-commercial", "anthem")
 
 @rule(
     "code.same-region",
+    needs=("documentation",),
     triggers=("cmt", "97124"),
     severity="error",
     citation=(
@@ -457,6 +459,7 @@ def _mismatch(r: Rule, i: int, code: str, target: str | None, what: str, over: b
 
 @rule(
     "code.cmt-regions",
+    needs=("documentation",),
     triggers=("cmt", "omt", "dry_needling"),
     severity="error",
     citation=(

@@ -96,6 +96,7 @@ _NOTE_FIELDS: tuple[tuple[str, Severity, str], ...] = (
 
 @rule(
     "doc.manual-therapy",
+    needs=("documentation",),
     triggers=("manual_therapy",),
     severity="error",
     citation=(
@@ -196,6 +197,7 @@ def _missing_elements(r: Rule, i: int, line: ServiceLine) -> Iterator[Finding]:
 
 @rule(
     "doc.timed-minutes",
+    needs=("minutes",),
     severity="error",
     citation="CMS Pub. 100-02, ch. 15, sec. 220.3 (total timed minutes and total treatment time)",
     summary="Timed minutes on the lines exceed the whole visit's treatment minutes.",

@@ -442,6 +442,7 @@ def _removals(r: Rule, i: int, mods: AbstractSet[str], say: str) -> list[Finding
 
 @rule(
     "modifier.assistant",
+    needs=("minutes",),
     severity="error",
     citation=(
         "CMS Pub. 100-04, ch. 5, sec. 20.1; CY 2020 and CY 2022 PFS final rules "

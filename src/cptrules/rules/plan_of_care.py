@@ -157,6 +157,7 @@ _PASS = _session()
 
 @rule(
     "poc.missing",
+    needs=("documentation",),
     severity="error",
     citation="CMS Pub. 100-02, ch. 15, sec. 220.1.2 (therapy under a plan of care)",
     summary="Medicare therapy visit without a plan of care.",
@@ -191,6 +192,7 @@ def missing(ctx: Context, r: Rule) -> Sequence[Finding]:
 
 @rule(
     "poc.expired",
+    needs=("documentation",),
     severity="error",
     citation=(
         "CMS Pub. 100-02, ch. 15, sec. 220.1.3 (certification of at most 90 calendar days; "
@@ -285,6 +287,7 @@ def expired(ctx: Context, r: Rule) -> Sequence[Finding]:
 
 @rule(
     "poc.unsigned",
+    needs=("documentation",),
     severity="error",
     citation=(
         "CMS Pub. 100-02, ch. 15, sec. 220.1.3 (timely initial certification within 30 days)"
@@ -415,6 +418,7 @@ def _signed_late(r: Rule, days: int, order: bool) -> Finding:
 
 @rule(
     "poc.progress-report",
+    needs=("documentation",),
     severity="error",
     citation=(
         "CMS Pub. 100-02, ch. 15, sec. 220.3 D (progress report at least every 10 treatment days)"

@@ -69,6 +69,7 @@ _TOUCHING_PASS = _session(("10:00", "10:30"), ("10:30", "10:53"))
 
 @rule(
     "time.overlap",
+    needs=("clock",),
     severity="error",
     citation=(
         "CMS Pub. 100-04, ch. 5, sec. 20.2 (timed codes: direct one-on-one time); "

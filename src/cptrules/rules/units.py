@@ -204,6 +204,7 @@ def _expected_total(ctx: Context, code: str) -> int:
 
 @rule(
     "units.total-time",
+    needs=("minutes",),
     severity="error",
     citation="CMS Pub. 100-04, ch. 5, sec. 20.2",
     summary="Timed units must match a legal allocation of the day's total timed minutes.",
@@ -255,6 +256,7 @@ def total_time(ctx: Context, r: Rule) -> list[Finding]:
 
 @rule(
     "units.per-code",
+    needs=("minutes",),
     severity="error",
     citation="AMA CPT time rule: a unit is attained when the midpoint is passed, per code",
     summary="Timed units must match each code's own minutes by the AMA midpoint rule.",
@@ -398,6 +400,7 @@ def untimed(ctx: Context, r: Rule) -> list[Finding]:
 
 @rule(
     "units.single-line",
+    needs=("minutes",),
     severity="warning",
     citation=(
         "CMS MAC guidance (First Coast), timed codes on a single line per date of service; "
@@ -461,6 +464,7 @@ def single_line(ctx: Context, r: Rule) -> Iterator[Finding]:
 
 @rule(
     "units.missing-minutes",
+    needs=("minutes",),
     severity="error",
     citation="CMS Pub. 100-02, ch. 15, sec. 220.3 (timed minutes must be documented)",
     summary="A timed code without minutes: its units cannot be supported.",

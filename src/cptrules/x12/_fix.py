@@ -123,7 +123,9 @@ def fix_837(
                     fatal.append(result)
                 continue
             try:
-                settled = eng.check(result.session, payer).settle(rounds=rounds, engine=eng)
+                settled = eng.check(result.session, payer, carries=result.carries).settle(
+                    rounds=rounds
+                )
             except CptRulesError as exc:
                 not_read(number, getattr(exc, "errors", None) or (("", str(exc)),))
                 continue

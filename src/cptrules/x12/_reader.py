@@ -25,7 +25,7 @@ from collections.abc import Iterator, Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from .._interop import ClaimVisit, PayerMap, bundled_payer_map, taxonomy_map
+from .._interop import ClaimVisit, Minutes, PayerMap, bundled_payer_map, taxonomy_map, with_minutes
 from .._memo import Memo
 from ..errors import InvalidSessionError
 from ..parsing import load_session
@@ -676,6 +676,7 @@ def read_837(
     payer: str | None = None,
     payer_map: PayerMap | Mapping[str, str] | None = None,
     discipline: str | None = None,
+    minutes: Minutes | None = None,
 ) -> Iterator[ClaimVisit | X12Error]:
     """Read an X12 837P interchange: one result per claim and date of service, streamed.
 
@@ -690,6 +691,10 @@ def read_837(
     entries (a mapping of payer id to profile, or a :class:`PayerMap`) to the
     bundled map; ``discipline`` sets the provider's discipline for every claim
     where the taxonomy does not tell it (physicians).
+
+    An 837P carries units, not minutes: ``minutes``, a mapping of (claim id, LX
+    number) to the line's minutes, fills them in from the EMR so the timed-unit
+    rules run (see :func:`~cptrules.x12.check_visit`).
     """
     if isinstance(payer_map, PayerMap):
         pmap = payer_map
@@ -697,4 +702,24 @@ def read_837(
         pmap = bundled_payer_map()
     else:
         pmap = bundled_payer_map().merged(PayerMap(payer_ids=dict(payer_map)))
-    return _Reader(pmap, payer, discipline).read(source)
+    results = _Reader(pmap, payer, discipline).read(source)
+    return results if not minutes else _with_minutes(results, minutes)
+
+
+def _with_minutes(
+    results: Iterator[ClaimVisit | X12Error], minutes: Minutes
+) -> Iterator[ClaimVisit | X12Error]:
+    """``results`` with the minutes passed beside the claims filled in."""
+    for result in results:
+        if isinstance(result, ClaimVisit):
+            try:
+                result = with_minutes(result, minutes)
+            except InvalidSessionError as exc:
+                result = X12Error(
+                    [
+                        Problem(result.clm_segment, "CLM", None, f"minutes given: {p}: {m}")
+                        for p, m in exc.errors
+                    ],
+                    claim=result.claim,
+                )
+        yield result

@@ -1,0 +1,173 @@
+"""Claim mode: an 837P carries no minutes, clock times or documentation.
+
+Rules that need them are not run and one ``claim.not-checked`` info names them;
+rules on codes, units, modifiers, diagnoses, discipline and payer run in full;
+minutes passed beside the claim let the timed-unit rules run.
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import cptrules
+from cptrules import x12
+from cptrules.rules import REGISTRY
+from cptrules.x12 import ClaimReport, ClaimVisit, X12Error
+
+ROOT = Path(__file__).resolve().parents[2]
+REAL = ROOT.parent / "shared" / "real" / "x12"
+
+#: the rules that read minutes, clock times or documentation
+MINUTE_RULES = {r.id for r in REGISTRY.values() if "minutes" in r.needs}
+
+
+def claim(*lines: dict[str, Any], discipline: str = "PT", dx: tuple[str, ...] = ()) -> str:
+    """A one-claim 837P (claim id C1) of ``lines`` for Medicare on 2026-03-04."""
+    data: dict[str, Any] = {
+        "date_of_service": "2026-03-04",
+        "payer": "medicare",
+        "provider": {"discipline": discipline},
+        "lines": list(lines),
+    }
+    if dx:
+        data["diagnoses"] = list(dx)
+    return x12.dump_837([cptrules.load_session(data)])
+
+
+def line(code: str, units: int, *mods: str, **extra: Any) -> dict[str, Any]:
+    return {"code": code, "units": units, "modifiers": list(mods), **extra}
+
+
+def check(text: str, **kw: Any) -> ClaimReport:
+    [visit] = x12.read_837(text, **kw)
+    assert isinstance(visit, ClaimVisit), visit
+    return x12.check_visit(visit)
+
+
+def rules_of(report: ClaimReport) -> set[str]:
+    return {f.rule for f in report.report.findings}
+
+
+THERAPY = claim(line("97110", 2, "GP"), line("97140", 1, "GP"))
+
+
+def test_a_therapy_claim_has_no_minute_errors_and_one_not_checked_info() -> None:
+    report = check(THERAPY)
+    assert report.visit.carries == frozenset()
+    assert report.ok
+    assert not rules_of(report) & MINUTE_RULES
+    [info] = [f for f in report.report.findings if f.rule == "claim.not-checked"]
+    assert (info.severity, info.line) == ("info", None)
+    for rid in ("units.total-time", "units.missing-minutes", "doc.timed-minutes", "poc.missing"):
+        assert rid in info.message
+    assert "Medicare Part B" in info.message
+    assert "minutes per line" in info.message
+    # billed units of timed codes are taken as given
+    assert [(u.billed, u.expected) for u in report.report.units] == [(2, 2), (1, 1)]
+    out = report.to_dict()
+    assert out["ok"]
+    assert any(f["rule"] == "claim.not-checked" for f in out["findings"])
+
+
+def test_the_same_visit_as_a_session_still_reports_missing_minutes() -> None:
+    [visit] = x12.read_837(THERAPY)
+    assert isinstance(visit, ClaimVisit)
+    report = cptrules.check(visit.session)
+    assert "units.missing-minutes" in {f.rule for f in report.findings}
+    assert "claim.not-checked" not in {f.rule for f in report.findings}
+
+
+def test_code_rules_still_run_on_a_claim() -> None:
+    no_gp = check(claim(line("97110", 2, "GP"), line("97140", 1)))
+    assert "modifier.therapy" in rules_of(no_gp)
+    pair = check(claim(line("97530", 2, "GP"), line("97140", 1, "GP")))
+    assert [f.line for f in pair.report.findings if f.rule == "ncci.ptp"] == [0]
+    bypass = check(claim(line("97530", 2, "GP"), line("97140", 1, "GP", "59")))
+    assert "ncci.ptp" not in rules_of(bypass)
+
+
+def test_cmt_without_at_is_caught_and_regions_are_not_checked() -> None:
+    report = check(claim(line("98940", 1), discipline="DC", dx=("M99.01",)))
+    assert "modifier.at" in rules_of(report)
+    [info] = [f for f in report.report.findings if f.rule == "claim.not-checked"]
+    assert "code.cmt-regions" in info.message
+
+
+@pytest.mark.skipif("coverage.subluxation" not in REGISTRY, reason="rule not in this tree")
+def test_cmt_with_a_non_subluxation_diagnosis_is_caught() -> None:  # pragma: no cover
+    report = check(claim(line("98940", 1, "AT"), discipline="DC", dx=("M54.50",)))
+    assert "coverage.subluxation" in rules_of(report)
+
+
+def test_minutes_beside_the_claim_run_the_timed_unit_rules() -> None:
+    minutes = {("C1", 1): 10, ("C1", 2): 15}
+    report = check(THERAPY, minutes=minutes)
+    assert report.visit.carries == frozenset({"minutes"})
+    assert [ln.minutes for ln in report.visit.session.lines] == [10, 15]
+    found = rules_of(report)
+    assert found & {"units.total-time", "units.per-code"}
+    [info] = [f for f in report.report.findings if f.rule == "claim.not-checked"]
+    assert "units." not in info.message
+    assert "poc.missing" in info.message
+    right = check(THERAPY, minutes={("C1", 1): 30, ("C1", 2): 15})
+    assert not rules_of(right) & {"units.total-time", "units.per-code", "units.missing-minutes"}
+
+
+def test_minutes_for_part_of_the_timed_lines_still_check_nothing_by_minutes() -> None:
+    report = check(THERAPY, minutes={("C1", 1): 30, ("C2", 2): 15})
+    assert report.visit.carries == frozenset()
+    assert not rules_of(report) & MINUTE_RULES
+
+
+def test_bad_minutes_beside_the_claim_are_a_located_error() -> None:
+    [err] = x12.read_837(THERAPY, minutes={("C1", 1): -5})
+    assert isinstance(err, X12Error)
+    assert err.claim == "C1"
+    assert err.problems[0].segment_id == "CLM"
+    assert "minutes" in err.problems[0].message
+
+
+def test_fix_837_keeps_claim_mode() -> None:
+    out = io.StringIO()
+    outcome = x12.fix_837(THERAPY, out)
+    # without claim mode, the missing minutes would drop 97110's and 97140's units
+    assert (outcome.visits, outcome.changed, outcome.unsettled) == (1, 0, 0)
+    assert out.getvalue() == THERAPY
+
+
+def test_a_fixed_claim_report_rechecks_in_claim_mode() -> None:
+    report = check(claim(line("97110", 2, "GP"), line("97140", 1)))
+    settled = report.report.settle()
+    assert settled.report.ok
+    assert settled.session.lines[1].modifiers == ("GP",)
+    assert "claim.not-checked" in {f.rule for f in settled.report.findings}
+
+
+def test_needs_must_be_known() -> None:
+    from cptrules.rules._base import rule
+
+    with pytest.raises(ValueError, match="needs"):
+        rule(
+            "x.y",
+            severity="info",
+            citation="c",
+            summary="s",
+            payers=("*",),
+            confidence="C-1",
+            needs=("notes",),
+        )
+
+
+@pytest.mark.skipif(not REAL.is_dir(), reason="shared/real is not beside the checkout")
+def test_the_real_chiropractic_claim_is_checked_in_claim_mode() -> None:
+    raw = (REAL / "badx12__X222-chiropractic.edi").read_text()
+    text = raw.replace("HI*BK:7215", "HI*ABK:M9903").replace("XX*1234567890", "XX*1234567893")
+    text = text.replace("DTP*472*D8*20050215", "DTP*472*D8*20260304")  # inside our data
+    report = check(text, discipline="DC")
+    assert "modifier.at" in rules_of(report)  # 98940 without AT
+    assert "claim.not-checked" in rules_of(report)
+    assert not rules_of(report) & MINUTE_RULES

@@ -13,7 +13,10 @@ read once on first use.
 
 from __future__ import annotations
 
+import csv
 import functools
+import io
+import json
 import os
 import tomllib
 from collections.abc import Mapping
@@ -36,6 +39,7 @@ __all__ = [
     "bundled_payer_map",
     "check_visit",
     "claim_carries",
+    "load_minutes",
     "load_payer_map",
     "taxonomy_map",
     "with_minutes",
@@ -280,3 +284,69 @@ def with_minutes(visit: ClaimVisit, minutes: Minutes | None) -> ClaimVisit:
     if not changed:
         return visit
     return attrs.evolve(visit, session=attrs.evolve(visit.session, lines=tuple(lines)))
+
+
+#: the most minutes one line can carry beside a claim (a day)
+_MAX_LINE_MINUTES = 1440
+
+
+def load_minutes(path: str | os.PathLike[str]) -> dict[tuple[str, int], int]:
+    """Read minutes to pass beside claims: (claim id, line position) -> minutes.
+
+    A JSON file maps each claim id to an object of line position (LX number or
+    FHIR item sequence, as text) to minutes: ``{"PT-1001": {"1": 38, "2": 15}}``.
+    A CSV file (any other name) has the header ``claim,line,minutes`` and one row
+    per line. Problems raise :class:`~cptrules.errors.DataError` naming the row or
+    position, never the claim id.
+    """
+    origin = os.path.basename(os.fspath(path))
+    try:
+        with open(path, encoding="utf-8", newline="") as fh:
+            text = fh.read()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise DataError(f"cannot read minutes: {exc.__class__.__name__}") from None
+    rows: list[tuple[str, object, object, str]] = []  # claim, line, minutes, where
+    if origin.lower().endswith(".json"):
+        try:
+            raw = json.loads(text)
+        except ValueError:
+            raise DataError("not valid JSON", source=origin) from None
+        if not isinstance(raw, dict):
+            raise DataError("must map claim ids to objects of line -> minutes", source=origin)
+        for k, (claim, lines) in enumerate(raw.items(), 1):
+            if not isinstance(lines, dict):
+                raise DataError(f"claim {k}: must map lines to minutes", source=origin)
+            rows += [(claim, ln, m, f"claim {k}") for ln, m in lines.items()]
+    else:
+        reader = csv.reader(io.StringIO(text))
+        header = next(reader, None)
+        if header is None or [h.strip().lower() for h in header] != ["claim", "line", "minutes"]:
+            raise DataError("the header must be claim,line,minutes", source=origin)
+        for k, row in enumerate(reader, 2):
+            if not row:
+                continue
+            if len(row) != 3:
+                raise DataError(f"row {k}: must have 3 fields", source=origin)
+            rows.append((row[0].strip(), row[1], row[2], f"row {k}"))
+    out: dict[tuple[str, int], int] = {}
+    for claim, line, minutes, where in rows:
+        pos, mins = _whole(line), _whole(minutes)
+        if not claim or pos is None or pos < 1:
+            raise DataError(f"{where}: a claim id and a line number from 1", source=origin)
+        if mins is None or not 0 <= mins <= _MAX_LINE_MINUTES:
+            raise DataError(
+                f"{where}: minutes must be a whole number 0-{_MAX_LINE_MINUTES}", source=origin
+            )
+        out[(claim, pos)] = mins
+    return out
+
+
+def _whole(value: object) -> int | None:
+    """``value`` as a whole number (an int, or digits as text), else None."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value.strip())
+    return None

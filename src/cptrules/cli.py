@@ -195,6 +195,7 @@ def _check_file(
                 payer=args.payer,
                 payer_map=claims.payer_map,
                 discipline=claims.discipline,
+                minutes=claims.minutes,
                 format=args.format,
                 name=name,
                 label=name if several else None,
@@ -245,11 +246,17 @@ def _has_fee_data(store: str) -> bool:
 
 
 class _ClaimOptions:
-    """How claim files are read: the payer map and the discipline, from the options."""
+    """How claim files are read: the payer map, the discipline and minutes, from the options."""
 
-    def __init__(self, payer_map: PayerMap | None, discipline: str | None) -> None:
+    def __init__(
+        self,
+        payer_map: PayerMap | None,
+        discipline: str | None,
+        minutes: dict[tuple[str, int], int] | None = None,
+    ) -> None:
         self.payer_map = payer_map
         self.discipline = discipline
+        self.minutes = minutes
 
     @classmethod
     def from_args(cls, args: argparse.Namespace, command: str) -> _ClaimOptions | None:
@@ -263,7 +270,16 @@ class _ClaimOptions:
             except CptRulesError as exc:
                 print(f"cptrules {command}: {_printable(str(exc))}", file=sys.stderr)
                 return None
-        return cls(payer_map, args.discipline)
+        minutes = None
+        if args.minutes is not None:
+            from ._interop import load_minutes
+
+            try:
+                minutes = load_minutes(args.minutes)
+            except CptRulesError as exc:
+                print(f"cptrules {command}: {_printable(str(exc))}", file=sys.stderr)
+                return None
+        return cls(payer_map, args.discipline, minutes)
 
 
 def _cmd_fix(args: argparse.Namespace) -> int:
@@ -344,6 +360,7 @@ def _write_fixed(
             payer=args.payer,
             payer_map=claims.payer_map,
             discipline=claims.discipline,
+            minutes=claims.minutes,
         )
     if args.output == "-":
         with open(target, encoding="utf-8", newline="") as fh:
@@ -516,6 +533,12 @@ def _claim_options(p: argparse.ArgumentParser) -> None:
         "--discipline",
         choices=DISCIPLINES,
         help="claim files: the provider's discipline where the taxonomy does not tell it",
+    )
+    p.add_argument(
+        "--minutes",
+        metavar="FILE",
+        help="claim files: each line's minutes from the EMR, by claim id and LX number or "
+        "item sequence (JSON, or CSV claim,line,minutes), so timed units are checked",
     )
 
 

@@ -373,7 +373,8 @@ def _not_checked(
     skipped: tuple[Rule, ...], lacking: frozenset[str], profile: PayerProfile
 ) -> Finding:
     """The one info naming the rules a claim's input could not feed, and why."""
-    what = sorted({n for r in skipped for n in r.needs & lacking})
+    needed = frozenset().union(*(r.needs for r in skipped))
+    what = [n for n in NEEDS if n in needed and n in lacking]
     ids = ", ".join(sorted(r.id for r in skipped))
     words = "; ".join(NEEDS[n] for n in what)
     message = (

@@ -8,6 +8,7 @@ minutes passed beside the claim let the timed-unit rules run.
 from __future__ import annotations
 
 import io
+import json
 from pathlib import Path
 from typing import Any
 
@@ -171,3 +172,49 @@ def test_the_real_chiropractic_claim_is_checked_in_claim_mode() -> None:
     assert "modifier.at" in rules_of(report)  # 98940 without AT
     assert "claim.not-checked" in rules_of(report)
     assert not rules_of(report) & MINUTE_RULES
+
+
+def test_load_minutes_reads_json_and_csv(tmp_path: Path) -> None:
+    (tmp_path / "m.json").write_text('{"C1": {"1": 30, "2": 15}}')
+    (tmp_path / "m.csv").write_text("claim,line,minutes\nC1,1,30\nC1,2,15\n")
+    want = {("C1", 1): 30, ("C1", 2): 15}
+    assert x12.load_minutes(tmp_path / "m.json") == want
+    assert x12.load_minutes(tmp_path / "m.csv") == want
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "where"),
+    [
+        ("a.json", "[1]", "must map"),
+        ("a.json", '{"SECRET-ID": {"1": "x"}}', "claim 1"),
+        ("a.csv", "claim,lx\n", "header"),
+        ("a.csv", "claim,line,minutes\nSECRET-ID,0,5\n", "row 2"),
+        ("a.csv", "claim,line,minutes\nSECRET-ID,1,2000\n", "row 2"),
+    ],
+)
+def test_bad_minutes_files_are_named_without_the_claim_id(
+    tmp_path: Path, name: str, text: str, where: str
+) -> None:
+    (tmp_path / name).write_text(text)
+    with pytest.raises(cptrules.CptRulesError, match=where) as info:
+        x12.load_minutes(tmp_path / name)
+    assert "SECRET-ID" not in str(info.value)
+
+
+def test_cli_minutes_beside_a_claim_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from cptrules.cli import main
+
+    (tmp_path / "c.837").write_text(THERAPY)
+    assert main(["check", str(tmp_path / "c.837"), "--format", "json"]) == 0
+    plain = json.loads(capsys.readouterr().out)
+    assert "claim.not-checked" in {f["rule"] for f in plain["findings"]}
+    (tmp_path / "m.csv").write_text("claim,line,minutes\nC1,1,10\nC1,2,15\n")
+    args = ["check", str(tmp_path / "c.837"), "--format", "json", "--minutes"]
+    assert main([*args, str(tmp_path / "m.csv")]) == 1
+    out = json.loads(capsys.readouterr().out)
+    assert "units.total-time" in {f["rule"] for f in out["findings"]}
+    (tmp_path / "bad.csv").write_text("nope\n")
+    assert main([*args, str(tmp_path / "bad.csv")]) == 2
+    assert "header" in capsys.readouterr().err

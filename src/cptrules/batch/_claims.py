@@ -23,7 +23,7 @@ import time
 from collections.abc import Iterator, Mapping
 from typing import IO, Any, Literal
 
-from .._interop import ClaimReport, ClaimVisit, PayerMap, check_visit
+from .._interop import ClaimReport, ClaimVisit, Minutes, PayerMap, check_visit
 from ..engine import Engine, default_engine
 from ..errors import ConfigError, CptRulesError
 from ..report import _printable, invalid_report, render_invalid_text, render_text
@@ -133,8 +133,14 @@ def _visits(
     payer: str | None,
     payer_map: PayerMap | Mapping[str, str] | None,
     discipline: str | None,
+    minutes: Minutes | None = None,
 ) -> Iterator[ClaimVisit | CptRulesError]:
-    options: dict[str, Any] = {"payer": payer, "payer_map": payer_map, "discipline": discipline}
+    options: dict[str, Any] = {
+        "payer": payer,
+        "payer_map": payer_map,
+        "discipline": discipline,
+        "minutes": minutes,
+    }
     if kind == "x12":
         from .. import x12
 
@@ -181,6 +187,7 @@ def check_claims(
     payer: str | None = None,
     payer_map: PayerMap | Mapping[str, str] | None = None,
     discipline: str | None = None,
+    minutes: Minutes | None = None,
     format: Format = "jsonl",
     name: str = "<input>",
     label: str | None = None,
@@ -193,7 +200,8 @@ def check_claims(
     and ``record`` (its 1-based number in the file); findings and units carry
     ``claim_line``. A claim that cannot be read (or checked) is an invalid
     report naming the claim and locating every problem. In one process: the
-    reader streams, so memory does not grow with the file.
+    reader streams, so memory does not grow with the file. ``minutes`` (claim id,
+    line position) -> minutes fills in minutes the claims do not carry.
     """
     if kind == "sessions":
         raise ConfigError("check_claims reads claim files; sessions go to check_jsonl")
@@ -203,7 +211,9 @@ def check_claims(
     _check_payer(eng, payer)
     summary = Summary()
     start = time.monotonic()
-    results = _visits(kind, in_stream, payer=payer, payer_map=payer_map, discipline=discipline)
+    results = _visits(
+        kind, in_stream, payer=payer, payer_map=payer_map, discipline=discipline, minutes=minutes
+    )
     write = out_stream.write
     bar = _Progress(progress, None)
     with _Interrupt() as interrupt:

@@ -21,7 +21,7 @@ writes a session as a FHIR Claim (the round-trip tests and strategies use it).
 
 from __future__ import annotations
 
-from .._interop import ClaimReport, ClaimVisit, PayerMap, check_visit
+from .._interop import ClaimReport, ClaimVisit, PayerMap, check_visit, load_minutes
 from ._reader import CPT_SYSTEMS, FhirError, parse_day, read_fhir
 from ._writer import dump_claim
 
@@ -33,6 +33,7 @@ __all__ = [
     "PayerMap",
     "check_visit",
     "dump_claim",
+    "load_minutes",
     "parse_day",
     "read_fhir",
     "sniff",

@@ -29,7 +29,9 @@ from .._interop import (
     PayerMap,
     bundled_payer_map,
     check_visit,
+    load_minutes,
     load_payer_map,
+    with_minutes,
 )
 from ._fix import FixOutcome, fix_837, net_fixes
 from ._reader import MAX_CLAIM_LINES, VERSIONS, read_837
@@ -50,10 +52,12 @@ __all__ = [
     "check_visit",
     "dump_837",
     "fix_837",
+    "load_minutes",
     "load_payer_map",
     "net_fixes",
     "read_837",
     "sniff",
+    "with_minutes",
     "write_837",
 ]
 

@@ -15,7 +15,7 @@ from typing import IO
 
 import attrs
 
-from .._interop import ClaimVisit, PayerMap
+from .._interop import ClaimVisit, Minutes, PayerMap
 from ..engine import Engine, default_engine
 from ..errors import CptRulesError
 from ..models import Session
@@ -89,6 +89,7 @@ def fix_837(
     payer_map: PayerMap | Mapping[str, str] | None = None,
     discipline: str | None = None,
     rounds: int = MAX_FIX_ROUNDS,
+    minutes: Minutes | None = None,
 ) -> FixOutcome:
     """Check every claim of ``source`` and write it to ``out`` with the fixes settled.
 
@@ -115,7 +116,9 @@ def fix_837(
     def corrections() -> Iterator[tuple[ClaimVisit, list[Fix]]]:
         # Consumed by write_837 before it writes: only its plan (the changed SV1s,
         # the removed loops) is kept, never the visits, so memory stays small.
-        results = read_837(source, payer=payer, payer_map=payer_map, discipline=discipline)
+        results = read_837(
+            source, payer=payer, payer_map=payer_map, discipline=discipline, minutes=minutes
+        )
         for number, result in enumerate(results, 1):
             if isinstance(result, X12Error):
                 not_read(number, result.errors)

@@ -9,6 +9,7 @@ import socket
 import time
 from pathlib import Path
 
+import attrs
 import pytest
 
 import cptrules
@@ -84,14 +85,19 @@ def _claim_session() -> cptrules.Session:
 
 
 def test_check_x12(server: Server) -> None:
-    text = x12.dump_837([("CLAIM-77", _claim_session())])
+    session = _claim_session()
+    no_gp = attrs.evolve(session.lines[1], modifiers=())  # 97140 without GP: an error
+    text = x12.dump_837([("CLAIM-77", attrs.evolve(session, lines=(session.lines[0], no_gp)))])
     status, _headers, body = server.request("POST", "/v1/check", text, "application/edi-x12")
     assert status == 200, body
     [report] = json.loads(body)["reports"]
     assert report["claim"] == "CLAIM-77"
     assert report["format"] == "x12"
     assert report["ok"] is False
-    assert {f["claim_line"] for f in report["findings"] if f["line"] is not None} <= {1, 2}
+    rules = {f["rule"]: f["claim_line"] for f in report["findings"]}
+    assert rules["modifier.therapy"] == 2
+    assert "claim.not-checked" in rules  # an 837P carries units, not every line's minutes
+    assert "units.missing-minutes" not in rules
 
 
 def test_check_fhir(server: Server) -> None:

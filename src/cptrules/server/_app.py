@@ -19,7 +19,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from .._interop import ClaimReport, ClaimVisit
+from .._interop import ClaimReport, ClaimVisit, check_visit
 from .._version import DATA_VERSION, __version__
 from ..batch import EngineSettings, check_jsonl
 from ..engine import Engine
@@ -211,7 +211,7 @@ def _claim_reports(engine: Engine, visits: list[Any], payer: str | None) -> list
     for item in visits:
         if isinstance(item, ClaimVisit):
             try:
-                out.append(ClaimReport(visit=item, report=engine.check(item.session, payer)))
+                out.append(check_visit(item, engine=engine, payer=payer))
             except CptRulesError as exc:
                 out.append(_invalid_claim(item.claim, exc))
         else:

@@ -492,7 +492,7 @@ def test_kx_rule_is_medicare_only() -> None:
 
 @pytest.mark.parametrize("x", ["XE", "XS", "XP", "XU"])
 def test_59_with_an_x_modifier(x: str) -> None:
-    s = visit(line("97530", 30, 2, "GP"), line("97140", 15, 1, "GP", "59", x))
+    s = visit(line("97150", None, 1, "GP"), line("97140", 15, 1, "GP", "59", x))
     (f,) = found(s, "modifier.distinct")
     assert (f.line, f.severity) == (1, "error")
     assert fixes(f) == [("remove_modifier", 1, "59")]
@@ -539,8 +539,8 @@ def test_59_where_no_edit_needs_it() -> None:
 @pytest.mark.parametrize(
     ("first", "second"),
     [
-        ("97140", "97530"),  # modifier on 97530, column 2 of the bundled row
-        ("97530", "97140"),  # modifier on 97140, column 1: the order is [?], not flagged
+        ("97150", "97140"),  # modifier on 97140, column 2 of the bundled row
+        ("97140", "97150"),  # modifier on 97150, column 1: either column counts
         ("98940", "97140"),  # modifier on 97140, column 2
         ("97140", "98940"),  # modifier on the CMT, column 1: either column counts
         ("97012", "97140"),
@@ -567,7 +567,7 @@ def test_edit_must_be_in_force_on_the_date_of_service() -> None:
             return {}
 
     engine = cptrules.Engine(tables=Later())  # duck-typed: EditTables is a Protocol
-    s = visit(line("97530", 30, 2, "GP"), line("97140", 15, 1, "GP", "59"))
+    s = visit(line("97150", None, 1, "GP"), line("97140", 15, 1, "GP", "59"))
     assert [f.severity for f in found(s, "modifier.distinct", engine)] == ["warning"]
 
 

@@ -138,28 +138,25 @@ def test_distinct_regions_suggest_xs() -> None:
     other = visit(cmt, {**manual, "regions": ["upper_extremity"]}, payer="medicare")
     (f,) = found(eng, other, "ncci.ptp")
     assert f.fixes == (Fix("add_modifier", 1, "XS"),)
-    assert f.citation.endswith("cptrules bundled therapy pairs 2026-11; [C-4]")
+    assert "CMS NCCI practitioner PTP edits, quarter beginning 2024-07-01" in f.citation
     assert cleared(eng, other, "ncci.ptp")
     same = visit(cmt, {**manual, "regions": ["lumbar"]}, payer="medicare")
     (f,) = found(eng, same, "ncci.ptp")
     assert f.fixes == ()  # the same region: no modifier makes 97140 distinct
 
 
-def test_bundled_pair_of_uncertain_order_accepts_the_modifier_on_either_line() -> None:
+def test_deleted_pair_does_not_fire() -> None:
     eng = cptrules.Engine(tables=bundled_tables())
-    for mods in ((("59",), ()), ((), ("59",))):
-        s = visit(line("97140", 1, *mods[0], minutes=15), line("97530", 1, *mods[1], minutes=15))
-        assert found(eng, s, "ncci.ptp") == []
-    (f,) = found(eng, visit(line("97140", 1, minutes=15), line("97530", 1, minutes=15)), "ncci.ptp")
-    assert "column order of this bundled pair is [?]" in f.message
-    assert f.citation.endswith("[C-2]; column order [?]")
+    s = visit(line("97140", 1, minutes=15), line("97530", 1, minutes=15))
+    assert found(eng, s, "ncci.ptp") == []  # CMS deleted 97140/97530 on 2019-12-31
 
 
-def test_single_source_pair_says_so() -> None:
+def test_indicator_0_pair_is_not_bypassed() -> None:
     eng = cptrules.Engine(tables=bundled_tables())
-    s = visit(line("97150", 1), line("97110", 1, minutes=15))
+    s = visit(line("97140", 1, minutes=15), line("97124", 1, "59", minutes=15))
     (f,) = found(eng, s, "ncci.ptp")
-    assert "[S]" in f.citation
+    assert f.line == 1
+    assert "CMS NCCI practitioner PTP edits" in f.citation
 
 
 def no_ncci_engine(tmp_path: Path, tables: MemoryTables) -> cptrules.Engine:

@@ -923,7 +923,7 @@ def _is_em(code: str) -> bool:
     examples=(
         Example(
             _pt_session(
-                [_line("97530", 30, 2, "GP"), _manual(15, 1, "GP", "59", "XU")],
+                [_line("97150", None, 1, "GP"), _manual(15, 1, "GP", "59", "XU")],
             ),
             fails=True,
             note="59 and XU together on 97140",
@@ -948,9 +948,9 @@ def _is_em(code: str) -> bool:
             note="59 on an E/M code (the E/M with same-day OMT takes 25)",
         ),
         Example(
-            _pt_session([_line("97530", 30, 2, "GP"), _manual(15, 1, "GP", "59")]),
+            _pt_session([_line("97150", None, 1, "GP"), _manual(15, 1, "GP", "59")]),
             fails=False,
-            note="97140 with 97530 in distinct 15-minute blocks (MLN SE1418)",
+            note="97140 with group therapy 97150 in a separate time block, 59 on 97140",
         ),
     ),
 )

@@ -180,24 +180,24 @@ def _regions(ctx: Context, lines: Sequence[int]) -> frozenset[str]:
     confidence="C-2",
     examples=(
         Example(
-            _pt(_line("97161", None, 1), _manual(15, 1)),
+            _pt(_line("97150", None, 1), _manual(15, 1)),
             fails=True,
-            note="PT evaluation with 97140 and no modifier on 97140 (indicator 1 since 2020)",
+            note="group therapy 97150 with 97140 and no modifier on 97140 (indicator 1)",
+        ),
+        Example(
+            _pt(_line("97124", 15, 1, "59", regions=["cervical"]), _manual(15, 1)),
+            fails=True,
+            note="97140 with massage 97124: indicator 0, 59 bypasses nothing",
+        ),
+        Example(
+            _pt(_line("97150", None, 1), _manual(15, 1, "59")),
+            fails=False,
+            note="group therapy and 97140 in separate time blocks, 59 on 97140",
         ),
         Example(
             _pt(_line("97530", 30, 2), _manual(15, 1)),
-            fails=True,
-            note="97140 with 97530, neither line carrying 59 or an X modifier",
-        ),
-        Example(
-            _pt(_line("97161", None, 1), _manual(15, 1, "59")),
             fails=False,
-            note="evaluation and manual therapy as distinct services, 59 on 97140",
-        ),
-        Example(
-            _pt(_line("97530", 30, 2), _manual(15, 1, "59")),
-            fails=False,
-            note="97140 with 97530 in distinct 15-minute blocks (MLN SE1418); Anthem denies it",
+            note="97140 with 97530: the CMS edit was deleted 2019-12-31; Anthem denies it",
             payers=("medicare", "commercial", "uhc-commercial", "aetna", "bcbs-mn"),
         ),
         Example(

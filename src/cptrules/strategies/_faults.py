@@ -38,7 +38,8 @@ coverage.bundled                  Medicare 97010
 coverage.acupuncture              Medicare dry needling 20560/20561 without a back-pain
                                   diagnosis
 code.technique                    a technique of another code's family on 97140
-code.same-region                  97124 on a region 97140 treats the same day
+code.same-region                  97124 added on a region 97140 treats the same day
+                                  (``ncci.ptp`` too: an indicator-0 pair)
 code.cmt-regions                  a CMT code whose region range misses the regions treated
 doc.manual-therapy                97140 without techniques, patient response or rationale
 doc.timed-minutes                 total visit minutes below the timed minutes
@@ -440,12 +441,30 @@ def _wrong_technique(draw: st.DrawFn, session: Session, prof: PayerProfile, env:
     return _replace(session, i, attrs.evolve(line, techniques=(*line.techniques, wrong)))
 
 
-@_fault("code.same-region", Need(codes=frozenset(("97140", "97124"))), _every)
+@_fault(
+    "code.same-region",
+    Need(codes=frozenset(("97140",))),
+    _every,
+    implies=("ncci.ptp", "units.daily-cap"),
+)
 def _same_region(draw: st.DrawFn, session: Session, prof: PayerProfile, env: Env) -> Session:
-    manual = session.lines[_index(session, "97140")]
-    i = _index(session, "97124")
+    # 97140/97124 is an NCCI indicator-0 pair, so no clean session holds both:
+    # add a 97124 line on a region 97140 treats (units recomputed).
+    j = _index(session, "97140")
+    manual = session.lines[j]
     shared = draw(st.sampled_from(manual.regions))
-    return _replace(session, i, attrs.evolve(session.lines[i], regions=(shared,)))
+    mods = tuple(m for m in manual.modifiers if m in ("GP", "GO", "GN", "KX"))
+    massage = ServiceLine(
+        code="97124",
+        minutes=draw(st.integers(8, 22)),
+        units=None if manual.units is None else 1,
+        modifiers=mods,
+        regions=(shared,),
+        diagnosis_pointers=manual.diagnosis_pointers,
+    )
+    session = attrs.evolve(session, lines=(*session.lines, massage))
+    i = len(session.lines) - 1
+    return _set_minutes(draw, session, i, massage.minutes or 8, prof)
 
 
 @_fault("code.cmt-regions", Need(codes=frozenset(("98940",))), _every)

@@ -35,6 +35,9 @@ Basis = Literal[
     "patient",
     "acupuncture_initial",
     "acupuncture_addon",
+    "time_block",
+    "area",
+    "period",
 ]
 Therapy = Literal["always", "sometimes", "never"]
 
@@ -60,6 +63,12 @@ class CodeInfo:
     addon_to: tuple[str, ...] = ()
     valid_from: dt.date | None = None
     valid_until: dt.date | None = None
+    #: once per date of service: at most one unit of one code of this group
+    per_day: str | None = None
+    #: who typically bills the code (drives test data; coverage is the rules' business)
+    disciplines: tuple[str, ...] = ()
+    #: the public source of the entry
+    source: str = ""
 
     def valid_on(self, day: dt.date) -> bool:
         """True when the code exists on ``day``."""
@@ -95,10 +104,21 @@ class Catalog:
     spinal_regions: frozenset[str]
     #: codes fixed to one discipline (the evaluations), worked out from ``codes``
     discipline_codes: frozenset[str] = attrs.field(init=False, eq=False, repr=False)
+    #: once-per-day group -> its codes, in catalog order, worked out from ``codes``
+    per_day_groups: Mapping[str, tuple[str, ...]] = attrs.field(init=False, eq=False, repr=False)
+    #: add-on codes and codes of a once-per-day group (what ``code.add-on`` looks at)
+    per_day_or_addon: frozenset[str] = attrs.field(init=False, eq=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
         fixed = frozenset(c for c, info in self.codes.items() if info.discipline is not None)
         object.__setattr__(self, "discipline_codes", fixed)  # attrs' way to set a frozen field
+        groups: dict[str, list[str]] = {}
+        for code, info in self.codes.items():
+            if info.per_day is not None:
+                groups.setdefault(info.per_day, []).append(code)
+        object.__setattr__(self, "per_day_groups", {g: tuple(c) for g, c in groups.items()})
+        watched = frozenset(c for c, i in self.codes.items() if i.per_day is not None or i.addon_to)
+        object.__setattr__(self, "per_day_or_addon", watched)
 
     def timed(self, code: str) -> bool:
         """True for a code billed in 15-minute units by time."""
@@ -114,12 +134,37 @@ def _read(name: str) -> dict[str, Any]:
         raise DataError(f"cannot read bundled data: {exc}", source=name) from exc
 
 
+_CODE_KEYS = frozenset(
+    (
+        "label",
+        "timed",
+        "basis",
+        "therapy",
+        "discipline",
+        "family",
+        "max_units",
+        "regions_min",
+        "regions_max",
+        "per_day",
+        "addon_to",
+        "valid_from",
+        "valid_until",
+        "disciplines",
+        "source",
+        "confidence",
+    )
+)
+
+
 def _code(code: str, raw: Mapping[str, Any]) -> CodeInfo:
     where = f"codes.{code}"
     basis = raw.get("basis")
     therapy = raw.get("therapy")
     if basis not in _BASES or therapy not in _THERAPY:
         raise DataError(f"{where}: bad basis or therapy", source="codes.toml")
+    unknown = set(raw) - _CODE_KEYS
+    if unknown or not raw.get("source"):
+        raise DataError(f"{where}: unknown keys or no source", source="codes.toml")
     return CodeInfo(
         code=code,
         label=str(raw["label"]),
@@ -135,6 +180,9 @@ def _code(code: str, raw: Mapping[str, Any]) -> CodeInfo:
         addon_to=tuple(raw.get("addon_to", ())),
         valid_from=raw.get("valid_from"),
         valid_until=raw.get("valid_until"),
+        per_day=raw.get("per_day"),
+        disciplines=tuple(raw.get("disciplines", ())),
+        source=str(raw["source"]),
     )
 
 
@@ -145,6 +193,9 @@ def catalog() -> Catalog:
     vocab = _read("vocab.toml")
     mods_raw = _read("modifiers.toml")
     codes = {code: _code(code, raw) for code, raw in codes_raw["codes"].items()}
+    for info in codes.values():
+        if any(primary not in codes for primary in info.addon_to):
+            raise DataError(f"codes.{info.code}: add-on to an unknown code", source="codes.toml")
     families: dict[str, list[str]] = {}
     for info in codes.values():
         families.setdefault(info.family, []).append(info.code)

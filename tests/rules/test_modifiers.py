@@ -193,9 +193,17 @@ def _engine_with_sometimes_code() -> cptrules.Engine:
     return engine
 
 
+def test_sometimes_therapy_is_therapy_when_a_therapist_furnishes_it() -> None:
+    engine = _engine_with_sometimes_code()
+    s = visit(line("97597"))  # a PT: the code is therapy and needs GP
+    (f,) = found(s, "modifier.therapy", engine)
+    assert fixes(f) == [("add_modifier", 0, "GP")]
+    assert "when a therapist furnishes it" in f.message
+
+
 def test_sometimes_therapy_checked_only_with_a_therapy_modifier() -> None:
     engine = _engine_with_sometimes_code()
-    assert not found(visit(line("97597")), "modifier.therapy", engine)
+    assert not found(visit(line("97597"), discipline="MD"), "modifier.therapy", engine)
     assert not found(visit(line("97597", None, 1, "GP")), "modifier.therapy", engine)
     s = visit(line("97597", None, 1, "GO"))
     (f,) = found(s, "modifier.therapy", engine)

@@ -250,7 +250,7 @@ def plain_mue(ctx: Context, r: Rule) -> Iterator[Finding]:
 def _therapy_visit(ctx: Context) -> bool:
     if ctx.session.provider.discipline not in THERAPISTS:
         return False
-    return any(info is not None and info.therapy == "always" for info in ctx.infos)
+    return any(info is not None and info.therapy != "never" for info in ctx.infos)
 
 
 def _days(n: int) -> str:

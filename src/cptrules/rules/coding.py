@@ -36,8 +36,12 @@ __all__ = [
 ]
 
 #: Line families that may carry any technique: an evaluation includes some
-#: treatment, and a group session (97150) can be any activity done in a group.
-_ANY_TECHNIQUE = frozenset(("evaluation", "reevaluation", "group"))
+#: treatment, a group session (97150) can be any activity done in a group, an
+#: office E/M visit is not a treatment code, and an unlisted code names no
+#: technique of its own.
+_ANY_TECHNIQUE = frozenset(
+    ("evaluation", "reevaluation", "at_evaluation", "group", "em", "unlisted")
+)
 
 #: Techniques that also belong to a manipulation family other than their own:
 #: joint manipulation is what CMT (spinal) and 98943 (extraspinal) are; OMT is

@@ -315,8 +315,10 @@ def therapy_modifier(ctx: Context, r: Rule) -> Iterable[Finding]:
     - A chiropractor (DC): skipped. Medicare does not pay a DC for therapy
       codes at all (REFERENCE.md 3); ``coverage.chiropractor`` reports that,
       and a therapy modifier cannot make it payable.
-    - "Sometimes therapy" codes are checked only when a therapy modifier is
-      present (the modifier then makes them therapy and must match).
+    - "Sometimes therapy" codes are therapy when a therapist (PT/OT/SLP)
+      furnishes them, and then need the modifier like any always-therapy code
+      (CMS annual therapy code list); billed by anyone else they are checked
+      only when a therapy modifier is present (it must then match).
     """
     # Fast path: almost every visit is a therapist's, every line carrying the
     # provider's own modifier and no other, no code another discipline's
@@ -350,8 +352,6 @@ def therapy_modifier(ctx: Context, r: Rule) -> Iterable[Finding]:
                 continue
         elif info is None or info.therapy == "never":
             continue  # not checked
-        elif need not in mods and no_other(mods) and info.therapy == "sometimes":
-            continue  # no therapy modifier: not billed as therapy, not checked
         return _therapy_findings(ctx, r)
     return ()
 
@@ -365,8 +365,8 @@ def _therapy_findings(ctx: Context, r: Rule) -> Iterator[Finding]:
         if info is None or info.therapy == "never":
             continue
         present = ctx.mods[i] & _THERAPY_MODS
-        if info.therapy == "sometimes" and not present:
-            continue
+        if info.therapy == "sometimes" and not present and provider not in THERAPY_MODIFIER:
+            continue  # a sometimes-therapy code is therapy when a therapist furnishes it
         code = ctx.lines[i].code
         code_discipline = info.discipline
         if (
@@ -410,10 +410,15 @@ def _therapy_findings(ctx: Context, r: Rule) -> Iterator[Finding]:
             else f"{code} is {_A_DISCIPLINE[discipline]} code"
         )
         if not present:
+            kind = (
+                "always a therapy service"
+                if info.therapy == "always"
+                else "a therapy service when a therapist furnishes it"
+            )
             yield r.finding(
                 i,
-                f"{code} is always a therapy service and {who}: add {need}. Medicare "
-                f"does not pay an always-therapy code without GP, GO or GN.",
+                f"{code} is {kind} and {who}: add {need}. Medicare "
+                f"does not pay a therapy service without GP, GO or GN.",
                 fixes=(Fix("add_modifier", i, need),),
             )
         elif present != {need}:

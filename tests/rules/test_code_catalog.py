@@ -104,8 +104,14 @@ def test_siblings_of_a_once_per_day_group(first: str, second: str) -> None:
     assert second in f.message
 
 
-def test_same_once_per_day_code_on_two_lines() -> None:
-    (f,) = found(visit(line("92507"), line("92507")), "code.add-on")
+def test_same_once_per_day_code_on_two_lines_is_left_to_units_untimed() -> None:
+    s = visit(line("92507"), line("92507"))
+    assert found(s, "code.add-on") == []
+    assert [f.fixes for f in found(s, "units.untimed")] == [(Fix("remove_line", 1),)]
+
+
+def test_same_timed_once_per_day_code_on_two_lines() -> None:
+    (f,) = found(visit(line("97129", 1, 15), line("97129", 1, 10)), "code.add-on")
     assert f.fixes == (Fix("remove_line", 1),)
 
 

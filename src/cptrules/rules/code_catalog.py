@@ -209,11 +209,11 @@ def addon_codes(ctx: Context, r: Rule) -> Iterator[Finding]:
       such as 92507 or 97150) allows one unit of one of its codes per date of
       service. The CMS MUE table agrees: these codes carry an MUE of 1 per day.
       Two codes of a group -> error on each line after the first (no fix: which
-      code describes the visit is the clinician's call); the same code on
-      several lines -> error with ``remove_line`` for the extra lines. Several
-      units on one line are ``units.untimed``'s business (the code's
-      ``max_units``), except for a timed once-a-day code (97129), reported here
-      with ``set_units`` 1.
+      code describes the visit is the clinician's call). The same code on
+      several lines, or several units on one line, is ``units.untimed``'s
+      business (the code's ``max_units``), except for codes without a session
+      count (a timed once-a-day code such as 97129: ``set_units`` 1; several
+      lines: ``remove_line`` for the extra ones).
     """
     watched = ctx.catalog.per_day_or_addon
     if ctx.codes.isdisjoint(watched):
@@ -257,6 +257,9 @@ def addon_codes(ctx: Context, r: Rule) -> Iterator[Finding]:
         for n, i in enumerate(lines[1:], start=1):
             code = billed[n]
             if len(distinct) == 1:
+                info = ctx.infos[i]
+                if info is not None and info.max_units is not None:
+                    continue  # one code on several lines: units.untimed's finding
                 yield r.finding(
                     i,
                     f"{code} is on {len(lines)} lines, but it is billed once per date of "

@@ -11,6 +11,13 @@ extends ``medicare`` inherits them; a commercial profile never runs them.
 - ``coverage.bundled``: a code Medicare never pays separately (97010).
 - ``coverage.acupuncture``: acupuncture and dry needling only for chronic low
   back pain (NCD 30.3.3, from 2020-01-21).
+- ``coverage.provider``: therapy billed by a provider Medicare does not pay for
+  it (massage therapist, athletic trainer, acupuncturist), and acupuncture or
+  dry needling billed by anyone NCD 30.3.3 does not let bill it.
+- ``coverage.subluxation``: CMT without a primary subluxation diagnosis.
+
+Who may bill what, and the subluxation diagnoses, are data
+(``data/medicare_coverage.toml``, each table with its sources), read on first use.
 
 The code tables below are small, sourced and Medicare-only, so they live here
 as module constants (read once at import), each with its source.
@@ -19,10 +26,16 @@ as module constants (read once at import), each with its source.
 from __future__ import annotations
 
 import datetime as dt
+import tomllib
 from collections.abc import Iterator, Mapping
+from importlib import resources
 from typing import Any
 
+import attrs
+
 from .._context import Context
+from .._memo import Memo
+from ..errors import DataError
 from ..report import Finding, Fix
 from ._base import Example, Rule, rule
 from ._examples import pt_visit
@@ -34,10 +47,14 @@ __all__ = [
     "LOW_BACK_PAIN_PREFIXES",
     "NCD_30_3_3_START",
     "REPLACED_CODES",
+    "MedicareCoverage",
     "acupuncture",
     "bundled",
     "chiropractor",
+    "medicare_coverage",
+    "provider_type",
     "replaced_code",
+    "subluxation",
 ]
 
 #: The only codes Medicare pays a chiropractor for: CMT of the spine
@@ -324,9 +341,9 @@ def acupuncture(ctx: Context, r: Rule) -> Iterator[Finding]:
 
     Not checked here (documentation only): the visit limits (12 in 90 days,
     8 more with improvement, at most 20 a year) need the patient's history,
-    and the NCD lets only physicians, and PAs/NPs/CNSs or auxiliary personnel
-    with acupuncture training and licensure, furnish it -- a physical therapist
-    billing 20560/20561 under their own number may not meet that.
+    and who may bill it (NCD 30.3.3: physicians, and PAs/NPs/CNSs or
+    supervised auxiliary personnel with an acupuncture licence) is
+    ``coverage.provider``'s business.
     """
     hits = [i for code in ACUPUNCTURE_CODES for i in ctx.by_code.get(code, ())]
     if not hits:
@@ -357,4 +374,276 @@ def acupuncture(ctx: Context, r: Rule) -> Iterator[Finding]:
                 f"{where} is a low back pain code (ICD-10-CM M54.5x). Point the line to the "
                 f"chronic low back pain diagnosis; if the visit did not treat it, Medicare "
                 f"will deny the line.",
+            )
+
+
+# ------------------------------------------------------------ who may bill what
+
+_COVERAGE_FILE = "medicare_coverage.toml"
+
+
+@attrs.frozen
+class MedicareCoverage:
+    """The facts of ``data/medicare_coverage.toml``, prepared for lookups."""
+
+    #: disciplines Medicare pays for therapy billed under their own number
+    therapy_billers: frozenset[str]
+    therapy_source: str
+    #: acupuncture and dry needling codes, and who may bill them (NCD 30.3.3)
+    needling_codes: frozenset[str]
+    needling_billers: frozenset[str]
+    needling_source: str
+    #: CMT codes that need a primary subluxation diagnosis, and those diagnoses
+    #: (ICD-10-CM without the dot, upper case)
+    subluxation_codes: frozenset[str]
+    subluxation_primary: frozenset[str]
+    subluxation_source: str
+
+
+_LOADED: Memo[str, MedicareCoverage] = Memo("medicare coverage data", size=1)
+
+
+def medicare_coverage() -> MedicareCoverage:
+    """The bundled Medicare coverage facts, read on first use."""
+    got = _LOADED.get(_COVERAGE_FILE)
+    if got is not None:
+        return got
+    try:
+        text = resources.files("cptrules.data").joinpath(_COVERAGE_FILE).read_text("utf-8")
+        raw = tomllib.loads(text)
+        therapy, needling, sublux = raw["therapy"], raw["needling"], raw["subluxation"]
+        data = MedicareCoverage(
+            therapy_billers=frozenset(therapy["may_bill"]),
+            therapy_source=str(therapy["source"]),
+            needling_codes=frozenset(needling["codes"]),
+            needling_billers=frozenset(needling["may_bill"]),
+            needling_source=str(needling["source"]),
+            subluxation_codes=frozenset(sublux["codes"]),
+            subluxation_primary=frozenset(c.replace(".", "").upper() for c in sublux["primary"]),
+            subluxation_source=str(sublux["source"]),
+        )
+    except (OSError, tomllib.TOMLDecodeError, KeyError, TypeError) as exc:
+        raise DataError(f"cannot read bundled data: {exc}", source=_COVERAGE_FILE) from exc
+    return _LOADED.put(_COVERAGE_FILE, data)
+
+
+#: provider disciplines named in words in messages
+_WHO: Mapping[str, str] = {
+    "LMT": "a massage therapist",
+    "ATC": "an athletic trainer",
+    "LAC": "an acupuncturist",
+    "PT": "a physical therapist",
+    "OT": "an occupational therapist",
+    "SLP": "a speech-language pathologist",
+    "MD": "a physician",
+    "DO": "a physician",
+    "NP": "a nurse practitioner",
+    "PA": "a physician assistant",
+}
+_THERAPY_MODS = frozenset(("GP", "GO", "GN"))
+
+
+def _visit(
+    discipline: str, *lines: dict[str, Any], diagnoses: list[str] | None = None
+) -> dict[str, Any]:
+    """A Medicare visit on 2026-03-04 by ``discipline``, with a plan of care in force."""
+    return pt_visit(
+        lines,
+        provider={"discipline": discipline},
+        diagnoses=diagnoses or ["M54.50"],
+        total_treatment_minutes=45,
+    )
+
+
+@rule(
+    "coverage.provider",
+    severity="error",
+    citation=(
+        "42 CFR 410.59, 410.60 and 410.62; CMS Pub. 100-02, ch. 15, sec. 230 and 230.5 "
+        "(therapy only from PT, OT, SLP or physicians/NPPs and staff incident to them); "
+        "CMS NCD 30.3.3 (acupuncture and dry needling: physicians, and PAs/NPs/CNSs or "
+        "supervised auxiliary personnel with an acupuncture licence)"
+    ),
+    summary=(
+        "Medicare: therapy billed by an LMT, ATC or acupuncturist; acupuncture or dry "
+        "needling billed by anyone NCD 30.3.3 does not let bill it."
+    ),
+    payers=("medicare",),
+    confidence="C-2",
+    examples=(
+        Example(
+            _visit("LMT", {"code": "97124", "minutes": 30, "units": 2, "modifiers": ["GP"]}),
+            fails=True,
+            note="a massage therapist billing 97124 to Medicare under their own number",
+        ),
+        Example(
+            _visit(
+                "PT",
+                {"code": "20561", "units": 1, "muscles": 3, "diagnosis_pointers": [1]},
+            ),
+            fails=True,
+            note="a PT billing dry needling 20561 to Medicare, even for low back pain",
+        ),
+        Example(
+            _visit("LAC", {"code": "97813", "units": 1, "diagnosis_pointers": [1]}),
+            fails=True,
+            note="an acupuncturist billing under their own number",
+        ),
+        Example(
+            _visit("PT", {"code": "97124", "minutes": 30, "units": 2, "modifiers": ["GP"]}),
+            fails=False,
+            note="massage 97124 billed by a PT with GP",
+        ),
+        Example(
+            _visit("MD", {"code": "97813", "units": 1, "diagnosis_pointers": [1]}),
+            fails=False,
+            note="acupuncture billed by a physician for low back pain",
+        ),
+    ),
+)
+def provider_type(ctx: Context, r: Rule) -> Iterator[Finding]:
+    """Medicare: a service billed by a provider type Medicare does not pay for it.
+
+    Sources (``data/medicare_coverage.toml``):
+
+    - Therapy (always-therapy codes, and sometimes-therapy codes billed with
+      GP/GO/GN): Medicare pays it only from PTs, OTs and SLPs, or physicians and
+      NPPs (and qualified staff incident to them): 42 CFR 410.59/410.60/410.62;
+      Pub. 100-02 ch. 15 sec. 230 and 230.5 -- massage therapists, athletic
+      trainers and acupuncturists are not qualified therapists [C-3].
+    - Acupuncture 97810-97814 and dry needling 20560/20561: NCD 30.3.3 lets
+      physicians furnish it, and PAs/NPs/CNSs and auxiliary personnel with an
+      acupuncture degree and licence, the latter only under supervision, billed
+      by the supervising physician or NPP. So a PT, OT, SLP, LMT, ATC or
+      acupuncturist billing these codes under their own number is not paid
+      [C-2]. Whether a PA/NP holds the licence is not on the claim: not checked.
+
+    A chiropractor is left to ``coverage.chiropractor`` (Medicare pays a DC only
+    for CMT), so one problem gets one finding. No fix: the claim must be billed
+    by a provider Medicare pays, which is not a change to a line.
+    """
+    discipline = ctx.session.provider.discipline
+    if discipline == "DC":
+        return
+    data = medicare_coverage()
+    therapist_ok = discipline in data.therapy_billers
+    needling_ok = discipline in data.needling_billers
+    if therapist_ok and (needling_ok or ctx.codes.isdisjoint(data.needling_codes)):
+        return  # the usual visit: a therapist's therapy, or a physician's
+    who = _WHO.get(discipline, f"a provider of type {discipline}")
+    for i, info in enumerate(ctx.infos):
+        code = ctx.lines[i].code
+        if code in data.needling_codes:
+            if needling_ok:
+                continue
+            yield r.finding(
+                i,
+                f"Medicare pays {code} (acupuncture or dry needling) only to physicians, and to "
+                f"PAs, NPs or clinical nurse specialists licensed in acupuncture; a licensed "
+                f"acupuncturist may furnish it only under their supervision, billed by them "
+                f"(NCD 30.3.3). Billed by {who} under their own number it will deny.",
+                citation=data.needling_source,
+            )
+        elif not therapist_ok and info is not None:
+            therapy = info.therapy == "always" or (
+                info.therapy == "sometimes" and not ctx.mods[i].isdisjoint(_THERAPY_MODS)
+            )
+            if therapy:
+                yield r.finding(
+                    i,
+                    f"{code} is a therapy service, and Medicare pays therapy only from a "
+                    f"physical or occupational therapist, a speech-language pathologist, or a "
+                    f"physician or NPP (and qualified staff incident to them). Billed by {who} "
+                    f"it is not covered.",
+                    citation=data.therapy_source,
+                )
+
+
+def _cmt(*diagnoses: str, pointers: list[int] | None = None) -> dict[str, Any]:
+    """A Medicare chiropractic visit: 98941 with AT on three spinal regions."""
+    line: dict[str, Any] = {
+        "code": "98941",
+        "units": 1,
+        "modifiers": ["AT"],
+        "regions": ["cervical", "thoracic", "lumbar"],
+        "techniques": ["spinal_manipulation"],
+    }
+    if pointers is not None:
+        line["diagnosis_pointers"] = pointers
+    return {
+        "date_of_service": "2026-03-04",
+        "payer": "medicare",
+        "provider": {"discipline": "DC"},
+        "diagnoses": list(diagnoses),
+        "lines": [line],
+    }
+
+
+@rule(
+    "coverage.subluxation",
+    triggers=CMT_CODES,
+    severity="error",
+    citation=(
+        "CMS Pub. 100-04, ch. 12, sec. 220 (the primary diagnosis of Medicare CMT must be "
+        "subluxation); Pub. 100-02, ch. 15, sec. 240.1.2-240.1.4; MAC billing and coding "
+        "articles for chiropractic services (e.g. WPS GHA article A56273): primary "
+        "diagnoses M99.00-M99.05"
+    ),
+    summary="Medicare CMT 98940-98942 without a primary subluxation diagnosis (M99.00-M99.05).",
+    payers=("medicare",),
+    confidence="C-3",
+    examples=(
+        Example(_cmt("M54.2"), fails=True, note="98941 AT with only neck pain (M54.2)"),
+        Example(
+            _cmt("M54.2", "M99.01", pointers=[1, 2]),
+            fails=True,
+            note="the subluxation is there but not the line's primary (first) diagnosis",
+        ),
+        Example(
+            _cmt("M99.01", "M99.02", "M99.03", "M54.2", pointers=[1, 2, 3, 4]),
+            fails=False,
+            note="primary diagnosis a subluxation of a treated region",
+        ),
+        Example(_cmt("M99.03", "M54.50"), fails=False, note="no pointers: the claim's first"),
+    ),
+)
+def subluxation(ctx: Context, r: Rule) -> Iterator[Finding]:
+    """Medicare: CMT 98940-98942 whose primary diagnosis is not a subluxation.
+
+    Source (``data/medicare_coverage.toml``): Pub. 100-04 ch. 12 sec. 220 --
+    the primary diagnosis on a Medicare CMT claim must be subluxation; the MAC
+    billing and coding articles for chiropractic services list the primary
+    diagnoses as ICD-10-CM M99.00-M99.05 (segmental and somatic dysfunction,
+    head to pelvic region) [C-3]. Secondary diagnoses (the condition the
+    subluxation causes) follow it; they are not checked here.
+
+    The primary diagnosis is the line's first diagnosis pointer, or the claim's
+    first diagnosis when the line points to none. A line carrying GY or GZ
+    (billed as excluded or expected to deny) is left alone. Whether the M99.0x
+    region matches a region manipulated is not checked (single source). No fix:
+    only the chiropractor can say what the diagnosis is.
+    """
+    data = medicare_coverage()
+    primary_ok = data.subluxation_primary
+    diagnoses = ctx.session.diagnoses
+    for code in data.subluxation_codes:
+        for i in ctx.by_code.get(code, ()):
+            mods = ctx.mods[i]
+            if _GY in mods or "GZ" in mods:
+                continue
+            pointers = ctx.lines[i].diagnosis_pointers
+            first = pointers[0] if pointers else 1
+            primary = diagnoses[first - 1] if 0 < first <= len(diagnoses) else None
+            if primary is not None and primary.replace(".", "").upper() in primary_ok:
+                continue
+            what = (
+                "no diagnosis"
+                if primary is None
+                else "a primary diagnosis that is not a subluxation"
+            )
+            yield r.finding(
+                i,
+                f"Medicare pays {code} (spinal manipulation) only to treat a subluxation, and "
+                f"the line has {what}. Put the subluxation (segmental dysfunction, ICD-10-CM "
+                f"M99.00-M99.05, of the region manipulated) first, then the condition it causes.",
             )

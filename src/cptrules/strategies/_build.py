@@ -406,8 +406,12 @@ def build_clean(
     taken_97140: set[str] = set()
     diagnoses: tuple[str, ...]
     if discipline == "DC":
-        diagnoses = tuple(
-            draw(st.lists(st.sampled_from(D.CHIRO_DIAGNOSES), min_size=1, max_size=3, unique=True))
+        # the subluxation first: Medicare CMT needs it as the primary diagnosis
+        primary = draw(st.sampled_from(D.SUBLUXATION_DIAGNOSES))
+        others = [d for d in D.CHIRO_DIAGNOSES if d != primary]
+        diagnoses = (
+            primary,
+            *draw(st.lists(st.sampled_from(others), min_size=0, max_size=2, unique=True)),
         )
     else:
         diagnoses = tuple(
@@ -477,6 +481,8 @@ def build_clean(
             pointers = tuple(
                 draw(st.lists(st.integers(1, len(diagnoses)), min_size=1, max_size=2, unique=True))
             )
+            if c in D.CMT_CODES and pointers[0] != 1:  # the subluxation stays primary
+                pointers = (1, *(p for p in pointers if p != 1))
         line_units: int | None = None
         if explicit_units:
             line_units = units[c] if info.timed else (info.max_units or 1)

@@ -38,6 +38,9 @@ OTHER_DIAGNOSES = (
     "G81.91",
 )
 CHIRO_DIAGNOSES = ("M99.01", "M99.02", "M99.03", "M99.04", "M54.2", "M54.50")
+#: Subluxation diagnoses (segmental dysfunction by spinal region): a Medicare CMT
+#: line's primary diagnosis is one of them (coverage.subluxation).
+SUBLUXATION_DIAGNOSES = ("M99.01", "M99.02", "M99.03", "M99.04", "M99.05")
 
 #: Short, generic documentation phrases: not patient data, not AMA text.
 DOC_RESPONSES = ("tolerated well", "reduced pain after treatment", "improved range of motion")

@@ -36,7 +36,14 @@ coverage.chiropractor             a chiropractor billing extraspinal CMT 98943
 coverage.replaced-code            Medicare 97014 (G0283 required)
 coverage.bundled                  Medicare 97010
 coverage.acupuncture              Medicare dry needling 20560/20561 without a back-pain
-                                  diagnosis
+                                  diagnosis (``coverage.provider`` too: billed by a PT/OT)
+coverage.provider                 a Medicare therapy visit billed by a massage therapist,
+                                  athletic trainer or acupuncturist
+coverage.subluxation              Medicare CMT whose primary diagnosis is not a
+                                  subluxation (M99.00-M99.05)
+code.unknown                      a line with a code the catalog does not know
+code.add-on                       an add-on code without its primary (97811 without
+                                  97810/97813; Medicare coverage rules of acupuncture too)
 code.technique                    a technique of another code's family on 97140
 code.same-region                  97124 added on a region 97140 treats the same day
                                   (``ncci.ptp`` too: an indicator-0 pair)
@@ -418,7 +425,12 @@ def _97010(draw: st.DrawFn, session: Session, prof: PayerProfile, env: Env) -> S
     return attrs.evolve(session, lines=(*session.lines, _therapy_line(session, "97010")))
 
 
-@_fault("coverage.acupuncture", Need(therapy=True), D.is_medicare)
+@_fault(
+    "coverage.acupuncture",
+    Need(therapy=True),
+    D.is_medicare,
+    implies=("coverage.provider",),  # a PT or OT billing needling under their own number
+)
 def _needling(draw: st.DrawFn, session: Session, prof: PayerProfile, env: Env) -> Session:
     muscles = draw(st.integers(1, 6))
     code = "20560" if muscles <= 2 else "20561"
@@ -430,7 +442,49 @@ def _needling(draw: st.DrawFn, session: Session, prof: PayerProfile, env: Env) -
     return attrs.evolve(session, diagnoses=diagnoses, lines=(*lines, extra))
 
 
+@_fault(
+    "coverage.provider",
+    Need(therapy=True),
+    D.is_medicare,
+    implies=("modifier.therapy", "modifier.assistant", "modifier.kx"),
+)
+def _not_a_therapist(draw: st.DrawFn, session: Session, prof: PayerProfile, env: Env) -> Session:
+    who = draw(st.sampled_from(("LMT", "ATC", "LAC")))
+    provider = attrs.evolve(session.provider, discipline=who)
+    return attrs.evolve(session, provider=provider)
+
+
+@_fault("coverage.subluxation", Need(codes=frozenset(("98940",))), D.is_medicare)
+def _no_subluxation(draw: st.DrawFn, session: Session, prof: PayerProfile, env: Env) -> Session:
+    other = draw(st.sampled_from(("M54.2", "M54.50", "M54.6", "M62.830")))
+    diagnoses = (other, *(d for d in session.diagnoses if d != other))
+    lines = tuple(
+        attrs.evolve(line, diagnosis_pointers=(1,)) if line.code in D.CMT_CODES else line
+        for line in session.lines
+    )
+    return attrs.evolve(session, diagnoses=diagnoses, lines=lines)
+
+
 # ---------------------------------------------------------------------- coding
+
+
+@_fault("code.unknown", Need(), _every, implies=("coverage.chiropractor",))
+def _unknown_code(draw: st.DrawFn, session: Session, prof: PayerProfile, env: Env) -> Session:
+    code = draw(st.sampled_from(("64999", "99199", "0596T", "A9999")))
+    extra = ServiceLine(code=code, units=1)
+    return attrs.evolve(session, lines=(*session.lines, extra))
+
+
+@_fault(
+    "code.add-on",
+    Need(),
+    _every,
+    implies=("coverage.acupuncture", "coverage.provider", "coverage.chiropractor"),
+)
+def _lone_add_on(draw: st.DrawFn, session: Session, prof: PayerProfile, env: Env) -> Session:
+    code = draw(st.sampled_from(("97811", "97814")))
+    extra = ServiceLine(code=code, units=draw(st.integers(1, 2)))
+    return attrs.evolve(session, lines=(*session.lines, extra))
 
 
 @_fault("code.technique", Need(codes=frozenset(("97140",))), _every)

@@ -58,18 +58,18 @@ __all__ = [
 ]
 
 #: The only codes Medicare pays a chiropractor for: CMT of the spine
-#: (Pub. 100-02 ch. 15 sec. 240.1.1; REFERENCE 3) [C-3].
+#: (Pub. 100-02 ch. 15 sec. 240.1.1; three sources agree).
 CMT_CODES: frozenset[str] = frozenset(("98940", "98941", "98942"))
 
-#: Medicare code -> the code Medicare requires instead (MPFS status I; REFERENCE 3) [C-3].
+#: Medicare code -> the code Medicare requires instead (MPFS status I; three sources agree).
 REPLACED_CODES: Mapping[str, str] = {"97014": "G0283"}
 
-#: Codes Medicare never pays separately (MPFS status B; REFERENCE 3; Palmetto GBA
-#: "Hot or Cold Packs: Bundling Denials", 2018) [C-3].
+#: Codes Medicare never pays separately (MPFS status B; Palmetto GBA "Hot or Cold
+#: Packs: Bundling Denials", 2018; three sources agree).
 BUNDLED_CODES: frozenset[str] = frozenset(("97010",))
 
 #: Codes NCD 30.3.3 governs: acupuncture 97810-97814 and dry needling 20560/20561
-#: (REFERENCE 3) [C-2].
+#: (NCD 30.3.3; two sources agree).
 ACUPUNCTURE_CODES: frozenset[str] = frozenset(
     ("97810", "97811", "97813", "97814", "20560", "20561")
 )
@@ -82,7 +82,7 @@ NCD_30_3_3_START = dt.date(2020, 1, 21)
 
 #: ICD-10-CM prefixes we read as low back pain for NCD 30.3.3, compared without
 #: the dot: M54.5 (until 2021-09-30) and M54.50/M54.51/M54.59 (from 2021-10-01).
-#: [S]: the NCD defines chronic low back pain in words and lists no codes; this
+#: Single source: the NCD defines chronic low back pain in words and lists no codes; this
 #: list is our single-source reading. Contractors may accept more codes: switch
 #: the rule off (``Engine(disabled=["coverage.acupuncture"])``) or re-grade it.
 LOW_BACK_PAIN_PREFIXES: tuple[str, ...] = ("M545",)
@@ -147,8 +147,8 @@ def chiropractor(ctx: Context, r: Rule) -> Iterator[Finding]:
 
     Source: CMS Pub. 100-02 ch. 15 sec. 240.1.1 -- coverage of chiropractic
     service is limited to manual manipulation of the spine; no other diagnostic
-    or therapeutic service a chiropractor furnishes is covered. REFERENCE 3:
-    97140 and other therapy by a DC is not a Medicare benefit (GY) [C-3]. That
+    or therapeutic service a chiropractor furnishes is covered: 97140 and other
+    therapy by a DC is not a Medicare benefit (GY; three sources agree). That
     includes 98943 (extraspinal manipulation), E/M visits, x-rays and therapy.
 
     With GY on the line the claim is correct: Medicare denies the line as not a
@@ -203,8 +203,8 @@ def chiropractor(ctx: Context, r: Rule) -> Iterator[Finding]:
 def replaced_code(ctx: Context, r: Rule) -> Iterator[Finding]:
     """Medicare: a code Medicare does not recognize where another code is required.
 
-    Source: REFERENCE 3 -- 97014 is not recognized by Medicare, G0283 is used
-    [C-3] (Medicare Physician Fee Schedule status I for 97014). The fix replaces
+    Source: Medicare Physician Fee Schedule status I for 97014 -- 97014 is not
+    recognized by Medicare, G0283 is used (three sources agree). The fix replaces
     the code; modifiers, units and pointers stay as billed.
     """
     for code, replacement in REPLACED_CODES.items():
@@ -240,7 +240,8 @@ def replaced_code(ctx: Context, r: Rule) -> Iterator[Finding]:
 def bundled(ctx: Context, r: Rule) -> Iterator[Finding]:
     """Medicare: a code Medicare never pays separately (97010, hot or cold packs).
 
-    Source: REFERENCE 3 -- 97010 is never paid separately by Medicare [C-3]
+    Source: MPFS status B -- 97010 is never paid separately by Medicare (three
+    sources agree)
     (MPFS status B: payment is always included in other services, alone or
     not, and the patient cannot be charged). The fix removes the line, offered
     only while another billable line remains: a claim of bundled codes alone
@@ -299,8 +300,8 @@ def _acupuncture_session(day: str, diagnosis: str) -> dict[str, Any]:
     severity="error",
     citation=(
         "CMS NCD 30.3.3 (Pub. 100-03), acupuncture for chronic low back pain, effective "
-        "2020-01-21 [C-2]; which ICD-10 codes count as low back pain (M54.5x) is our "
-        "single-source reading [S]: switch off or re-grade if your contractor accepts others"
+        "2020-01-21; which ICD-10 codes count as low back pain (M54.5x) is our "
+        "single-source reading: switch off or re-grade if your contractor accepts others"
     ),
     summary="Medicare covers acupuncture and dry needling only for chronic low back pain.",
     payers=("medicare",),
@@ -329,13 +330,13 @@ def acupuncture(ctx: Context, r: Rule) -> Iterator[Finding]:
     Source: CMS NCD 30.3.3 (Medicare Coverage Database; "effective for services
     performed on or after January 21, 2020"): Medicare covers acupuncture,
     dry needling included (20560/20561), only for chronic low back pain
-    [C-2, REFERENCE 3]. Before that day no condition was covered (NCD 30.3), so
+    (two sources agree). Before that day no condition was covered (NCD 30.3), so
     the rule flags every such line on earlier dates of service.
 
     The NCD defines chronic low back pain in words (12 weeks or longer,
     nonspecific, not from surgery or pregnancy) and lists no codes; we accept
     the ICD-10-CM prefixes in :data:`LOW_BACK_PAIN_PREFIXES` (M54.5, and
-    M54.50/M54.51/M54.59 that replaced it on 2021-10-01) [S]. A line's own
+    M54.50/M54.51/M54.59 that replaced it on 2021-10-01; single source). A line's own
     diagnosis pointers are read; a line without pointers is read against all of
     the session's diagnoses. The 12-week duration cannot be seen in one visit.
 
@@ -510,13 +511,14 @@ def provider_type(ctx: Context, r: Rule) -> Iterator[Finding]:
       GP/GO/GN): Medicare pays it only from PTs, OTs and SLPs, or physicians and
       NPPs (and qualified staff incident to them): 42 CFR 410.59/410.60/410.62;
       Pub. 100-02 ch. 15 sec. 230 and 230.5 -- massage therapists, athletic
-      trainers and acupuncturists are not qualified therapists [C-3].
+      trainers and acupuncturists are not qualified therapists (three sources
+      agree).
     - Acupuncture 97810-97814 and dry needling 20560/20561: NCD 30.3.3 lets
       physicians furnish it, and PAs/NPs/CNSs and auxiliary personnel with an
       acupuncture degree and licence, the latter only under supervision, billed
       by the supervising physician or NPP. So a PT, OT, SLP, LMT, ATC or
       acupuncturist billing these codes under their own number is not paid
-      [C-2]. Whether a PA/NP holds the licence is not on the claim: not checked.
+      (two sources agree). Whether a PA/NP holds the licence is not on the claim: not checked.
 
     A chiropractor is left to ``coverage.chiropractor`` (Medicare pays a DC only
     for CMT), so one problem gets one finding. No fix: the claim must be billed
@@ -614,7 +616,7 @@ def subluxation(ctx: Context, r: Rule) -> Iterator[Finding]:
     the primary diagnosis on a Medicare CMT claim must be subluxation; the MAC
     billing and coding articles for chiropractic services list the primary
     diagnoses as ICD-10-CM M99.00-M99.05 (segmental and somatic dysfunction,
-    head to pelvic region) [C-3]. Secondary diagnoses (the condition the
+    head to pelvic region; three sources agree). Secondary diagnoses (the condition the
     subluxation causes) follow it; they are not checked here.
 
     The primary diagnosis is the line's first diagnosis pointer, or the claim's

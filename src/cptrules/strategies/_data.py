@@ -17,7 +17,7 @@ from ..payers import PayerProfile, bundled_profiles
 __all__: list[str] = []
 
 #: Dates of service the domain strategies draw from by default. Starts in 2022:
-#: the KX threshold amounts (REFERENCE.md 3) and the CQ/CO payment rule are
+#: the KX threshold amounts (CMS Pub. 100-04 ch. 5) and the CQ/CO payment rule are
 #: sourced from 2022 on; before that we could not say what a clean claim is.
 DEFAULT_MIN_DATE = dt.date(2022, 1, 1)
 DEFAULT_MAX_DATE = dt.date(2026, 12, 31)
@@ -51,11 +51,11 @@ DOC_RATIONALES = (
 )
 DOC_GOALS = ("restore function", "return to work duties", "independent home program")
 
-#: Discipline -> its therapy modifier and its assistant modifier (REFERENCE.md 3).
+#: Discipline -> its therapy modifier and its assistant modifier (CMS Pub. 100-04 ch. 5).
 THERAPY_MODIFIER = {"PT": "GP", "OT": "GO", "SLP": "GN"}
 ASSISTANT_MODIFIER = {"PT": "CQ", "OT": "CO"}
 
-#: Codes Medicare does not pay as billed (REFERENCE.md 3): 97010 bundled,
+#: Codes Medicare does not pay as billed (CMS Pub. 100-04 ch. 5): 97010 bundled,
 #: 97014 replaced by G0283. Non-Medicare payers get 97014 and never G0283.
 MEDICARE_UNPAID = frozenset(("97010", "97014"))
 MEDICARE_ONLY = frozenset(("G0283",))
@@ -90,11 +90,11 @@ THERAPY_TIMED = (
 CORE_TIMED = ("97110", "97112", "97140", "97530")
 #: Untimed modalities the clean builder may add (per payer: see MEDICARE_UNPAID).
 THERAPY_UNTIMED = ("97012", "97016", "97018", "97022", "97024", "97026", "97028", "97014", "G0283")
-#: Evaluations (first visit) and re-evaluations by discipline (REFERENCE.md 3).
+#: Evaluations (first visit) and re-evaluations by discipline (CMS Pub. 100-04 ch. 5).
 EVALUATIONS = {"PT": ("97161", "97162", "97163"), "OT": ("97165", "97166", "97167")}
 REEVALUATIONS = {"PT": ("97164",), "OT": ("97168",)}
 #: Codes whose regions must avoid the spinal regions CMT treated the same day,
-#: and the pair that must not share a region (CONTRACT 5, code.same-region).
+#: and the pair that must not share a region (code.same-region).
 REGION_SENSITIVE = frozenset(("97140", "97124", "97112"))
 CMT_CODES = ("98940", "98941", "98942")
 

@@ -397,6 +397,8 @@ def render_text_from_dict(report: cptrules.Report, name: str) -> str:
             text = template.format(action=fix["action"], line=fix["line"], value=fix.get("value"))
             out.append(f"          fix: {text}")
     out.append(f"  data: {d['data_version']}")
+    if "data" in d:
+        out.append(f"  ncci: pairs {d['data']['ncci_ptp']}; MUEs {d['data']['ncci_mue']}")
     return "\n".join(out)
 
 

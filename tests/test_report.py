@@ -175,3 +175,26 @@ def test_the_caches_stay_bounded_and_right_when_full(monkeypatch: pytest.MonkeyP
     assert len(report_mod._QUOTED) <= 3
     assert len(report_mod._MESSAGES) <= 3
     assert len(report_mod._ISO) <= 3
+
+
+# ------------------------------------------------------------------ the data section
+
+
+def test_data_section_says_which_data_answered_once_per_report() -> None:
+    import cptrules.ncci
+
+    engine = cptrules.Engine(tables=cptrules.ncci.bundled_tables())
+    session = {
+        "date_of_service": "2026-03-04",
+        "payer": "commercial",
+        "provider": {"discipline": "PT"},
+        "lines": [{"code": "97110", "minutes": 45, "units": 3, "modifiers": ["GP"]}],
+    }
+    report = engine.check(session)
+    data = report.to_dict()["data"]
+    assert data["ncci_ptp"].startswith("bundled: therapy pairs of the CMS practitioner PTP edits")
+    assert data["ncci_mue"].startswith("none loaded")
+    assert "124 codes" in data["codes"] or "codes" in data["codes"]
+    assert json.loads(encode_report(report)) == report.to_dict()
+    assert json.loads(encode_report(report, indent=2)) == report.to_dict()
+    assert encode_report(report, indent=2) == json.dumps(report.to_dict(), indent=2)

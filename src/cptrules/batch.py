@@ -265,6 +265,8 @@ def render_text(report: Report, name: str) -> str:
             text = template.format(action=fix.action, line=fix.line, value=fix.value)
             out.append(f"          fix: {text}")
     out.append(f"  data: {report.data_version}")
+    if report.data:  # which data answered, in words (NCCI pairs and MUEs)
+        out.append(f"  ncci: pairs {report.data['ncci_ptp']}; MUEs {report.data['ncci_mue']}")
     return "\n".join(out)
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from json.encoder import encode_basestring_ascii as _quote
 from typing import Any, Literal
 
@@ -126,6 +126,9 @@ class Report:
     data_version: str
     findings: tuple[Finding, ...]
     units: tuple[LineUnits, ...]
+    #: which data answered, in words: ``codes``, ``ncci_ptp``, ``ncci_mue`` (empty when
+    #: unknown); the same for every visit of a payer profile, so not a finding
+    data: Mapping[str, str] = attrs.field(factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -143,6 +146,7 @@ class Report:
             "payer": self.payer,
             "date_of_service": self.date_of_service.isoformat(),
             "data_version": self.data_version,
+            **({"data": dict(self.data)} if self.data else {}),
             "units": [u.to_dict() for u in self.units],
             "findings": [f.to_dict() for f in self.findings],
         }
@@ -288,15 +292,29 @@ def _make_encoder(indent: int | None, margin: str) -> Callable[[Report], str]:
         n2 + "}",
     )
     list_open, list_sep, list_close = "[" + n2, "," + n2, n1 + "]"
-    r_ok, r_payer, r_date, r_version, r_units, r_findings, r_end = (
+    r_ok, r_payer, r_date, r_version, r_data, r_units, r_findings, r_end = (
         "{" + key(n1, "ok", True),
         key(n1, "payer"),
         key(n1, "date_of_service"),
         key(n1, "data_version"),
+        key(n1, "data"),
         key(n1, "units"),
         key(n1, "findings"),
         n0 + "}",
     )
+    data_texts: dict[int, tuple[Mapping[str, str], str]] = {}  # per layout: by mapping id
+
+    def data_text(data: Mapping[str, str]) -> str:
+        """The report's ``data`` object (one mapping per payer profile: kept by id)."""
+        got = data_texts.get(id(data))
+        if got is not None and got[0] is data:
+            return got[1]
+        items = [f"{key(n2, k, i == 0)}{q[v]}" for i, (k, v) in enumerate(data.items())]
+        text = r_data + "{" + "".join(items) + n1 + "}"
+        if len(data_texts) < _QUOTED_MAX:
+            data_texts[id(data)] = (data, text)
+        return text
+
     q, m = _QUOTED, _MESSAGES
     unit_texts: dict[tuple[object, ...], str] = {}  # per layout; see encode()
 
@@ -353,6 +371,7 @@ def _make_encoder(indent: int | None, margin: str) -> Callable[[Report], str]:
         return (
             f"{r_ok}{'true' if ok else 'false'}{r_payer}{q[report.payer]}"
             f"{r_date}{_date(report.date_of_service)}{r_version}{q[report.data_version]}"
+            f"{data_text(report.data) if report.data else ''}"
             f"{r_units}{list_open + list_sep.join(units) + list_close if units else '[]'}"
             f"{r_findings}"
             f"{list_open + list_sep.join(findings) + list_close if findings else '[]'}"

@@ -90,9 +90,20 @@ THERAPY_TIMED = (
 CORE_TIMED = ("97110", "97112", "97140", "97530")
 #: Untimed modalities the clean builder may add (per payer: see MEDICARE_UNPAID).
 THERAPY_UNTIMED = ("97012", "97016", "97018", "97022", "97024", "97026", "97028", "97014", "G0283")
-#: Evaluations (first visit) and re-evaluations by discipline (CMS Pub. 100-04 ch. 5).
-EVALUATIONS = {"PT": ("97161", "97162", "97163"), "OT": ("97165", "97166", "97167")}
-REEVALUATIONS = {"PT": ("97164",), "OT": ("97168",)}
+#: Evaluations (first visit) and re-evaluations by discipline (CMS Pub. 100-04 ch. 5;
+#: SLP evaluations billed only with GN, CMS CR 10176).
+EVALUATIONS = {
+    "PT": ("97161", "97162", "97163"),
+    "OT": ("97165", "97166", "97167"),
+    "SLP": ("92521", "92522", "92523", "92524"),
+}
+REEVALUATIONS: dict[str, tuple[str, ...]] = {"PT": ("97164",), "OT": ("97168",), "SLP": ()}
+#: Speech-language pathology treatment codes the clean builder bills (untimed,
+#: one a day each): speech/language treatment, swallowing treatment.
+SLP_TREATMENT = ("92507", "92526")
+#: ICD-10-CM codes of SLP visits: aphasia, oropharyngeal dysphagia, dysarthria,
+#: phonological disorder, dysphonia.
+SLP_DIAGNOSES = ("R47.01", "R13.12", "R47.1", "F80.0", "R49.0")
 #: Codes whose regions must avoid the spinal regions CMT treated the same day,
 #: and the pair that must not share a region (code.same-region).
 REGION_SENSITIVE = frozenset(("97140", "97124", "97112"))

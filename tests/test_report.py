@@ -193,7 +193,7 @@ def test_data_section_says_which_data_answered_once_per_report() -> None:
     report = engine.check(session)
     data = report.to_dict()["data"]
     assert data["ncci_ptp"].startswith("bundled: therapy pairs of the CMS practitioner PTP edits")
-    assert data["ncci_mue"].startswith("none loaded")
+    assert data["ncci_mue"].startswith("bundled: CMS practitioner MUE values")
     assert "124 codes" in data["codes"] or "codes" in data["codes"]
     assert json.loads(encode_report(report)) == report.to_dict()
     assert json.loads(encode_report(report, indent=2)) == report.to_dict()

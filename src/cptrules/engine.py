@@ -157,11 +157,16 @@ class Engine:
                 if version.startswith("ncci:bundled")
                 else f"imported: {version}"
             )
-            mue = (
-                f"imported: {version}"
-                if self.tables.has_mue
-                else "none loaded: units were not checked against medically unlikely edits"
-            )
+            if not self.tables.has_mue:
+                mue = "none loaded: units were not checked against medically unlikely edits"
+            elif version.startswith("ncci:bundled"):
+                mue = (
+                    "bundled: CMS practitioner MUE values of the quarter beginning 2024-07-01 "
+                    "for the therapy codes of the catalog, applied to every date (import the "
+                    "quarter's table for other codes and quarters)"
+                )
+            else:
+                mue = f"imported: {version}"
         return {
             "codes": (
                 f"code catalog of {len(self.catalog.codes)} codes (cptrules-data {DATA_VERSION}); "

@@ -25,6 +25,13 @@ CMS_PTP = (
     / "ncci"
     / "ptp_practitioner_2024-07-01__therapy_x_therapy__northstar.csv"
 )
+CMS_MUE = (
+    ROOT.parent
+    / "shared"
+    / "real"
+    / "ncci"
+    / "mue_practitioner_2024-07-01__therapy_chiro_needling__northstar.csv"
+)
 QUARTER = dt.date(2024, 7, 1)
 
 
@@ -108,3 +115,18 @@ def test_the_bundled_rows_cover_every_active_pair_of_the_subset() -> None:
     active, _ = _cms()
     bundled = {(e.column1, e.column2) for e in _bundled().edits() if e.in_force(QUARTER)}
     assert set(active) - bundled == set()
+
+
+def test_every_bundled_mue_matches_the_cms_quarter() -> None:
+    with CMS_MUE.open(newline="", encoding="utf-8") as f:
+        cms = {r["hcpcs_code"]: (int(r["mue_units"]), int(r["mue_mai"])) for r in csv.DictReader(f)}
+    tables = _bundled()
+    assert tables.has_mue
+    bundled = tables.mue(frozenset(cms) | {"97110", "99213"}, QUARTER)
+    assert bundled  # values are bundled
+    wrong = {
+        c: ((e.value, e.indicator), cms.get(c))
+        for c, e in bundled.items()
+        if cms.get(c) != (e.value, e.indicator)
+    }
+    assert wrong == {}

@@ -81,8 +81,9 @@ def test_bundled_lookup() -> None:
     tables = bundled_tables()
     assert isinstance(tables, EditTables)
     assert tables.version == "ncci:bundled-2026.12"
-    assert tables.has_mue is False
-    assert tables.mue(frozenset({"97140"}), D(2026, 3, 4)) == {}
+    assert tables.has_mue is True  # the CMS values of 2024-07-01 for therapy codes
+    assert tables.mue(frozenset({"97140"}), D(2026, 3, 4))["97140"].value == 6
+    assert tables.mue(frozenset({"99999"}), D(2026, 3, 4)) == {}
     codes = frozenset({"98941", "97140", "97112", "97110"})
     found = tables.ptp(codes, D(2026, 3, 4))
     assert [(e.column1, e.column2) for e in found] == [("98941", "97112"), ("98941", "97140")]

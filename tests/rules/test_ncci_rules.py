@@ -221,7 +221,7 @@ def test_mue_value_0_has_no_fix() -> None:
 
 
 def test_without_mue_table_one_info_when_units_could_matter() -> None:
-    eng = cptrules.Engine(tables=bundled_tables())
+    eng = cptrules.Engine(tables=MemoryTables("test", []))
     s = visit(line("97110", 2), line("97112", 3), line("97140", 1))
     (f,) = found(eng, s, "ncci.mue")
     assert (f.severity, f.line) == ("info", None)

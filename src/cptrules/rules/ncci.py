@@ -448,12 +448,9 @@ def _reduce(ctx: Context, lines: Sequence[int], excess: int) -> tuple[Fix, ...]:
     confidence="C-3",
     examples=(
         Example(
-            _pt(_line("97110", 45, 3)),
+            _pt(_line("97110", 105, 7)),
             fails=True,
-            note=(
-                "with the bundled data (no MUE values) the rule says, once, that it did not "
-                "check these 3 units; with an imported MUE table it checks them"
-            ),
+            note="7 units of 97110: the CMS MUE is 6 a date of service (MAI 3)",
         ),
         Example(
             _pt(_line("97110", 15, 1), _manual(15, 1, "59"), _line("97530", 15, 1)),
@@ -472,7 +469,8 @@ def mue_edit(ctx: Context, r: Rule) -> Sequence[Finding]:
       units deny; fixes take the excess off the last lines (``set_units``, or
       ``remove_line`` for a line left with none).
 
-    No MUE values are bundled (none were verified). Without an MUE table, or
+    The bundled values are the CMS table's of the quarter beginning 2024-07-01
+    for the therapy codes of the catalog. Without an MUE table, or
     when the imported quarters all start after the date of service, the rule
     reports once (info) that it did not check -- only when the claim bills more
     than one unit of some code: a single unit can exceed only an MUE of 0.

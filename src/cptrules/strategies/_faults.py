@@ -161,16 +161,22 @@ _fault(
     "units.total-time",
     Need(min_timed=1),
     lambda p: p.unit_method == "total-time",
+    implies=("ncci.mue",),  # one unit more may pass the code's bundled MUE
 )(_overbill)
 _fault(
     "units.per-code",
     Need(min_timed=1),
     lambda p: p.unit_method == "per-code",
-    implies=("units.daily-cap",),
+    implies=("units.daily-cap", "ncci.mue"),
 )(_overbill)
 
 
-@_fault("units.daily-cap", Need(min_timed=1, no_times=True), lambda p: bool(p.unit_caps))
+@_fault(
+    "units.daily-cap",
+    Need(min_timed=1, no_times=True),
+    lambda p: bool(p.unit_caps),
+    implies=("ncci.mue",),
+)
 def _over_cap(draw: st.DrawFn, session: Session, prof: PayerProfile, env: Env) -> Session:
     # More minutes on one capped code, units recomputed: a legal bill, just over the cap.
     caps = [c for c in prof.unit_caps if c.in_force(session.date_of_service)]
@@ -200,7 +206,7 @@ def _set_minutes(
     return session
 
 
-@_fault("units.untimed", Need(codes=frozenset(("97012",))), _every)
+@_fault("units.untimed", Need(codes=frozenset(("97012",))), _every, implies=("ncci.mue",))
 def _untimed(draw: st.DrawFn, session: Session, prof: PayerProfile, env: Env) -> Session:
     i = _index(session, "97012")
     info = D.cat().codes["97012"]

@@ -108,6 +108,8 @@ class Catalog:
     per_day_groups: Mapping[str, tuple[str, ...]] = attrs.field(init=False, eq=False, repr=False)
     #: add-on codes and codes of a once-per-day group (what ``code.add-on`` looks at)
     per_day_or_addon: frozenset[str] = attrs.field(init=False, eq=False, repr=False)
+    #: codes in use only part of our data period (``valid_from``/``valid_until``)
+    dated_codes: frozenset[str] = attrs.field(init=False, eq=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
         fixed = frozenset(c for c, info in self.codes.items() if info.discipline is not None)
@@ -119,6 +121,12 @@ class Catalog:
         object.__setattr__(self, "per_day_groups", {g: tuple(c) for g, c in groups.items()})
         watched = frozenset(c for c, i in self.codes.items() if i.per_day is not None or i.addon_to)
         object.__setattr__(self, "per_day_or_addon", watched)
+        dated = frozenset(
+            c
+            for c, i in self.codes.items()
+            if i.valid_from is not None or i.valid_until is not None
+        )
+        object.__setattr__(self, "dated_codes", dated)
 
     def timed(self, code: str) -> bool:
         """True for a code billed in 15-minute units by time."""

@@ -104,12 +104,9 @@ def unknown_code(ctx: Context, r: Rule) -> Iterator[Finding]:
     catalog: 99201 ended 2020-12-31; 97550 began 2024-01-01) is a warning: the
     payer rejects a code that does not exist on the date of service.
     """
+    if None not in ctx.infos and ctx.codes.isdisjoint(ctx.catalog.dated_codes):
+        return  # the usual visit: every code known, none of them dated
     dos = ctx.dos
-    for info in ctx.infos:
-        if info is None or not info.valid_on(dos):
-            break
-    else:
-        return  # the usual visit: every code known and in use
     for i, info in enumerate(ctx.infos):
         code = ctx.lines[i].code
         if info is None:

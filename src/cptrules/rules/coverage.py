@@ -458,6 +458,9 @@ def _visit(
 
 @rule(
     "coverage.provider",
+    # the disciplines Medicare pays for no therapy, and the needling families (a DC
+    # is coverage.chiropractor's): without one of them the rule finds nothing
+    triggers=("@LMT", "@ATC", "@LAC", "acupuncture", "dry_needling"),
     severity="error",
     citation=(
         "42 CFR 410.59, 410.60 and 410.62; CMS Pub. 100-02, ch. 15, sec. 230 and 230.5 "

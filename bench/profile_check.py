@@ -35,7 +35,7 @@ from bench_check import make_sessions
 import cptrules
 from cptrules import _context
 from cptrules._context import Context
-from cptrules.batch import _dump
+from cptrules.batch._stream import _dump
 from cptrules.report import encode_report
 
 

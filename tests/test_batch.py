@@ -8,6 +8,8 @@ import json
 import os
 import pathlib
 import signal
+import subprocess
+import sys
 from collections.abc import Iterator
 from typing import Any
 
@@ -22,6 +24,7 @@ from cptrules.batch import (
     BatchResult,
     EngineSettings,
     Summary,
+    _reading,
     check_jsonl,
     check_many,
     iter_records,
@@ -261,7 +264,7 @@ def test_one_report_per_record_in_order_with_line_numbers() -> None:
             assert set(report["errors"][0]) == {"path", "message"}
         else:
             assert report["payer"] == json.loads(raw)["payer"]
-            assert "record" not in report
+            assert report["record"] == number
     assert summary.records == summary.ok + summary.with_errors + summary.invalid
     assert summary.invalid == sum(1 for r in reports if r.get("invalid"))
     assert summary.ok == sum(1 for r in reports if r["ok"])
@@ -301,7 +304,7 @@ def test_json_format_is_one_array_or_one_object() -> None:
     empty, summary = run_jsonl(b"\n\n", format="json")
     assert json.loads(empty) == []
     assert summary.records == 0
-    assert summary.exit_code == 0
+    assert summary.exit_code == 2  # no records is not a pass
 
 
 def test_summary_counts_and_format() -> None:
@@ -371,35 +374,34 @@ def test_ctrl_c_leaves_whole_records(jobs: int, fmt: batch.Format) -> None:
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
 
 
-def render_text_from_dict(report: cptrules.Report, name: str) -> str:
-    """render_text as it was first written, from to_dict(): the oracle of the fast one."""
-    d = report.to_dict()
-    errors = sum(f["severity"] == "error" for f in d["findings"])
-    warnings = sum(f["severity"] == "warning" for f in d["findings"])
-    infos = len(d["findings"]) - errors - warnings
+def assert_text_says_what_the_report_says(report: cptrules.Report, name: str) -> None:
+    """The text names every finding (rule, severity, message, source, fixes) and every
+    units row, with lines counted from 1, and the verdict and counts in its first line."""
+    text = batch.render_text(report, name)
+    lines = text.splitlines()
+    errors = sum(f.severity == "error" for f in report.findings)
+    warnings = sum(f.severity == "warning" for f in report.findings)
     verdict = "OK" if report.ok else "NOT READY"
-    out = [
-        f"{name}: {verdict} — {d['payer']}, date of service {d['date_of_service']}: "
-        f"{errors} error(s), {warnings} warning(s), {infos} note(s)"
-    ]
-    out.append("  units:")
-    for u in d["units"]:
-        exp = "?" if u["expected"] is None else u["expected"]
-        billed = "?" if u["billed"] is None else u["billed"]
-        flag = "" if u["billed"] == u["expected"] else "   <-"
-        out.append(f"    line {u['line']}  {u['code']:<6} billed {billed}  expected {exp}{flag}")
-    for f in d["findings"]:
-        where = "session" if f["line"] is None else f"line {f['line']}"
-        out.append(f"  {f['severity'].upper():<7} {f['rule']} ({where}): {f['message']}")
-        out.append(f"          source: {f['citation']}")
-        for fix in f["fixes"]:
-            template = batch._FIX_TEXT.get(fix["action"], "{action} line {line} {value}")
-            text = template.format(action=fix["action"], line=fix["line"], value=fix.get("value"))
-            out.append(f"          fix: {text}")
-    out.append(f"  data: {d['data_version']}")
-    if "data" in d:
-        out.append(f"  ncci: pairs {d['data']['ncci_ptp']}; MUEs {d['data']['ncci_mue']}")
-    return "\n".join(out)
+    assert lines[0].startswith(f"{name}: {verdict} — {report.payer}, date of service ")
+    assert f"{errors} error(s), {warnings} warning(s)" in lines[0]
+    for u in report.units:
+        assert any(x.startswith(f"    line {u.line + 1}  {u.code}") for x in lines)
+    for f in report.findings:
+        where = "session" if f.line is None else f"line {f.line + 1}"
+        head = f"  {f.severity.upper():<7} {f.rule} ({where}): {f.message}"
+        at = lines.index(head)
+        assert lines[at + 1] == f"          source: {f.citation}"
+        for k, fix in enumerate(f.fixes):
+            said = lines[at + 2 + k]
+            assert said.startswith("          fix: ")
+            assert f"line {fix.line + 1}" in said
+            assert fix.value is None or str(fix.value) in said
+    if report.data:
+        assert lines[-2] == f"  data: {report.data_version}"
+        ncci = report.data
+        assert lines[-1] == f"  ncci: pairs {ncci['ncci_ptp']}; MUEs {ncci['ncci_mue']}"
+    else:
+        assert lines[-1] == f"  data: {report.data_version}"
 
 
 @settings(max_examples=150, deadline=None)
@@ -408,11 +410,10 @@ def render_text_from_dict(report: cptrules.Report, name: str) -> str:
     payer=st.sampled_from(_data.payer_ids()),
     name=st.sampled_from(["<stdin>", "visits.jsonl, record 7"]),
 )
-def test_render_text_says_what_the_dict_form_says(
+def test_render_text_says_what_the_report_says(
     session: cptrules.Session, payer: str, name: str
 ) -> None:
-    report = cptrules.check(session, payer)
-    assert batch.render_text(report, name) == render_text_from_dict(report, name)
+    assert_text_says_what_the_report_says(cptrules.check(session, payer), name)
 
 
 def test_render_text_of_odd_fixes_and_unknown_units() -> None:
@@ -427,10 +428,13 @@ def test_render_text_of_odd_fixes_and_unknown_units() -> None:
             Finding("r.b", "info", 1, "n", "d", (Fix("set_units", 1, 2),)),
         ),
     )
-    assert batch.render_text(odd, "x") == render_text_from_dict(odd, "x")
+    assert_text_says_what_the_report_says(odd, "x")
+    text = batch.render_text(odd, "x")
+    assert "    line 1  97110  billed ?  expected ?\n" in text
+    assert "fix: remove line 2" in text
+    assert "fix: set units on line 2 to 2" in text
     for good in GOOD_ONES:
-        report = cptrules.check(cptrules.load_session(good))
-        assert batch.render_text(report, "x") == render_text_from_dict(report, "x")
+        assert_text_says_what_the_report_says(cptrules.check(cptrules.load_session(good)), "x")
 
 
 # --------------------------------------------------------------------------- reading
@@ -458,9 +462,20 @@ def test_compact_lines_are_json_lines_numbered_by_line() -> None:
 def test_a_cut_short_first_line_still_means_json_lines() -> None:
     data = b'{"date_of_service": "2026-03-04",\n' + compact(MEDICARE) + b"\n" + compact(CHIRO)
     assert [n for n, _ in records_of(data)] == [1, 2, 3]
-    # ... but a broken pretty document stays one (invalid) record
+    # ... and a broken pretty document is not guessed at: one record per line
     broken = json.dumps(MEDICARE, indent=2).replace('"payer"', "payer").encode()
-    assert [n for n, _ in records_of(broken)] == [1]
+    assert [n for n, _ in records_of(broken)] == list(range(1, broken.count(b"\n") + 2))
+
+
+def test_a_cut_short_first_record_then_junk_swallows_nothing() -> None:
+    """A cut-short first record, ``not json``, then 1,000 sessions: 1,002 reports."""
+    data = b"\n".join([compact(MEDICARE)[:40], b"not json", *[compact(MEDICARE)] * 1000]) + b"\n"
+    out, summary = run_jsonl(data)
+    reports = [json.loads(line) for line in out.splitlines()]
+    assert len(reports) == summary.records == 1002
+    assert [r["record"] for r in reports if r.get("invalid")] == [1, 2]
+    assert summary.invalid == 2
+    assert summary.ok + summary.with_errors == 1000
 
 
 def test_a_broken_first_line_means_json_lines() -> None:
@@ -478,12 +493,12 @@ def test_bom_and_blank_input() -> None:
 
 
 def test_an_overlong_line_is_an_invalid_record(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(batch, "MAX_LINE_BYTES", 600)
+    monkeypatch.setattr(_reading, "MAX_LINE_BYTES", 600)
     data = compact(CHIRO) + b"\n" + b"x" * 5000 + b"\n" + compact(CHIRO) + b"\n"
     got = records_of(data)
     assert [(n, d is None) for n, d in got] == [(1, False), (2, True), (3, False)]
     out, summary = run_jsonl(data)
-    assert json.loads(out.splitlines()[1])["errors"][0]["message"].startswith("line longer than")
+    assert json.loads(out.splitlines()[1])["errors"][0]["message"].startswith("record longer than")
     assert summary.invalid == 1
 
 
@@ -526,7 +541,7 @@ def test_every_record_gets_exactly_one_report(lines: list[bytes]) -> None:
 
 def records_as_check_jsonl_reads_them(data: bytes, size: int) -> list[tuple[int, bytes | None]]:
     """What check_jsonl hands its workers, flattened: tasks of raw blocks after the head."""
-    reader = batch._Reader(io.BytesIO(data))
+    reader = _reading._Reader(io.BytesIO(data))
     records = iter(reader)
     head = list(itertools.islice(records, 2))
     if not reader.plain:
@@ -534,7 +549,7 @@ def records_as_check_jsonl_reads_them(data: bytes, size: int) -> list[tuple[int,
     tasks = list(reader.tasks(head, size))
     assert all(len(task[0]) + task[2].count(b"\n") <= size + 1 for task in tasks)
     assert reader.position == len(data)
-    return [record for task in tasks for record in batch._task_records(task)]
+    return [record for task in tasks for record in _reading._task_records(task)]
 
 
 line_kinds = (
@@ -571,20 +586,20 @@ def test_block_reading_gives_the_records_of_the_line_reader(
     # The fast block reader (check_jsonl's) and iter_records agree on every input:
     # same records, same numbers, same bytes, over-long lines and long pieces too.
     data = ending.join(lines) + (ending if last_newline and lines else b"")
-    saved = batch.MAX_LINE_BYTES, batch._PIECE
-    batch.MAX_LINE_BYTES, batch._PIECE = 60, 16
+    saved = _reading.MAX_LINE_BYTES, _reading._PIECE
+    _reading.MAX_LINE_BYTES, _reading._PIECE = 60, 16
     try:
         expected = records_of(data)
         assert records_as_check_jsonl_reads_them(data, size) == expected
     finally:
-        batch.MAX_LINE_BYTES, batch._PIECE = saved
+        _reading.MAX_LINE_BYTES, _reading._PIECE = saved
 
 
 def test_long_and_overlong_lines_in_blocks(monkeypatch: pytest.MonkeyPatch) -> None:
     # Lines longer than a read piece come whole; lines past the limit are invalid
     # records, skipped to their end, whichever chunk they start or end in.
-    monkeypatch.setattr(batch, "_PIECE", 64)
-    monkeypatch.setattr(batch, "MAX_LINE_BYTES", 600)
+    monkeypatch.setattr(_reading, "_PIECE", 64)
+    monkeypatch.setattr(_reading, "MAX_LINE_BYTES", 600)
     good = compact(CHIRO)
     assert 64 < len(good) < 600
     lines = [good, good, b"", good, b"x" * 5000, good, b"y" * 601, good, b"z" * 600, good]
@@ -628,7 +643,7 @@ def test_line_endings_and_blank_lines_in_blocks() -> None:
 
 def test_progress_line_on_long_runs_only(monkeypatch: pytest.MonkeyPatch) -> None:
     clock = iter(itertools.count(0.0, 0.3))  # each reading 0.3 s later
-    monkeypatch.setattr("cptrules.batch.time.monotonic", lambda: next(clock))
+    monkeypatch.setattr("cptrules.batch._stream.time.monotonic", lambda: next(clock))
     data = b"\n".join([compact(CHIRO)] * 64)
     progress = io.StringIO()
     _, summary = run_jsonl(data, chunk_size=8, progress=progress)
@@ -647,7 +662,7 @@ def test_progress_percent_of_a_file(
     tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     clock = iter(itertools.count(0.0, 0.3))
-    monkeypatch.setattr("cptrules.batch.time.monotonic", lambda: next(clock))
+    monkeypatch.setattr("cptrules.batch._stream.time.monotonic", lambda: next(clock))
     path = tmp_path / "v.jsonl"
     path.write_bytes(b"\n".join([compact(CHIRO)] * 64) + b"\n")
     progress = io.StringIO()
@@ -672,3 +687,47 @@ def test_a_dead_worker_ends_the_run_with_an_error(monkeypatch: pytest.MonkeyPatc
     lines = out.getvalue().splitlines()
     assert len(lines) % 8 == 0  # whole chunks before the dead one, nothing after
     assert len(lines) <= 40
+
+
+_PEAK_RSS = """
+import os, resource, sys
+from cptrules import batch
+with open(sys.argv[1], "rb") as src, open(os.devnull, "w") as out:
+    s = batch.check_jsonl(src, out, jobs=int(sys.argv[2]), chunk_size=4)
+# VmHWM: this process since its exec (ru_maxrss would count the forking parent);
+# RUSAGE_CHILDREN: the workers, forked from this small process.
+with open("/proc/self/status") as f:
+    hwm = next(int(x.split()[1]) for x in f if x.startswith("VmHWM"))
+peak = max(hwm, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+print(s.records, s.invalid, peak // 1024)
+"""
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/status"), reason="reads Linux /proc")
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_huge_records_are_refused_unread_and_memory_stays_bounded(
+    tmp_path: pathlib.Path, jobs: int
+) -> None:
+    """Records of 60 MB of ``[{},{},...]`` took the CLI to 1.6 GB (3.7 GB with --jobs 2);
+    past the 1 MiB bound they are invalid records, read in bounded pieces, never parsed."""
+    near = b"[" + b",".join([b"{}"] * ((batch.MAX_RECORD_BYTES - 10) // 3)) + b"]\n"
+    path = tmp_path / "huge.jsonl"
+    with open(path, "wb") as out:  # written piece by piece: this process stays small
+        for k in range(4):
+            if k % 2:
+                out.write(near)
+                continue
+            out.write(b"[")
+            for _ in range(200):
+                out.write(b"{}," * 100_000)
+            out.write(b"{}]\n")
+        out.write(compact(MEDICARE) + b"\n")
+    result = subprocess.run(
+        [sys.executable, "-c", _PEAK_RSS, str(path), str(jobs)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    records, invalid, peak_mb = map(int, result.stdout.split())
+    assert (records, invalid) == (5, 4)
+    assert peak_mb < 100, f"peak RSS {peak_mb} MB"

@@ -62,7 +62,7 @@ def test_check_clean_file_text(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["check", str(MEDICARE_FILE)]) == 0
     out, err = capsys.readouterr()
     assert out.startswith(f"{MEDICARE_FILE}: OK — medicare, date of service 2026-03-04")
-    assert "line 0  97110  billed 2  expected 2" in out
+    assert "line 1  97110  billed 2  expected 2" in out  # claim lines count from 1
     assert err == ""  # one record: no summary
 
 
@@ -73,8 +73,8 @@ def test_check_errors_exit_1_with_fix(
     assert main(["check", path]) == 1
     out, _ = capsys.readouterr()
     assert "NOT READY" in out
-    assert "units.total-time (line 0)" in out
-    assert "fix: set units on line 0 to 2" in out
+    assert "units.total-time (line 1)" in out
+    assert "fix: set units on line 1 to 2" in out
 
 
 def test_check_json_format_single_document(capsys: pytest.CaptureFixture[str]) -> None:
@@ -214,10 +214,72 @@ def test_not_utf8_is_an_invalid_record(
     assert json.loads(lines[1])["errors"][0]["message"].startswith("not UTF-8")
 
 
-def test_empty_input(tmp_path: pathlib.Path, capsys: pytest.CaptureFixture[str]) -> None:
-    path = write(tmp_path, "empty.jsonl", "\n")
-    assert main(["check", path, "--format", "json"]) == 0
-    assert json.loads(capsys.readouterr().out) == []
+@pytest.mark.parametrize("data", [b"", b"\n", b"\n \n\t\r\n"])
+@pytest.mark.parametrize("fmt", ["text", "jsonl", "json"])
+def test_empty_input_is_an_error(
+    tmp_path: pathlib.Path, capsys: pytest.CaptureFixture[str], data: bytes, fmt: str
+) -> None:
+    """A broken export with no records must not pass a CI gate."""
+    path = write(tmp_path, "empty.jsonl", data)
+    assert main(["check", path, "--format", fmt]) == 2
+    out, err = capsys.readouterr()
+    assert out == ("[]\n" if fmt == "json" else "")
+    assert err == f"cptrules: no records in {path}\n"
+
+
+def test_empty_stdin_is_an_error(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    use_stdin(monkeypatch, b"")
+    assert main(["check", "-"]) == 2
+    assert capsys.readouterr().err == "cptrules: no records in <stdin>\n"
+
+
+def test_several_files(tmp_path: pathlib.Path, capsys: pytest.CaptureFixture[str]) -> None:
+    a = write(tmp_path, "a.json", json.dumps(MEDICARE, indent=2))
+    b = write(tmp_path, "b.jsonl", jl(OVERBILLED, COMMERCIAL))
+    assert main(["check", a, b, "--format", "jsonl", "-q"]) == 1
+    reports = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
+    assert [(r["file"], r["record"], r["ok"]) for r in reports] == [
+        (a, 1, True),
+        (b, 1, False),
+        (b, 2, True),
+    ]
+    assert main(["check", a, b]) == 1
+    out, err = capsys.readouterr()
+    assert out.startswith(f"{a}: OK")
+    assert f"{b}, record 1: NOT READY" in out
+    assert err.startswith("3 records: 2 ok, 1 with errors, 0 invalid")
+    empty = write(tmp_path, "c.jsonl", "")
+    assert main(["check", a, empty, "-q"]) == 2
+    assert capsys.readouterr().err == f"cptrules: no records in {empty}\n"
+    assert main(["check", a, b, "--format", "json"]) == 2
+    assert "--format json takes one input" in capsys.readouterr().err
+
+
+def test_a_full_disk_is_a_write_error(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import errno
+
+    class Full(io.StringIO):
+        def write(self, s: str) -> int:
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(sys, "stdout", Full())
+    assert main(["check", str(MEDICARE_FILE)]) == 2
+    err = capsys.readouterr().err
+    assert err == "cptrules: cannot write the output: No space left on device\n"
+
+
+def test_escape_sequences_in_file_names_are_not_sent_raw(
+    tmp_path: pathlib.Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    name = str(tmp_path / "x\x1b[2Jy.jsonl")
+    assert main(["check", name]) == 2
+    err = capsys.readouterr().err
+    assert "\x1b" not in err
+    assert "x\\x1b[2Jy.jsonl" in err
 
 
 def test_broken_pipe_is_quiet(
@@ -246,7 +308,34 @@ def test_units(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["units", "97110=10", "97116=10", "--method", "per-code"]) == 0
     assert main(["units", "97110=abc"]) == 2
     _, err = capsys.readouterr()
-    assert err == "cptrules units: expected CODE=MINUTES, got '97110=abc'\n"
+    assert err.startswith("cptrules units: expected CODE=MINUTES (")
+    assert err.endswith("got '97110=abc'\n")
+
+
+def test_units_with_a_huge_tie_counts_allocations_instead_of_listing_them(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    pairs = [f"{97001 + k}=7" for k in range(40)]  # 280 minutes, 19 units, 40 codes tied
+    assert main(["units", *pairs, "--format", "json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert sum(doc["units"].values()) == 19
+    assert len(doc["allocations"]) == 1
+    assert doc["more_allocations"] == 131_282_408_400 - 1  # comb(40, 19) - 1
+    assert main(["units", *pairs[:3]]) == 0
+    assert "Also legal" in capsys.readouterr().out  # a small tie is listed in full
+
+
+@pytest.mark.parametrize(
+    "pair",
+    ["97110=\u00b2", "97110=" + "9" * 5000, "97110=1441", "97110=-1", "=5", "97110=", "\x1b[2J=5"],
+)
+def test_units_rejects_bad_pairs_in_one_line(capsys: pytest.CaptureFixture[str], pair: str) -> None:
+    assert main(["units", pair]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("cptrules units: ")
+    assert err.count("\n") == 1
+    assert "\x1b" not in err
+    no_traceback(err)
 
 
 def test_rules(capsys: pytest.CaptureFixture[str]) -> None:
@@ -275,6 +364,38 @@ def test_payers(capsys: pytest.CaptureFixture[str]) -> None:
     assert medicare["effective"] == "2020-01-01"
     assert main(["payers"]) == 0
     assert "medicare" in capsys.readouterr().out
+
+
+ACME = """
+id = "acme"
+name = "Acme Health"
+extends = "commercial"
+effective = 2024-01-01
+source = "Acme provider manual 2024"
+unit_method = "total-time"
+
+[sources]
+unit_method = "Acme manual p. 12"
+"""
+
+
+def test_rules_and_payers_take_profile_files(
+    tmp_path: pathlib.Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    acme = write(tmp_path, "acme.toml", ACME)
+    assert main(["payers", "--profile", acme, "--format", "json"]) == 0
+    rows = {r["id"]: r for r in json.loads(capsys.readouterr().out)}
+    assert rows["acme"]["extends"] == "commercial"
+    assert main(["rules", "--profile", acme, "--payer", "acme", "--format", "json"]) == 0
+    ids = {r["id"] for r in json.loads(capsys.readouterr().out)}
+    assert "units.total-time" in ids  # acme counts by total time, unlike commercial
+    broken = write(tmp_path, "broken.toml", "id = ")
+    for command in ("rules", "payers"):
+        assert main([command, "--profile", broken]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith(f"cptrules {command}: ")
+        assert err.count("\n") == 1
+        no_traceback(err)
 
 
 # --------------------------------------------------------------------------- a real process

@@ -116,10 +116,14 @@ def test_apply_fixes_actions_and_bad_index() -> None:
     assert out.lines[1].modifiers == ()
     assert (out.lines[1].code, out.lines[1].units) == ("97116", 1)
     assert len(apply_fixes(s, [Fix("remove_line", 0)]).lines) == 1
-    with pytest.raises(IndexError):
+    with pytest.raises(InvalidSessionError) as exc:
         apply_fixes(s, [Fix("set_units", 5, 1)])
-    with pytest.raises(ValueError, match="every line"):
+    assert exc.value.errors == (("fixes[0]", "names a line that does not exist"),)
+    with pytest.raises(InvalidSessionError, match="every line"):
         apply_fixes(s, [Fix("remove_line", 0), Fix("remove_line", 1)])
+    with pytest.raises(InvalidSessionError) as exc:  # load_session would reject units -1
+        apply_fixes(s, [Fix("set_units", 0, -1)])
+    assert [path for path, _ in exc.value.errors] == ["lines[0].units"]
 
 
 def test_check_takes_session_dict_or_json() -> None:
@@ -256,3 +260,53 @@ def test_bundled_profiles_lineage() -> None:
     assert uhc.unit_method == "total-time"
     assert uhc.is_a("commercial")
     assert "unit_method" in uhc.sources
+
+
+def test_clear_caches_empties_every_memo_of_engine_report_and_ncci(tmp_path: Path) -> None:
+    """The engine's, the report encoder's and the edit tables' memos: all emptied at once."""
+    from cptrules import ncci
+    from cptrules import report as report_mod
+    from cptrules.ncci import store as store_mod
+
+    eng = engine()
+    report = eng.check(BASE)
+    report_mod.encode_report(report)
+    report_mod.encode_report(report, 2, "  ")
+    memory = ncci.MemoryTables("t", [], {"97110": ncci.MueEdit("97110", 4, 3, "x", "s")})
+    memory.ptp(frozenset({"97110", "97140"}), report.date_of_service)
+    memory.mue(frozenset({"97110"}), report.date_of_service)
+    store_mod._shared_date(20260101)
+    plan = next(iter(eng._plans.values()))  # white box: the engine's own memos
+    route_runs = next(iter(eng._routes.values())).runs
+    memos = [
+        eng._plans,
+        eng._routes,
+        eng._unit_rows,
+        plan._days,
+        plan._runs,
+        route_runs,
+        report_mod._QUOTED,
+        report_mod._MESSAGES,
+        report_mod._ISO,
+        report_mod._ENCODERS,
+        memory._ptp_answers,
+        memory._mue_answers,
+        store_mod._DATES,
+    ]
+    assert all(len(m) for m in memos), [m for m in memos if not len(m)]
+    cptrules.clear_caches()
+    assert [m for m in memos if len(m)] == []
+    assert eng.check(BASE) == report  # answers never depend on a cache
+
+
+def test_a_plan_of_care_near_the_last_date_does_not_overflow() -> None:
+    """A start after 9999-12-01 made start + 30 days raise OverflowError out of check()."""
+    visit = {
+        **BASE,
+        "date_of_service": "9999-12-31",
+        "plan_of_care": {"start": "9999-12-15", "end": "9999-12-31", "signed": None},
+    }
+    report = engine().check(visit)
+    assert "poc.unsigned" in report.rules()
+    late = {**visit, "plan_of_care": {**visit["plan_of_care"], "signed": "9999-12-31"}}
+    assert "poc.unsigned" not in engine().check(late).rules()

@@ -48,19 +48,14 @@ KNOWN: dict[str, str] = {
     "units.untimed": "rules (rules/units.py: [C-3] in docstring)",
     "units.single-line": "rules (rules/units.py: REFERENCE in docstring)",
     "units.missing-minutes": "rules (rules/units.py: REFERENCE in docstring)",
-    "units.daily-cap": "quirks (data/payers/anthem.toml: [S] in the cap's source)",
+    "units.daily-cap": "rules (rules/units.py: [S] in docstring)",
     "poc.missing": "rules (rules/plan_of_care.py: REFERENCE.md in docstring)",
     "poc.expired": "rules (rules/plan_of_care.py: REFERENCE.md in docstring)",
     "poc.unsigned": "rules (rules/plan_of_care.py: REFERENCE.md in docstring)",
     "poc.progress-report": "rules (rules/plan_of_care.py: REFERENCE.md in docstring)",
     "doc.timed-minutes": "rules (rules/documentation.py: REFERENCE in docstring)",
     "time.overlap": "rules (rules/timing.py: REFERENCE in citation)",
-    "ncci.ptp": "quirks (rules/ncci.py: bare [C-n]/[S] appended to every edit's citation)",
-    "ncci.mue": "quirks (rules/ncci.py: [C-3] in citation)",
-    "payers/aetna.toml": "quirks ([C-4] in source strings)",
-    "payers/anthem.toml": "quirks ([S] in source strings)",
-    "payers/bcbs-mn.toml": "quirks ([S] in source strings)",
-    "payers/uhc-commercial.toml": "quirks ([C-2] in source strings)",
+    "ncci.ptp": "quirks (rules/ncci.py: [?] in docstring)",
 }
 
 ENGINE = cptrules.Engine(tables=bundled_tables())

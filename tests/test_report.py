@@ -22,6 +22,7 @@ from hypothesis import strategies as st
 import cptrules
 from cptrules import report as report_mod
 from cptrules import strategies
+from cptrules._memo import Memo
 from cptrules.report import Finding, Fix, LineUnits, Report, encode_report
 from cptrules.strategies import _data
 from cptrules.strategies._build import env_of
@@ -35,13 +36,21 @@ FAULT_RULES = sorted(rule for rule in FAULTS if FAULTS[rule].available(env_of(No
 
 
 def assert_same_text(report: Report) -> None:
-    """The direct writer agrees with json for compact, indented and margined layouts."""
-    doc = report.to_dict()
-    assert encode_report(report) == COMPACT.encode(doc)
-    for indent in (2, 4):
-        pretty = json.JSONEncoder(indent=indent).encode(doc)
-        assert encode_report(report, indent) == pretty
-        assert encode_report(report, indent, "  ") == pretty.replace("\n", "\n  ")
+    """The direct writer agrees with json for compact, indented and margined layouts,
+    with and without a batch's ``file`` and ``record`` keys."""
+    for where in ({}, {"record": 7}, {"file": "visits \u00e9.jsonl", "record": 12}):
+        doc = report.to_dict(**where)
+        assert encode_report(report, **where) == COMPACT.encode(doc)
+        for indent in (2, 4):
+            pretty = json.JSONEncoder(indent=indent).encode(doc)
+            assert encode_report(report, indent, **where) == pretty
+            assert encode_report(report, indent, "  ", **where) == pretty.replace("\n", "\n  ")
+
+
+def test_record_and_file_follow_ok() -> None:
+    report = cptrules.check(cptrules.load_session(_SESSION))
+    assert list(report.to_dict(record=3, file="a.jsonl"))[:3] == ["ok", "file", "record"]
+    assert json.loads(encode_report(report, record=3))["record"] == 3
 
 
 @pytest.mark.parametrize("payer", PAYERS)
@@ -159,10 +168,8 @@ def test_a_non_string_where_a_string_belongs_falls_back_too() -> None:
 
 def test_the_caches_stay_bounded_and_right_when_full(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(report_mod, "_QUOTED_MAX", 3)
-    monkeypatch.setattr(report_mod, "_QUOTED", report_mod._Quoted())
-    monkeypatch.setattr(report_mod, "_MESSAGES", report_mod._Quoted())
-    monkeypatch.setattr(report_mod, "_ISO", {})
-    monkeypatch.setattr(report_mod, "_ENCODERS", {})
+    for name in ("_QUOTED", "_MESSAGES", "_ISO", "_ENCODERS"):
+        monkeypatch.setattr(report_mod, name, Memo(f"test {name}", size=3))
     base = cptrules.check(cptrules.load_session(_SESSION))
     for k in range(20):
         report = attrs.evolve(
@@ -198,3 +205,81 @@ def test_data_section_says_which_data_answered_once_per_report() -> None:
     assert json.loads(encode_report(report)) == report.to_dict()
     assert json.loads(encode_report(report, indent=2)) == report.to_dict()
     assert encode_report(report, indent=2) == json.dumps(report.to_dict(), indent=2)
+
+
+# --------------------------------------------------------------------------- fixes
+
+_DRY_NEEDLING: dict[str, Any] = {
+    "date_of_service": "2026-03-04",
+    "payer": "medicare",
+    "provider": {"discipline": "PT"},
+    "plan_of_care": {"start": "2026-02-01", "end": "2026-04-30", "signed": "2026-02-10"},
+    "diagnoses": ["M54.50"],
+    "lines": [
+        {"code": "97110", "minutes": 20, "units": 1, "modifiers": ["GP"]},
+        {
+            "code": "97140",
+            "minutes": 20,
+            "units": 1,
+            "modifiers": ["GP"],
+            "techniques": ["dry_needling"],
+            "muscles": 4,
+            "regions": ["lumbar"],
+        },
+    ],
+}
+
+
+def test_fixes_worked_out_apart_are_settled_together() -> None:
+    """97140 documented as dry needling becomes 20561 (untimed), so 97110 alone has 20
+    minutes: 1 unit. Applied in one go, "97110 to 2 units" would over-bill it."""
+    report = cptrules.check(_DRY_NEEDLING)
+    fixes = {(x.action, x.line, x.value) for f in report.findings for x in f.fixes}
+    assert {("set_units", 0, 2), ("replace_code", 1, "20561")} <= fixes
+    fixed = report.fixed()
+    assert [(x.code, x.units) for x in fixed.lines] == [("97110", 1), ("20561", 1)]
+    again = cptrules.check(fixed)
+    assert not [f for f in again.findings if f.fixes]
+    # left, with no fix to offer: Medicare does not pay a PT for dry needling (NCD 30.3.3)
+    assert {f.rule for f in again.findings if f.severity == "error"} == {"coverage.provider"}
+
+
+def test_a_fix_load_session_would_reject_is_left_out_and_said() -> None:
+    visit = {
+        "date_of_service": "2026-03-04",
+        "payer": "medicare",
+        "provider": {"discipline": "PT"},
+        "lines": [{"code": "97110", "minutes": 1440, "units": 1, "modifiers": ["GP"]}] * 11,
+    }
+    settled = cptrules.check(visit).settle()
+    assert cptrules.load_session(cptrules.dump_session(settled.session)) == settled.session
+    assert max(x.units or 0 for x in settled.session.lines) <= 999
+    assert Fix("set_units", 0, 1056) in settled.skipped
+    assert "units.total-time" in {f.rule for f in settled.unsettled}
+
+
+@pytest.mark.parametrize("rule", FAULT_RULES)
+@settings(max_examples=15, deadline=None)
+@given(data=st.data())
+def test_settle_gives_a_valid_session_and_names_what_is_left(
+    rule: str, data: st.DataObject
+) -> None:
+    session = data.draw(strategies.faulty_sessions(rule=rule))
+    settled = cptrules.check(session).settle()
+    assert settled.rounds <= report_mod.MAX_FIX_ROUNDS
+    assert cptrules.load_session(cptrules.dump_session(settled.session)) == settled.session
+    again = cptrules.check(settled.session)
+    assert again == settled.report
+    left = [f for f in again.findings if f.fixes or f.severity == "error"]
+    assert list(settled.unsettled) == left
+
+
+def test_a_report_from_another_process_settles_with_an_engine_given() -> None:
+    import pickle
+
+    report = pickle.loads(pickle.dumps(cptrules.check(_DRY_NEEDLING)))
+    assert report.recheck is None  # engines do not travel between processes
+    once = report.settle()
+    assert once.rounds == 1  # applied once, unchecked
+    settled = report.settle(engine=cptrules.default_engine())
+    assert [(x.code, x.units) for x in settled.session.lines] == [("97110", 1), ("20561", 1)]

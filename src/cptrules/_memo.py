@@ -24,7 +24,7 @@ cost a recomputation, never a wrong answer, since a memo stores pure results.
 from __future__ import annotations
 
 import weakref
-from typing import Generic, TypeVar
+from typing import TypeVar
 
 __all__ = ["Memo", "clear_caches"]
 
@@ -34,46 +34,40 @@ V = TypeVar("V")
 _ALL: weakref.WeakSet[Memo[object, object]] = weakref.WeakSet()
 
 
-class Memo(Generic[K, V]):
-    """A dict of at most ``size`` entries; the oldest is dropped first when full."""
+class Memo(dict[K, V]):
+    """A dict of at most ``size`` entries; the oldest is dropped first when full.
 
-    __slots__ = ("__weakref__", "_data", "name", "size")
+    Reads are plain dict reads (``get``, ``in``, ``len``), done in C; writes
+    go through :meth:`put`, which keeps the bound.
+    """
+
+    __slots__ = ("__weakref__", "name", "size")
 
     def __init__(self, name: str, *, size: int) -> None:
         if size < 1:
             raise ValueError("a memo holds at least one entry")
+        super().__init__()
         self.name = name
         self.size = size
-        self._data: dict[K, V] = {}
         _ALL.add(self)  # type: ignore[arg-type]  # variance: the set only calls clear()
-
-    def get(self, key: K) -> V | None:
-        """The remembered value for ``key``, or None."""
-        return self._data.get(key)
 
     def put(self, key: K, value: V) -> V:
         """Remember ``value`` for ``key`` (dropping the oldest entry when full); return it."""
-        data = self._data
-        if len(data) >= self.size:
+        if len(self) >= self.size:
             try:
-                del data[next(iter(data))]
+                del self[next(iter(self))]
             except (RuntimeError, StopIteration, KeyError):  # raced with another thread
-                data.clear()
-        data[key] = value
+                self.clear()
+        self[key] = value
         return value
 
-    def clear(self) -> None:
-        """Forget every entry."""
-        self._data.clear()
-
-    def __len__(self) -> int:
-        return len(self._data)
-
-    def __contains__(self, key: object) -> bool:
-        return key in self._data
-
     def __repr__(self) -> str:
-        return f"Memo({self.name!r}, size={self.size}, entries={len(self._data)})"
+        return f"Memo({self.name!r}, size={self.size}, entries={len(self)})"
+
+    # a memo is a cache, not a value: identity, not contents, decides equality
+    __eq__ = object.__eq__
+    __ne__ = object.__ne__
+    __hash__ = object.__hash__  # type: ignore[assignment]
 
 
 def clear_caches() -> None:

@@ -22,6 +22,7 @@ from . import units as units_mod
 from ._version import DATA_VERSION, __version__
 from .batch import (
     EngineSettings,
+    Summary,
     check_jsonl,
     default_jobs,
     invalid_report,
@@ -47,59 +48,147 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_INVALID, f"{self.prog}: error: {message}\n")
 
 
+class _WriteError(Exception):
+    """Writing the output failed (a full disk, a closed file): not a reading problem."""
+
+    def __init__(self, error: OSError) -> None:
+        super().__init__(error.strerror or str(error))
+
+
+class _Output:
+    """``sys.stdout`` whose failures say they are about writing (a broken pipe stays one)."""
+
+    def __init__(self, stream: IO[str]) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        try:
+            return self._stream.write(text)
+        except BrokenPipeError:
+            raise
+        except OSError as exc:
+            raise _WriteError(exc) from None
+
+    def flush(self) -> None:
+        try:
+            self._stream.flush()
+        except BrokenPipeError:
+            raise
+        except OSError as exc:
+            raise _WriteError(exc) from None
+
+
 def _cmd_check(args: argparse.Namespace) -> int:
     jobs = default_jobs() if args.jobs is None else args.jobs
     if jobs < 1:
         print("cptrules check: --jobs must be at least 1", file=sys.stderr)
         return EXIT_INVALID
+    files: list[str] = args.files
+    several = len(files) > 1
+    if several and args.format == "json":
+        print(
+            "cptrules check: --format json takes one input; use --format jsonl (each report "
+            "names its file) or text for several",
+            file=sys.stderr,
+        )
+        return EXIT_INVALID
+    if files.count("-") > 1:
+        print("cptrules check: standard input (-) can be read once only", file=sys.stderr)
+        return EXIT_INVALID
     settings = EngineSettings(profiles=args.profile or (), tables=args.db)
     engine = None if settings == EngineSettings() else settings
-    name = "<stdin>" if args.file == "-" else args.file
+    out = cast("IO[str]", _Output(sys.stdout))
+    progress = sys.stderr if not args.quiet and _isatty(sys.stderr) else None
+    worst = EXIT_OK
+    total = Summary()
+    for file in files:
+        name = "<stdin>" if file == "-" else _printable(file)
+        try:
+            summary = _check_file(args, file, name, out, jobs, engine, progress, several)
+        except _WriteError as exc:
+            print(f"cptrules: cannot write the output: {exc}", file=sys.stderr)
+            return EXIT_INVALID
+        if summary is None:
+            return EXIT_INVALID
+        if summary.records == 0 and not summary.interrupted:
+            print(f"cptrules: no records in {name}", file=sys.stderr)
+        worst = _worse(worst, summary.exit_code)
+        total.merge(summary)
+        if summary.interrupted:
+            break
+    if total.interrupted:
+        last = total.last_record
+        where = f"record {last}" if last is not None else "the start"
+        print(
+            f"cptrules: interrupted after {where}; {total.records:,} record(s) written, "
+            "the output holds whole records only",
+            file=sys.stderr,
+        )
+    if (total.records > 1 or total.interrupted) and not args.quiet:
+        print(total.format(), file=sys.stderr)
+    return worst
+
+
+def _worse(a: int, b: int) -> int:
+    """The exit code that says more: interrupted, then invalid, then errors, then ok."""
+    order = (EXIT_INTERRUPTED, EXIT_INVALID, EXIT_ERRORS, EXIT_OK)
+    return min((a, b), key=lambda code: order.index(code) if code in order else -1)
+
+
+def _check_file(
+    args: argparse.Namespace,
+    file: str,
+    name: str,
+    out: IO[str],
+    jobs: int,
+    engine: EngineSettings | None,
+    progress: IO[str] | None,
+    several: bool,
+) -> Summary | None:
+    """Check one input; None after a one-line message when it cannot be read."""
     try:
         # A file is read through a 1 MiB buffer (not 8 KiB): a third of the reading
         # cost of a big batch, which the parent of --jobs N pays alone.
         stream: IO[bytes] | IO[str] = (
             getattr(sys.stdin, "buffer", sys.stdin)
-            if args.file == "-"
-            else open(args.file, "rb", buffering=_READ_BUFFER)  # noqa: SIM115  (closed below)
+            if file == "-"
+            else open(file, "rb", buffering=_READ_BUFFER)  # noqa: SIM115  (closed below)
         )
     except OSError as exc:
         print(f"cptrules: cannot read {name}: {exc.strerror}", file=sys.stderr)
-        return EXIT_INVALID
-    progress = sys.stderr if not args.quiet and _isatty(sys.stderr) else None
+        return None
     try:
-        summary = check_jsonl(
+        return check_jsonl(
             stream,
-            sys.stdout,
+            out,
             jobs=jobs,
             engine=engine,
             payer=args.payer,
             format=args.format,
             name=name,
             progress=progress,
+            label=name if several else None,
         )
     except CptRulesError as exc:
         print(f"cptrules: {exc}", file=sys.stderr)
-        return EXIT_INVALID
+        return None
+    except _WriteError:
+        raise
     except OSError as exc:
         if isinstance(exc, BrokenPipeError):
             raise
         print(f"cptrules: cannot read {name}: {exc.strerror or exc}", file=sys.stderr)
-        return EXIT_INVALID
+        return None
     finally:
-        if args.file != "-":
+        if file != "-":
             stream.close()
-    if summary.interrupted:
-        last = summary.last_record
-        where = f"record {last}" if last is not None else "the start"
-        print(
-            f"cptrules: interrupted after {where}; {summary.records:,} record(s) written, "
-            "the output holds whole records only",
-            file=sys.stderr,
-        )
-    if (summary.records > 1 or summary.interrupted) and not args.quiet:
-        print(summary.format(), file=sys.stderr)
-    return summary.exit_code
+
+
+def _printable(text: str) -> str:
+    """``text`` with control characters (terminal escape sequences) shown as escapes."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 def _isatty(stream: IO[str]) -> bool:
@@ -109,16 +198,41 @@ def _isatty(stream: IO[str]) -> bool:
         return False
 
 
+#: Most allocations ``cptrules units`` lists; the rest of a big tie is counted, not built.
+_UNITS_LISTED = 100
+_CODE_CHARS = frozenset("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ")
+
+
 def _cmd_units(args: argparse.Namespace) -> int:
+    from .parsing import MAX_LINES, MAX_MINUTES
+
     minutes: dict[str, int] = {}
-    for item in args.pairs:
+    pairs: list[str] = args.pairs
+    if len(pairs) > MAX_LINES:
+        print(f"cptrules units: at most {MAX_LINES} CODE=MINUTES pairs", file=sys.stderr)
+        return EXIT_INVALID
+    for item in pairs:
         code, sep, value = item.partition("=")
-        if not sep or not value.isdigit() or not code:
-            print(f"cptrules units: expected CODE=MINUTES, got {item!r}", file=sys.stderr)
+        code = code.upper()
+        good_code = 0 < len(code) <= 5 and set(code) <= _CODE_CHARS
+        # ASCII digits only ("²" is a digit to str.isdigit), and no more than a day.
+        good_value = 0 < len(value) <= 4 and value.isascii() and value.isdigit()
+        if not sep or not good_code or not good_value:
+            print(
+                f"cptrules units: expected CODE=MINUTES (a code such as 97110, whole "
+                f"minutes 0 to {MAX_MINUTES}), got {_printable(item[:40])!r}",
+                file=sys.stderr,
+            )
             return EXIT_INVALID
         minutes[code] = minutes.get(code, 0) + int(value)
+        if minutes[code] > MAX_MINUTES:
+            print(
+                f"cptrules units: {code} has more than {MAX_MINUTES} minutes (a whole day)",
+                file=sys.stderr,
+            )
+            return EXIT_INVALID
     try:
-        explanation = units_mod.explain(minutes, method=args.method)
+        explanation = units_mod.explain(minutes, method=args.method, max_allocations=_UNITS_LISTED)
     except ValueError as exc:
         print(f"cptrules units: {exc}", file=sys.stderr)
         return EXIT_INVALID
@@ -129,8 +243,19 @@ def _cmd_units(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _listing_engine(args: argparse.Namespace, command: str) -> Engine | None:
+    """An engine for listing (no edit tables) with ``--profile`` files; None after a message."""
+    try:
+        return Engine(profiles=args.profile or None, tables=_NoTables())
+    except CptRulesError as exc:
+        print(f"cptrules {command}: {_printable(str(exc))}", file=sys.stderr)
+        return None
+
+
 def _cmd_rules(args: argparse.Namespace) -> int:
-    engine = Engine(tables=_NoTables())
+    engine = _listing_engine(args, "rules")
+    if engine is None:
+        return EXIT_INVALID
     rules = list(REGISTRY.values())
     if args.payer is not None:
         versions = engine.profiles.versions.get(args.payer)
@@ -165,7 +290,9 @@ def _cmd_rules(args: argparse.Namespace) -> int:
 
 
 def _cmd_payers(args: argparse.Namespace) -> int:
-    engine = Engine(tables=_NoTables())
+    engine = _listing_engine(args, "payers")
+    if engine is None:
+        return EXIT_INVALID
     rows = [
         {
             "id": p.id,
@@ -210,7 +337,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     p = sub.add_parser("check", help="check one session (JSON) or many (JSON Lines)")
-    p.add_argument("file", metavar="FILE|-")
+    p.add_argument("files", nargs="+", metavar="FILE|-", help="one or more inputs (- is stdin)")
     p.add_argument("--payer", help="payer profile id, overriding each session's payer")
     p.add_argument("--format", choices=("text", "json", "jsonl"), default="text")
     p.add_argument(
@@ -240,15 +367,24 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("rules", help="the rule catalog")
     p.add_argument("--payer", help="only the rules this payer profile runs")
     p.add_argument("--format", choices=("text", "json"), default="text")
+    p.add_argument(
+        "--profile", action="append", metavar="FILE", help="load a payer profile file (repeatable)"
+    )
     p.set_defaults(func=_cmd_rules)
 
     p = sub.add_parser("payers", help="payer profiles and their effective dates")
     p.add_argument("--format", choices=("text", "json"), default="text")
+    p.add_argument(
+        "--profile", action="append", metavar="FILE", help="load a payer profile file (repeatable)"
+    )
     p.set_defaults(func=_cmd_payers)
 
     from .ncci import _cli as ncci_cli
 
     ncci_cli.add_subparser(cast("argparse._SubParsersAction[argparse.ArgumentParser]", sub))
+    from .fees import _cli as fees_cli
+
+    fees_cli.add_subparser(cast("argparse._SubParsersAction[argparse.ArgumentParser]", sub))
     return parser
 
 

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 import attrs
 
 from ._context import Context
+from ._memo import Memo
 from ._version import DATA_VERSION
 from .catalog import catalog
 from .errors import ConfigError, InvalidSessionError, NoRuleDataError, ProfileError
@@ -27,6 +28,7 @@ from .rules import REGISTRY, Rule
 from .rules._base import RuleFunc
 
 if TYPE_CHECKING:
+    from .fees import ContractSchedule, Estimate, FeeSchedule
     from .ncci import EditTables
 
 __all__ = ["Engine", "check", "default_engine"]
@@ -45,7 +47,7 @@ class _Plan:
 
     ``in_force(day)`` is the hot path's rule list: the rules in force on a date
     of service with their functions, worked out once per day and kept (a
-    bounded cache; a plan lives as long as its engine).
+    bounded memo; a plan lives as long as its engine).
     """
 
     rules: tuple[Rule, ...]
@@ -53,25 +55,34 @@ class _Plan:
     data_version: str = ""
     #: which data answers, in words (a report's ``data``): codes, NCCI pairs, MUEs
     data: Mapping[str, str] = attrs.field(factory=dict)
-    _days: dict[dt.date, tuple[_Step, ...]] = attrs.field(
-        init=False, factory=dict, eq=False, repr=False
+    _days: Memo[dt.date, tuple[_Step, ...]] = attrs.field(
+        init=False,
+        factory=lambda: Memo("engine: rules in force by day", size=_DAYS_CACHED),
+        eq=False,
+        repr=False,
     )
-    _runs: dict[tuple[str, ...], dict[frozenset[str], _Run]] = attrs.field(
-        init=False, factory=dict, eq=False, repr=False
+    _runs: Memo[tuple[str, ...], Memo[frozenset[str], _Run]] = attrs.field(
+        init=False,
+        factory=lambda: Memo("engine: rule lists", size=_DAYS_CACHED),
+        eq=False,
+        repr=False,
     )
 
-    def runs(self, steps: tuple[_Step, ...]) -> dict[frozenset[str], _Run]:
-        """The cache of rules to run by trigger set, one per distinct list of rules in force."""
-        return self._runs.setdefault(tuple(r.id for _, r, _ in steps), {})
+    def runs(self, steps: tuple[_Step, ...]) -> Memo[frozenset[str], _Run]:
+        """The memo of rules to run by trigger set, one per distinct list of rules in force."""
+        key = tuple(r.id for _, r, _ in steps)
+        found = self._runs.get(key)
+        if found is None:
+            found = self._runs.put(key, Memo("engine: rules by trigger set", size=_RUNS_CACHED))
+        return found
 
     def in_force(self, day: dt.date) -> tuple[_Step, ...]:
         """``(function, rule, triggers)`` of every rule of the plan in force on ``day``."""
         got = self._days.get(day)
         if got is None:
-            got = tuple((r.func, r, r.triggers) for r in self.rules if r.in_force(day))
-            if len(self._days) >= _DAYS_CACHED:
-                self._days.clear()
-            self._days[day] = got
+            got = self._days.put(
+                day, tuple((r.func, r, r.triggers) for r in self.rules if r.in_force(day))
+            )
         return got
 
 
@@ -90,7 +101,11 @@ class Engine:
       present, else the bundled therapy pairs;
     - ``disabled``: rule ids switched off;
     - ``severities``: rule id -> severity, re-grading every finding of that rule
-      (wins over a profile's own re-grading).
+      (wins over a profile's own re-grading);
+    - ``fees``: a :class:`~cptrules.fees.FeeSchedule` (Medicare profiles) and
+      ``contracts``, payer id -> :class:`~cptrules.fees.ContractSchedule`: with
+      them every report carries an ``estimate`` of what the visit pays, priced
+      for ``locality`` (``MAC-LL``, default ``national``) and ``place_of_service``.
 
     Unknown rule ids or severities raise :class:`~cptrules.errors.ConfigError`;
     a profile naming an unknown rule id raises :class:`~cptrules.errors.ProfileError`.
@@ -103,6 +118,10 @@ class Engine:
         tables: EditTables | str | os.PathLike[str] | None = None,
         disabled: Iterable[str] = (),
         severities: Mapping[str, str] | None = None,
+        fees: FeeSchedule | None = None,
+        contracts: Mapping[str, ContractSchedule] | None = None,
+        locality: str = "national",
+        place_of_service: str = "11",
     ) -> None:
         if profiles is None:
             self.profiles = bundled_profiles()
@@ -122,9 +141,22 @@ class Engine:
         _check_profile_rule_ids(self.profiles)
         self.tables = _open_tables(tables)
         self.catalog = catalog()
-        self._plans: dict[int, _Plan] = {}
-        self._routes: dict[tuple[str, dt.date], _Route] = {}
-        self._lock = threading.Lock()
+        # Engine-owned memos: they live and die with the engine, and
+        # cptrules.clear_caches() empties them (answers never depend on them).
+        self._plans: Memo[int, _Plan] = Memo("engine: plans by profile", size=1024)
+        self._routes: Memo[tuple[str, dt.date], _Route] = Memo(
+            "engine: routes by payer and day", size=_DAYS_CACHED
+        )
+        self._unit_rows: Memo[tuple[int, str, int | None, int | None], LineUnits] = Memo(
+            "engine: units rows", size=_UNIT_ROWS_CACHED
+        )
+        self.fees = fees
+        self.contracts = dict(contracts or {})
+        self.fee_options = (locality, place_of_service)
+        if fees is not None or self.contracts:
+            from .fees import estimate, estimate_contract  # only engines with fee data load it
+
+            self._fee_functions = (estimate, estimate_contract)
 
     def plan(self, profile: PayerProfile) -> _Plan:
         """The rules ``profile`` runs (before dates), prepared once per profile version."""
@@ -141,8 +173,7 @@ class Engine:
                 f"profile {profile.id}@{profile.effective.isoformat()}; {tables_version}"
             )
             plan = _Plan(rules, sev, version, self._data(profile))  # type: ignore[arg-type]  # profile severities are validated on load
-            with self._lock:
-                self._plans[id(profile)] = plan
+            self._plans.put(id(profile), plan)
         return plan
 
     def _data(self, profile: PayerProfile) -> Mapping[str, str]:
@@ -214,10 +245,7 @@ class Engine:
         route = _Route(
             profile, plan, steps, self.tables if profile.ncci else None, payer, plan.runs(steps)
         )
-        if len(self._routes) >= _DAYS_CACHED:
-            self._routes.clear()
-        self._routes[payer, dos] = route
-        return route
+        return self._routes.put((payer, dos), route)
 
     def check(self, session: SessionInput, payer: str | None = None) -> Report:
         """Check one session; ``payer`` overrides ``session.payer``.
@@ -253,6 +281,9 @@ class Engine:
                 ]
             if len(findings) > 1:
                 findings.sort(key=Finding.sort_key)
+        units = tuple(
+            map(self._line_units, range(len(ctx.lines)), ctx.lines, ctx.billed, ctx.expected)
+        )
         return Report(
             session=session,
             payer=pid,
@@ -260,29 +291,46 @@ class Engine:
             data_version=plan.data_version,
             data=plan.data,
             findings=tuple(findings),
-            units=tuple(
-                map(_line_units, range(len(ctx.lines)), ctx.lines, ctx.billed, ctx.expected)
-            ),
+            units=units,
+            estimate=None
+            if self.fees is None and not self.contracts
+            else self._estimate(session, profile, units),
+            recheck=self.check,
         )
 
+    def _line_units(
+        self, i: int, line: ServiceLine, billed: int | None, expected: int | None
+    ) -> LineUnits:
+        """The report's units row of line ``i``: one shared immutable object per distinct row.
 
-_UNIT_ROWS: dict[tuple[int, str, int | None, int | None], LineUnits] = {}
+        Rows repeat (line 0, 97110, 2 billed, 2 expected); looking one up costs a
+        third of building it.
+        """
+        key = (i, line.code, billed, expected)
+        row = self._unit_rows.get(key)
+        if row is None:
+            row = self._unit_rows.put(key, LineUnits(*key))
+        return row
+
+    def _estimate(
+        self, session: Session, profile: PayerProfile, units: tuple[LineUnits, ...]
+    ) -> Estimate | None:
+        """What the visit pays under ``profile``, when the engine has its fee data."""
+        estimate, estimate_contract = self._fee_functions
+        priced = [u.billed if u.billed is not None else u.expected for u in units]
+        rates = self.contracts.get(profile.id)
+        if rates is not None:
+            return estimate_contract(session, rates, payer=profile.id, units=priced)
+        if self.fees is not None and profile.is_a("medicare"):
+            locality, pos = self.fee_options
+            est = estimate(
+                session, self.fees, locality=locality, place_of_service=pos, units=priced
+            )
+            return est if est.payer == profile.id else attrs.evolve(est, payer=profile.id)
+        return None
+
+
 _UNIT_ROWS_CACHED = 4096
-
-
-def _line_units(i: int, line: ServiceLine, billed: int | None, expected: int | None) -> LineUnits:
-    """The report's units row of line ``i``: one shared immutable object per distinct row.
-
-    Rows repeat (line 0, 97110, 2 billed, 2 expected); looking one up costs a
-    third of building it.
-    """
-    key = (i, line.code, billed, expected)
-    row = _UNIT_ROWS.get(key)
-    if row is None:
-        if len(_UNIT_ROWS) >= _UNIT_ROWS_CACHED:
-            _UNIT_ROWS.clear()
-        row = _UNIT_ROWS[key] = LineUnits(*key)
-    return row
 
 
 class _Route(NamedTuple):
@@ -295,7 +343,7 @@ class _Route(NamedTuple):
     payer: str  # the id as given, shared by every report of the route
     #: ``Context.present`` -> the rules to run (see :func:`_run_for`), shared by every
     #: date of service that has the same rules in force
-    runs: dict[frozenset[str], _Run]
+    runs: Memo[frozenset[str], _Run]
 
 
 #: Most trigger sets remembered per route; visits repeat a few code combinations.
@@ -303,7 +351,7 @@ _RUNS_CACHED = 1024
 
 
 def _run_for(
-    runs: dict[frozenset[str], _Run],
+    runs: Memo[frozenset[str], _Run],
     steps: tuple[_Step, ...],
     present: frozenset[str],
 ) -> _Run:
@@ -311,10 +359,7 @@ def _run_for(
     ``present``: those without triggers and those with one present. Remembered in ``runs``.
     """
     run = tuple((func, r) for func, r, triggers in steps if triggers is None or triggers & present)
-    if len(runs) >= _RUNS_CACHED:
-        runs.clear()
-    runs[present] = run
-    return run
+    return runs.put(present, run)
 
 
 def _check_profile_rule_ids(profiles: ProfileSet) -> None:

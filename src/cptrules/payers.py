@@ -31,17 +31,48 @@ from .errors import ProfileError
 
 __all__ = [
     "DeniedPair",
+    "NotChecked",
+    "PairAction",
+    "PairQuirk",
     "PayerProfile",
     "ProfileSet",
+    "ProviderLimit",
     "UnitCap",
     "bundled_profiles",
     "load_profile_file",
+    "ncci_bypass_modifiers",
 ]
 
 UnitMethod = Literal["total-time", "per-code"]
+Severity = Literal["error", "warning", "info"]
+PairAction = Literal["deny", "require-modifier", "allow"]
+_ACTIONS = frozenset(("deny", "require-modifier", "allow"))
+_PAIR_KEYS = frozenset(
+    (
+        "action",
+        "first",
+        "second",
+        "modifiers",
+        "regions",
+        "severity",
+        "effective",
+        "until",
+        "source",
+        "confidence",
+    )
+)
 _SEVERITIES = frozenset(("error", "warning", "info"))
 _METHODS = frozenset(("total-time", "per-code"))
-_SCALARS = ("name", "unit_method", "therapy_modifiers", "ncci", "cmt_at_modifier")
+_SCALARS = (
+    "name",
+    "unit_method",
+    "therapy_modifiers",
+    "ncci",
+    "cmt_at_modifier",
+    "bundled_codes",
+    "replaced_codes",
+    "low_back_pain_prefixes",
+)
 _TOP_KEYS = frozenset(
     (
         "id",
@@ -58,8 +89,17 @@ _TOP_KEYS = frozenset(
         "rules",
         "severities",
         "unit_caps",
+        "pairs",
         "denied_pairs",
+        "bundled_codes",
+        "replaced_codes",
+        "low_back_pain_prefixes",
+        "provider_limits",
+        "not_checked",
     )
+)
+_LIMIT_KEYS = frozenset(
+    ("codes", "not_paid", "only", "severity", "effective", "until", "source", "confidence")
 )
 
 
@@ -75,8 +115,19 @@ class _Dated:
 
 
 @attrs.frozen
-class DeniedPair(_Dated):
-    """Codes of ``first`` billed with codes of ``second`` the same day: denied even with 59/X."""
+class PairQuirk(_Dated):
+    """What a payer does when codes of ``first`` and ``second`` are billed the same day.
+
+    ``action``:
+
+    - ``deny``: each ``second`` line is denied whatever its modifiers;
+    - ``require-modifier``: each ``second`` line must carry one of ``modifiers``
+      (and, with ``regions = "different"``, treat no region of the ``first`` lines);
+    - ``allow``: the payer pays the pair as billed; an NCCI edit between them is
+      not applied for this payer.
+
+    ``severity`` re-grades the finding (None: the rule's own severity).
+    """
 
     first: frozenset[str]
     second: frozenset[str]
@@ -84,6 +135,14 @@ class DeniedPair(_Dated):
     until: dt.date | None
     source: str
     confidence: str
+    action: PairAction = "deny"
+    modifiers: frozenset[str] = frozenset()
+    different_regions: bool = False
+    severity: Severity | None = None
+
+
+#: The old name of a pair quirk (``[[denied_pairs]]``: action "deny").
+DeniedPair = PairQuirk
 
 
 @attrs.frozen
@@ -92,6 +151,38 @@ class UnitCap(_Dated):
 
     codes: frozenset[str]
     units: int
+    effective: dt.date
+    until: dt.date | None
+    source: str
+    confidence: str
+
+
+@attrs.frozen
+class ProviderLimit(_Dated):
+    """Codes of ``codes`` the payer does not pay when the provider is of a discipline it
+    does not credential for them: one of ``not_paid``, or (with ``only``) any but those."""
+
+    codes: frozenset[str]
+    effective: dt.date
+    until: dt.date | None
+    source: str
+    confidence: str
+    not_paid: frozenset[str] = frozenset()
+    only: frozenset[str] = frozenset()
+    severity: Severity | None = None
+
+    def refuses(self, discipline: str) -> bool:
+        """True when the payer does not pay these codes to ``discipline``."""
+        if self.only:
+            return discipline not in self.only
+        return discipline in self.not_paid
+
+
+@attrs.frozen
+class NotChecked(_Dated):
+    """A payer term cptrules cannot check (``what``), named on every visit it applies to."""
+
+    what: str
     effective: dt.date
     until: dt.date | None
     source: str
@@ -117,15 +208,81 @@ class PayerProfile(_Dated):
     rules_off: frozenset[str] = frozenset()
     severities: Mapping[str, str] = attrs.field(factory=dict)
     unit_caps: tuple[UnitCap, ...] = ()
-    denied_pairs: tuple[DeniedPair, ...] = ()
+    pairs: tuple[PairQuirk, ...] = ()
+    #: codes the payer never pays separately (``coverage.bundled``)
+    bundled_codes: frozenset[str] = frozenset()
+    #: code -> the code the payer requires instead (``coverage.replaced-code``)
+    replaced_codes: Mapping[str, str] = attrs.field(factory=dict)
+    #: ICD-10-CM prefixes (no dot) read as low back pain (``coverage.acupuncture``)
+    low_back_pain_prefixes: tuple[str, ...] = ()
+    #: disciplines the payer does not pay for some codes (``coverage.payer-provider``)
+    provider_limits: tuple[ProviderLimit, ...] = ()
+    #: payer terms cptrules cannot check, named on each visit (``coverage.not-checked``)
+    not_checked: tuple[NotChecked, ...] = ()
     #: where each overridden setting comes from
     sources: Mapping[str, str] = attrs.field(factory=dict)
     #: the file this version was read from
     origin: str = ""
+    #: every code of a ``second`` side of ``pairs`` (a visit with none of them is
+    #: settled at once by ``ncci.ptp``), worked out from ``pairs``
+    pair_codes: frozenset[str] = attrs.field(init=False, eq=False, repr=False)
+
+    def __attrs_post_init__(self) -> None:
+        codes = frozenset(c for p in self.pairs for c in p.second)
+        object.__setattr__(self, "pair_codes", codes)  # attrs' way to set a frozen field
 
     def is_a(self, family: str) -> bool:
         """True when this profile is ``family`` or extends it (``aetna`` is a ``commercial``)."""
         return family in self.lineage
+
+    @property
+    def denied_pairs(self) -> tuple[PairQuirk, ...]:
+        """The pair quirks whose action is ``deny`` (the old ``denied_pairs`` key)."""
+        return tuple(p for p in self.pairs if p.action == "deny")
+
+    def pair_quirk(self, a: str, b: str, day: dt.date) -> PairQuirk | None:
+        """The pair quirk in force on ``day`` for codes ``a`` and ``b`` in either order.
+
+        A ``deny`` wins over any other action; otherwise the last entry listed
+        (a child profile's after its parent's) answers. None: no quirk, NCCI decides.
+        """
+        found: PairQuirk | None = None
+        for pair in self.pairs:
+            if not pair.in_force(day):
+                continue
+            if (a in pair.first and b in pair.second) or (b in pair.first and a in pair.second):
+                if pair.action == "deny":
+                    return pair
+                found = pair
+        return found
+
+    def bypass_for(self, column1: str, column2: str, day: dt.date) -> frozenset[str] | None:
+        """The modifiers on the ``column2`` line this payer accepts for the pair, on ``day``.
+
+        None when the payer denies the pair whatever the modifiers; the empty set
+        when it pays the pair without one (``allow``); the NCCI bypass modifiers
+        (59/X) when no quirk applies; a ``require-modifier`` entry's own modifiers
+        otherwise.
+        """
+        quirk = self.pair_quirk(column1, column2, day)
+        if quirk is None:
+            return ncci_bypass_modifiers()
+        if quirk.action == "deny":
+            return None
+        if quirk.action == "allow":
+            return frozenset()
+        return quirk.modifiers
+
+
+@functools.cache
+def ncci_bypass_modifiers() -> frozenset[str]:
+    """The modifiers that bypass an NCCI indicator-1 edit on the column-2 line.
+
+    The modifier catalog's ``distinct`` kind (59, XE, XS, XP, XU), read once.
+    """
+    from .catalog import catalog
+
+    return frozenset(m for m, info in catalog().modifiers.items() if info.kind == "distinct")
 
 
 def _date(raw: Any, key: str, origin: str) -> dt.date:
@@ -200,6 +357,17 @@ def _parse(text: str, origin: str) -> _Raw:
     for key in ("therapy_modifiers", "ncci", "cmt_at_modifier"):
         if key in data and not isinstance(data[key], bool):
             raise ProfileError("must be true or false", source=origin, key=key)
+    for key in ("bundled_codes", "low_back_pain_prefixes"):
+        if key in data:
+            raw = data[key]
+            if not isinstance(raw, list) or not all(isinstance(c, str) and c for c in raw):
+                raise ProfileError("must be a list of codes", source=origin, key=key)
+    if "replaced_codes" in data:
+        raw = data["replaced_codes"]
+        if not isinstance(raw, dict) or not all(isinstance(v, str) and v for v in raw.values()):
+            raise ProfileError(
+                'must be a table of code = "replacement code"', source=origin, key="replaced_codes"
+            )
     rules = data.get("rules", {})
     if not isinstance(rules, dict) or set(rules) - {"on", "off"}:
         raise ProfileError("must be a table with on and off lists", source=origin, key="rules")
@@ -241,16 +409,120 @@ def _caps(raw: Any, origin: str) -> tuple[UnitCap, ...]:
     return tuple(out)
 
 
-def _pairs(raw: Any, origin: str) -> tuple[DeniedPair, ...]:
+def _pairs(raw: Any, origin: str, key: str = "pairs") -> tuple[PairQuirk, ...]:
+    """``[[pairs]]`` entries (or the old ``[[denied_pairs]]``, each an action ``deny``)."""
     if not isinstance(raw, list):
-        raise ProfileError("must be an array of tables", source=origin, key="denied_pairs")
+        raise ProfileError("must be an array of tables", source=origin, key=key)
     out = []
     for i, item in enumerate(raw):
-        key = f"denied_pairs[{i}]"
-        effective, until, source, confidence = _entry_common(item, key, origin)
-        first = _codes(item.get("first"), f"{key}.first", origin)
-        second = _codes(item.get("second"), f"{key}.second", origin)
-        out.append(DeniedPair(first, second, effective, until, source, confidence))
+        at = f"{key}[{i}]"
+        effective, until, source, confidence = _entry_common(item, at, origin)
+        for name in item:
+            if name not in _PAIR_KEYS:
+                raise ProfileError("unknown key", source=origin, key=f"{at}.{name}")
+        action = item.get("action", "deny")
+        if action not in _ACTIONS or (key == "denied_pairs" and action != "deny"):
+            raise ProfileError(
+                "must be deny, require-modifier or allow", source=origin, key=f"{at}.action"
+            )
+        first = _codes(item.get("first"), f"{at}.first", origin)
+        second = _codes(item.get("second"), f"{at}.second", origin)
+        modifiers: frozenset[str] = frozenset()
+        if action == "require-modifier":
+            modifiers = _codes(item.get("modifiers"), f"{at}.modifiers", origin)
+        elif "modifiers" in item:
+            raise ProfileError(
+                "only a require-modifier entry lists modifiers",
+                source=origin,
+                key=f"{at}.modifiers",
+            )
+        regions = item.get("regions")
+        if regions is not None and (regions != "different" or action != "require-modifier"):
+            raise ProfileError(
+                'must be "different", on a require-modifier entry',
+                source=origin,
+                key=f"{at}.regions",
+            )
+        severity = item.get("severity")
+        if severity is not None and severity not in _SEVERITIES:
+            raise ProfileError(
+                "must be error, warning or info", source=origin, key=f"{at}.severity"
+            )
+        out.append(
+            PairQuirk(
+                first,
+                second,
+                effective,
+                until,
+                source,
+                confidence,
+                action=cast(PairAction, action),
+                modifiers=modifiers,
+                different_regions=regions == "different",
+                severity=cast("Severity | None", severity),
+            )
+        )
+    return tuple(out)
+
+
+def _limits(raw: Any, origin: str) -> tuple[ProviderLimit, ...]:
+    """``[[provider_limits]]``: codes a payer does not pay to some disciplines."""
+    from .models import DISCIPLINES
+
+    if not isinstance(raw, list):
+        raise ProfileError("must be an array of tables", source=origin, key="provider_limits")
+    out = []
+    for i, item in enumerate(raw):
+        at = f"provider_limits[{i}]"
+        effective, until, source, confidence = _entry_common(item, at, origin)
+        for name in item:
+            if name not in _LIMIT_KEYS:
+                raise ProfileError("unknown key", source=origin, key=f"{at}.{name}")
+        codes = _codes(item.get("codes"), f"{at}.codes", origin)
+        if ("not_paid" in item) == ("only" in item):
+            raise ProfileError(
+                "give either not_paid or only (a list of disciplines)", source=origin, key=at
+            )
+        which = "not_paid" if "not_paid" in item else "only"
+        disciplines = _codes(item.get(which), f"{at}.{which}", origin)
+        unknown = sorted(disciplines - set(DISCIPLINES))
+        if unknown:
+            raise ProfileError(
+                f"unknown discipline {unknown[0]}", source=origin, key=f"{at}.{which}"
+            )
+        severity = item.get("severity")
+        if severity is not None and severity not in _SEVERITIES:
+            raise ProfileError(
+                "must be error, warning or info", source=origin, key=f"{at}.severity"
+            )
+        out.append(
+            ProviderLimit(
+                codes,
+                effective,
+                until,
+                source,
+                confidence,
+                not_paid=disciplines if which == "not_paid" else frozenset(),
+                only=disciplines if which == "only" else frozenset(),
+                severity=cast("Severity | None", severity),
+            )
+        )
+    return tuple(out)
+
+
+def _not_checked(raw: Any, origin: str) -> tuple[NotChecked, ...]:
+    """``[[not_checked]]``: payer terms the library cannot check, said out loud."""
+    if not isinstance(raw, list):
+        raise ProfileError("must be an array of tables", source=origin, key="not_checked")
+    out = []
+    for i, item in enumerate(raw):
+        at = f"not_checked[{i}]"
+        effective, until, source, confidence = _entry_common(item, at, origin)
+        for name in item:
+            if name not in ("what", "effective", "until", "source", "confidence"):
+                raise ProfileError("unknown key", source=origin, key=f"{at}.{name}")
+        what = _str(item.get("what"), f"{at}.what", origin)
+        out.append(NotChecked(what, effective, until, source, confidence))
     return tuple(out)
 
 
@@ -264,6 +536,12 @@ def _resolve(raw: _Raw, parent: PayerProfile | None) -> PayerProfile:
 
     def inherit(key: str) -> Any:
         return d[key] if key in d else getattr(parent, key)
+
+    def inherit_list(key: str) -> Sequence[str]:
+        return list(d[key]) if key in d else list(getattr(parent, key, ()))
+
+    def inherit_map(key: str) -> Mapping[str, str]:
+        return dict(d[key]) if key in d else dict(getattr(parent, key, {}))
 
     rules = d.get("rules", {})
     on = frozenset(rules.get("on", ()))
@@ -285,9 +563,23 @@ def _resolve(raw: _Raw, parent: PayerProfile | None) -> PayerProfile:
         rules_off=off | (base_off - on),
         severities={**(parent.severities if parent else {}), **d.get("severities", {})},
         unit_caps=(*(parent.unit_caps if parent else ()), *_caps(d.get("unit_caps", []), origin)),
-        denied_pairs=(
-            *(parent.denied_pairs if parent else ()),
-            *_pairs(d.get("denied_pairs", []), origin),
+        pairs=(
+            *(parent.pairs if parent else ()),
+            *_pairs(d.get("denied_pairs", []), origin, "denied_pairs"),
+            *_pairs(d.get("pairs", []), origin),
+        ),
+        bundled_codes=frozenset(inherit_list("bundled_codes")),
+        replaced_codes={str(k): str(v) for k, v in inherit_map("replaced_codes").items()},
+        low_back_pain_prefixes=tuple(
+            str(c).replace(".", "").upper() for c in inherit_list("low_back_pain_prefixes")
+        ),
+        provider_limits=(
+            *(parent.provider_limits if parent else ()),
+            *_limits(d.get("provider_limits", []), origin),
+        ),
+        not_checked=(
+            *(parent.not_checked if parent else ()),
+            *_not_checked(d.get("not_checked", []), origin),
         ),
         sources={
             **(parent.sources if parent else {}),

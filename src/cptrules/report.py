@@ -2,9 +2,11 @@
 
 A :class:`Report` is what :func:`cptrules.check` returns: findings in a stable
 order (session-wide first, then by line, then rule id), per-line units, the
-JSON form of CONTRACT section 3 (:meth:`Report.to_dict`), and
+JSON report format (:meth:`Report.to_dict`, described in the CLI docs), and
 :meth:`Report.fixed`, which applies every finding's fixes to a new session.
-:func:`encode_report` writes that JSON form as text directly, byte for byte
+:func:`render_text` writes a report for people (:func:`render_invalid_text` and
+:func:`invalid_report` a record that could not be checked), and
+:func:`encode_report` writes the JSON form as text directly, byte for byte
 what :class:`json.JSONEncoder` makes of ``to_dict()``, a few times faster (the
 batch renders every report with it).
 """
@@ -13,23 +15,35 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from json.encoder import encode_basestring_ascii as _quote
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 import attrs
 
+from ._memo import Memo
+from .errors import InvalidSessionError
 from .models import ServiceLine, Session
+from .parsing import dump_session, load_session
+
+if TYPE_CHECKING:
+    from .fees import Estimate
 
 __all__ = [
     "FIX_ACTIONS",
+    "MAX_FIX_ROUNDS",
     "Finding",
     "Fix",
     "FixAction",
     "LineUnits",
     "Report",
+    "Settled",
     "Severity",
     "apply_fixes",
+    "encode_report",
+    "invalid_report",
+    "render_invalid_text",
+    "render_text",
 ]
 
 Severity = Literal["error", "warning", "info"]
@@ -42,6 +56,8 @@ FIX_ACTIONS: tuple[str, ...] = (
     "remove_line",
 )
 SEVERITIES: tuple[str, ...] = ("error", "warning", "info")
+#: Most rounds of fixes and checks :meth:`Report.settle` makes.
+MAX_FIX_ROUNDS = 8
 
 
 @attrs.frozen
@@ -80,7 +96,7 @@ class Finding:
         return (-1 if self.line is None else self.line, self.rule, self.message)
 
     def to_dict(self) -> dict[str, Any]:
-        """The JSON form of CONTRACT section 3."""
+        """The JSON form used in a report (see :meth:`Report.to_dict`)."""
         return {
             "rule": self.rule,
             "severity": self.severity,
@@ -107,13 +123,43 @@ class LineUnits:
     expected: int | None
 
     def to_dict(self) -> dict[str, Any]:
-        """The JSON form of CONTRACT section 3."""
+        """The JSON form used in a report (see :meth:`Report.to_dict`)."""
         return {
             "line": self.line,
             "code": self.code,
             "billed": self.billed,
             "expected": self.expected,
         }
+
+
+class _Checker(Protocol):
+    """Anything with an engine's ``check(session, payer)``."""
+
+    def check(self, session: Session, payer: str | None = None) -> Report: ...
+
+
+class _Recheck:
+    """An engine's ``check``, kept by a report for :meth:`Report.settle`; pickled as None
+    (an engine does not travel between processes, and need not)."""
+
+    __slots__ = ("_check",)
+
+    def __init__(self, check: Callable[[Session, str | None], Report]) -> None:
+        self._check = check
+
+    def __call__(self, session: Session, payer: str | None) -> Report:
+        return self._check(session, payer)
+
+    def __reduce__(self) -> tuple[Any, tuple[()]]:
+        return (type(None), ())
+
+
+def _wrap_recheck(
+    check: Callable[[Session, str | None], Report] | None,
+) -> Callable[[Session, str | None], Report] | None:
+    if check is None or isinstance(check, _Recheck):
+        return check
+    return _Recheck(check)
 
 
 @attrs.frozen
@@ -126,9 +172,16 @@ class Report:
     data_version: str
     findings: tuple[Finding, ...]
     units: tuple[LineUnits, ...]
+    #: what the visit pays, when the engine has fee data for the payer (docs/money.md)
+    estimate: Estimate | None = None
     #: which data answered, in words: ``codes``, ``ncci_ptp``, ``ncci_mue`` (empty when
     #: unknown); the same for every visit of a payer profile, so not a finding
     data: Mapping[str, str] = attrs.field(factory=dict)
+    #: how the engine that made this report checks a session again (for :meth:`settle`);
+    #: not pickled (a report sent from a worker process arrives without it)
+    recheck: Callable[[Session, str | None], Report] | None = attrs.field(
+        default=None, eq=False, repr=False, kw_only=True, converter=_wrap_recheck
+    )
 
     @property
     def ok(self) -> bool:
@@ -139,10 +192,22 @@ class Report:
         """The ids of every rule that produced a finding."""
         return frozenset(f.rule for f in self.findings)
 
-    def to_dict(self) -> dict[str, Any]:
-        """The JSON report of CONTRACT section 3."""
-        return {
-            "ok": self.ok,
+    def to_dict(self, *, record: int | None = None, file: str | None = None) -> dict[str, Any]:
+        """The JSON report: ok, payer, date of service, data version, units and findings.
+
+        A batch adds ``file`` (the input's name, when it read several) and
+        ``record`` (the 1-based input line the session came from) after ``ok``.
+        """
+        out: dict[str, Any] = {"ok": self.ok}
+        if file is not None:
+            out["file"] = file
+        if record is not None:
+            out["record"] = record
+        out.update(self._body())
+        return out
+
+    def _body(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
             "payer": self.payer,
             "date_of_service": self.date_of_service.isoformat(),
             "data_version": self.data_version,
@@ -150,46 +215,231 @@ class Report:
             "units": [u.to_dict() for u in self.units],
             "findings": [f.to_dict() for f in self.findings],
         }
+        if self.estimate is not None:
+            out["estimate"] = self.estimate.to_dict()
+        return out
 
-    def fixed(self) -> Session:
-        """A new session with the fixes of every finding applied (see :func:`apply_fixes`)."""
-        return apply_fixes(self.session, (fix for f in self.findings for fix in f.fixes))
+    def fixed(self, *, rounds: int = MAX_FIX_ROUNDS, engine: _Checker | None = None) -> Session:
+        """A new session with the findings' fixes applied until they settle.
+
+        The same as ``report.settle(rounds=rounds, engine=engine).session``: see
+        :meth:`settle`.
+        """
+        return self.settle(rounds=rounds, engine=engine).session
+
+    def settle(self, *, rounds: int = MAX_FIX_ROUNDS, engine: _Checker | None = None) -> Settled:
+        """Apply the findings' fixes, check again, and repeat until nothing changes.
+
+        Fixes are worked out independently by each rule (set 97110 to 2 units,
+        replace 97140 with 20561); applied together they may call for other
+        fixes, so the changed session is checked again by the same engine and
+        its fixes applied in turn, at most ``rounds`` times, stopping when a
+        check asks for no change or a session comes back. A fix that would give
+        a session :func:`~cptrules.load_session` rejects (units past the bound,
+        every line removed) is left out. ``unsettled`` lists the findings of the
+        last check that still carry fixes, or that are errors: what the fixes
+        could not settle. Never raises for a rule's fix.
+
+        The re-checks use ``engine`` when given, else the engine that made the
+        report. A report that came from another process (``check_many`` with
+        ``jobs``) has none: without ``engine`` its fixes are applied once, unchecked.
+        """
+        recheck = engine.check if engine is not None else self.recheck
+        session = self.session
+        report = self
+        seen = {session}
+        done = 0
+        skipped: list[Fix] = []
+        while done < rounds:
+            fixes = [fix for f in report.findings for fix in f.fixes]
+            if not fixes:
+                break
+            changed, left_out = _apply_valid(session, fixes)
+            skipped += left_out
+            if changed in seen or recheck is None:
+                session = changed
+                if recheck is not None and changed is not report.session:
+                    report = recheck(changed, self.payer)
+                done += 1
+                break
+            session = changed
+            seen.add(session)
+            report = recheck(session, self.payer)
+            done += 1
+        unsettled = tuple(f for f in report.findings if f.fixes or f.severity == "error")
+        return Settled(session, report, unsettled, done, tuple(dict.fromkeys(skipped)))
+
+
+@attrs.frozen
+class Settled:
+    """What :meth:`Report.settle` did: the fixed session and what it could not settle.
+
+    ``report`` is the last check (of ``session`` when there was an engine to
+    check it with, else the original report); ``unsettled`` its findings that
+    still call for a change or are errors; ``rounds`` the rounds of fixes made;
+    ``skipped`` the fixes left out because they would give an invalid session.
+    """
+
+    session: Session
+    report: Report
+    unsettled: tuple[Finding, ...]
+    rounds: int
+    skipped: tuple[Fix, ...] = ()
+
+
+def _apply_valid(session: Session, fixes: list[Fix]) -> tuple[Session, list[Fix]]:
+    """``fixes`` applied one by one, each kept only if the session stays valid; removals
+    last (together, so the indexes hold)."""
+    skipped: list[Fix] = []
+    removals = [f for f in fixes if f.action == "remove_line"]
+    for fix in fixes:
+        if fix.action == "remove_line":
+            continue
+        try:
+            session = apply_fixes(session, (fix,))
+        except InvalidSessionError:
+            skipped.append(fix)
+    if removals:
+        try:
+            session = apply_fixes(session, removals)
+        except InvalidSessionError:
+            skipped += removals
+    return session, skipped
 
 
 def apply_fixes(session: Session, fixes: Iterable[Fix]) -> Session:
     """Apply fixes in order; line removals last, so every fix's index stays valid.
 
     ``set_units`` and ``replace_code`` overwrite; ``add_modifier`` is skipped when
-    the modifier is there already, ``remove_modifier`` when it is not. A fix
-    naming a line that does not exist raises ``IndexError`` (a bug in the rule
-    that made it); fixes that would remove every line raise ``ValueError``.
+    the modifier is there already, ``remove_modifier`` when it is not. The result
+    is checked as :func:`~cptrules.load_session` checks input: a fix naming a line
+    that does not exist, a value of the wrong kind, or a result it would reject
+    (negative units, no line left) raises
+    :class:`~cptrules.InvalidSessionError` with every problem and its path.
+
+    >>> import cptrules
+    >>> s = cptrules.load_session({"date_of_service": "2026-03-04", "payer": "medicare",
+    ...     "provider": {"discipline": "PT"}, "lines": [{"code": "97110", "minutes": 20}]})
+    >>> try:
+    ...     apply_fixes(s, [Fix("set_units", 0, -1)])
+    ... except cptrules.InvalidSessionError as exc:
+    ...     print(exc.errors)
+    (('lines[0].units', 'must be a whole number from 0 to 999'),)
     """
     lines: list[ServiceLine] = list(session.lines)
     removed: set[int] = set()
-    for fix in fixes:
-        if not 0 <= fix.line < len(lines):
-            raise IndexError(f"fix {fix.action} names line {fix.line}, which does not exist")
+    errors: list[tuple[str, str]] = []
+    for k, fix in enumerate(fixes):
+        where = f"fixes[{k}]"
+        if not (type(fix.line) is int and 0 <= fix.line < len(lines)):
+            errors.append((where, "names a line that does not exist"))
+            continue
         line = lines[fix.line]
+        value = fix.value
         if fix.action == "set_units":
-            if not isinstance(fix.value, int):
-                raise TypeError("set_units needs a whole number")
-            lines[fix.line] = attrs.evolve(line, units=fix.value)
-        elif fix.action == "add_modifier":
-            if fix.value not in line.modifiers:
-                lines[fix.line] = attrs.evolve(line, modifiers=(*line.modifiers, str(fix.value)))
-        elif fix.action == "remove_modifier":
-            mods = tuple(m for m in line.modifiers if m != fix.value)
-            lines[fix.line] = attrs.evolve(line, modifiers=mods)
-        elif fix.action == "replace_code":
-            lines[fix.line] = attrs.evolve(line, code=str(fix.value))
+            if type(value) is not int:
+                errors.append((where, "set_units needs a whole number"))
+                continue
+            lines[fix.line] = attrs.evolve(line, units=value)
+        elif fix.action in ("add_modifier", "remove_modifier", "replace_code"):
+            if type(value) is not str:
+                errors.append((where, f"{fix.action} needs a text value"))
+                continue
+            if fix.action == "add_modifier":
+                if value not in line.modifiers:
+                    lines[fix.line] = attrs.evolve(line, modifiers=(*line.modifiers, value))
+            elif fix.action == "remove_modifier":
+                mods = tuple(m for m in line.modifiers if m != value)
+                lines[fix.line] = attrs.evolve(line, modifiers=mods)
+            else:
+                lines[fix.line] = attrs.evolve(line, code=value)
         elif fix.action == "remove_line":
             removed.add(fix.line)
-        else:  # pragma: no cover - the Literal type makes this unreachable
-            raise ValueError(f"unknown fix action {fix.action}")
+        else:
+            errors.append((where, "unknown fix action"))
+    if errors:
+        raise InvalidSessionError(errors)
     kept = tuple(line for i, line in enumerate(lines) if i not in removed)
     if not kept:
-        raise ValueError("the fixes remove every line: nothing is left to bill")
-    return attrs.evolve(session, lines=kept)
+        raise InvalidSessionError([("lines", "the fixes remove every line: nothing is left")])
+    out = attrs.evolve(session, lines=kept)
+    load_session(dump_session(out))  # raises InvalidSessionError as for any input
+    return out
+
+
+# --------------------------------------------------------------------------- text
+
+
+def invalid_report(
+    record: int | None, errors: Sequence[tuple[str, str]], *, file: str | None = None
+) -> dict[str, Any]:
+    """The JSON report of a record that could not be checked, by 1-based record number."""
+    out: dict[str, Any] = {"ok": False, "invalid": True}
+    if file is not None:
+        out["file"] = file
+    if record is not None:
+        out["record"] = record
+    out["errors"] = [{"path": p, "message": m} for p, m in errors]
+    return out
+
+
+_FIX_TEXT = {
+    "set_units": "set units on line {line} to {value}",
+    "add_modifier": "add modifier {value} to line {line}",
+    "remove_modifier": "remove modifier {value} from line {line}",
+    "replace_code": "replace the code on line {line} with {value}",
+    "remove_line": "remove line {line}",
+}
+
+
+def render_text(report: Report, name: str) -> str:
+    """A report for people: what is wrong, why (citation), what to change.
+
+    Lines are numbered from 1, as billing staff count claim lines (the JSON
+    report's ``line`` stays the 0-based index into ``session.lines``).
+    """
+    # Read from the report's objects, not from to_dict() (twice as fast in a batch);
+    # the text is what the dict form gives (tests/test_batch.py compares the two).
+    findings = report.findings
+    errors = warnings = 0
+    for f in findings:
+        if f.severity == "error":
+            errors += 1
+        elif f.severity == "warning":
+            warnings += 1
+    infos = len(findings) - errors - warnings
+    verdict = "OK" if report.ok else "NOT READY"
+    out = [
+        f"{name}: {verdict} — {report.payer}, date of service "
+        f"{report.date_of_service.isoformat()}: "
+        f"{errors} error(s), {warnings} warning(s), {infos} note(s)",
+        "  units:",
+    ]
+    for u in report.units:
+        exp = "?" if u.expected is None else u.expected
+        billed = "?" if u.billed is None else u.billed
+        flag = "" if u.billed == u.expected else "   <-"
+        out.append(f"    line {u.line + 1}  {u.code:<6} billed {billed}  expected {exp}{flag}")
+    for f in findings:
+        where = "session" if f.line is None else f"line {f.line + 1}"
+        out.append(f"  {f.severity.upper():<7} {f.rule} ({where}): {f.message}")
+        out.append(f"          source: {f.citation}")
+        for fix in f.fixes:
+            template = _FIX_TEXT.get(fix.action, "{action} line {line} {value}")
+            text = template.format(action=fix.action, line=fix.line + 1, value=fix.value)
+            out.append(f"          fix: {text}")
+    out.append(f"  data: {report.data_version}")
+    if report.data:  # which data answered, in words (NCCI pairs and MUEs)
+        out.append(f"  ncci: pairs {report.data['ncci_ptp']}; MUEs {report.data['ncci_mue']}")
+    return "\n".join(out)
+
+
+def render_invalid_text(name: str, record: int | None, errors: Sequence[tuple[str, str]]) -> str:
+    """A record that could not be checked, for people."""
+    where = f"{name}, record {record}" if record is not None else name
+    lines = [f"{where}: INVALID — {len(errors)} problem(s)"]
+    lines += [f"  {p or '(input)'}: {m}" for p, m in errors]
+    return "\n".join(lines)
 
 
 # --------------------------------------------------------------------------- JSON text
@@ -207,23 +457,27 @@ def apply_fixes(session: Session, fixes: Iterable[Fix]) -> Session:
 #: Most distinct strings whose JSON text is kept (codes come from the input).
 _QUOTED_MAX = 4096
 
-
-class _Quoted(dict[str, str]):
-    """JSON text of a string, ``_quote(s)``, kept for the strings seen first."""
-
-    def __missing__(self, key: str) -> str:
-        text = _quote(key)  # a TypeError for a non-string: the caller falls back
-        if len(self) < _QUOTED_MAX:
-            self[key] = text
-        return text
-
-
-_QUOTED = _Quoted()
+#: JSON text of a string, ``_quote(s)``, for the strings that recur (rule ids,
+#: severities, citations, codes, payers, data versions).
+_QUOTED: Memo[str, str] = Memo("report: JSON strings", size=_QUOTED_MAX)
 # Messages apart, so that varied messages cannot crowd the constants out. Most
 # messages recur too (the same note on every visit, the same fault with the same
 # code), and looking one up costs a fifth of quoting it.
-_MESSAGES = _Quoted()
-_ISO: dict[dt.date, str] = {}
+_MESSAGES: Memo[str, str] = Memo("report: JSON messages", size=_QUOTED_MAX)
+_ISO: Memo[dt.date, str] = Memo("report: JSON dates", size=_QUOTED_MAX)
+
+
+def _quoted(memo: Memo[str, str]) -> Callable[[str], str]:
+    """``_quote`` remembered in ``memo`` (a TypeError for a non-string: the caller falls back)."""
+    get, put = memo.get, memo.put
+
+    def quoted(key: str) -> str:
+        text = get(key)
+        if text is None:
+            text = put(key, _quote(key))
+        return text
+
+    return quoted
 
 
 class _Unusual(Exception):
@@ -240,18 +494,20 @@ def _scalar(value: object) -> str:
 
 
 def _date(day: dt.date) -> str:
-    text = _ISO.get(day) if type(day) is dt.date else None
+    if type(day) is not dt.date:
+        return _quote(day.isoformat())
+    text = _ISO.get(day)
     if text is None:
-        text = _quote(day.isoformat())
-        if type(day) is dt.date and len(_ISO) < _QUOTED_MAX:
-            _ISO[day] = text
+        text = _ISO.put(day, _quote(day.isoformat()))
     return text
 
 
 _COMPACT = json.JSONEncoder(separators=(",", ":"))
 
 
-def _make_encoder(indent: int | None, margin: str) -> Callable[[Report], str]:
+def _make_encoder(
+    indent: int | None, margin: str
+) -> Callable[[Report, int | None, str | None], str]:
     """A function writing a report's JSON with this layout (see :func:`encode_report`).
 
     The fixed text between values (brackets, keys, separators, newlines and
@@ -302,32 +558,56 @@ def _make_encoder(indent: int | None, margin: str) -> Callable[[Report], str]:
         key(n1, "findings"),
         n0 + "}",
     )
-    data_texts: dict[int, tuple[Mapping[str, str], str]] = {}  # per layout: by mapping id
+    q, m = _quoted(_QUOTED), _quoted(_MESSAGES)
+    r_file, r_record = key(n1, "file"), key(n1, "record")
+
+    def where(record: int | None, file: str | None) -> str:
+        """The text of the optional ``file`` and ``record`` keys."""
+        text = "" if file is None else r_file + _quote(file)
+        if record is None:
+            return text
+        if type(record) is not int:
+            raise _Unusual
+        return f"{text}{r_record}{record}"
+
+    # per layout; see encode()
+    unit_texts: Memo[tuple[object, ...], str] = Memo("report: JSON units rows", size=_QUOTED_MAX)
+    # per layout: by mapping id (one mapping per payer profile)
+    data_texts: Memo[int, tuple[Mapping[str, str], str]] = Memo(
+        "report: JSON data sections", size=_QUOTED_MAX
+    )
 
     def data_text(data: Mapping[str, str]) -> str:
         """The report's ``data`` object (one mapping per payer profile: kept by id)."""
         got = data_texts.get(id(data))
         if got is not None and got[0] is data:
             return got[1]
-        items = [f"{key(n2, k, i == 0)}{q[v]}" for i, (k, v) in enumerate(data.items())]
+        items = [f"{key(n2, k, i == 0)}{q(v)}" for i, (k, v) in enumerate(data.items())]
         text = r_data + "{" + "".join(items) + n1 + "}"
-        if len(data_texts) < _QUOTED_MAX:
-            data_texts[id(data)] = (data, text)
+        data_texts.put(id(data), (data, text))
         return text
-
-    q, m = _QUOTED, _MESSAGES
-    unit_texts: dict[tuple[object, ...], str] = {}  # per layout; see encode()
 
     def fix_text(x: Fix) -> str:
         line, value = x.line, x.value
-        head = f"{fix_action}{q[x.action]}{fix_line}{line if type(line) is int else _scalar(line)}"
+        head = f"{fix_action}{q(x.action)}{fix_line}{line if type(line) is int else _scalar(line)}"
         if value is None:
             return head + fix_end
         if type(value) is str:
-            return f"{head}{fix_value}{q[value]}{fix_end}"
+            return f"{head}{fix_value}{q(value)}{fix_end}"
         return f"{head}{fix_value}{value if type(value) is int else _scalar(value)}{fix_end}"
 
-    def encode(report: Report) -> str:
+    def encode(report: Report, record: int | None, file: str | None) -> str:
+        if report.estimate is not None:
+            raise _Unusual  # the general encoder writes the fee estimate
+        if file is None:  # a batch's record number, or nothing: the usual two cases
+            if record is None:
+                place = ""
+            elif type(record) is int:
+                place = f"{r_record}{record}"
+            else:
+                place = where(record, file)
+        else:
+            place = where(record, file)
         ok = True
         findings = []
         for f in report.findings:
@@ -339,9 +619,9 @@ def _make_encoder(indent: int | None, margin: str) -> Callable[[Report], str]:
             else:
                 fixes_text = "[]"
             findings.append(
-                f"{f_rule}{q[f.rule]}{f_severity}{q[severity]}{f_line}"
+                f"{f_rule}{q(f.rule)}{f_severity}{q(severity)}{f_line}"
                 f"{'null' if line is None else line if type(line) is int else _scalar(line)}"
-                f"{f_message}{m[f.message]}{f_citation}{q[f.citation]}"
+                f"{f_message}{m(f.message)}{f_citation}{q(f.citation)}"
                 f"{f_fixes}{fixes_text}{f_end}"
             )
         units = []
@@ -360,17 +640,17 @@ def _make_encoder(indent: int | None, margin: str) -> Callable[[Report], str]:
             text = unit_texts.get(key) if plain else None
             if text is None:
                 text = (
-                    f"{u_line}{line if type(line) is int else _scalar(line)}{u_code}{q[code]}"
+                    f"{u_line}{line if type(line) is int else _scalar(line)}{u_code}{q(code)}"
                     f"{u_billed}{billed if type(billed) is int else _scalar(billed)}"
                     f"{u_expected}{expected if type(expected) is int else _scalar(expected)}"
                     f"{u_end}"
                 )
-                if plain and len(unit_texts) < _QUOTED_MAX:
-                    unit_texts[key] = text
+                if plain:
+                    unit_texts.put(key, text)
             units.append(text)
         return (
-            f"{r_ok}{'true' if ok else 'false'}{r_payer}{q[report.payer]}"
-            f"{r_date}{_date(report.date_of_service)}{r_version}{q[report.data_version]}"
+            f"{r_ok}{'true' if ok else 'false'}{place}{r_payer}{q(report.payer)}"
+            f"{r_date}{_date(report.date_of_service)}{r_version}{q(report.data_version)}"
             f"{data_text(report.data) if report.data else ''}"
             f"{r_units}{list_open + list_sep.join(units) + list_close if units else '[]'}"
             f"{r_findings}"
@@ -381,25 +661,35 @@ def _make_encoder(indent: int | None, margin: str) -> Callable[[Report], str]:
     return encode
 
 
-_ENCODERS: dict[tuple[int | None, str], Callable[[Report], str]] = {}
+_ENCODERS: Memo[tuple[int | None, str], Callable[[Report, int | None, str | None], str]] = Memo(
+    "report: JSON encoders by layout", size=64
+)
 
 
-def encode_report(report: Report, indent: int | None = None, margin: str = "") -> str:
+def encode_report(
+    report: Report,
+    indent: int | None = None,
+    margin: str = "",
+    *,
+    record: int | None = None,
+    file: str | None = None,
+) -> str:
     """The JSON text of ``report.to_dict()``, written directly (several times faster).
 
     With ``indent=None`` it is ``json.dumps(report.to_dict(), separators=(",", ":"))``;
     with an indent, ``json.dumps(report.to_dict(), indent=indent)``; byte for byte,
     ASCII-escaped as ``json`` does. ``margin`` is put after every newline (the
-    report nested in an indented array); the first line gets none.
+    report nested in an indented array); the first line gets none. ``record``
+    and ``file`` are written as :meth:`Report.to_dict` writes them.
     """
     encoder = _ENCODERS.get((indent, margin))
     if encoder is None:
-        encoder = _ENCODERS[indent, margin] = _make_encoder(indent, margin)
+        encoder = _ENCODERS.put((indent, margin), _make_encoder(indent, margin))
     try:
-        return encoder(report)
+        return encoder(report, record, file)
     except (_Unusual, TypeError, AttributeError):
         # A field of a type the direct path does not write (never from the engine):
         # the general encoder says what it makes of it, or raises as it always did.
         general = _COMPACT if indent is None else json.JSONEncoder(indent=indent)
-        text = general.encode(report.to_dict())
+        text = general.encode(report.to_dict(record=record, file=file))
         return text.replace("\n", "\n" + margin) if margin else text

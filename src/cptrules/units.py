@@ -24,6 +24,7 @@ files, no I/O, no dates. Codes are not looked up; pass only the timed codes.
 from __future__ import annotations
 
 import itertools
+import math
 import types
 from collections.abc import Iterable, Mapping
 from typing import Any, Literal, NamedTuple
@@ -400,6 +401,8 @@ class Explanation:
         units: the deterministic result.
         allocations: every legal result (one for ``"per-code"``), ``units`` first.
         tied: codes tied on leftover minutes for fewer units than codes.
+        more_allocations: legal results left out of ``allocations`` (only when
+            :func:`explain` was given ``max_allocations``).
 
     The mappings are read-only; the class is not hashable.
     """
@@ -414,6 +417,7 @@ class Explanation:
     units: Mapping[str, int]
     allocations: tuple[Mapping[str, int], ...]
     tied: tuple[str, ...]
+    more_allocations: int = 0
 
     def lines(self) -> tuple[str, ...]:
         """The explanation as short sentences, one per line.
@@ -475,6 +479,8 @@ class Explanation:
         out.append(f"Result: {_fmt_units(self.units)}.")
         for other in self.allocations[1:]:
             out.append(f"Also legal: {_fmt_units(other)}.")
+        if self.more_allocations:
+            out.append(f"And {self.more_allocations:,} more legal allocations (not listed).")
         return tuple(out)
 
     def _per_code_lines(self) -> tuple[str, ...]:
@@ -508,6 +514,7 @@ class Explanation:
             "units": dict(self.units),
             "allocations": [dict(a) for a in self.allocations],
             "tied": list(self.tied),
+            **({"more_allocations": self.more_allocations} if self.more_allocations else {}),
             "explanation": list(self.lines()),
         }
 
@@ -516,7 +523,12 @@ def _ro(d: Mapping[str, int]) -> Mapping[str, int]:
     return types.MappingProxyType(dict(d))
 
 
-def explain(minutes_by_code: Mapping[str, int], method: str = "total-time") -> Explanation:
+def explain(
+    minutes_by_code: Mapping[str, int],
+    method: str = "total-time",
+    *,
+    max_allocations: int | None = None,
+) -> Explanation:
     """Work out units by *method* and say how, step by step.
 
     >>> print(explain({"97112": 20, "97110": 20}))
@@ -532,6 +544,10 @@ def explain(minutes_by_code: Mapping[str, int], method: str = "total-time") -> E
     97110 10 min -> 1 unit (chart row 8-22).
     97116 10 min -> 1 unit (chart row 8-22).
     Result: 97110 x1, 97116 x1.
+
+    With ``max_allocations``, a tie with more legal allocations than that lists
+    only the chosen one and counts the others in ``more_allocations`` (many
+    codes tied make billions of them).
 
     Raises :class:`ValueError` for bad input or an unknown *method*.
     """
@@ -556,7 +572,11 @@ def explain(minutes_by_code: Mapping[str, int], method: str = "total-time") -> E
             tied=(),
         )
     plan = _plan(items)
-    allocations = tuple(_ro(a) for a in _all_allocations(plan))
+    count = math.comb(len(plan.tied), plan.slots)
+    if max_allocations is not None and count > max_allocations:
+        allocations: tuple[Mapping[str, int], ...] = (_ro(_chosen(plan)),)
+    else:
+        allocations = tuple(_ro(a) for a in _all_allocations(plan))
     contested = 0 < plan.slots < len(plan.tied)
     return Explanation(
         method=checked,
@@ -569,4 +589,5 @@ def explain(minutes_by_code: Mapping[str, int], method: str = "total-time") -> E
         units=allocations[0],
         allocations=allocations,
         tied=tuple(items[i][0] for i in plan.tied) if contested else (),
+        more_allocations=count - len(allocations),
     )

@@ -319,8 +319,8 @@ def test_failed_import_changes_nothing(tmp_path: Path) -> None:
     assert status(db) == before
     assert db.read_bytes() == before_bytes
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
-        ["s.sqlite3", bad.name, "ccipra-v325r0-f1.txt"]
-    )  # no temporary copy left behind
+        ["s.sqlite3", ".s.sqlite3.lock", bad.name, "ccipra-v325r0-f1.txt"]
+    )  # no temporary copy left behind (the lock file stays: removing it would race)
 
 
 def test_import_into_a_new_directory(tmp_path: Path) -> None:
@@ -471,7 +471,9 @@ def rich_small(rich_path: Path) -> StoreTables:
     """The same store remembering at most 3 code sets, forgetting all the time, and
     working answers out in advance only for the smaller sets (larger ones filter)."""
     tables = open_store(rich_path)
-    tables._cache_size = 3  # white box: the bounds, made tiny to exercise both paths
+    tables._ptp_windows.size = tables._mue_answers.size = (
+        3  # white box: the bounds, made tiny to exercise both paths
+    )
     tables._answers_budget = 30
     return tables
 
@@ -594,7 +596,7 @@ def test_rich_store_has_what_the_property_needs(
     for size in (2, 3, 6):
         some = frozenset(RICH_CODES[:size])
         rich_small.ptp(some, D(2024, 1, 1))
-        kinds.add(rich_small._ptp_windows[some].answers is None)  # white box
+        kinds.add(rich_small._ptp_windows.get(some).answers is None)  # white box
     assert kinds == {True, False}
     assert rich.mue_quarter(D(2026, 6, 30)) == "2026q1"  # the gap: q1 goes on answering
     assert rich.mue_quarter(D(2025, 6, 30)) is None
@@ -625,7 +627,8 @@ def test_one_answer_per_period(rich: StoreTables) -> None:
     """Days between two changes of a code set's edits share one remembered answer."""
     codes = frozenset(RICH_CODES[2:8])
     rich.ptp(codes, D(2024, 1, 1))
-    windows = rich._ptp_windows[codes]  # white box: the days the answer may change
+    windows = rich._ptp_windows.get(codes)  # white box: the days the answer may change
+    assert windows is not None
     assert windows.breaks
     assert windows.answers is not None
     for start, end in zip(windows.breaks, windows.breaks[1:], strict=False):
@@ -636,7 +639,7 @@ def test_one_answer_per_period(rich: StoreTables) -> None:
 
 def test_memory_stays_bounded(rich_path: Path, direct: Direct) -> None:
     tables = open_store(rich_path)
-    tables._cache_size = 5  # white box: tiny bounds
+    tables._ptp_windows.size = tables._mue_answers.size = 5  # white box: tiny bounds
     tables._answers_budget = 12
     for n, codes in enumerate(itertools.combinations(RICH_CODES, 3)):
         day = RICH_DAYS[n % len(RICH_DAYS)]
@@ -662,7 +665,9 @@ def test_concurrent_lookups_with_forgetting(rich_path: Path, direct: Direct) -> 
     """Threads sharing one store whose memory forgets constantly: the connection is never
     used by two at once (sqlite3 would raise or answer wrongly) and every answer holds."""
     tables = open_store(rich_path)
-    tables._cache_size = 4  # white box: tiny bounds, so threads keep querying
+    tables._ptp_windows.size = tables._mue_answers.size = (
+        4  # white box: tiny bounds, so threads keep querying
+    )
     tables._answers_budget = 20
     sets = [frozenset(c) for c in itertools.combinations(RICH_CODES[:7], 3)]
     days = _near(RICH_DAYS)[::3]
@@ -687,4 +692,19 @@ def test_concurrent_lookups_with_forgetting(rich_path: Path, direct: Direct) -> 
     for t in threads:
         t.join()
     assert errors == []
+    tables.close()
+
+
+def test_clear_caches_empties_a_store_s_memos(rich_path: Path, direct: Direct) -> None:
+    import cptrules
+
+    tables = open_store(rich_path)
+    codes = frozenset(RICH_CODES[:4])
+    day = QUARTER_STARTS[-1]
+    first = (tables.ptp(codes, day), dict(tables.mue(codes, day)))
+    assert len(tables._ptp_windows)  # white box
+    assert len(tables._mue_answers)
+    cptrules.clear_caches()
+    assert len(tables._ptp_windows) == len(tables._mue_answers) == 0
+    assert (tables.ptp(codes, day), dict(tables.mue(codes, day))) == first
     tables.close()

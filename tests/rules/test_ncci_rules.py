@@ -157,6 +157,7 @@ def test_indicator_0_pair_is_not_bypassed() -> None:
     (f,) = found(eng, s, "ncci.ptp")
     assert f.line == 1
     assert "CMS NCCI practitioner PTP edits" in f.citation
+    assert "[S]" not in f.citation
 
 
 def no_ncci_engine(tmp_path: Path, tables: MemoryTables) -> cptrules.Engine:
@@ -291,18 +292,41 @@ def _ptp(data: dict[str, Any]) -> list[Any]:
     return [f for f in engine.check(data).findings if f.rule == "ncci.ptp"]
 
 
-@pytest.mark.parametrize("payer", ["aetna", "bcbs-mn"])
-def test_payer_denies_97140_with_cmt_even_with_xs(payer: str) -> None:
-    (f,) = _ptp(_chiro(payer))
+def test_bcbs_mn_denies_97140_with_cmt_even_with_xs() -> None:
+    (f,) = _ptp(_chiro("bcbs-mn"))
     assert f.line == 1
-    assert f.citation.startswith(f"Payer profile {payer}:")
+    assert f.severity == "error"
+    assert f.citation.startswith("BCBS Minnesota")
     assert [x.action for x in f.fixes] == ["remove_line"]
 
 
 def test_denied_pair_replaces_the_ncci_finding_without_modifier() -> None:
-    found = _ptp(_chiro("aetna", mods=()))
+    found = _ptp(_chiro("bcbs-mn", mods=()))
     assert len(found) == 1
-    assert found[0].citation.startswith("Payer profile aetna:")
+    assert found[0].citation.startswith("BCBS Minnesota")
+
+
+@pytest.mark.parametrize("payer", ["aetna", "bcbs-nc"])
+def test_payers_asking_for_59_warn_on_xs_and_accept_59_on_another_region(payer: str) -> None:
+    (f,) = _ptp(_chiro(payer))
+    assert (f.line, f.severity) == (1, "warning")
+    assert [(x.action, x.value) for x in f.fixes] == [
+        ("remove_modifier", "XS"),
+        ("add_modifier", "59"),
+    ]
+    assert _ptp(_chiro(payer, mods=("59",))) == []
+    same = _chiro(payer, mods=("59",))
+    same["lines"][1]["regions"] = ["lumbar"]
+    (f,) = _ptp(same)
+    assert "region" in f.message
+    assert f.severity == "warning"
+
+
+def test_bcbs_nc_names_the_payer_never_medicare() -> None:
+    (f,) = _ptp(_chiro("bcbs-nc"))
+    assert "BCBS North Carolina" in f.message
+    assert "Medicare" not in f.message + f.citation
+    assert "single source" in f.citation
 
 
 def test_other_payers_accept_xs_on_another_region() -> None:
@@ -331,8 +355,18 @@ def test_anthem_denies_97530_with_97140_from_its_start() -> None:
     assert _ptp(data) == []
 
 
-def test_aetna_pair_dates_from_march_2013_apply_throughout_our_data() -> None:
+def test_aetna_deny_ends_where_the_2015_revision_starts() -> None:
     (profile,) = cptrules.default_engine().profiles.versions["aetna"]
-    (pair,) = profile.denied_pairs
-    assert pair.effective.isoformat() == "2013-03-01"
+    deny, require = profile.pairs
+    assert (deny.action, deny.effective, deny.until) == (
+        "deny",
+        dt.date(2013, 3, 1),
+        dt.date(2015, 7, 21),
+    )
+    assert (require.action, require.effective, require.until) == (
+        "require-modifier",
+        dt.date(2015, 7, 22),
+        None,
+    )
+    assert "sources disagree" in require.confidence
     assert len(_ptp(_chiro("aetna", dos="2020-01-01"))) == 1

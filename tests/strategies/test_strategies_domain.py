@@ -128,13 +128,22 @@ def test_clean_sessions_reach_the_interesting_cases(payer: str, what: str, predi
         look()
 
 
-@pytest.mark.parametrize("payer", ["aetna", "bcbs-mn"])
+@pytest.mark.parametrize("payer", ["aetna", "bcbs-mn", "bcbs-nc"])
 @settings(max_examples=100, deadline=None)
 @given(data=st.data())
 def test_denied_pairs_never_billed_together(payer: str, data: st.DataObject) -> None:
+    """The payer's deny pairs in force are never billed together; others keep their modifier."""
     session = data.draw(strategies.clean_sessions(payer=payer, disciplines=["DC"]))
-    cmt = any(line.code in {"98940", "98941", "98942"} for line in session.lines)
-    assert not (cmt and _has(session, "97140"))
+    profile = cptrules.default_engine().profiles.get(payer, session.date_of_service)
+    assert profile is not None
+    codes = {line.code for line in session.lines}
+    for a in codes:
+        for b in codes:
+            quirk = profile.pair_quirk(a, b, session.date_of_service)
+            assert quirk is None or quirk.action != "deny", (a, b)
+            if quirk is not None and quirk.action == "require-modifier" and b in quirk.second:
+                (line,) = [x for x in session.lines if x.code == b]
+                assert quirk.modifiers & set(line.modifiers)
 
 
 def _mue_engine() -> cptrules.Engine:

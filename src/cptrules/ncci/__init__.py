@@ -3,7 +3,7 @@
 Two sources answer the same :class:`EditTables` protocol:
 
 * :func:`bundled_tables` -- a small table of therapy and chiropractic pairs that
-  REFERENCE.md gives with evidence (``cptrules/data/ncci_therapy_ptp.toml``),
+  public CMS sources give with evidence (``cptrules/data/ncci_therapy_ptp.toml``),
   each row with its source and confidence. No MUE values are bundled.
 * :func:`open_store` -- the official CMS files, imported once with
   :func:`import_files` (or ``cptrules data import``) into a local SQLite store.
@@ -16,8 +16,8 @@ from __future__ import annotations
 
 from ._model import DatasetInfo, EditTables, MueEdit, PtpEdit
 from .loaders import read_mue, read_ptp, version_from_name
-from .store import StoreTables, import_files, open_store, status
-from .tables import MemoryTables, bundled_tables, default_store_path, default_tables
+from .store import StoreTables, default_tables, import_files, open_store, status
+from .tables import MemoryTables, bundled_tables, default_store_path
 
 __all__ = [
     "DatasetInfo",

@@ -43,8 +43,8 @@ class PtpEdit:
     def in_force(self, day: dt.date) -> bool:
         """True when the edit applies to a service on ``day``.
 
-        [?] Whether the deletion day itself is still covered is not settled by
-        any source we found (REFERENCE.md 2.1). cptrules reads the CMS deletion
+        Sources disagree (or are silent) on whether the deletion day itself is
+        still covered. cptrules reads the CMS deletion
         date as the first day the edit no longer applies: CMS dates edits by
         quarter starts, and a retroactively deleted edit carries
         ``deletion == effective``, which this reading makes never in force.

@@ -1,6 +1,6 @@
 """Readers for the official CMS NCCI files, exactly as CMS publishes them.
 
-Three layouts are read (REFERENCE.md 2.2):
+Three layouts are read (as the CMS NCCI pages publish them):
 
 * Medicare practitioner PTP edits (``ccipra-vNNNrM-f1..f4``): tab-delimited text,
   CRLF, Windows-1252, six preamble lines (a copyright banner, a title, then a
@@ -65,6 +65,7 @@ _READ_BUFFER = 1 << 20
 _OPEN_ERRORS = (OSError, zipfile.BadZipFile, KeyError, NotImplementedError, RuntimeError)
 _INDICATORS = {"0": 0, "1": 1, "9": 9}
 _MAI = {"1": 1, "2": 2, "3": 3}
+_MUE_VALUE_DIGITS = 6
 _NO_DATE = ("", "*")
 _READ_SUFFIXES = (".txt", ".csv")
 
@@ -288,7 +289,7 @@ line) -- the compact row the store imports."""
 
 
 def _date_int(text: str) -> int | None:
-    if len(text) != 8 or not text.isdigit():
+    if len(text) != 8 or not text.isascii() or not text.isdigit():
         return None
     try:
         dt.date(int(text[:4]), int(text[4:6]), int(text[6:]))
@@ -568,6 +569,16 @@ def _mue_rows(
             raise DataError(f"code {code} appears twice", source=name, line=at)
         seen.add(code)
         value_text = record[value_i].strip()
+        # ASCII digits only ("²" is a digit to str.isdigit), and a sane size: CMS MUE
+        # values are a few digits; a longer one is a damaged file, not a value.
+        if not (0 < len(value_text) <= _MUE_VALUE_DIGITS and value_text.isascii()):
+            value_text = value_text or "(empty)"
+            raise DataError(
+                f"MUE value must be a whole number of at most {_MUE_VALUE_DIGITS} digits: "
+                f"{value_text[:12]!r}",
+                source=name,
+                line=at,
+            )
         if not value_text.isdigit():
             raise DataError(
                 f"MUE value must be a whole number: {value_text[:12]!r}", source=name, line=at

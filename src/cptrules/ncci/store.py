@@ -19,12 +19,14 @@ Which dataset answers (documented in docs/ncci.md):
 
 Importing writes a copy of the store next to it, fills it with journaling off
 (fast; a crash can only harm the copy) and then moves it over the old file, so
-readers never see a half-written store. Run one import at a time.
+readers never see a half-written store. Imports into one store take turns (a
+lock file beside it); a killed import's temporary file is removed by the next.
 """
 
 from __future__ import annotations
 
 import bisect
+import contextlib
 import datetime as dt
 import json
 import os
@@ -41,6 +43,7 @@ from typing import NamedTuple, TypeVar
 
 import attrs
 
+from .._memo import Memo
 from ..errors import DataError
 from ._model import DatasetInfo, EditTables, MueEdit, PtpEdit
 from .loaders import (
@@ -57,6 +60,8 @@ from .tables import bundled_tables, default_store_path
 __all__ = [
     "SCHEMA_VERSION",
     "StoreTables",
+    "damaged",
+    "default_tables",
     "import_files",
     "open_store",
     "status",
@@ -66,8 +71,6 @@ __all__ = [
 SCHEMA_VERSION = "1"
 
 _T = TypeVar("_T")
-_K = TypeVar("_K")
-_V = TypeVar("_V")
 
 _BATCH = 50_000
 _MAX_VARS = 200  # codes per IN (...) list; more are split over several queries
@@ -214,6 +217,59 @@ def import_files(
         raise DataError("no files to import")
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
+        lock = _ImportLock(target)
+    except OSError as exc:
+        raise DataError(f"cannot write the store: {exc.strerror}", source=str(target)) from None
+    with lock:
+        ids = _import_locked(target, groups)
+    by_id = dict(_datasets(target))
+    return tuple(by_id[i] for i in ids)
+
+
+class _ImportLock:
+    """One import at a time per store: an exclusive lock on ``.<store>.lock`` beside it.
+
+    A second import waits for the first and then imports on top of its result,
+    so neither is lost. The lock file stays (removing it would race); the lock
+    goes with the process, so a killed import never leaves the store locked.
+    """
+
+    def __init__(self, target: pathlib.Path) -> None:
+        self._path = target.parent / f".{target.name}.lock"
+        self._fd = os.open(self._path, os.O_RDWR | os.O_CREAT, 0o644)
+
+    def __enter__(self) -> _ImportLock:
+        try:
+            import fcntl
+        except ImportError:  # pragma: no cover - Windows: no advisory locks here
+            return self
+        fcntl.flock(self._fd, fcntl.LOCK_EX)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        os.close(self._fd)  # closing releases the lock
+
+
+def _remove_stale_temp_files(target: pathlib.Path) -> None:
+    """Temporary files of an import that was killed (the caller holds the import lock)."""
+    for stale in target.parent.glob(f".{target.name}.*.importing"):
+        with contextlib.suppress(OSError):  # gone already, or not ours to remove
+            stale.unlink()
+
+
+def _store_mode(target: pathlib.Path) -> int:
+    """The permissions the store keeps: its own, or for a new one what umask allows."""
+    try:
+        return target.stat().st_mode & 0o7777
+    except OSError:
+        umask = os.umask(0)
+        os.umask(umask)
+        return 0o666 & ~umask
+
+
+def _import_locked(target: pathlib.Path, groups: list[_Group]) -> list[int]:
+    _remove_stale_temp_files(target)
+    try:
         fd, tmp_name = tempfile.mkstemp(
             prefix=f".{target.name}.", suffix=".importing", dir=target.parent
         )
@@ -223,8 +279,9 @@ def import_files(
     tmp = pathlib.Path(tmp_name)
     con: sqlite3.Connection | None = None
     try:
-        if target.exists():
+        if target.exists() and _metadata_problem(target) is None:
             shutil.copyfile(target, tmp)
+        # else: a new store, or one whose metadata is damaged: rebuilt from these files
         con = _connect_for_import(tmp)
         con.execute("BEGIN")
         fresh = con.execute("SELECT count(*) FROM sqlite_master").fetchone()[0] == 0
@@ -239,6 +296,7 @@ def import_files(
         con.execute("COMMIT")
         con.close()
         con = None
+        os.chmod(tmp, _store_mode(target))
         os.replace(tmp, target)
     except sqlite3.Error as exc:
         raise DataError(f"cannot write the store: {exc}", source=str(target)) from None
@@ -250,8 +308,30 @@ def import_files(
             con.close()
         if tmp.exists():
             tmp.unlink()
-    by_id = dict(_datasets(target))
-    return tuple(by_id[i] for i in ids)
+    return ids
+
+
+def damaged(db_path: str | os.PathLike[str] | None = None) -> str | None:
+    """What is wrong with the store's metadata, or None when it reads (or is absent).
+
+    A damaged store is rebuilt by the next import, from the files imported then.
+    A file that is not a store at all raises :class:`~cptrules.DataError`.
+    """
+    path = pathlib.Path(db_path) if db_path is not None else default_store_path()
+    return _metadata_problem(path) if path.is_file() else None
+
+
+def _metadata_problem(path: pathlib.Path) -> str | None:
+    """The damage of a store's datasets table; a file that is no store at all (or of
+    another layout) raises, so that an import never overwrites what is not a store."""
+    con = _connect_read_only(path)
+    try:
+        _rows(con, str(path))
+    except DataError as exc:
+        return str(exc)
+    finally:
+        con.close()
+    return None
 
 
 def _import_group(con: sqlite3.Connection, group: _Group, rationale_ids: dict[str, int]) -> int:
@@ -376,25 +456,39 @@ class _Row:
     imported_at: str
 
 
-def _rows(con: sqlite3.Connection) -> list[_Row]:
+def _rows(con: sqlite3.Connection, where: str) -> list[_Row]:
+    """The datasets table, checked: damaged metadata is a one-line DataError."""
     out = []
-    for rid, kind, program, version, rank, start, sources, rows, imported_at in con.execute(
-        "SELECT id, kind, program, version, rank, start, sources, rows, imported_at "
-        "FROM datasets ORDER BY kind, program, rank"
-    ):
-        out.append(
-            _Row(
-                rid,
-                kind,
-                program,
-                version,
-                rank,
-                start,
-                tuple(json.loads(sources)),
-                rows,
-                imported_at,
+    try:
+        found = con.execute(
+            "SELECT id, kind, program, version, rank, start, sources, rows, imported_at "
+            "FROM datasets ORDER BY kind, program, rank"
+        ).fetchall()
+        for rid, kind, program, version, rank, start, sources, rows, imported_at in found:
+            names = json.loads(sources)
+            if not (isinstance(names, list) and all(isinstance(n, str) for n in names)):
+                raise ValueError("sources is not a list of file names")
+            if not (
+                isinstance(rid, int)
+                and kind in ("ptp", "mue")
+                and program in ("medicare", "medicaid")
+                and isinstance(version, str)
+                and isinstance(rank, int)
+                and (start is None or isinstance(start, int))
+                and isinstance(rows, int)
+                and isinstance(imported_at, str)
+            ):
+                raise ValueError("a dataset row has fields of the wrong kind")
+            out.append(
+                _Row(rid, kind, program, version, rank, start, tuple(names), rows, imported_at)
             )
-        )
+    except (sqlite3.Error, ValueError, TypeError, RecursionError) as exc:
+        detail = " ".join(str(exc).split())[:120]
+        raise DataError(
+            f"the store's metadata is damaged ({detail}); rebuild it: import the CMS files "
+            "again with `cptrules data import FILE... --db` this store",
+            source=where,
+        ) from None
     return out
 
 
@@ -422,7 +516,7 @@ def _mue_rows(rows: Sequence[_Row], program: str) -> list[_Row]:
 def _datasets(path: pathlib.Path) -> list[tuple[int, DatasetInfo]]:
     con = _connect_read_only(path)
     try:
-        rows = _rows(con)
+        rows = _rows(con, str(path))
     finally:
         con.close()
     active_ptp = {
@@ -462,19 +556,15 @@ def _to_date(value: int) -> dt.date:
 #: YYYYMMDD -> date, for the rows stores read. CMS dates edits by quarter starts, so
 #: a release holds a few hundred distinct days: one shared object a day spares
 #: building a date per row read, and the memory of one per remembered window.
-#: Single dictionary operations (two stores filling it at once may build a day
-#: twice, harmlessly); cleared if ever full, to stay bounded.
-_DATES: dict[int, dt.date] = {}
+#: Two stores filling it at once may build a day twice, harmlessly.
 _DATES_MAX = 20_000
+_DATES: Memo[int, dt.date] = Memo("ncci: store dates", size=_DATES_MAX)
 
 
 def _shared_date(value: int) -> dt.date:
     day = _DATES.get(value)
     if day is None:
-        day = _to_date(value)
-        if len(_DATES) >= _DATES_MAX:
-            _DATES.clear()
-        _DATES[value] = day
+        day = _DATES.put(value, _to_date(value))
     return day
 
 
@@ -558,10 +648,13 @@ class StoreTables:
             ptp_part = f"ptp {(fallback.version if fallback else 'none').removeprefix('ncci:')}"
         mue_part = "mue " + ",".join(r.version for _s, r in quarters) if quarters else "no mue"
         self._version = f"ncci:store({ptp_part}; {mue_part})"
-        self._cache_size = _CACHE_SIZE
         self._answers_budget = _ANSWERS_BUDGET
-        self._ptp_windows: dict[frozenset[str], _Windows] = {}
-        self._mue_answers: dict[tuple[frozenset[str], int], Mapping[str, MueEdit]] = {}
+        self._ptp_windows: Memo[frozenset[str], _Windows] = Memo(
+            "ncci: store PTP windows", size=_CACHE_SIZE
+        )
+        self._mue_answers: Memo[tuple[frozenset[str], int], Mapping[str, MueEdit]] = Memo(
+            "ncci: store MUE answers", size=_CACHE_SIZE
+        )
 
     @property
     def version(self) -> str:
@@ -607,8 +700,7 @@ class StoreTables:
         with self._lock:
             windows = self._ptp_windows.get(codes)  # another thread may have fetched them
             if windows is None:
-                windows = self._fetch_ptp(codes)
-                _store(self._ptp_windows, codes, windows, self._cache_size)
+                windows = self._ptp_windows.put(codes, self._fetch_ptp(codes))
             return windows
 
     def _fetch_ptp(self, codes: frozenset[str]) -> _Windows:
@@ -696,8 +788,7 @@ class StoreTables:
                     )
             # Read-only: the same mapping is handed to every caller.
             found = MappingProxyType(dict(sorted(result.items())))
-            _store(self._mue_answers, key, found, self._cache_size)
-            return found
+            return self._mue_answers.put(key, found)
 
     def close(self) -> None:
         """Close the database connection."""
@@ -706,20 +797,6 @@ class StoreTables:
 
     def __repr__(self) -> str:
         return f"StoreTables({str(self._path)!r}, {self._version!r})"
-
-
-def _store(cache: dict[_K, _V], key: _K, value: _V, size: int) -> None:
-    """Remember ``key`` in ``cache``, forgetting the oldest entry when it holds ``size``.
-
-    Called with the store's lock held (the only writer at a time); readers read
-    without it, each read a single dictionary operation. Oldest-first rather than
-    least-recently-used: keeping use order would cost every read a lock and a move,
-    the very cost remembering saves; a code set still in use that goes costs one
-    query to come back.
-    """
-    if len(cache) >= size:
-        del cache[next(iter(cache))]
-    cache[key] = value
 
 
 def open_store(
@@ -739,7 +816,7 @@ def open_store(
         raise DataError(f"program must be medicare or medicaid, not {program!r}")
     con = _connect_read_only(p)
     try:
-        rows = _rows(con)
+        rows = _rows(con, str(p))
         ptp = _active_ptp(rows, program, ptp_version)
         mue_program = program or (ptp.program if ptp is not None else "medicare")
         mue = _mue_rows(rows, mue_program)
@@ -748,3 +825,27 @@ def open_store(
         raise
     fallback = bundled_tables() if ptp is None else None
     return StoreTables(p, con, ptp, mue, fallback)
+
+
+_DEFAULT: Memo[tuple[str, int, int], StoreTables] = Memo("ncci: default store", size=1)
+_default_lock = threading.Lock()
+
+
+def default_tables() -> EditTables:
+    """The store at :func:`default_store_path` if it exists, else the bundled pairs.
+
+    An open store is reused while its file is unchanged (same path, size and
+    modification time); a re-import is picked up by the next call (the older
+    file's tables close when unreferenced).
+    """
+    path = default_store_path()
+    try:
+        st = path.stat()
+    except OSError:
+        return bundled_tables()
+    key = (str(path.resolve()), st.st_mtime_ns, st.st_size)
+    with _default_lock:
+        tables = _DEFAULT.get(key)
+        if tables is None:
+            tables = _DEFAULT.put(key, open_store(path))
+        return tables

@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import bisect
 import datetime as dt
-import functools
 import os
 import pathlib
-import threading
 import tomllib
 from collections.abc import Iterable, Mapping
 from importlib import resources
 from types import MappingProxyType
 from typing import Any
 
+from .._memo import Memo
 from ..errors import DataError
 from ._model import EditTables, MueEdit, PtpEdit
 
@@ -22,7 +21,6 @@ __all__ = [
     "MemoryTables",
     "bundled_tables",
     "default_store_path",
-    "default_tables",
 ]
 
 #: The bundled data file, in the ``cptrules.data`` package.
@@ -88,8 +86,12 @@ class MemoryTables:
                 | {e.deletion for e in ptp_edits if e.deletion is not None}
             )
         )
-        self._ptp_answers: dict[tuple[frozenset[str], int], tuple[PtpEdit, ...]] = {}
-        self._mue_answers: dict[frozenset[str], Mapping[str, MueEdit]] = {}
+        self._ptp_answers: Memo[tuple[frozenset[str], int], tuple[PtpEdit, ...]] = Memo(
+            "ncci: in-memory PTP answers", size=_ANSWERS_MAX
+        )
+        self._mue_answers: Memo[frozenset[str], Mapping[str, MueEdit]] = Memo(
+            "ncci: in-memory MUE answers", size=_ANSWERS_MAX
+        )
 
     @property
     def version(self) -> str:
@@ -110,13 +112,9 @@ class MemoryTables:
         if type(codes) is not frozenset:  # a set or another iterable: hashable from here
             codes = frozenset(codes)
         key = (codes, bisect.bisect_right(self._breaks, day))
-        answers = self._ptp_answers
-        found = answers.get(key)
+        found = self._ptp_answers.get(key)
         if found is None:
-            found = self._ptp(codes, day)
-            if len(answers) >= _ANSWERS_MAX:
-                answers.clear()
-            answers[key] = found
+            found = self._ptp_answers.put(key, self._ptp(codes, day))
         return found
 
     def _ptp(self, codes: frozenset[str], day: dt.date) -> tuple[PtpEdit, ...]:
@@ -139,14 +137,13 @@ class MemoryTables:
             return _EMPTY_MUE
         if type(codes) is not frozenset:
             codes = frozenset(codes)
-        answers = self._mue_answers
-        found = answers.get(codes)
+        found = self._mue_answers.get(codes)
         if found is None:
             # Read-only: the same mapping is handed to every caller.
-            found = MappingProxyType({c: self._mue[c] for c in sorted(codes) if c in self._mue})
-            if len(answers) >= _ANSWERS_MAX:
-                answers.clear()
-            answers[codes] = found
+            found = self._mue_answers.put(
+                codes,
+                MappingProxyType({c: self._mue[c] for c in sorted(codes) if c in self._mue}),
+            )
         return found
 
     def __repr__(self) -> str:
@@ -258,7 +255,9 @@ def _mue_entry(raw: Any, where: str, source: str) -> list[MueEdit]:
     return [MueEdit(c, value, indicator, note, source) for c in _codes(raw["codes"], where)]
 
 
-@functools.cache
+_BUNDLED: Memo[str, MemoryTables] = Memo("ncci: bundled pairs", size=1)
+
+
 def bundled_tables() -> EditTables:
     """The bundled therapy pairs (no MUE values), read once and shared.
 
@@ -268,11 +267,14 @@ def bundled_tables() -> EditTables:
     ...  for e in t.ptp(frozenset({"98941", "97140"}), dt.date(2026, 3, 4))]
     [('98941', '97140', 1)]
     """
+    found = _BUNDLED.get(BUNDLED_FILE)
+    if found is not None:
+        return found
     try:
         text = resources.files("cptrules.data").joinpath(BUNDLED_FILE).read_text(encoding="utf-8")
     except OSError as exc:  # pragma: no cover - broken install
         raise DataError(f"cannot read bundled data: {exc}", source=BUNDLED_FILE) from exc
-    return parse_bundled(text)
+    return _BUNDLED.put(BUNDLED_FILE, parse_bundled(text))
 
 
 def default_store_path() -> pathlib.Path:
@@ -287,30 +289,3 @@ def default_store_path() -> pathlib.Path:
     xdg = os.environ.get("XDG_CACHE_HOME")
     base = pathlib.Path(xdg) if xdg and os.path.isabs(xdg) else pathlib.Path.home() / ".cache"
     return base / "cptrules" / "ncci.sqlite3"
-
-
-_default_lock = threading.Lock()
-_default_cache: dict[tuple[str, int, int], EditTables] = {}
-
-
-def default_tables() -> EditTables:
-    """The store at :func:`default_store_path` if it exists, else the bundled pairs.
-
-    An open store is reused while its file is unchanged (same path, size and
-    modification time); a re-import is picked up by the next call.
-    """
-    from .store import open_store  # here: store imports this module
-
-    path = default_store_path()
-    try:
-        st = path.stat()
-    except OSError:
-        return bundled_tables()
-    key = (str(path.resolve()), st.st_mtime_ns, st.st_size)
-    with _default_lock:
-        tables = _default_cache.get(key)
-        if tables is None:
-            tables = open_store(path)
-            _default_cache.clear()  # an older file's tables close when unreferenced
-            _default_cache[key] = tables
-        return tables

@@ -13,6 +13,8 @@ from . import (  # noqa: F401  (imported for their registrations)
     modifiers,
     ncci,
     plan_of_care,
+    provider_limits,
+    telehealth,
     timing,
     units,
 )

@@ -19,8 +19,10 @@ extends ``medicare`` inherits them; a commercial profile never runs them.
 Who may bill what, and the subluxation diagnoses, are data
 (``data/medicare_coverage.toml``, each table with its sources), read on first use.
 
-The code tables below are small, sourced and Medicare-only, so they live here
-as module constants (read once at import), each with its source.
+The codes Medicare bundles or replaces and the low back pain diagnoses are
+payer data (the medicare profile, ``data/payers/medicare.toml``); the fixed
+code sets below are small, sourced and Medicare-only, so they live here as
+module constants (read once at import), each with its source.
 """
 
 from __future__ import annotations
@@ -42,11 +44,8 @@ from ._examples import pt_visit
 
 __all__ = [
     "ACUPUNCTURE_CODES",
-    "BUNDLED_CODES",
     "CMT_CODES",
-    "LOW_BACK_PAIN_PREFIXES",
     "NCD_30_3_3_START",
-    "REPLACED_CODES",
     "MedicareCoverage",
     "acupuncture",
     "bundled",
@@ -61,12 +60,10 @@ __all__ = [
 #: (Pub. 100-02 ch. 15 sec. 240.1.1; three sources agree).
 CMT_CODES: frozenset[str] = frozenset(("98940", "98941", "98942"))
 
-#: Medicare code -> the code Medicare requires instead (MPFS status I; three sources agree).
-REPLACED_CODES: Mapping[str, str] = {"97014": "G0283"}
-
-#: Codes Medicare never pays separately (MPFS status B; Palmetto GBA "Hot or Cold
-#: Packs: Bundling Denials", 2018; three sources agree).
-BUNDLED_CODES: frozenset[str] = frozenset(("97010",))
+# The codes Medicare bundles (97010) or replaces (97014 -> G0283) and the low back
+# pain diagnoses of NCD 30.3.3 are payer data: ``bundled_codes``,
+# ``replaced_codes`` and ``low_back_pain_prefixes`` in the medicare profile
+# (data/payers/medicare.toml), read here from the profile in force.
 
 #: Codes NCD 30.3.3 governs: acupuncture 97810-97814 and dry needling 20560/20561
 #: (NCD 30.3.3; two sources agree).
@@ -79,13 +76,6 @@ ACUPUNCTURE_CODES: frozenset[str] = frozenset(
 #: decision memo CAG-00452N dated 2020-01-21). Before it, Medicare covered
 #: acupuncture for no condition (NCD 30.3).
 NCD_30_3_3_START = dt.date(2020, 1, 21)
-
-#: ICD-10-CM prefixes we read as low back pain for NCD 30.3.3, compared without
-#: the dot: M54.5 (until 2021-09-30) and M54.50/M54.51/M54.59 (from 2021-10-01).
-#: Single source: the NCD defines chronic low back pain in words and lists no codes; this
-#: list is our single-source reading. Contractors may accept more codes: switch
-#: the rule off (``Engine(disabled=["coverage.acupuncture"])``) or re-grade it.
-LOW_BACK_PAIN_PREFIXES: tuple[str, ...] = ("M545",)
 
 _GY = "GY"
 _AT = "AT"
@@ -178,7 +168,6 @@ def chiropractor(ctx: Context, r: Rule) -> Iterator[Finding]:
 
 @rule(
     "coverage.replaced-code",
-    triggers=REPLACED_CODES,
     severity="error",
     citation=(
         "CMS Medicare Physician Fee Schedule: 97014 is not valid for Medicare (status I), "
@@ -207,7 +196,10 @@ def replaced_code(ctx: Context, r: Rule) -> Iterator[Finding]:
     recognized by Medicare, G0283 is used (three sources agree). The fix replaces
     the code; modifiers, units and pointers stay as billed.
     """
-    for code, replacement in REPLACED_CODES.items():
+    replaced = ctx.profile.replaced_codes
+    if ctx.codes.isdisjoint(replaced):  # the usual visit
+        return
+    for code, replacement in replaced.items():
         for i in ctx.by_code.get(code, ()):
             yield r.finding(
                 i,
@@ -219,7 +211,6 @@ def replaced_code(ctx: Context, r: Rule) -> Iterator[Finding]:
 
 @rule(
     "coverage.bundled",
-    triggers=BUNDLED_CODES,
     severity="error",
     citation=(
         "CMS Medicare Physician Fee Schedule status B (always bundled): 97010 is never paid "
@@ -247,7 +238,10 @@ def bundled(ctx: Context, r: Rule) -> Iterator[Finding]:
     only while another billable line remains: a claim of bundled codes alone
     has nothing to fix into, so that finding carries no fix.
     """
-    hits = [i for code in BUNDLED_CODES for i in ctx.by_code.get(code, ())]
+    bundled_codes = ctx.profile.bundled_codes
+    if ctx.codes.isdisjoint(bundled_codes):  # the usual visit
+        return
+    hits = [i for code in bundled_codes for i in ctx.by_code.get(code, ())]
     if not hits:
         return
     others = len(ctx.lines) > len(hits)
@@ -274,8 +268,9 @@ def _has_low_back_pain(ctx: Context, i: int) -> bool:
     diagnoses = ctx.session.diagnoses
     pointers = ctx.lines[i].diagnosis_pointers
     chosen = [diagnoses[p - 1] for p in pointers if 0 < p <= len(diagnoses)] if pointers else None
+    prefixes = ctx.profile.low_back_pain_prefixes
     for code in diagnoses if chosen is None else chosen:
-        if code.replace(".", "").upper().startswith(LOW_BACK_PAIN_PREFIXES):
+        if code.replace(".", "").upper().startswith(prefixes):
             return True
     return False
 
@@ -335,8 +330,8 @@ def acupuncture(ctx: Context, r: Rule) -> Iterator[Finding]:
 
     The NCD defines chronic low back pain in words (12 weeks or longer,
     nonspecific, not from surgery or pregnancy) and lists no codes; we accept
-    the ICD-10-CM prefixes in :data:`LOW_BACK_PAIN_PREFIXES` (M54.5, and
-    M54.50/M54.51/M54.59 that replaced it on 2021-10-01; single source). A line's own
+    the ICD-10-CM prefixes of the profile's ``low_back_pain_prefixes`` (M54.5, and
+    M54.50/M54.51/M54.59 that replaced it on 2021-10-01, single source). A line's own
     diagnosis pointers are read; a line without pointers is read against all of
     the session's diagnoses. The 12-week duration cannot be seen in one visit.
 

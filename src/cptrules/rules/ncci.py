@@ -3,19 +3,22 @@
 Both read the edit tables the engine was given (:mod:`cptrules.ncci`: the bundled
 therapy pairs, or the official CMS files imported into the local store); a payer
 profile with ``ncci = false`` gets no tables and neither rule runs. Sources:
-REFERENCE.md 2.1 and 2.2 (CMS NCCI policy manual, ch. 1; MUE adjudication
-indicators [C-3]). What the modifier and the regions decide is in docs/ncci.md.
+the CMS NCCI Policy Manual, ch. 1 (bypass modifiers on the column-2 code) and
+the MUE adjudication indicators (confirmed by three sources). What the modifier
+and the regions decide is in docs/ncci.md; what a payer profile's ``[[pairs]]``
+decide is in docs/profiles.md.
 """
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Sequence
 from collections.abc import Set as AbstractSet
 from typing import Any, NamedTuple
 
 from .._context import Context
+from .._memo import Memo
 from ..ncci import MueEdit, PtpEdit
+from ..payers import PairQuirk, ncci_bypass_modifiers
 from ..report import Finding, Fix
 from ._base import Example, Rule, rule
 from ._examples import DOC as _DOC
@@ -23,9 +26,7 @@ from ._examples import line, pt_visit
 
 __all__ = ["mue_edit", "ptp_edit"]
 
-#: the modifiers that bypass an indicator-1 edit, on the column-2 line
-_BYPASS = frozenset(("59", "XE", "XS", "XP", "XU"))
-_NOTHING_DENIED: frozenset[tuple[int, str]] = frozenset()
+_NOTHING_SETTLED: frozenset[tuple[int, str]] = frozenset()
 _MAI_TEXT = {
     1: "MAI 1, per claim line",
     2: "MAI 2, per date of service (policy)",
@@ -94,15 +95,30 @@ def _order_uncertain(edit: PtpEdit) -> bool:
     return edit.confidence is not None and "column order [?]" in edit.rationale.lower()
 
 
+_NUMBERS = {"2": "two", "3": "three", "4": "four", "5": "five"}
+
+
+def _confidence_words(tag: str) -> str:
+    """A confidence tag of the bundled data in words: ``C-4`` -> "confirmed by four sources"."""
+    if tag == "S":
+        return "single source"
+    if tag == "?":
+        return "sources disagree"
+    if tag.startswith("C-"):
+        n = tag[2:]
+        return "single source" if n == "1" else f"confirmed by {_NUMBERS.get(n, n)} sources"
+    return tag
+
+
 def _edit_citation(edit: PtpEdit) -> str:
     parts = [
         f"NCCI PTP edit {edit.column1}/{edit.column2}, modifier indicator {edit.indicator}",
         edit.source,
     ]
     if edit.confidence is not None:  # a bundled row: say how sure we are
-        parts.append(f"[{edit.confidence}]")
+        parts.append(_confidence_words(edit.confidence))
         if _order_uncertain(edit):
-            parts.append("column order [?]")
+            parts.append("sources disagree on the column order")
     return "; ".join(parts)
 
 
@@ -121,9 +137,8 @@ class _Pair(NamedTuple):
 #: repeat the same few code sets, so the same answers come back visit after visit:
 #: choosing one edit per pair, sorting and formatting citations (lowercasing long
 #: rationales) is done once per answer instead of once per visit. Keyed by the
-#: edits' values, so it holds for any tables; cleared when full to stay bounded.
-_PAIRS: dict[tuple[PtpEdit, ...], tuple[_Pair, ...]] = {}
-_PAIRS_MAX = 4096
+#: edits' values, so it holds for any tables; bounded (oldest dropped first).
+_PAIRS: Memo[tuple[PtpEdit, ...], tuple[_Pair, ...]] = Memo("ncci.ptp pairs", size=4096)
 
 
 def _pairs(edits: Sequence[PtpEdit]) -> tuple[_Pair, ...]:
@@ -140,23 +155,22 @@ def _pairs(edits: Sequence[PtpEdit]) -> tuple[_Pair, ...]:
             _Pair(e.column1, e.column2, e.indicator, _edit_citation(e), _order_uncertain(e))
             for e in (best[k] for k in sorted(best))
         )
-        if len(_PAIRS) >= _PAIRS_MAX:
-            _PAIRS.clear()
-        _PAIRS[key] = got
+        _PAIRS.put(key, got)
     return got
 
 
 def _bypass_mods(ctx: Context, lines: Sequence[int]) -> frozenset[str]:
     """The bypass modifiers (59, X{EPSU}) carried by any of ``lines``."""
     mods = ctx.mods
-    return frozenset(m for i in lines for m in mods[i] & _BYPASS)
+    bypass = ncci_bypass_modifiers()
+    return frozenset(m for i in lines for m in mods[i] & bypass)
 
 
-def _carries_bypass(ctx: Context, lines: Sequence[int]) -> bool:
+def _carries_bypass(ctx: Context, lines: Sequence[int], bypass: frozenset[str]) -> bool:
     """True when one of ``lines`` carries a bypass modifier (no set built)."""
     mods = ctx.mods
     for i in lines:  # noqa: SIM110 - a loop: cheaper than any() over a generator
-        if not mods[i].isdisjoint(_BYPASS):
+        if not mods[i].isdisjoint(bypass):
             return True
     return False
 
@@ -170,7 +184,7 @@ def _regions(ctx: Context, lines: Sequence[int]) -> frozenset[str]:
     severity="error",
     citation=(
         "CMS NCCI procedure-to-procedure edits (practitioner); NCCI Policy Manual ch. 1: "
-        "the bypass modifier goes on the column-2 code [C-2]"
+        "the bypass modifier goes on the column-2 code (confirmed by two sources)"
     ),
     summary=(
         "An NCCI pair billed together: indicator 0 never; indicator 1 only with "
@@ -208,8 +222,11 @@ def _regions(ctx: Context, lines: Sequence[int]) -> frozenset[str]:
         Example(
             _CHIRO_WITH_97140,
             fails=True,
-            note="Aetna and BCBS MN deny 97140 with same-day CMT even with XS on another region",
-            payers=("aetna", "bcbs-mn"),
+            note=(
+                "BCBS MN denies 97140 with same-day CMT even with XS on another region; "
+                "Aetna and BCBS NC ask for 59 there (a warning)"
+            ),
+            payers=("aetna", "bcbs-mn", "bcbs-nc"),
         ),
         Example(
             _CHIRO_WITH_97140,
@@ -239,15 +256,24 @@ def ptp_edit(ctx: Context, r: Rule) -> list[Finding]:
     is valid for CMT with 97140 in the same region is ``code.same-region``'s
     question; 59 together with an X modifier is ``modifier.distinct``'s.
 
-    Payer profiles may also deny a pair even with a modifier (``denied_pairs``:
-    Aetna, Anthem, BCBS Minnesota): each line of the ``second`` codes billed with
-    a ``first`` code is an error citing the profile's source line, whatever its
-    modifiers; the NCCI finding for the same line and pair is then left out.
+    A payer profile's ``[[pairs]]`` speak first (docs/profiles.md), each
+    citing its own source line, whatever NCCI says about the pair:
+
+    - ``deny``: each line of the ``second`` codes billed with a ``first`` code
+      is a finding whatever its modifiers (Aetna, Anthem, BCBS Minnesota);
+    - ``require-modifier``: such a line must carry one of the entry's
+      modifiers and, with ``regions = "different"``, treat none of the
+      ``first`` lines' regions (BCBS North Carolina);
+    - ``allow``: the payer pays the pair as billed.
+
+    The indicator-1 NCCI finding for a line and pair a payer entry settled is
+    left out (an indicator-0 edit still stands unless the payer allows the pair).
     """
     found: list[Finding] = []
-    denied: AbstractSet[tuple[int, str]] = _NOTHING_DENIED
-    if ctx.profile.denied_pairs:
-        denied = _denied_by_payer(ctx, r, found)
+    settled: AbstractSet[tuple[int, str]] = _NOTHING_SETTLED
+    allowed: AbstractSet[tuple[int, str]] = _NOTHING_SETTLED
+    if not ctx.codes.isdisjoint(ctx.profile.pair_codes):  # most visits: no payer pair
+        settled, allowed = _payer_pairs(ctx, r, found)
     tables = ctx.tables
     if tables is None:
         return found
@@ -256,9 +282,12 @@ def ptp_edit(ctx: Context, r: Rule) -> list[Finding]:
         return found
     by_code = ctx.by_code
     mods = ctx.mods
+    bypass = ncci_bypass_modifiers()
     removing: set[str] | None = None  # column-2 codes an indicator-0 fix removes
     for c1, c2, indicator, citation, either in _pairs(edits):
-        col2_lines = by_code.get(c2, ())
+        col2_lines: Sequence[int] = by_code.get(c2, ())
+        if allowed:
+            col2_lines = tuple(i for i in col2_lines if (i, c1) not in allowed)
         if indicator == 0:
             if removing is None:
                 removing = set()
@@ -281,25 +310,29 @@ def ptp_edit(ctx: Context, r: Rule) -> list[Finding]:
         for i in col2_lines:
             # Most column-2 lines carry their bypass modifier, or the column-1 line
             # does on a pair of [?] order: settle those without building anything.
-            if not mods[i].isdisjoint(_BYPASS):
+            if not mods[i].isdisjoint(bypass):
                 continue
-            if either and _carries_bypass(ctx, col1_lines):
+            if either and _carries_bypass(ctx, col1_lines, bypass):
                 continue
-            if (i, c1) in denied:
+            if (i, c1) in settled:
                 continue
             found.append(_indicator_1(ctx, r, i, c1, c2, citation, either, col1_lines))
     return found
 
 
-def _denied_by_payer(ctx: Context, r: Rule, found: list[Finding]) -> set[tuple[int, str]]:
-    """Add the findings of the profile's ``denied_pairs`` to ``found``.
+def _payer_pairs(
+    ctx: Context, r: Rule, found: list[Finding]
+) -> tuple[set[tuple[int, str]], set[tuple[int, str]]]:
+    """Add the findings of the profile's ``[[pairs]]`` in force to ``found``.
 
-    Returns the (line, first code) pairs they cover, for which ncci.ptp says nothing more.
+    Returns the (line, first code) pairs a payer entry settled, for which ncci.ptp
+    says nothing more about indicator 1, and those the payer allows outright.
     """
-    denied: set[tuple[int, str]] = set()
+    settled: set[tuple[int, str]] = set()
+    allowed: set[tuple[int, str]] = set()
     codes = ctx.codes
     by_code = ctx.by_code
-    for pair in ctx.profile.denied_pairs:
+    for pair in ctx.profile.pairs:
         if not pair.in_force(ctx.dos):
             continue
         firsts = sorted(pair.first & codes)
@@ -307,19 +340,80 @@ def _denied_by_payer(ctx: Context, r: Rule, found: list[Finding]) -> set[tuple[i
             continue
         for c2 in sorted(pair.second & codes):
             for i in by_code[c2]:
-                denied.update((i, c1) for c1 in firsts)
-                others = len(ctx.lines) > 1
-                found.append(
-                    r.finding(
-                        i,
-                        f"This payer does not pay {c2} with {', '.join(firsts)} on the same "
-                        f"day, even with 59 or an X modifier. Remove the {c2} line or expect "
-                        f"it to deny.",
-                        fixes=(Fix("remove_line", i),) if others else (),
-                        citation=f"Payer profile {ctx.profile.id}: {pair.source}",
-                    )
+                keys = [(i, c1) for c1 in firsts]
+                settled.update(keys)
+                if pair.action == "allow":
+                    allowed.update(keys)
+                    continue
+                finding = (
+                    _payer_denies(ctx, r, pair, i, c2, firsts)
+                    if pair.action == "deny"
+                    else _payer_requires(ctx, r, pair, i, c2, firsts)
                 )
-    return denied
+                if finding is not None:
+                    found.append(finding)
+    return settled, allowed
+
+
+def _payer_citation(ctx: Context, pair: PairQuirk) -> str:
+    return f"{ctx.profile.name} (payer profile {ctx.profile.id}): {pair.source}; {pair.confidence}"
+
+
+def _payer_denies(
+    ctx: Context, r: Rule, pair: PairQuirk, i: int, c2: str, firsts: Sequence[str]
+) -> Finding:
+    others = len(ctx.lines) > 1
+    return r.finding(
+        i,
+        f"{ctx.profile.name} does not pay {c2} with {', '.join(firsts)} on the same "
+        f"day, even with 59 or an X modifier. Remove the {c2} line or expect "
+        f"it to deny.",
+        fixes=(Fix("remove_line", i),) if others else (),
+        citation=_payer_citation(ctx, pair),
+        severity=pair.severity,
+    )
+
+
+def _payer_requires(
+    ctx: Context, r: Rule, pair: PairQuirk, i: int, c2: str, firsts: Sequence[str]
+) -> Finding | None:
+    """The finding for a ``require-modifier`` entry on line ``i``, or None when it is met."""
+    carried = ctx.mods[i] & pair.modifiers
+    wanted = " or ".join(sorted(pair.modifiers))
+    with_codes = ", ".join(firsts)
+    if not carried:
+        problem = f"it needs {wanted} on the {c2} line"
+        fixes: tuple[Fix, ...] = ()
+        if len(pair.modifiers) == 1:
+            # the payer's modifier in place of the bypass modifiers it does not take
+            # (59 beside an X modifier on one line is itself a finding)
+            others = sorted(ctx.mods[i] & ncci_bypass_modifiers())
+            fixes = (
+                *(Fix("remove_modifier", i, m) for m in others),
+                Fix("add_modifier", i, next(iter(pair.modifiers))),
+            )
+    elif pair.different_regions:
+        regions = set(ctx.lines[i].regions)
+        first_regions = _regions(ctx, [j for c1 in firsts for j in ctx.by_code[c1]])
+        if regions and not regions & first_regions:
+            return None
+        fixes = ()
+        problem = (
+            f"the {c2} line names no region, and it must treat another region than {with_codes}"
+            if not regions
+            else f"the {c2} line treats a region {with_codes} also treats"
+        )
+    else:
+        return None
+    where = " for a different region" if pair.different_regions else ""
+    return r.finding(
+        i,
+        f"{ctx.profile.name} pays {c2} with {with_codes} on the same day only with "
+        f"{wanted}{where}: {problem}.",
+        fixes=fixes,
+        citation=_payer_citation(ctx, pair),
+        severity=pair.severity,
+    )
 
 
 def _indicator_1(
@@ -358,7 +452,7 @@ def _indicator_1(
             f"service (XU), or 59 when no X modifier fits - with the modifier on "
             f"the {c2} line; otherwise remove the {c2} line."
         )
-    order = " (the column order of this bundled pair is [?])" if either else ""
+    order = " (sources disagree on the column order of this bundled pair)" if either else ""
     return r.finding(
         i,
         f"{c2} with {c1} is an NCCI pair (modifier indicator 1): {c2} is denied "
@@ -402,21 +496,31 @@ def _mue_citation(code: str, edit: MueEdit) -> str:
     )
 
 
-@functools.lru_cache(maxsize=16)
+#: (rule id, citation, uncovered) -> the note: the same object visit after visit
+_NOT_CHECKED: Memo[tuple[str, str, bool], Finding] = Memo("ncci.mue not checked", size=16)
+
+
 def _not_checked(rule_id: str, citation: str, uncovered: bool) -> Finding:
     """The once-per-visit note that MUEs were not checked (the same object every time)."""
+    key = (rule_id, citation, uncovered)
+    got = _NOT_CHECKED.get(key)
+    if got is not None:
+        return got
     why = (
         "the imported MUE tables start after this date of service"
         if uncovered
         else "no MUE table is loaded"
     )
-    return Finding(
-        rule_id,
-        "info",
-        None,
-        f"Units were not checked against medically unlikely edits: {why}. Import "
-        f"the CMS practitioner MUE table for the quarter (cptrules data import).",
-        citation,
+    return _NOT_CHECKED.put(
+        key,
+        Finding(
+            rule_id,
+            "info",
+            None,
+            f"Units were not checked against medically unlikely edits: {why}. Import "
+            f"the CMS practitioner MUE table for the quarter (cptrules data import).",
+            citation,
+        ),
     )
 
 
@@ -441,16 +545,16 @@ def _reduce(ctx: Context, lines: Sequence[int], excess: int) -> tuple[Fix, ...]:
     severity="error",
     citation=(
         "CMS NCCI medically unlikely edits (practitioner MUE table): MAI 1 per claim line; "
-        "MAI 2/3 units summed per code and date of service [C-3]"
+        "MAI 2/3 units summed per code and date of service (confirmed by three sources)"
     ),
     summary="Units above the medically unlikely edit, by its adjudication indicator.",
     payers=("*",),
     confidence="C-3",
     examples=(
         Example(
-            _pt(_line("97110", 105, 7)),
+            _pt(_line("97110", 90, 7)),
             fails=True,
-            note="7 units of 97110: the CMS MUE is 6 a date of service (MAI 3)",
+            note="7 units of 97110 (90 minutes): the CMS MUE is 6 a date of service (MAI 3)",
         ),
         Example(
             _pt(_line("97110", 15, 1), _manual(15, 1, "59"), _line("97530", 15, 1)),

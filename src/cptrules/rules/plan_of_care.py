@@ -67,6 +67,7 @@ PROGRESS_HEADS_UP_DAY = 8
 #: Noridian JE/JF: "dates of service on or after January 1, 2025")
 _ORDER_ALTERNATIVE_FROM = dt.date(2025, 1, 1)
 _SIGN_WINDOW = dt.timedelta(days=SIGN_WITHIN_DAYS)
+_LAST_START = dt.date.max - _SIGN_WINDOW
 _THERAPISTS = frozenset(("PT", "OT", "SLP"))
 
 
@@ -90,7 +91,12 @@ def signature_deadline(start: dt.date) -> dt.date:
 
     >>> signature_deadline(dt.date(2026, 2, 1))
     datetime.date(2026, 3, 3)
+
+    A start within 30 days of the last representable day (9999-12-31) has its
+    deadline past every date: the last day stands for it.
     """
+    if start > _LAST_START:
+        return dt.date.max
     return start + _SIGN_WINDOW
 
 

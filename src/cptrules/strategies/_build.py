@@ -85,12 +85,26 @@ def env_of(engine: Engine | None) -> Env:
 
 
 def _denied(prof: PayerProfile, a: str, b: str, day: dt.date) -> bool:
-    for pair in prof.denied_pairs:
-        if not pair.in_force(day):
-            continue
-        if (a in pair.first and b in pair.second) or (b in pair.first and a in pair.second):
-            return True
-    return False
+    """True when the payer denies ``a`` with ``b`` whatever the modifiers (its ``deny`` pairs)."""
+    quirk = prof.pair_quirk(a, b, day)
+    return quirk is not None and quirk.action == "deny"
+
+
+def _choose(accepted: frozenset[str], cmt: bool) -> str:
+    """XS beside CMT (regions kept apart), XU otherwise, when accepted; else the first."""
+    preferred = "XS" if cmt else "XU"
+    return preferred if preferred in accepted else min(accepted)
+
+
+def _bypass(prof: PayerProfile, column1: str, column2: str, day: dt.date) -> str | None:
+    """The modifier the clean builder puts on the column-2 line, as the payer asks for it.
+
+    None when the payer pays the pair without one.
+    """
+    accepted = prof.bypass_for(column1, column2, day)
+    if not accepted:
+        return None
+    return _choose(accepted, column1 in D.CMT_CODES or column2 in D.CMT_CODES)
 
 
 def _paid(prof: PayerProfile, code: str) -> bool:
@@ -98,8 +112,8 @@ def _paid(prof: PayerProfile, code: str) -> bool:
     medicare = D.rule_applies("coverage.bundled", prof, D.is_medicare) or D.rule_applies(
         "coverage.replaced-code", prof, D.is_medicare
     )
-    if medicare:
-        return code not in D.MEDICARE_UNPAID
+    if medicare:  # the profile's own lists: what it bundles and what it replaces
+        return code not in prof.bundled_codes and code not in prof.replaced_codes
     return code not in D.MEDICARE_ONLY and code != "97010"
 
 
@@ -116,8 +130,9 @@ def ptp_pairs(
     for edit in tables.ptp(frozenset(universe), day):
         if edit.indicator != 1 or _denied(prof, edit.column1, edit.column2, day):
             continue
-        cmt = edit.column1 in D.CMT_CODES or edit.column2 in D.CMT_CODES
-        out.append((edit.column1, edit.column2, "XS" if cmt else "XU"))
+        chosen = _bypass(prof, edit.column1, edit.column2, day)
+        if chosen is not None:
+            out.append((edit.column1, edit.column2, chosen))
     return sorted(out)
 
 
@@ -151,12 +166,28 @@ def _resolve_pairs(
                     break
             if changed:
                 break
-    bypass: dict[str, str] = {}
+    # every pair a column-2 code is in must accept the one modifier it gets
+    accepted: dict[str, frozenset[str]] = {}
+    beside_cmt: set[str] = set()
+
+    def need(column1: str, column2: str) -> None:
+        wanted = prof.bypass_for(column1, column2, day)
+        if wanted:  # None (denied) was dropped above; empty: paid without a modifier
+            accepted[column2] = accepted.get(column2, wanted) & wanted
+            if column1 in D.CMT_CODES or column2 in D.CMT_CODES:
+                beside_cmt.add(column2)
+
     if prof.ncci:
         for edit in tables.ptp(frozenset(codes), day):
             if edit.indicator == 1:
-                cmt = edit.column1 in D.CMT_CODES or edit.column2 in D.CMT_CODES
-                bypass.setdefault(edit.column2, "XS" if cmt else "XU")
+                need(edit.column1, edit.column2)
+    # payer pairs that want a modifier where NCCI has no edit
+    for pair in prof.pairs:
+        if pair.action == "require-modifier" and pair.in_force(day):
+            for c1 in sorted(pair.first & set(codes)):
+                for c2 in sorted(pair.second & set(codes)):
+                    need(c1, c2)
+    bypass = {c2: _choose(mods, c2 in beside_cmt) for c2, mods in accepted.items() if mods}
     return codes, bypass
 
 

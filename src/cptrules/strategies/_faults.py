@@ -375,7 +375,9 @@ def _59_and_x(draw: st.DrawFn, session: Session, prof: PayerProfile, env: Env) -
     st_assume(bool(candidates))
     i = draw(st.sampled_from(candidates))
     line = session.lines[i]
-    return _replace(session, i, attrs.evolve(line, modifiers=(*line.modifiers, "59")))
+    # 59 beside the line's X modifier; or, where the payer asks for 59 itself, an X beside it
+    extra = "59" if "59" not in line.modifiers else "XU"
+    return _replace(session, i, attrs.evolve(line, modifiers=(*line.modifiers, extra)))
 
 
 @_fault("modifier.at", Need(codes=frozenset(("98940",))), lambda p: p.cmt_at_modifier)

@@ -1,0 +1,171 @@
+"""Worker processes: the engine settings they build from, and ordered results."""
+
+from __future__ import annotations
+
+import collections
+import os
+import signal
+import sys
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import attrs
+
+from ..engine import Engine, default_engine
+from ..errors import ConfigError, CptRulesError
+
+if TYPE_CHECKING:
+    from concurrent.futures import Future
+
+__all__ = ["CHUNK_SIZE", "EngineSettings", "default_jobs"]
+
+#: Records per task sent to a worker process (JSON Lines: lines, blank ones included).
+CHUNK_SIZE = 512
+
+_T = TypeVar("_T")
+_R = TypeVar("_R")
+
+
+def default_jobs() -> int:
+    """The number of CPUs this process may run on (at least 1)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):  # pragma: no cover - not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def _paths(value: Iterable[str | os.PathLike[str]]) -> tuple[str, ...]:
+    return tuple(os.fspath(p) for p in value)
+
+
+def _optional_path(value: str | os.PathLike[str] | None) -> str | None:
+    return None if value is None else os.fspath(value)
+
+
+def _sorted_ids(value: Iterable[str]) -> tuple[str, ...]:
+    return tuple(sorted(value))
+
+
+def _sorted_items(
+    value: Mapping[str, str] | Iterable[tuple[str, str]],
+) -> tuple[tuple[str, str], ...]:
+    return tuple(sorted(dict(value).items()))
+
+
+@attrs.frozen
+class EngineSettings:
+    """How to build an :class:`~cptrules.Engine`: picklable, so worker processes can.
+
+    The fields mirror ``Engine``'s keyword options: ``profiles`` (extra profile
+    files), ``tables`` (path of an NCCI store; None = the local store when
+    present, else the bundled pairs), ``disabled`` rule ids and ``severities``.
+    """
+
+    profiles: tuple[str, ...] = attrs.field(default=(), converter=_paths)
+    tables: str | None = attrs.field(default=None, converter=_optional_path)
+    disabled: tuple[str, ...] = attrs.field(default=(), converter=_sorted_ids)
+    severities: tuple[tuple[str, str], ...] = attrs.field(default=(), converter=_sorted_items)
+
+    def build(self) -> Engine:
+        """A new engine with these settings.
+
+        With ``tables=None`` the local store is opened afresh (a new connection,
+        never one inherited from a parent process), else the bundled pairs are used.
+        """
+        from .. import ncci
+
+        tables: Any = self.tables
+        if tables is None:
+            path = ncci.default_store_path()
+            tables = path if path.is_file() else ncci.bundled_tables()
+        return Engine(
+            profiles=self.profiles or None,
+            tables=tables,
+            disabled=self.disabled,
+            severities=dict(self.severities),
+        )
+
+
+def _resolve_engine(engine: Engine | EngineSettings | None) -> Engine:
+    if engine is None:
+        return default_engine()
+    if isinstance(engine, EngineSettings):
+        return engine.build()
+    return engine
+
+
+def _check_payer(engine: Engine, payer: str | None) -> None:
+    if payer is not None and not engine.profiles.knows(payer):
+        raise ConfigError(f"unknown payer profile {payer} (see `cptrules payers`)")
+
+
+def _chunks(items: Iterable[_T], size: int) -> Iterator[list[_T]]:
+    it = iter(items)
+    while True:
+        chunk = [x for _, x in zip(range(size), it, strict=False)]
+        if not chunk:
+            return
+        yield chunk
+
+
+def _start_method(start_method: str | None) -> str:
+    """``fork`` on Linux (fast: workers inherit the loaded catalogs), else ``spawn``.
+
+    macOS offers fork too, but system libraries there are not fork-safe.
+    """
+    if start_method is not None:
+        return start_method
+    import multiprocessing
+
+    linux = sys.platform.startswith("linux")
+    return "fork" if linux and "fork" in multiprocessing.get_all_start_methods() else "spawn"
+
+
+_STATE: dict[str, Any] = {}
+
+
+def _init_worker(settings: EngineSettings, options: Mapping[str, Any]) -> None:
+    """Worker initializer: ignore Ctrl-C (the parent handles it) and build one engine."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _STATE.clear()
+    _STATE.update(options)
+    _STATE["engine"] = settings.build()
+
+
+def _ordered(
+    run: Callable[[_T], _R],
+    tasks: Iterable[_T],
+    *,
+    jobs: int,
+    settings: EngineSettings,
+    options: Mapping[str, Any],
+    start_method: str | None,
+    window: int | None = None,
+) -> Iterator[_R]:
+    """``map(run, tasks)`` over ``jobs`` worker processes, in order, few tasks in flight."""
+    # Imported here: a one-visit check never pays for multiprocessing.
+    import concurrent.futures
+    import multiprocessing
+    from concurrent.futures.process import BrokenProcessPool
+
+    ctx = multiprocessing.get_context(_start_method(start_method))
+    limit = window or 3 * jobs
+    with concurrent.futures.ProcessPoolExecutor(
+        max_workers=jobs, mp_context=ctx, initializer=_init_worker, initargs=(settings, options)
+    ) as pool:
+        pending: collections.deque[Future[_R]] = collections.deque()
+        try:
+            for task in tasks:
+                pending.append(pool.submit(run, task))
+                if len(pending) >= limit:
+                    yield pending.popleft().result()
+            while pending:
+                yield pending.popleft().result()
+        except BrokenProcessPool:
+            raise CptRulesError("a worker process died; the output stops here") from None
+        finally:
+            # Drop what has not started; wait for the running chunks (a fraction of
+            # a second) so every worker has exited and been reaped on return.
+            for future in pending:
+                future.cancel()
+            pool.shutdown(wait=True, cancel_futures=True)

@@ -1,0 +1,536 @@
+"""What a visit pays: the Medicare allowed amount per line, each adjustment named.
+
+The method (docs/money.md works it through by hand):
+
+1. The release in force on the date of service gives each code's RVUs and the
+   conversion factor (CF); the GPCI table of that year gives the locality's
+   work, PE and MP indices.
+2. Per unit: ``(work RVU x work GPCI + PE RVU x PE GPCI + MP RVU x MP GPCI) x CF``,
+   rounded to the cent, half up. The PE RVU is the non-facility one for
+   always-therapy codes (multiple procedure indicator 5) in every setting, and
+   for other codes unless the place of service is a facility.
+3. Therapy MPPR: among all units of the day's codes with multiple procedure
+   indicator 5, the one unit with the highest PE payment is paid in full;
+   every other unit is paid with half its PE (from 2013-04-01).
+4. CQ/CO: a line furnished in whole or in part by an assistant is paid 85% of
+   the amount after the MPPR (from 2022-01-01), per unit, to the cent.
+
+Left out, and named in every estimate: coinsurance, deductible, sequestration,
+the limiting charge, the lower-of-charge rule and denials.
+"""
+
+from __future__ import annotations
+
+import bisect
+import datetime as dt
+import functools
+import tomllib
+from collections.abc import Hashable, Mapping, Sequence
+from decimal import ROUND_HALF_UP, Decimal
+from importlib import resources
+from typing import Any, TypeVar
+
+import attrs
+
+from .._memo import Memo
+from ..errors import DataError
+from ..models import Session
+from .loaders import PAYABLE_STATUS, Gpci
+from .schedule import NATIONAL, ContractSchedule, FeeSchedule, Release
+
+__all__ = [
+    "Adjustment",
+    "Estimate",
+    "LineEstimate",
+    "compare",
+    "estimate",
+    "estimate_contract",
+]
+
+_CENT = Decimal("0.01")
+_ZERO = Decimal("0.00")
+
+
+def _cents(value: Decimal) -> Decimal:
+    return value.quantize(_CENT, rounding=ROUND_HALF_UP)
+
+
+@attrs.frozen
+class Adjustment:
+    """One change to a line's amount: its kind, its (negative) amount, its source.
+
+    ``units`` is how many of the line's units it changed.
+    """
+
+    kind: str
+    amount: Decimal
+    source: str
+    units: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        """``{"kind": "mppr", "amount": "-6.33", "units": 1, "source": "..."}``."""
+        return {
+            "kind": self.kind,
+            "amount": str(self.amount),
+            "units": self.units,
+            "source": self.source,
+        }
+
+
+@attrs.frozen
+class LineEstimate:
+    """The estimate of one service line; ``allowed`` is None when it could not be priced.
+
+    ``note`` says why a line was not priced (or was priced at zero).
+    """
+
+    line: int
+    code: str
+    units: int
+    allowed: Decimal | None
+    adjustments: tuple[Adjustment, ...] = ()
+    note: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The line in the report's ``estimate.lines`` shape, amounts as decimal strings."""
+        out: dict[str, Any] = {
+            "line": self.line,
+            "code": self.code,
+            "units": self.units,
+            "allowed": None if self.allowed is None else str(self.allowed),
+            "adjustments": [a.to_dict() for a in self.adjustments],
+        }
+        if self.note is not None:
+            out["note"] = self.note
+        return out
+
+
+@attrs.frozen
+class Estimate:
+    """What one visit is expected to be allowed, line by line.
+
+    ``complete`` is False when a line could not be priced (its ``note`` says
+    why); ``total`` then covers the priced lines only. ``left_out`` names what
+    a remittance shows that this estimate does not apply.
+    """
+
+    payer: str
+    total: Decimal
+    lines: tuple[LineEstimate, ...]
+    source: str
+    locality: str | None = None
+    left_out: tuple[str, ...] = ()
+    currency: str = "USD"
+
+    @property
+    def complete(self) -> bool:
+        """True when every line was priced."""
+        return all(line.allowed is not None for line in self.lines)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The report's ``estimate`` object: money as decimal strings, never floats."""
+        out: dict[str, Any] = {
+            "currency": self.currency,
+            "total": str(self.total),
+            "complete": self.complete,
+            "lines": [line.to_dict() for line in self.lines],
+            "source": self.source,
+        }
+        if self.locality is not None:
+            out["locality"] = self.locality
+        if self.left_out:
+            out["left_out"] = list(self.left_out)
+        return out
+
+    def to_text(self) -> str:
+        """A plain table: line, code, units, allowed and the adjustments."""
+        rows = [f"Estimate ({self.payer}; {self.source})"]
+        rows.append(f"{'line':>4}  {'code':<6} {'units':>5} {'allowed':>10}  adjustments")
+        for ln in self.lines:
+            allowed = "-" if ln.allowed is None else f"{ln.allowed:,.2f}"
+            adj = ", ".join(f"{a.kind} {a.amount:,.2f}" for a in ln.adjustments)
+            if ln.note:
+                adj = f"{adj}; {ln.note}" if adj else ln.note
+            rows.append(f"{ln.line:>4}  {ln.code:<6} {ln.units:>5} {allowed:>10}  {adj}")
+        mark = "" if self.complete else "  (some lines not priced)"
+        rows.append(f"{'total':>4}  {'':<6} {'':>5} {self.total:>10,.2f}  {self.currency}{mark}")
+        if self.left_out:
+            rows.append("not applied: " + "; ".join(self.left_out))
+        return "\n".join(rows)
+
+
+# --- policy (data/fees.toml) -------------------------------------------------------------
+
+
+@attrs.frozen
+class _Dated:
+    effective: dt.date
+    share: Decimal
+    #: the adjustment's source as shown: citation, what it does, how sure
+    text: str
+
+
+@attrs.frozen
+class _Policy:
+    mppr: Mapping[str, tuple[_Dated, ...]]
+    assistant: Mapping[str, tuple[_Dated, ...]]
+    therapy_non_facility: bool
+    facility_pos: frozenset[str]
+    left_out: tuple[str, ...]
+    #: said in an estimate's source when a facility place of service was priced
+    facility_note: str = ""
+    #: every day a policy entry starts, sorted: days between two of them price alike
+    changes: tuple[dt.date, ...] = ()
+
+    def epoch(self, day: dt.date) -> int:
+        """Which stretch between policy changes ``day`` falls in."""
+        return bisect.bisect_right(self.changes, day)
+
+
+def _dated(raw: Mapping[str, Any], key: str, what: str, where: str) -> _Dated:
+    try:
+        share = Decimal(str(raw[key]))
+        return _Dated(
+            effective=dt.date.fromisoformat(str(raw["effective"])),
+            share=share,
+            text=f"{raw['source']}: {what.format(share * 100)} ({raw['confidence']})",
+        )
+    except (KeyError, ValueError, ArithmeticError) as exc:  # pragma: no cover - broken install
+        raise DataError(f"{where}: {exc!r}", source="fees.toml") from None
+
+
+@functools.cache
+def policy() -> _Policy:
+    """The bundled estimate policy (data/fees.toml), read once."""
+    try:
+        text = resources.files("cptrules.data").joinpath("fees.toml").read_text(encoding="utf-8")
+        raw = tomllib.loads(text)
+    except (OSError, tomllib.TOMLDecodeError) as exc:  # pragma: no cover - broken install
+        raise DataError(f"cannot read bundled data: {exc}", source="fees.toml") from exc
+    mppr: dict[str, list[_Dated]] = {}
+    for i, entry in enumerate(raw["mppr"]):
+        what = "units after the day's first paid at {:.0f}% of practice expense"
+        mppr.setdefault(str(entry["indicator"]), []).append(
+            _dated(entry, "pe_share", what, f"mppr[{i}]")
+        )
+    assistant: dict[str, list[_Dated]] = {}
+    for i, entry in enumerate(raw["assistant"]):
+        dated = _dated(entry, "share", "paid {:.0f}%", f"assistant[{i}]")
+        for mod in entry["modifiers"]:
+            assistant.setdefault(str(mod), []).append(dated)
+    setting = raw["setting"]
+    days = {d.effective for group in (*mppr.values(), *assistant.values()) for d in group}
+    return _Policy(
+        changes=tuple(sorted(days)),
+        mppr={k: tuple(sorted(v, key=lambda d: d.effective)) for k, v in mppr.items()},
+        assistant={k: tuple(sorted(v, key=lambda d: d.effective)) for k, v in assistant.items()},
+        therapy_non_facility=bool(setting["therapy_non_facility"]),
+        facility_pos=frozenset(str(p) for p in setting["facility_pos"]),
+        facility_note=(
+            f"facility rate for codes other than always-therapy services: "
+            f"{setting['facility_source']}, {setting['facility_confidence']}"
+        ),
+        left_out=tuple(f"{e['kind']}: {e['what']}" for e in raw["left_out"]),
+    )
+
+
+def _in_force(entries: Sequence[_Dated], day: dt.date) -> _Dated | None:
+    hit = None
+    for entry in entries:
+        if entry.effective <= day:
+            hit = entry
+    return hit
+
+
+# --- Medicare ----------------------------------------------------------------------------
+
+
+@attrs.frozen(cache_hash=True)
+class _Price:
+    """One code priced for one release, locality, setting and day: prepared once."""
+
+    full: Decimal  # one unit, rounded
+    reduced: Decimal  # one unit with the MPPR share of its PE, rounded
+    pe_payment: Decimal  # one unit's PE payment, for ranking
+    mppr: _Dated | None
+    note: str | None = None  # why the code is not priced (allowed None) ...
+    zero: bool = False  # ... or priced at 0.00 (bundled)
+
+
+_PRICING_MODIFIERS = frozenset({"26", "TC", "53"})
+_NO_UNITS = "no units billed or given: not priced"
+
+
+_T = TypeVar("_T")
+
+
+def _remember(memo: Memo[Hashable, Any], key: Hashable, value: _T) -> _T:
+    memo.put(key, value)
+    return value
+
+
+def _units_of(session: Session, units: Sequence[int | None] | None) -> list[int | None]:
+    out: list[int | None] = []
+    for i, line in enumerate(session.lines):
+        given = units[i] if units is not None and i < len(units) else None
+        out.append(line.units if line.units is not None else given)
+    return out
+
+
+def _price(
+    schedule: FeeSchedule,
+    release: Release,
+    gpci: Gpci,
+    locality: str,
+    facility: bool,
+    day: dt.date,
+    code: str,
+    mods: tuple[str, ...],
+) -> _Price:
+    pricing = tuple(m for m in mods if m in _PRICING_MODIFIERS)
+    key = ("price", release.effective, locality, facility, policy().epoch(day), code, pricing)
+    hit: _Price | None = schedule.memo.get(key)
+    if hit is not None:
+        return hit
+    pol = policy()
+    rvu = release.lookup(code, pricing)
+    if rvu is None:
+        note = f"not in the fee schedule release {release.label}"
+        return _remember(schedule.memo, key, _Price(_ZERO, _ZERO, _ZERO, None, note))
+    if rvu.status not in PAYABLE_STATUS:
+        if rvu.status == "B":
+            note = "status B: bundled, never paid separately"
+            return _remember(schedule.memo, key, _Price(_ZERO, _ZERO, _ZERO, None, note, zero=True))
+        note = f"status {rvu.status}: not priced by the national fee schedule"
+        return _remember(schedule.memo, key, _Price(_ZERO, _ZERO, _ZERO, None, note))
+    mppr = _in_force(pol.mppr.get(rvu.mult_proc, ()), day)
+    use_facility = facility and not (pol.therapy_non_facility and rvu.mult_proc in pol.mppr)
+    pe_rvu = rvu.pe_facility if use_facility else rvu.pe_non_facility
+    cf = release.conversion_factor
+    w, pe, mp = rvu.work * gpci.work, pe_rvu * gpci.pe, rvu.mp * gpci.mp
+    full = _cents((w + pe + mp) * cf)
+    reduced = _cents((w + pe * mppr.share + mp) * cf) if mppr else full
+    return _remember(schedule.memo, key, _Price(full, reduced, pe * cf, mppr))
+
+
+def estimate(
+    session: Session,
+    schedule: FeeSchedule,
+    *,
+    locality: str,
+    place_of_service: str = "11",
+    units: Sequence[int | None] | None = None,
+) -> Estimate:
+    """The Medicare allowed amount of each line of ``session`` on its date of service.
+
+    ``locality`` is ``MAC-LL`` as in the CMS GPCI file (``10112-00``) or
+    ``national`` (every GPCI 1.000). ``units`` gives, per line, the units to
+    price where the line bills none (the engine's expected units). A line that
+    cannot be priced (no units, a code not in the file, a status Medicare does
+    not pay by the fee schedule) has ``allowed`` None and a note, and the
+    estimate is not ``complete``.
+
+    The schedule remembers prepared prices and whole-visit answers (a bounded
+    memo): the same visit shape on the same day and locality is answered once.
+    """
+    lines = session.lines
+    if units is None:
+        shape = tuple([(ln.code, ln.modifiers, ln.units) for ln in lines])
+    else:
+        line_units = _units_of(session, units)
+        shape = tuple([(ln.code, ln.modifiers, n) for ln, n in zip(lines, line_units, strict=True)])
+    day = session.date_of_service
+    release = schedule.release_for(day)
+    key = (
+        None if release is None else release.effective,
+        day.year,
+        policy().epoch(day),
+        session.payer,
+        locality,
+        place_of_service,
+        shape,
+    )
+    hit: Estimate | None = schedule.visits.get(key)
+    if hit is not None:
+        return hit
+    fresh = _estimate(session, schedule, locality, place_of_service, [n for _, _, n in shape])
+    return _remember(schedule.visits, key, fresh)
+
+
+def _estimate(
+    session: Session,
+    schedule: FeeSchedule,
+    locality: str,
+    place_of_service: str,
+    line_units: list[int | None],
+) -> Estimate:
+    pol = policy()
+    day = session.date_of_service
+    release = schedule.release_for(day)
+    gpci = schedule.gpci_for(day, locality)
+    if release is None or gpci is None:
+        why = (
+            f"no fee schedule release covers {day.isoformat()}"
+            if release is None
+            else f"no GPCI for locality {locality} in {day.year}"
+        )
+        empty = tuple(
+            LineEstimate(i, ln.code, line_units[i] or 0, None, note=why)
+            for i, ln in enumerate(session.lines)
+        )
+        return Estimate(session.payer, _ZERO, empty, why, locality, pol.left_out)
+    facility = place_of_service in pol.facility_pos
+    epoch = pol.epoch(day)
+    prices: list[_Price | None] = []
+    for line, n in zip(session.lines, line_units, strict=True):
+        if n is None:
+            prices.append(None)
+        else:
+            prices.append(
+                _price(schedule, release, gpci, locality, facility, day, line.code, line.modifiers)
+            )
+    # The one unit paid in full: the highest PE payment among the MPPR units (first line on ties).
+    top = -1
+    best = _ZERO
+    for i, p in enumerate(prices):
+        if (
+            p is not None
+            and p.mppr is not None
+            and line_units[i]
+            and (top < 0 or p.pe_payment > best)
+        ):
+            top, best = i, p.pe_payment
+    lines: list[LineEstimate] = []
+    total = _ZERO
+    for i, (line, p) in enumerate(zip(session.lines, prices, strict=True)):
+        n = line_units[i]
+        if p is None or n is None:
+            lines.append(LineEstimate(i, line.code, 0, None, note=_NO_UNITS))
+        elif p.note is not None:
+            lines.append(LineEstimate(i, line.code, n, _ZERO if p.zero else None, note=p.note))
+        else:
+            line_key = ("line", p, i, line.code, line.modifiers, n, i == top, epoch)
+            est: LineEstimate | None = schedule.memo.get(line_key)
+            if est is None:
+                est = _price_line(i, line.code, line.modifiers, n, p, i == top, day)
+                schedule.memo.put(line_key, est)
+            total += est.allowed or _ZERO
+            lines.append(est)
+    source = _source(schedule, release, day.year, locality, facility, place_of_service)
+    return Estimate(session.payer, total, tuple(lines), source, locality, pol.left_out)
+
+
+def _source(
+    schedule: FeeSchedule,
+    release: Release,
+    year: int,
+    locality: str,
+    facility: bool,
+    place_of_service: str,
+) -> str:
+    key = ("source", release.effective, year, locality, place_of_service)
+    hit: str | None = schedule.memo.get(key)
+    if hit is not None:
+        return hit
+    where = "national" if locality == NATIONAL else f"locality {locality}"
+    text = (
+        f"CMS Medicare Physician Fee Schedule {release.label} (in force from "
+        f"{release.effective.isoformat()}, conversion factor {release.conversion_factor}), "
+        f"GPCI {year} {where}, {'facility' if facility else 'non-facility'} place of "
+        f"service {place_of_service}"
+    )
+    if facility:
+        text = f"{text} ({policy().facility_note})"
+    return _remember(schedule.memo, key, text)
+
+
+def _price_line(
+    index: int,
+    code: str,
+    modifiers: tuple[str, ...],
+    units: int,
+    p: _Price,
+    top: bool,
+    day: dt.date,
+) -> LineEstimate:
+    adjustments: list[Adjustment] = []
+    reduced_units = 0
+    if p.mppr is not None and units:
+        reduced_units = units - 1 if top else units
+        if reduced_units and p.reduced != p.full:
+            cut = (p.reduced - p.full) * reduced_units
+            adjustments.append(Adjustment("mppr", cut, p.mppr.text, reduced_units))
+    full_units = units - reduced_units
+    allowed = p.full * full_units + p.reduced * reduced_units
+    assistant = None
+    if modifiers:
+        pol = policy()
+        for mod in modifiers:
+            assistant = assistant or _in_force(pol.assistant.get(mod, ()), day)
+    if assistant is not None:
+        share = assistant.share
+        scaled = _cents(p.full * share) * full_units + _cents(p.reduced * share) * reduced_units
+        if scaled != allowed:
+            adjustments.append(Adjustment("assistant", scaled - allowed, assistant.text, units))
+        allowed = scaled
+    return LineEstimate(index, code, units, allowed, tuple(adjustments))
+
+
+# --- commercial contract rates ------------------------------------------------------------
+
+
+def estimate_contract(
+    session: Session,
+    rates: ContractSchedule,
+    *,
+    payer: str | None = None,
+    units: Sequence[int | None] | None = None,
+) -> Estimate:
+    """What ``session`` pays under a payer's contract rates: rate x units per line.
+
+    No MPPR or assistant reduction is applied: a contract that has them says so
+    in its rates. ``payer`` labels the estimate (default: the session's payer).
+    """
+    day = session.date_of_service
+    line_units = _units_of(session, units)
+    lines: list[LineEstimate] = []
+    for i, line in enumerate(session.lines):
+        n = line_units[i]
+        if n is None:
+            lines.append(LineEstimate(i, line.code, 0, None, note="no units billed or given"))
+            continue
+        rate = rates.rate_for(line.code, line.modifiers, day)
+        if rate is None:
+            lines.append(
+                LineEstimate(i, line.code, n, None, note=f"no contract rate on {day.isoformat()}")
+            )
+            continue
+        lines.append(LineEstimate(i, line.code, n, _cents(rate.rate * n)))
+    total = sum((ln.allowed for ln in lines if ln.allowed is not None), _ZERO)
+    source = f"contract rates {rates.name}"
+    return Estimate(payer or session.payer, total, tuple(lines), source)
+
+
+def compare(
+    session: Session,
+    schedules: Mapping[str, FeeSchedule | ContractSchedule],
+    *,
+    locality: str = NATIONAL,
+    place_of_service: str = "11",
+    units: Sequence[int | None] | None = None,
+) -> dict[str, Estimate]:
+    """The same visit priced under each payer's schedule, by payer id, in the given order.
+
+    A :class:`FeeSchedule` is priced as Medicare (``locality``, ``place_of_service``);
+    a :class:`ContractSchedule` by its contract rates.
+    """
+    out: dict[str, Estimate] = {}
+    for payer, sched in schedules.items():
+        if isinstance(sched, FeeSchedule):
+            est = estimate(
+                session, sched, locality=locality, place_of_service=place_of_service, units=units
+            )
+            out[payer] = attrs.evolve(est, payer=payer)
+        else:
+            out[payer] = estimate_contract(session, sched, payer=payer, units=units)
+    return out

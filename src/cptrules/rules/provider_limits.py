@@ -1,0 +1,148 @@
+"""coverage.payer-provider: a code the payer does not pay to the provider's discipline.
+
+The limits are payer data: ``[[provider_limits]]`` in the payer profile (codes, the
+disciplines not paid for them or the only ones paid, dates, source, confidence;
+docs/profiles.md). A commercial plan that does not credential massage therapists
+for 97124/97140, or pays manipulation to chiropractors only, is a profile entry.
+Medicare's own limits on who may bill therapy are ``coverage.provider``'s.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from .._context import Context
+from ..report import Finding
+from ._base import Example, Rule, rule
+
+__all__ = ["not_checked", "payer_provider"]
+
+
+def _visit(discipline: str, *codes: str) -> dict[str, Any]:
+    return {
+        "date_of_service": "2026-03-04",
+        "payer": "regence-wa",
+        "provider": {"discipline": discipline},
+        "diagnoses": ["M99.03", "M54.50"],
+        "lines": [{"code": c, "units": 1, "regions": ["lumbar"]} for c in codes],
+    }
+
+
+@rule(
+    "coverage.payer-provider",
+    severity="error",
+    citation=(
+        "Payer profile provider limit: each finding cites its entry's source and confidence "
+        "(the bundled entries rest on a single source)"
+    ),
+    summary="A code the payer does not pay to the provider's discipline (profile data).",
+    payers=("*",),
+    confidence="S",
+    applies=lambda p: bool(p.provider_limits),
+    examples=(
+        Example(
+            _visit("PT", "98940"),
+            fails=True,
+            note="Regence Washington pays chiropractic manipulation to chiropractors only",
+        ),
+        Example(_visit("DC", "98940"), fails=False, note="manipulation by a chiropractor"),
+    ),
+)
+def payer_provider(ctx: Context, r: Rule) -> Sequence[Finding]:
+    """A line whose code the profile's ``[[provider_limits]]`` say the payer does not pay
+    to the session's provider discipline, on the date of service.
+
+    - an entry with ``not_paid`` refuses those disciplines; one with ``only`` refuses
+      every discipline but those;
+    - each line of a refused code is a finding (the entry's ``severity``, else
+      error) that names the payer and cites the entry's source and confidence; no
+      fix: the service must be billed by a provider the payer pays, or not at all.
+    """
+    discipline = ctx.session.provider.discipline
+    day = ctx.dos
+    refusing = [x for x in ctx.profile.provider_limits if x.in_force(day) and x.refuses(discipline)]
+    if not refusing:  # the usual visit: this provider is paid for everything limited
+        return ()
+    found: list[Finding] = []
+    name = ctx.profile.name
+    for i, ln in enumerate(ctx.lines):
+        for limit in refusing:
+            if ln.code not in limit.codes:
+                continue
+            whom = (
+                f"only to {', '.join(sorted(limit.only))}"
+                if limit.only
+                else f"not to {', '.join(sorted(limit.not_paid))}"
+            )
+            found.append(
+                r.finding(
+                    i,
+                    f"{name} pays {ln.code} {whom}; this visit's provider is {discipline}. "
+                    f"Expect the line to deny unless a provider {name} pays for it bills it.",
+                    citation=f"{name} (payer profile {ctx.profile.id}): {limit.source}; "
+                    f"{limit.confidence}",
+                    severity=limit.severity,
+                )
+            )
+            break
+    return found
+
+
+@rule(
+    "coverage.not-checked",
+    severity="info",
+    citation=(
+        "Payer profile: terms cptrules cannot check, each with its source and confidence "
+        "(the bundled ones: M.G.L. c. 90 secs. 34A and 34M, confirmed by three sources)"
+    ),
+    summary="A payer term the profile says cptrules cannot check, named on every visit.",
+    payers=("*",),
+    confidence="C-3",
+    examples=(
+        Example(
+            {
+                "date_of_service": "2026-03-04",
+                "payer": "ma-auto-pip",
+                "provider": {"discipline": "DC"},
+                "diagnoses": ["M99.03"],
+                "lines": [{"code": "98940", "units": 1, "regions": ["lumbar"]}],
+            },
+            fails=True,
+            note="Massachusetts PIP: the $2,000 / health insurance / $8,000 order is not checked",
+            payers=("ma-auto-pip",),
+        ),
+        Example(
+            {
+                "date_of_service": "2026-03-04",
+                "payer": "commercial",
+                "provider": {"discipline": "DC"},
+                "diagnoses": ["M99.03"],
+                "lines": [{"code": "98940", "units": 1, "regions": ["lumbar"]}],
+            },
+            fails=False,
+            note="a payer whose profile declares nothing it cannot check",
+            payers=("commercial", "aetna", "bcbs-nc"),
+        ),
+    ),
+)
+def not_checked(ctx: Context, r: Rule) -> Sequence[Finding]:
+    """Payer terms the profile's ``[[not_checked]]`` entries say cptrules cannot check
+    (Massachusetts PIP's coordination with health insurance needs the episode's amounts
+    paid, which a visit does not carry): one info finding per entry in force, so
+    ``ok`` never means the library looked at them.
+    """
+    entries = ctx.profile.not_checked
+    if not entries:  # the usual payer: nothing declared
+        return ()
+    day = ctx.dos
+    name = ctx.profile.name
+    return [
+        r.finding(
+            None,
+            f"Not checked for {name}: {entry.what}.",
+            citation=f"{name} (payer profile {ctx.profile.id}): {entry.source}; {entry.confidence}",
+        )
+        for entry in entries
+        if entry.in_force(day)
+    ]

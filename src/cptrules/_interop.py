@@ -198,9 +198,13 @@ class ClaimReport:
         """Every finding's fixes, in order (what :func:`cptrules.x12.write_837` applies)."""
         return [fix for finding in self.report.findings for fix in finding.fixes]
 
-    def to_dict(self) -> dict[str, Any]:
-        """The report's JSON with ``claim`` and, per unit and finding, ``claim_line``."""
-        out = self.report.to_dict()
+    def to_dict(self, *, record: int | None = None, file: str | None = None) -> dict[str, Any]:
+        """The report's JSON with ``claim`` and, per unit and finding, ``claim_line``.
+
+        ``record`` and ``file`` are passed on to :meth:`cptrules.Report.to_dict`
+        (``cptrules check`` numbers a claim file's reports from 1).
+        """
+        out = self.report.to_dict(record=record, file=file)
         positions = self.visit.positions
         out = {"claim": self.visit.claim, "format": self.visit.format, **out}
         for item in (*out["units"], *out["findings"]):

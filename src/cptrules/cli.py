@@ -14,23 +14,34 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import pathlib
+import shutil
 import sys
+import tempfile
 from collections.abc import Sequence
-from typing import IO, Any, NoReturn, cast
+from typing import IO, TYPE_CHECKING, Any, NoReturn, cast
 
 from . import units as units_mod
+from ._interop import PayerMap
 from ._version import DATA_VERSION, __version__
 from .batch import (
     EngineSettings,
     Summary,
+    check_claims,
     check_jsonl,
     default_jobs,
     invalid_report,
     render_text,
+    sniff_input,
 )
 from .engine import Engine
 from .errors import CptRulesError
+from .models import DISCIPLINES
+from .report import _printable
 from .rules import REGISTRY
+
+if TYPE_CHECKING:
+    from .x12 import FixOutcome
 
 __all__ = ["build_parser", "invalid_report", "main", "render_text"]
 
@@ -79,6 +90,10 @@ class _Output:
 
 
 def _cmd_check(args: argparse.Namespace) -> int:
+    if args.scheduler is not None or args.output_dir is not None:  # on a Dask cluster
+        from .dask import _cli_check
+
+        return _cli_check(args)
     jobs = default_jobs() if args.jobs is None else args.jobs
     if jobs < 1:
         print("cptrules check: --jobs must be at least 1", file=sys.stderr)
@@ -95,8 +110,15 @@ def _cmd_check(args: argparse.Namespace) -> int:
     if files.count("-") > 1:
         print("cptrules check: standard input (-) can be read once only", file=sys.stderr)
         return EXIT_INVALID
-    settings = EngineSettings(profiles=args.profile or (), tables=args.db)
+    settings = EngineSettings(
+        profiles=args.profile or (), tables=args.db, fees=args.fees, locality=args.locality
+    )
     engine = None if settings == EngineSettings() else settings
+    if args.fees is not None and not _has_fee_data(args.fees):
+        return EXIT_INVALID
+    claims = _ClaimOptions.from_args(args, "check")
+    if claims is None:
+        return EXIT_INVALID
     out = cast("IO[str]", _Output(sys.stdout))
     progress = sys.stderr if not args.quiet and _isatty(sys.stderr) else None
     worst = EXIT_OK
@@ -104,7 +126,7 @@ def _cmd_check(args: argparse.Namespace) -> int:
     for file in files:
         name = "<stdin>" if file == "-" else _printable(file)
         try:
-            summary = _check_file(args, file, name, out, jobs, engine, progress, several)
+            summary = _check_file(args, file, name, out, jobs, engine, progress, several, claims)
         except _WriteError as exc:
             print(f"cptrules: cannot write the output: {exc}", file=sys.stderr)
             return EXIT_INVALID
@@ -144,8 +166,13 @@ def _check_file(
     engine: EngineSettings | None,
     progress: IO[str] | None,
     several: bool,
+    claims: _ClaimOptions,
 ) -> Summary | None:
-    """Check one input; None after a one-line message when it cannot be read."""
+    """Check one input; None after a one-line message when it cannot be read.
+
+    A claim file (837P, FHIR) is told from sessions by its first bytes and
+    checked in this process, as it streams; sessions go to ``check_jsonl``.
+    """
     try:
         # A file is read through a 1 MiB buffer (not 8 KiB): a third of the reading
         # cost of a big batch, which the parent of --jobs N pays alone.
@@ -158,6 +185,21 @@ def _check_file(
         print(f"cptrules: cannot read {name}: {exc.strerror}", file=sys.stderr)
         return None
     try:
+        kind, stream = sniff_input(stream)
+        if kind != "sessions":
+            return check_claims(
+                kind,
+                stream,
+                out,
+                engine=engine,
+                payer=args.payer,
+                payer_map=claims.payer_map,
+                discipline=claims.discipline,
+                format=args.format,
+                name=name,
+                label=name if several else None,
+                progress=progress,
+            )
         return check_jsonl(
             stream,
             out,
@@ -184,11 +226,147 @@ def _check_file(
             stream.close()
 
 
-def _printable(text: str) -> str:
-    """``text`` with control characters (terminal escape sequences) shown as escapes."""
-    if text.isprintable():
-        return text
-    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+def _has_fee_data(store: str) -> bool:
+    """True when the fee store has a fee schedule or contract rates; else a message."""
+    from .fees.store import default_fee_store, open_contracts, open_schedule
+
+    where = _printable(store) if store else str(default_fee_store())
+    try:
+        found = open_schedule(store or None) is not None or bool(open_contracts(store or None))
+    except CptRulesError as exc:
+        print(f"cptrules check: {_printable(str(exc))}", file=sys.stderr)
+        return False
+    if not found:
+        print(
+            f"cptrules check: no fee data in {where}: import it with `cptrules data import`",
+            file=sys.stderr,
+        )
+    return found
+
+
+class _ClaimOptions:
+    """How claim files are read: the payer map and the discipline, from the options."""
+
+    def __init__(self, payer_map: PayerMap | None, discipline: str | None) -> None:
+        self.payer_map = payer_map
+        self.discipline = discipline
+
+    @classmethod
+    def from_args(cls, args: argparse.Namespace, command: str) -> _ClaimOptions | None:
+        """The options, or None after a one-line message (an unreadable payer map)."""
+        payer_map = None
+        if args.payer_map is not None:
+            from .x12 import load_payer_map
+
+            try:
+                payer_map = load_payer_map(args.payer_map)
+            except CptRulesError as exc:
+                print(f"cptrules {command}: {_printable(str(exc))}", file=sys.stderr)
+                return None
+        return cls(payer_map, args.discipline)
+
+
+def _cmd_fix(args: argparse.Namespace) -> int:
+    """``cptrules fix``: an 837P written back with every claim's fixes settled."""
+    claims = _ClaimOptions.from_args(args, "fix")
+    if claims is None:
+        return EXIT_INVALID
+    name = "<stdin>" if args.file == "-" else _printable(args.file)
+    try:
+        engine = EngineSettings(profiles=args.profile or (), tables=args.db).build()
+        if args.payer is not None and not engine.profiles.knows(args.payer):
+            print(
+                f"cptrules fix: unknown payer profile {args.payer} (see `cptrules payers`)",
+                file=sys.stderr,
+            )
+            return EXIT_INVALID
+    except CptRulesError as exc:
+        print(f"cptrules fix: {_printable(str(exc))}", file=sys.stderr)
+        return EXIT_INVALID
+    with tempfile.TemporaryDirectory(prefix="cptrules-fix-") as scratch:
+        try:
+            source = _fix_source(args.file, scratch)
+        except OSError as exc:
+            print(f"cptrules fix: cannot read {name}: {exc.strerror or exc}", file=sys.stderr)
+            return EXIT_INVALID
+        with open(source, "rb") as fh:
+            kind, _ = sniff_input(fh)
+        if kind != "x12":
+            print(
+                f"cptrules fix: {name} is not an X12 837P interchange (fix writes 837P only; "
+                "`cptrules check` reads sessions and FHIR)",
+                file=sys.stderr,
+            )
+            return EXIT_INVALID
+        try:
+            outcome = _write_fixed(args, source, engine, claims, scratch)
+        except CptRulesError as exc:
+            print(f"cptrules fix: {_printable(str(exc))}", file=sys.stderr)
+            return EXIT_INVALID
+        except OSError as exc:
+            print(f"cptrules fix: cannot write the output: {exc.strerror or exc}", file=sys.stderr)
+            return EXIT_INVALID
+    if not args.quiet or outcome.exit_code == EXIT_INVALID:
+        _fix_summary(outcome)
+    return outcome.exit_code
+
+
+def _fix_source(file: str, scratch: str) -> pathlib.Path:
+    """The input as a path (read twice: to check, then to write); stdin is saved first."""
+    if file != "-":
+        with open(file, "rb"):  # an unreadable file fails here, with its own message
+            pass
+        return pathlib.Path(file)
+    path = pathlib.Path(scratch) / "input.837"
+    stdin = getattr(sys.stdin, "buffer", sys.stdin)
+    with open(path, "wb") as fh:
+        while chunk := stdin.read(_READ_BUFFER):
+            fh.write(chunk if isinstance(chunk, bytes) else chunk.encode("utf-8"))
+    return path
+
+
+def _write_fixed(
+    args: argparse.Namespace,
+    source: pathlib.Path,
+    engine: Engine,
+    claims: _ClaimOptions,
+    scratch: str,
+) -> FixOutcome:
+    """Write the fixed interchange to a scratch file, then put it in place (or on stdout)."""
+    from .x12 import fix_837
+
+    target = pathlib.Path(scratch) / "output.837"
+    with open(target, "w", encoding="utf-8", newline="") as out:
+        outcome = fix_837(
+            source,
+            out,
+            engine=engine,
+            payer=args.payer,
+            payer_map=claims.payer_map,
+            discipline=claims.discipline,
+        )
+    if args.output == "-":
+        with open(target, encoding="utf-8", newline="") as fh:
+            while chunk := fh.read(_READ_BUFFER):
+                sys.stdout.write(chunk)
+        sys.stdout.flush()
+    else:
+        shutil.move(target, args.output)
+    return outcome
+
+
+def _fix_summary(outcome: FixOutcome) -> None:
+    print(
+        f"cptrules fix: {outcome.visits:,} claim visit(s) checked: {outcome.changed:,} changed, "
+        f"{outcome.unsettled:,} still with errors the fixes cannot settle, "
+        f"{outcome.not_read:,} not read (copied unchanged)",
+        file=sys.stderr,
+    )
+    for number, errors in outcome.invalid[:20]:
+        for path, message in errors[:5]:
+            print(f"  record {number}: {path or '(input)'}: {message}", file=sys.stderr)
+    if outcome.not_read > 20:
+        print(f"  and {outcome.not_read - 20:,} more not read", file=sys.stderr)
 
 
 def _isatty(stream: IO[str]) -> bool:
@@ -328,6 +506,19 @@ class _NoTables:
         return {}
 
 
+def _claim_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--payer-map",
+        metavar="FILE",
+        help="claim files: payer ids and claim filing codes to profiles (TOML), on the bundled map",
+    )
+    p.add_argument(
+        "--discipline",
+        choices=DISCIPLINES,
+        help="claim files: the provider's discipline where the taxonomy does not tell it",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``cptrules`` command."""
     parser = _Parser(prog="cptrules", description="Check therapy and chiropractic billing.")
@@ -354,7 +545,39 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--quiet", "-q", action="store_true", help="no summary or progress line on stderr"
     )
+    p.add_argument(
+        "--fees",
+        nargs="?",
+        const="",
+        metavar="PATH",
+        help="price every report with the fee store at PATH (no PATH: the default store)",
+    )
+    p.add_argument(
+        "--locality",
+        default="national",
+        metavar="MAC-LL",
+        help="Medicare locality for --fees, e.g. 10112-00 (default: national)",
+    )
+    _claim_options(p)
+    p.add_argument("--scheduler", metavar="ADDRESS", help="check on this Dask scheduler")
+    p.add_argument(
+        "--output-dir", metavar="DIR", help="with --scheduler: one report file per input"
+    )
     p.set_defaults(func=_cmd_check)
+
+    p = sub.add_parser("fix", help="write an 837P claim file back with the fixes applied")
+    p.add_argument("file", metavar="FILE|-", help="an X12 837P interchange (- is stdin)")
+    p.add_argument(
+        "--output", "-o", required=True, metavar="OUT", help="where to write it (- is stdout)"
+    )
+    p.add_argument("--payer", help="payer profile id, overriding each claim's payer")
+    p.add_argument(
+        "--profile", action="append", metavar="FILE", help="load a payer profile file (repeatable)"
+    )
+    p.add_argument("--db", metavar="PATH", help="NCCI store made by `cptrules data import`")
+    p.add_argument("--quiet", "-q", action="store_true", help="no summary on stderr")
+    _claim_options(p)
+    p.set_defaults(func=_cmd_fix)
 
     p = sub.add_parser(
         "units", help="units for minutes by the 8-minute rule or the AMA midpoint rule"
@@ -385,6 +608,9 @@ def build_parser() -> argparse.ArgumentParser:
     from .fees import _cli as fees_cli
 
     fees_cli.add_subparser(cast("argparse._SubParsersAction[argparse.ArgumentParser]", sub))
+    from .server import _cli as server_cli
+
+    server_cli.add_subparser(cast("argparse._SubParsersAction[argparse.ArgumentParser]", sub))
     return parser
 
 

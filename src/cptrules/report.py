@@ -250,12 +250,16 @@ class Report:
         seen = {session}
         done = 0
         skipped: list[Fix] = []
+        origins = tuple(range(len(session.lines)))
         while done < rounds:
             fixes = [fix for f in report.findings for fix in f.fixes]
             if not fixes:
                 break
             changed, left_out = _apply_valid(session, fixes)
             skipped += left_out
+            if len(changed.lines) != len(origins):  # the removals were applied, together
+                gone = {f.line for f in fixes if f.action == "remove_line"}
+                origins = tuple(o for i, o in enumerate(origins) if i not in gone)
             if changed in seen or recheck is None:
                 session = changed
                 if recheck is not None and changed is not report.session:
@@ -267,7 +271,9 @@ class Report:
             report = recheck(session, self.payer)
             done += 1
         unsettled = tuple(f for f in report.findings if f.fixes or f.severity == "error")
-        return Settled(session, report, unsettled, done, tuple(dict.fromkeys(skipped)))
+        return Settled(
+            session, report, unsettled, done, tuple(dict.fromkeys(skipped)), origins=origins
+        )
 
 
 @attrs.frozen
@@ -277,7 +283,10 @@ class Settled:
     ``report`` is the last check (of ``session`` when there was an engine to
     check it with, else the original report); ``unsettled`` its findings that
     still call for a change or are errors; ``rounds`` the rounds of fixes made;
-    ``skipped`` the fixes left out because they would give an invalid session.
+    ``skipped`` the fixes left out because they would give an invalid session;
+    ``origins[i]`` the index in the original session of ``session.lines[i]``
+    (lines removed by fixes are missing from it), so a claim's own lines can
+    be found again.
     """
 
     session: Session
@@ -285,6 +294,7 @@ class Settled:
     unsettled: tuple[Finding, ...]
     rounds: int
     skipped: tuple[Fix, ...] = ()
+    origins: tuple[int, ...] = attrs.field(default=(), kw_only=True)
 
 
 def _apply_valid(session: Session, fixes: list[Fix]) -> tuple[Session, list[Fix]]:
@@ -384,19 +394,21 @@ def invalid_report(
 
 
 _FIX_TEXT = {
-    "set_units": "set units on line {line} to {value}",
-    "add_modifier": "add modifier {value} to line {line}",
-    "remove_modifier": "remove modifier {value} from line {line}",
-    "replace_code": "replace the code on line {line} with {value}",
-    "remove_line": "remove line {line}",
+    "set_units": "set units on {where} to {value}",
+    "add_modifier": "add modifier {value} to {where}",
+    "remove_modifier": "remove modifier {value} from {where}",
+    "replace_code": "replace the code on {where} with {value}",
+    "remove_line": "remove {where}",
 }
 
 
-def render_text(report: Report, name: str) -> str:
+def render_text(report: Report, name: str, lines: Sequence[str] | None = None) -> str:
     """A report for people: what is wrong, why (citation), what to change.
 
     Lines are numbered from 1, as billing staff count claim lines (the JSON
-    report's ``line`` stays the 0-based index into ``session.lines``).
+    report's ``line`` stays the 0-based index into ``session.lines``); ``lines``
+    names them instead where the session came from a claim (``LX 3``, one
+    label per session line). A report with an estimate ends with its table.
     """
     # Read from the report's objects, not from to_dict() (twice as fast in a batch);
     # the text is what the dict form gives (tests/test_batch.py compares the two).
@@ -419,19 +431,38 @@ def render_text(report: Report, name: str) -> str:
         exp = "?" if u.expected is None else u.expected
         billed = "?" if u.billed is None else u.billed
         flag = "" if u.billed == u.expected else "   <-"
-        out.append(f"    line {u.line + 1}  {u.code:<6} billed {billed}  expected {exp}{flag}")
+        where = _line_name(u.line, lines)
+        out.append(f"    {where}  {u.code:<6} billed {billed}  expected {exp}{flag}")
     for f in findings:
-        where = "session" if f.line is None else f"line {f.line + 1}"
+        where = "session" if f.line is None else _line_name(f.line, lines)
         out.append(f"  {f.severity.upper():<7} {f.rule} ({where}): {f.message}")
         out.append(f"          source: {f.citation}")
         for fix in f.fixes:
-            template = _FIX_TEXT.get(fix.action, "{action} line {line} {value}")
-            text = template.format(action=fix.action, line=fix.line + 1, value=fix.value)
+            template = _FIX_TEXT.get(fix.action, "{action} {where} {value}")
+            where = _line_name(fix.line, lines)
+            text = template.format(action=fix.action, where=where, value=fix.value)
             out.append(f"          fix: {text}")
+    if report.estimate is not None:
+        out.append("  estimate:")
+        out += [f"    {row}" for row in report.estimate.to_text().splitlines()]
     out.append(f"  data: {report.data_version}")
     if report.data:  # which data answered, in words (NCCI pairs and MUEs)
         out.append(f"  ncci: pairs {report.data['ncci_ptp']}; MUEs {report.data['ncci_mue']}")
     return "\n".join(out)
+
+
+def _printable(text: str) -> str:
+    """``text`` with control characters (terminal escape sequences) shown as escapes."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
+def _line_name(index: int, lines: Sequence[str] | None) -> str:
+    """``line N`` (1-based), or the claim's own name for the line when it has one."""
+    if lines is not None and 0 <= index < len(lines):
+        return lines[index]
+    return f"line {index + 1}"
 
 
 def render_invalid_text(name: str, record: int | None, errors: Sequence[tuple[str, str]]) -> str:

@@ -8,6 +8,9 @@ Two entry points:
 - :func:`check_jsonl` streams a JSON Lines file (or one JSON document) to an
   output stream, one rendered report per record, and returns a :class:`Summary`.
   ``cptrules check`` is built on it.
+- :func:`check_claims` checks a claim file (X12 837P, FHIR), one report per
+  claim and date of service; :func:`sniff_input` tells a claim file from
+  sessions by its first bytes.
 
 Both can spread the work over processes (``jobs``). Each worker builds one
 :class:`~cptrules.Engine` from picklable :class:`EngineSettings` and receives
@@ -30,6 +33,7 @@ from __future__ import annotations
 
 from ..report import invalid_report, render_invalid_text, render_text
 from ._check import BatchResult, Record, check_many
+from ._claims import InputKind, check_claims, claim_line_names, sniff_input
 from ._pool import CHUNK_SIZE, EngineSettings, default_jobs
 from ._reading import MAX_LINE_BYTES, MAX_RECORD_BYTES, iter_records
 from ._stream import Format, check_jsonl
@@ -42,13 +46,17 @@ __all__ = [
     "BatchResult",
     "EngineSettings",
     "Format",
+    "InputKind",
     "Record",
     "Summary",
+    "check_claims",
     "check_jsonl",
     "check_many",
+    "claim_line_names",
     "default_jobs",
     "invalid_report",
     "iter_records",
     "render_invalid_text",
     "render_text",
+    "sniff_input",
 ]

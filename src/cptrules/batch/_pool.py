@@ -58,13 +58,18 @@ class EngineSettings:
 
     The fields mirror ``Engine``'s keyword options: ``profiles`` (extra profile
     files), ``tables`` (path of an NCCI store; None = the local store when
-    present, else the bundled pairs), ``disabled`` rule ids and ``severities``.
+    present, else the bundled pairs), ``disabled`` rule ids and ``severities``;
+    ``fees``, the path of a fee store (``""``: the default one) whose Medicare
+    fee schedule and contract rates price every report (``estimate``), for
+    ``locality``. None (the default) prices nothing.
     """
 
     profiles: tuple[str, ...] = attrs.field(default=(), converter=_paths)
     tables: str | None = attrs.field(default=None, converter=_optional_path)
     disabled: tuple[str, ...] = attrs.field(default=(), converter=_sorted_ids)
     severities: tuple[tuple[str, str], ...] = attrs.field(default=(), converter=_sorted_items)
+    fees: str | None = attrs.field(default=None, converter=_optional_path)
+    locality: str = "national"
 
     def build(self) -> Engine:
         """A new engine with these settings.
@@ -78,11 +83,22 @@ class EngineSettings:
         if tables is None:
             path = ncci.default_store_path()
             tables = path if path.is_file() else ncci.bundled_tables()
+        fees: dict[str, Any] = {}
+        if self.fees is not None:
+            from ..fees.store import open_contracts, open_schedule
+
+            store = self.fees or None
+            fees = {
+                "fees": open_schedule(store),
+                "contracts": open_contracts(store),
+                "locality": self.locality,
+            }
         return Engine(
             profiles=self.profiles or None,
             tables=tables,
             disabled=self.disabled,
             severities=dict(self.severities),
+            **fees,
         )
 
 

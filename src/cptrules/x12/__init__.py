@@ -15,7 +15,9 @@
 :func:`read_837` streams: one :class:`ClaimVisit` per claim and date of
 service, or an :class:`X12Error` that locates every problem by segment.
 :func:`write_837` writes the interchange back with fixes applied;
-:func:`dump_837` writes sessions as a new interchange. Strategies for property
+:func:`fix_837` checks every claim and writes the interchange back with the
+fixes settled (what ``cptrules fix`` runs); :func:`dump_837` writes sessions
+as a new interchange. Strategies for property
 tests live in :mod:`cptrules.x12.strategies` (the ``[hypothesis]`` extra).
 """
 
@@ -29,6 +31,7 @@ from .._interop import (
     check_visit,
     load_payer_map,
 )
+from ._fix import FixOutcome, fix_837, net_fixes
 from ._reader import MAX_CLAIM_LINES, VERSIONS, read_837
 from ._segments import MAX_SEGMENT, Problem, X12Error
 from ._writer import dump_837, write_837
@@ -39,13 +42,16 @@ __all__ = [
     "VERSIONS",
     "ClaimReport",
     "ClaimVisit",
+    "FixOutcome",
     "PayerMap",
     "Problem",
     "X12Error",
     "bundled_payer_map",
     "check_visit",
     "dump_837",
+    "fix_837",
     "load_payer_map",
+    "net_fixes",
     "read_837",
     "sniff",
     "write_837",

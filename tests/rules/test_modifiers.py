@@ -729,3 +729,13 @@ def test_modifier_fixes_never_leave_their_own_finding(
     if discipline in THERAPY_MOD and not wrong_code:
         assert len(fixed_mods & {"GP", "GO", "GN"}) == 1
         assert len(fixed_mods & {"CQ", "CO"}) <= 1
+
+
+def test_a_pt_billing_an_slp_evaluation_is_not_told_of_complexity_levels() -> None:
+    (f,) = found(visit(line("92607", None, 1, "GP")), "modifier.therapy")
+    assert "speech-language pathology evaluation code" in f.message
+    assert "only a speech-language pathologist bills it, with GN" in f.message
+    assert "complexity" not in f.message
+    (f,) = found(visit(line("97161", None, 1, "GN"), discipline="SLP"), "modifier.therapy")
+    assert "cannot be billed by an SLP" in f.message
+    assert "complexity" not in f.message

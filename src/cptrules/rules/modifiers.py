@@ -67,6 +67,10 @@ _A_DISCIPLINE: Mapping[str, str] = {
     "OT": "an occupational therapy",
     "SLP": "a speech-language pathology",
 }
+#: disciplines whose evaluations come in complexity levels (97161-97163, 97165-97167)
+_COMPLEXITY = frozenset(("PT", "OT"))
+#: "an SLP", "an OT": the article a discipline's abbreviation is read with
+_ARTICLE: Mapping[str, str] = {"SLP": "an", "OT": "an"}
 _DISTINCT = frozenset(("59", "XE", "XS", "XP", "XU"))
 _X_MODS = _DISTINCT - {"59"}
 _LIABILITY = frozenset(("GA", "GX", "GY", "GZ"))
@@ -374,13 +378,23 @@ def _therapy_findings(ctx: Context, r: Rule) -> Iterator[Finding]:
             and provider in THERAPY_MODIFIER
             and provider != code_discipline
         ):
+            if code_discipline in _COMPLEXITY and provider in _COMPLEXITY:
+                instead = (
+                    f"replace it with the {provider}'s own evaluation or re-evaluation code "
+                    f"of the same complexity, with {THERAPY_MODIFIER[provider]}"
+                )
+            elif code_discipline == "SLP":
+                instead = "only a speech-language pathologist bills it, with GN"
+            else:  # an SLP billing a PT or OT evaluation: SLP evaluations have no levels
+                instead = (
+                    f"bill the {provider}'s own evaluation code for the service, "
+                    f"with {THERAPY_MODIFIER[provider]}"
+                )
             yield r.finding(
                 i,
                 f"{code} is {_A_DISCIPLINE[code_discipline]} evaluation code and "
-                f"cannot be billed by a {provider}: replace it with the {provider}'s own "
-                f"evaluation or re-evaluation code of the same complexity, with "
-                f"{THERAPY_MODIFIER[provider]}. Evaluation codes are discipline-specific "
-                f"since 2018.",
+                f"cannot be billed by {_ARTICLE.get(provider, 'a')} {provider}: {instead}. "
+                f"Evaluation codes are discipline-specific since 2018.",
             )
             continue
         discipline = plan_discipline(ctx, i)

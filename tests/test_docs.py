@@ -167,13 +167,11 @@ def test_session_format_lists_the_vocabularies() -> None:
 
 
 def test_session_format_lists_every_key() -> None:
-    from cptrules import parsing
+    from cptrules import _schema
 
     page = _page("session-format.md")
-    for key in parsing._TOP_KEYS | parsing._LINE_KEYS | parsing._PROVIDER_KEYS:
-        assert f"`{key}`" in page, key
-    for key in parsing._POC_KEYS | parsing._DOC_KEYS | parsing._YTD_KEYS:
-        assert f"`{key}`" in page, key
+    for _obj, field in _schema.walk():
+        assert f"`{field.name}`" in page, field.name
 
 
 def test_profiles_page_lists_every_profile_key() -> None:

@@ -121,9 +121,9 @@ def test_apply_fixes_actions_and_bad_index() -> None:
     assert exc.value.errors == (("fixes[0]", "names a line that does not exist"),)
     with pytest.raises(InvalidSessionError, match="every line"):
         apply_fixes(s, [Fix("remove_line", 0), Fix("remove_line", 1)])
-    with pytest.raises(InvalidSessionError) as exc:  # load_session would reject units -1
+    with pytest.raises(InvalidSessionError) as exc:  # units -1: refused as the Fix is made
         apply_fixes(s, [Fix("set_units", 0, -1)])
-    assert [path for path, _ in exc.value.errors] == ["lines[0].units"]
+    assert [path for path, _ in exc.value.errors] == ["fix"]
 
 
 def test_check_takes_session_dict_or_json() -> None:

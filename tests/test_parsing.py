@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import cptrules
-from cptrules import InvalidSessionError, dump_session, load_session, parsing, strategies
+from cptrules import InvalidSessionError, _schema, dump_session, load_session, parsing, strategies
 
 VALID: dict[str, Any] = {
     "date_of_service": "2026-03-04",
@@ -157,9 +157,10 @@ def test_unknown_keys_are_errors_and_do_not_echo_names() -> None:
     data["lines"][0]["minuts"] = 23
     data["Jane Q. Patient"] = "DOB 1950-01-01"
     errs = errors_of(data)
-    assert ("lines[0].minuts", "unknown key") in errs
-    assert ("<key>", "unknown key") in errs
+    assert ("lines[0]", "unknown key") in errs
+    assert ("", "unknown key") in errs
     assert "Jane" not in repr(errs)
+    assert "minuts" not in repr(errs)
 
 
 def test_messages_never_echo_patient_text() -> None:
@@ -271,13 +272,10 @@ def _outcome(data: object) -> tuple[cptrules.Session | None, tuple[tuple[str, st
         return None, exc.errors
 
 
-# -- the fast path: the same Session as the careful path, or it declines -------------
+# -- odd shapes: a valid session with values in unusual shapes -----------------------
 #
-# load_session first tries parsing._fast_session, which accepts only plainly valid
-# input and returns None otherwise; the careful path then parses from scratch. These
-# tests let the fast path fail: whenever it returns a Session, the careful path must
-# build an equal one (same repr, so -0.0 vs 0.0, True vs 1 or a str subclass would
-# show), and load_session must give exactly the careful outcome.
+# Whatever the shape, load_session gives a Session or InvalidSessionError, leaves its
+# input alone, and a Session it gives round-trips through dump_session.
 
 
 class _Str(str):
@@ -292,46 +290,29 @@ class _List(list):  # type: ignore[type-arg]  # any list
     pass
 
 
-def _careful(data: object) -> tuple[cptrules.Session | None, tuple[tuple[str, str], ...]]:
-    try:
-        return parsing._careful_session(data), ()
-    except InvalidSessionError as exc:
-        return None, exc.errors
-
-
-def assert_paths_agree(data: object) -> cptrules.Session | None:
-    """Check the fast path against the careful one; the fast path's answer."""
+def assert_sound(data: object) -> cptrules.Session | None:
+    """load_session's answer, checked: input untouched, a Session round-trips."""
     before = repr(data)
-    careful, errors = _careful(data)
-    fast = parsing._fast_session(data) if type(data) is dict else None
+    session, errors = _outcome(data)
     assert repr(data) == before, "parsing must not change its input"
-    if fast is not None:
-        assert careful is not None, f"fast path accepted what the careful path rejects: {errors}"
-        assert fast == careful
-        assert repr(fast) == repr(careful)
-    session, got = _outcome(data)
-    assert got == errors
-    assert repr(session) == repr(careful)
-    return fast
+    if session is None:
+        assert errors
+    else:
+        assert load_session(dump_session(session)) == session
+        assert session == _outcome(data)[0], "memo tables must not change an answer"
+    return session
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(strategies.session_dicts())
-def test_fast_path_takes_valid_dicts_and_agrees(data: dict[str, Any]) -> None:
-    # Canonical valid input must not fall back, or the fast path would silently idle.
-    assert assert_paths_agree(data) is not None
+def test_generated_valid_dicts_parse(data: dict[str, Any]) -> None:
+    assert assert_sound(data) is not None
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(
-    st.one_of(
-        strategies.invalid_session_dicts(),
-        mutated(),
-        st.dictionaries(st.text(max_size=10), json_values, max_size=4),
-    )
-)
-def test_fast_path_declines_invalid_input(data: object) -> None:
-    assert_paths_agree(data)
+@given(strategies.invalid_session_dicts())
+def test_generated_invalid_dicts_are_rejected(data: dict[str, Any]) -> None:
+    assert assert_sound(data) is None
 
 
 _ODD_FLOATS = [
@@ -432,142 +413,119 @@ def odd_sessions(draw: st.DrawFn) -> dict[str, Any]:
 
 @settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(odd_sessions())
-def test_fast_path_agrees_on_odd_shapes(data: dict[str, Any]) -> None:
-    assert_paths_agree(data)
+def test_odd_shapes_parse_or_fail_cleanly(data: dict[str, Any]) -> None:
+    assert_sound(data)
 
 
 @pytest.mark.parametrize(
-    ("path", "value", "fast", "valid"),
+    ("path", "value", "valid"),
     [
-        # Odd but valid: the careful path accepts, the fast path leaves it to it.
-        (["date_of_service"], _Str("2026-03-04"), False, True),
-        (["payer"], _Str("medicare"), False, True),
-        (["provider"], _Dict(discipline="PT"), False, True),
-        (["provider", "npi"], _Str("1234567893"), False, True),
-        (["lines", 0, "code"], _Str("97140"), False, True),
-        (["lines", 0, "modifiers"], [_Str("GP")], False, True),
-        (["lines", 0, "modifiers"], _List(["GP"]), False, True),
-        (["lines", 0, "start"], _Str("10:05"), False, True),
-        (["lines", 0, "documentation", "goals"], _Str("g"), False, True),
-        (["therapy_ytd_allowed", "pt_slp"], 10**6, True, True),
-        (["therapy_ytd_allowed", "pt_slp"], -0.0, True, True),
-        (["therapy_ytd_allowed", "pt_slp"], 0.0001 * 100, True, True),
-        (["therapy_ytd_allowed", "pt_slp"], 9999999.99, True, True),
-        (["date_of_service"], "2024-02-29", True, True),
-        (["lines", 0, "start"], "00:00", True, True),
-        (["lines", 0, "end"], "23:59", True, True),
-        (["lines", 0, "end"], "10:05", True, True),
-        (["lines", 0, "assistant_minutes"], 23, True, True),
-        (["lines", 0, "modifiers"], [], True, True),
-        (["lines", 0, "modifiers"], ["GP", "59", "XU"], True, True),
-        (["lines", 0, "diagnosis_pointers"], [2, 1], True, True),
-        (["lines", 0, "documentation"], {"goals": "g" * parsing.MAX_TEXT}, True, True),
-        # Invalid: both paths reject.
-        (["date_of_service"], "2026-02-30", False, False),
-        (["date_of_service"], "2026-3-04", False, False),
-        (["date_of_service"], "\uff12\uff10\uff12\uff16-03-04", False, False),
-        (["date_of_service"], "\u0662026-03-04", False, False),
-        (["date_of_service"], "2026-03-04\n", False, False),
-        (["lines", 0, "start"], "\u0661\u0660:05", False, False),
-        (["lines", 0, "start"], "24:00", False, False),
-        (["lines", 0, "code"], "\uff197140", False, False),
-        (["provider", "npi"], "\uff11234567893", False, False),
-        (["provider", "npi"], "1234567890", False, False),
-        (["lines", 0, "minutes"], True, False, False),
-        (["lines", 0, "minutes"], 23.0, False, False),
-        (["lines", 0, "minutes"], 10**100, False, False),
-        (["lines", 0, "diagnosis_pointers"], [True], False, False),
-        (["lines", 0, "diagnosis_pointers"], [1.0], False, False),
-        (["lines", 0, "diagnosis_pointers"], [1, 1], False, False),
-        (["lines", 0, "diagnosis_pointers"], [10**30], False, False),
-        (["lines", 0, "modifiers"], ["GP", "GP"], False, False),
-        (["lines", 0, "modifiers"], ["G\u0660"], False, False),
-        (["lines", 0, "modifiers"], [["GP"]], False, False),
-        (["lines", 0, "regions"], ["lumbar", "lumbar"], False, False),
-        (["diagnoses"], ["M54.50", "M54.50"], False, False),
-        (["treatment_day"], 2**64, False, False),
-        (["progress_report"], 0, False, False),
-        (["therapy_ytd_allowed", "pt_slp"], float("nan"), False, False),
-        (["therapy_ytd_allowed", "pt_slp"], float("inf"), False, False),
-        (["therapy_ytd_allowed", "pt_slp"], 1e-05, False, False),
-        (["therapy_ytd_allowed", "pt_slp"], 0.1 + 0.2, False, False),
-        (["therapy_ytd_allowed", "pt_slp"], 1e7, False, False),
-        (["therapy_ytd_allowed", "pt_slp"], 10**30, False, False),
-        (["therapy_ytd_allowed", "pt_slp"], True, False, False),
-        (["lines", 0, "assistant_minutes"], 24, False, False),
-        (["lines", 0, "documentation"], {"goals": "g" * (parsing.MAX_TEXT + 1)}, False, False),
-        (["lines", 0, "end"], None, False, False),
-        (["lines", 0, "end"], "10:04", False, False),
-        (["lines"], [], False, False),
-        (["lines", 0], [], False, False),
-        (["lines", 0, "units"], parsing.MAX_UNITS + 1, False, False),
-        (["lines", 1, "muscles"], 201, False, False),
-        (["total_treatment_minutes"], parsing.MAX_MINUTES + 1, False, False),
-        (["treatment_day"], 0, False, False),
-        (["treatment_day"], 10_001, False, False),
-        (["plan_of_care", "end"], "2026-01-31", False, False),
-        (["plan_of_care", "signed"], "2026-02-31", False, False),
-        (["provider", "discipline"], "pt", False, False),
-        (["payer"], "Medicare", False, False),
-        (["diagnoses", 0], "U07.1", False, False),
-        (["lines", 0, "code"], "97140 ", False, False),
-        (["lines", 0, "regions"], ["Lumbar"], False, False),
-        (["lines", 0, "techniques"], ["joint_mobilization"] * 2, False, False),
-        (["lines"], [{"code": "97110"}] * (parsing.MAX_LINES + 1), False, False),
+        # Odd but valid.
+        (["date_of_service"], _Str("2026-03-04"), True),
+        (["payer"], _Str("medicare"), True),
+        (["provider"], _Dict(discipline="PT"), True),
+        (["provider", "npi"], _Str("1234567893"), True),
+        (["lines", 0, "code"], _Str("97140"), True),
+        (["lines", 0, "modifiers"], [_Str("GP")], True),
+        (["lines", 0, "modifiers"], _List(["GP"]), True),
+        (["lines", 0, "start"], _Str("10:05"), True),
+        (["lines", 0, "documentation", "goals"], _Str("g"), True),
+        (["therapy_ytd_allowed", "pt_slp"], 10**6, True),
+        (["therapy_ytd_allowed", "pt_slp"], -0.0, True),
+        (["therapy_ytd_allowed", "pt_slp"], 0.0001 * 100, True),
+        (["therapy_ytd_allowed", "pt_slp"], 9999999.99, True),
+        (["date_of_service"], "2024-02-29", True),
+        (["lines", 0, "start"], "00:00", True),
+        (["lines", 0, "end"], "23:59", True),
+        (["lines", 0, "end"], "10:05", True),
+        (["lines", 0, "assistant_minutes"], 23, True),
+        (["lines", 0, "modifiers"], [], True),
+        (["lines", 0, "modifiers"], ["GP", "59", "XU"], True),
+        (["lines", 0, "diagnosis_pointers"], [2, 1], True),
+        (["lines", 0, "documentation"], {"goals": "g" * parsing.MAX_TEXT}, True),
+        # Invalid.
+        (["date_of_service"], "2026-02-30", False),
+        (["date_of_service"], "2026-3-04", False),
+        (["date_of_service"], "\uff12\uff10\uff12\uff16-03-04", False),
+        (["date_of_service"], "\u0662026-03-04", False),
+        (["date_of_service"], "2026-03-04\n", False),
+        (["lines", 0, "start"], "\u0661\u0660:05", False),
+        (["lines", 0, "start"], "24:00", False),
+        (["lines", 0, "code"], "\uff197140", False),
+        (["provider", "npi"], "\uff11234567893", False),
+        (["provider", "npi"], "1234567890", False),
+        (["lines", 0, "minutes"], True, False),
+        (["lines", 0, "minutes"], 23.0, False),
+        (["lines", 0, "minutes"], 10**100, False),
+        (["lines", 0, "diagnosis_pointers"], [True], False),
+        (["lines", 0, "diagnosis_pointers"], [1.0], False),
+        (["lines", 0, "diagnosis_pointers"], [1, 1], False),
+        (["lines", 0, "diagnosis_pointers"], [10**30], False),
+        (["lines", 0, "modifiers"], ["GP", "GP"], False),
+        (["lines", 0, "modifiers"], ["G\u0660"], False),
+        (["lines", 0, "modifiers"], [["GP"]], False),
+        (["lines", 0, "regions"], ["lumbar", "lumbar"], False),
+        (["diagnoses"], ["M54.50", "M54.50"], False),
+        (["treatment_day"], 2**64, False),
+        (["progress_report"], 0, False),
+        (["therapy_ytd_allowed", "pt_slp"], float("nan"), False),
+        (["therapy_ytd_allowed", "pt_slp"], float("inf"), False),
+        (["therapy_ytd_allowed", "pt_slp"], 1e-05, False),
+        (["therapy_ytd_allowed", "pt_slp"], 0.1 + 0.2, False),
+        (["therapy_ytd_allowed", "pt_slp"], 1e7, False),
+        (["therapy_ytd_allowed", "pt_slp"], 10**30, False),
+        (["therapy_ytd_allowed", "pt_slp"], True, False),
+        (["lines", 0, "assistant_minutes"], 24, False),
+        (["lines", 0, "documentation"], {"goals": "g" * (parsing.MAX_TEXT + 1)}, False),
+        (["lines", 0, "end"], None, False),
+        (["lines", 0, "end"], "10:04", False),
+        (["lines"], [], False),
+        (["lines", 0], [], False),
+        (["lines", 0, "units"], parsing.MAX_UNITS + 1, False),
+        (["lines", 1, "muscles"], 201, False),
+        (["total_treatment_minutes"], parsing.MAX_MINUTES + 1, False),
+        (["treatment_day"], 0, False),
+        (["treatment_day"], 10_001, False),
+        (["plan_of_care", "end"], "2026-01-31", False),
+        (["plan_of_care", "signed"], "2026-02-31", False),
+        (["provider", "discipline"], "pt", False),
+        (["payer"], "Medicare", False),
+        (["diagnoses", 0], "U07.1", False),
+        (["lines", 0, "code"], "97140 ", False),
+        (["lines", 0, "regions"], ["Lumbar"], False),
+        (["lines", 0, "techniques"], ["joint_mobilization"] * 2, False),
+        (["lines"], [{"code": "97110"}] * (parsing.MAX_LINES + 1), False),
     ],
 )
-def test_fast_path_on_subtle_values(
-    path: list[str | int], value: object, fast: bool, valid: bool
-) -> None:
+def test_subtle_values(path: list[str | int], value: object, valid: bool) -> None:
     data = with_(path, value)
     for _ in range(2):  # twice: the second time the memo tables are warm
-        assert (assert_paths_agree(data) is not None) == fast
-        assert (_careful(data)[0] is not None) == valid
+        assert (assert_sound(data) is not None) == valid
 
 
-def test_fast_path_declines_dict_subclasses_and_key_order_does_not_matter() -> None:
-    assert assert_paths_agree(_Dict(VALID)) is None
+def test_dict_subclasses_parse_and_key_order_does_not_matter() -> None:
+    assert assert_sound(_Dict(VALID)) == load_session(VALID)
     backwards = dict(reversed(list(VALID.items())))
-    assert assert_paths_agree(backwards) == load_session(VALID)
+    assert assert_sound(backwards) == load_session(VALID)
 
 
 def test_memo_tables_hold_only_what_the_patterns_accept() -> None:
     digits = [str(d) for d in range(10)] + ["\u0660", "\uff11"]
     for h1, h2, m1, m2 in itertools.product(digits, repeat=4):
         text = f"{h1}{h2}:{m1}{m2}"
-        match = parsing._TIME.fullmatch(text)
-        got = parsing._new_time(text)
+        match = _schema.TIME.fullmatch(text)
+        errs: list[tuple[str, str]] = []
+        got = parsing._time(text, _schema.LINE["start"], 0, errs)
         assert got == (dt.time(int(match[1]), int(match[2])) if match else None), text
     load_session(VALID)  # so that no table is empty
     tables: list[tuple[Collection[str], re.Pattern[str]]] = [
-        (parsing._DATES, parsing._DATE),
-        (parsing._TIMES, parsing._TIME),
-        (parsing._MODIFIERS, parsing._MODIFIER),
-        (parsing._PAYERS, parsing._PAYER),
-        (parsing._CODES, parsing._CODE),
-        (parsing._ICD10S, parsing._ICD10),
+        (parsing._DATES, _schema.DATE),
+        (parsing._TIMES, _schema.TIME),
+        *((memo, pattern) for pattern, memo in parsing._VALID.items()),
     ]
     for table, pattern in tables:
-        assert table
+        if pattern is not _schema.PAYER or table:
+            assert table, pattern
         for key in table:
             assert type(key) is str
             assert pattern.fullmatch(key), key
-
-
-@settings(max_examples=500, deadline=None)
-@given(
-    st.floats()
-    | st.integers()
-    | st.integers(0, 10**9).map(lambda cents: cents / 100)
-    | st.sampled_from(_ODD_FLOATS)
-)
-def test_fast_dollars_agrees_with_dollars(value: float) -> None:
-    errs: list[tuple[str, str]] = []
-    careful = parsing._dollars(value, "x", errs)
-    fast = parsing._fast_dollars(value)
-    if fast is not None:
-        assert not errs
-        assert repr(fast) == repr(careful)
-    elif type(value) is int or (type(value) is float and round(value, 2) == value):
-        # whole cents in range: the fast path must take them
-        assert errs, value

@@ -36,25 +36,6 @@ INTERNAL = re.compile(
 
 #: known offenders outside this change's files -> owner (empty it after merging)
 KNOWN: dict[str, str] = {
-    "doc.manual-therapy": "rules (rules/documentation.py: REFERENCE in citation and docstring)",
-    "modifier.at": "rules (rules/modifiers.py: [C-4] in citation)",
-    "modifier.distinct": "rules (rules/modifiers.py: [C-2] in citation)",
-    "modifier.kx": "rules (rules/modifiers.py: C-2 in citation)",
-    "modifier.unknown": "rules (rules/modifiers.py: 'cptrules contract' in citation)",
-    "modifier.therapy": "rules (rules/modifiers.py: REFERENCE.md in docstring)",
-    "modifier.assistant": "rules (rules/modifiers.py: REFERENCE.md in docstring)",
-    "units.total-time": "rules (rules/units.py: REFERENCE in docstring)",
-    "units.per-code": "rules (rules/units.py: REFERENCE in docstring)",
-    "units.untimed": "rules (rules/units.py: [C-3] in docstring)",
-    "units.single-line": "rules (rules/units.py: REFERENCE in docstring)",
-    "units.missing-minutes": "rules (rules/units.py: REFERENCE in docstring)",
-    "units.daily-cap": "rules (rules/units.py: [S] in docstring)",
-    "poc.missing": "rules (rules/plan_of_care.py: REFERENCE.md in docstring)",
-    "poc.expired": "rules (rules/plan_of_care.py: REFERENCE.md in docstring)",
-    "poc.unsigned": "rules (rules/plan_of_care.py: REFERENCE.md in docstring)",
-    "poc.progress-report": "rules (rules/plan_of_care.py: REFERENCE.md in docstring)",
-    "doc.timed-minutes": "rules (rules/documentation.py: REFERENCE in docstring)",
-    "time.overlap": "rules (rules/timing.py: REFERENCE in citation)",
     "ncci.ptp": "quirks (rules/ncci.py: [?] in docstring)",
 }
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import importlib.util
 import json
 import re
 from collections.abc import Callable, Iterator
@@ -33,11 +34,12 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 import cptrules
-from cptrules import parsing
+from cptrules import _schema, parsing
 from cptrules.catalog import catalog
 from cptrules.models import DISCIPLINES
 
 SCHEMA_PATH = Path(__file__).resolve().parents[1] / "docs" / "session.schema.json"
+GENERATOR = Path(__file__).resolve().parents[1] / "tools" / "gen_session_schema.py"
 SCHEMA: dict[str, Any] = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
 LINE: dict[str, Any] = SCHEMA["$defs"]["line"]
 
@@ -58,6 +60,7 @@ _KEYWORDS = frozenset(
         "minimum",
         "maximum",
         "exclusiveMaximum",
+        "minLength",
         "maxLength",
         "minItems",
         "maxItems",
@@ -161,6 +164,8 @@ def validate(schema: dict[str, Any], value: Json, path: str = "") -> list[str]:
                 bad("pattern")
         if schema.get("format") == "date" and not _is_date(value):
             bad("format")
+        if "minLength" in schema and len(value) < schema["minLength"]:
+            bad("minLength")
         if "maxLength" in schema and len(value) > schema["maxLength"]:
             bad("maxLength")
     if _is_type(value, "number"):
@@ -208,6 +213,17 @@ def _props(schema: dict[str, Any]) -> set[str]:
     return set(schema["properties"])
 
 
+def test_schema_file_is_generated_from_the_declaration() -> None:
+    spec = importlib.util.spec_from_file_location("gen_session_schema", GENERATOR)
+    assert spec is not None
+    assert spec.loader is not None
+    gen = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(gen)
+    assert gen.render() == SCHEMA_PATH.read_text(encoding="utf-8"), (
+        "run `python tools/gen_session_schema.py`"
+    )
+
+
 def test_schema_is_draft_2020_12_and_uses_only_known_keywords() -> None:
     assert SCHEMA["$schema"] == "https://json-schema.org/draft/2020-12/schema"
 
@@ -237,12 +253,12 @@ def test_vocabularies_match_the_catalog_and_models() -> None:
 
 def test_property_names_match_the_parser_key_sets() -> None:
     top = SCHEMA["properties"]
-    assert _props(SCHEMA) == parsing._TOP_KEYS
-    assert _props(LINE) == parsing._LINE_KEYS
-    assert _props(top["provider"]) == parsing._PROVIDER_KEYS
-    assert _props(top["plan_of_care"]) == parsing._POC_KEYS
-    assert _props(top["therapy_ytd_allowed"]) == parsing._YTD_KEYS
-    assert _props(LINE["properties"]["documentation"]) == parsing._DOC_KEYS
+    assert _props(SCHEMA) == _schema.SESSION.keys
+    assert _props(LINE) == _schema.LINE.keys
+    assert _props(top["provider"]) == _schema.PROVIDER.keys
+    assert _props(top["plan_of_care"]) == _schema.PLAN_OF_CARE.keys
+    assert _props(top["therapy_ytd_allowed"]) == _schema.THERAPY_YTD.keys
+    assert _props(LINE["properties"]["documentation"]) == _schema.DOCUMENTATION.keys
 
 
 def test_every_object_is_closed() -> None:
@@ -266,17 +282,17 @@ def _same_pattern(schema_pattern: str, parser_regex: re.Pattern[str]) -> bool:
 @pytest.mark.parametrize(
     ("where", "regex"),
     [
-        (lambda: SCHEMA["properties"]["date_of_service"], parsing._DATE),
-        (lambda: SCHEMA["properties"]["plan_of_care"]["properties"]["start"], parsing._DATE),
-        (lambda: SCHEMA["properties"]["plan_of_care"]["properties"]["end"], parsing._DATE),
-        (lambda: SCHEMA["properties"]["plan_of_care"]["properties"]["signed"], parsing._DATE),
-        (lambda: SCHEMA["properties"]["payer"], parsing._PAYER),
-        (lambda: SCHEMA["properties"]["provider"]["properties"]["npi"], parsing._NPI),
-        (lambda: SCHEMA["properties"]["diagnoses"]["items"], parsing._ICD10),
-        (lambda: LINE["properties"]["code"], parsing._CODE),
-        (lambda: LINE["properties"]["modifiers"]["items"], parsing._MODIFIER),
-        (lambda: LINE["properties"]["start"], parsing._TIME),
-        (lambda: LINE["properties"]["end"], parsing._TIME),
+        (lambda: SCHEMA["properties"]["date_of_service"], _schema.DATE),
+        (lambda: SCHEMA["properties"]["plan_of_care"]["properties"]["start"], _schema.DATE),
+        (lambda: SCHEMA["properties"]["plan_of_care"]["properties"]["end"], _schema.DATE),
+        (lambda: SCHEMA["properties"]["plan_of_care"]["properties"]["signed"], _schema.DATE),
+        (lambda: SCHEMA["properties"]["payer"], _schema.PAYER),
+        (lambda: SCHEMA["properties"]["provider"]["properties"]["npi"], _schema.NPI),
+        (lambda: SCHEMA["properties"]["diagnoses"]["items"], _schema.ICD10),
+        (lambda: LINE["properties"]["code"], _schema.CODE),
+        (lambda: LINE["properties"]["modifiers"]["items"], _schema.MODIFIER),
+        (lambda: LINE["properties"]["start"], _schema.TIME),
+        (lambda: LINE["properties"]["end"], _schema.TIME),
     ],
 )
 def test_patterns_match_the_parser(
@@ -292,9 +308,9 @@ def test_limits_match_the_parser() -> None:
     for node in (top["total_treatment_minutes"], lp["minutes"], lp["assistant_minutes"]):
         assert (node["minimum"], node["maximum"]) == (0, parsing.MAX_MINUTES)
     assert (lp["units"]["minimum"], lp["units"]["maximum"]) == (0, parsing.MAX_UNITS)
-    for key in parsing._DOC_KEYS:
+    for key in _schema.DOCUMENTATION.keys:
         assert lp["documentation"]["properties"][key]["maxLength"] == parsing.MAX_TEXT
-    for key in parsing._YTD_KEYS:
+    for key in _schema.THERAPY_YTD.keys:
         money = top["therapy_ytd_allowed"]["properties"][key]
         assert Decimal(money["exclusiveMaximum"]) == parsing.MAX_DOLLARS
         assert money["minimum"] == 0
@@ -506,7 +522,7 @@ def _parent(doc: Json, path: Path_) -> Any:
 
 
 _KEY_NAMES = sorted(
-    parsing._TOP_KEYS | parsing._LINE_KEYS | parsing._PROVIDER_KEYS | {"minute", "Code", "notes"}
+    _schema.SESSION.keys | _schema.LINE.keys | _schema.PROVIDER.keys | {"minute", "Code", "notes"}
 )
 
 

@@ -11,6 +11,7 @@ import datetime as dt
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
+from ._memo import Memo
 from .catalog import Catalog, CodeInfo
 from .models import ServiceLine, Session
 from .payers import PayerProfile
@@ -24,16 +25,6 @@ __all__ = ["Context"]
 _NO_LEGAL: Mapping[str, frozenset[int]] = {}
 
 
-class _At(dict[str, str]):
-    """``"@" + discipline``, built once per discipline (the trigger name of a discipline)."""
-
-    def __missing__(self, discipline: str) -> str:
-        self[discipline] = got = "@" + discipline
-        return got
-
-
-_AT = _At()
-
 _NO_MODS: frozenset[str] = frozenset()
 
 _UnitsKey = tuple[UnitMethod, tuple[tuple[str, int], ...]]
@@ -41,32 +32,23 @@ _UnitsAnswer = tuple[Mapping[str, int], Mapping[str, frozenset[int]]]
 #: (unit method, timed codes and minutes in line order) -> expected and legal units.
 #: An EMR checks the same visit on every save and clinics bill the same few
 #: minute patterns, so answers repeat; a batch of all-distinct visits only pays
-#: for the key. Bounded: cleared when full.
-_UNITS: dict[_UnitsKey, _UnitsAnswer] = {}
-_UNITS_CACHED = 8192
+#: for the key.
+_UNITS: Memo[_UnitsKey, _UnitsAnswer] = Memo("unit allocations", size=8192)
+
+_ModsAnswer = tuple[tuple[frozenset[str], ...], frozenset[str], frozenset[str]]
+#: the lines' modifiers -> each line's as a frozenset, the session's, and the
+#: trigger names of their kinds (``mod:distinct``, ...). A few combinations recur
+#: in every visit, so one lookup per visit answers all three. Keyed by the
+#: catalog's id too: the kinds are the catalog's.
+_MODS: Memo[tuple[int, tuple[tuple[str, ...], ...]], _ModsAnswer] = Memo("modifier sets", size=4096)
 
 
-def _units_for(key: _UnitsKey, timed: Mapping[str, int]) -> _UnitsAnswer:
-    # Shared between sessions from now on: typed read-only (Mapping), never written.
-    answer = _session_units(timed, key[0])
-    if len(_UNITS) >= _UNITS_CACHED:
-        _UNITS.clear()
-    _UNITS[key] = answer
-    return answer
-
-
-class _ModSets(dict[tuple[str, ...], frozenset[str]]):
-    """A line's modifiers -> the same as a frozenset, built once: a few combinations
-    recur in every visit. Bounded: cleared when full."""
-
-    def __missing__(self, modifiers: tuple[str, ...]) -> frozenset[str]:
-        if len(self) >= 4096:
-            self.clear()
-        got = self[modifiers] = frozenset(modifiers)
-        return got
-
-
-_MODSETS = _ModSets()
+def _mods_of(catalog: Catalog, key: tuple[tuple[str, ...], ...]) -> _ModsAnswer:
+    known = catalog.modifiers
+    per_line = tuple(frozenset(m) for m in key)
+    every = _NO_MODS.union(*per_line)
+    kinds = frozenset("mod:" + known[m].kind for m in every if m in known)
+    return _MODS.put((id(catalog), key), (per_line, every, kinds))
 
 
 class Context:
@@ -81,7 +63,8 @@ class Context:
     - ``by_code``: code -> indices of its lines, in order
     - ``by_family``: code family -> indices of its lines
     - ``codes``: every code billed
-    - ``present``: codes, code families and ``@DISCIPLINE`` (what rule triggers match)
+    - ``present``: codes, code families, ``@DISCIPLINE`` and ``mod:KIND`` for each
+      modifier kind on the session (what rule triggers match)
     - ``timed_minutes``: timed code -> minutes summed over its lines (lines with minutes)
     - ``unminuted``: indices of the lines of timed codes that carry no minutes
     - ``untimed``: indices of the lines of known untimed codes
@@ -129,9 +112,8 @@ class Context:
         self.catalog = catalog
         self.tables = tables
         get_info = catalog.codes.get
-        modsets = _MODSETS
+        modkeys: list[tuple[str, ...]] = []
         infos: list[CodeInfo | None] = []
-        mods: list[frozenset[str]] = []
         by_code: dict[str, list[int]] = {}
         by_family: dict[str, list[int]] = {}
         timed: dict[str, int] = {}
@@ -144,7 +126,7 @@ class Context:
             code = line.code
             info = get_info(code)
             infos.append(info)
-            mods.append(modsets[line.modifiers])
+            modkeys.append(line.modifiers)
             if code in by_code:
                 by_code[code].append(i)
             else:
@@ -175,14 +157,19 @@ class Context:
                             firsts.append(i)
             expected.append(e)
         self.infos: tuple[CodeInfo | None, ...] = tuple(infos)
-        self.mods: tuple[frozenset[str], ...] = tuple(mods)
-        self.all_mods: frozenset[str] = _NO_MODS.union(*mods)
+        mods_key = tuple(modkeys)
+        answer_mods = _MODS.get((id(catalog), mods_key))
+        if answer_mods is None:
+            answer_mods = _mods_of(catalog, mods_key)
+        self.mods, self.all_mods, kinds = answer_mods
         self.by_code: Mapping[str, list[int]] = by_code
         self.by_family: Mapping[str, list[int]] = by_family
         codes = frozenset(by_code)
         self.codes: frozenset[str] = codes
-        #: what rule triggers match: codes, code families and ``@DISCIPLINE``
-        self.present: frozenset[str] = codes.union(by_family, (_AT[session.provider.discipline],))
+        #: what rule triggers match: codes, code families, ``@DISCIPLINE``, ``mod:KIND``
+        self.present: frozenset[str] = codes.union(
+            by_family, kinds, ("@" + session.provider.discipline,)
+        )
         self.timed_minutes: Mapping[str, int] = timed
         self.unminuted: Sequence[int] = unminuted
         self.untimed: Sequence[int] = untimed
@@ -192,7 +179,8 @@ class Context:
             key = (profile.unit_method, tuple(timed.items()))
             answer = _UNITS.get(key)
             if answer is None:
-                answer = _units_for(key, timed)
+                # Shared between sessions from now on: typed read-only (Mapping).
+                answer = _UNITS.put(key, _session_units(timed, key[0]))
             per_code, legal = answer
             for i in firsts:
                 expected[i] = per_code[lines[i].code]

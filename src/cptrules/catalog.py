@@ -8,7 +8,6 @@ read at import time.
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import tomllib
 from collections.abc import Mapping
 from importlib import resources
@@ -16,12 +15,14 @@ from typing import Any, Literal, cast
 
 import attrs
 
+from ._memo import Memo
 from .errors import DataError
 
 __all__ = [
     "Catalog",
     "CodeInfo",
     "ModifierInfo",
+    "ModifierSets",
     "catalog",
 ]
 
@@ -84,6 +85,67 @@ class ModifierInfo:
     modifier: str
     kind: str
     meaning: str
+    #: the therapy discipline a therapy (GP/GO/GN) or assistant (CQ/CO) modifier stands for
+    discipline: str | None = None
+
+
+@attrs.frozen
+class ModifierSets:
+    """The modifier kinds the rules test, from the catalog's ``kind`` and ``discipline``.
+
+    Rules read these instead of typing GP/GO/GN, CQ/CO, 59/X or GA/GX/GY/GZ again.
+    """
+
+    #: GP/GO/GN
+    therapy: frozenset[str]
+    #: CQ/CO
+    assistant: frozenset[str]
+    #: 59 and XE/XS/XP/XU
+    distinct: frozenset[str]
+    #: GA/GX/GY/GZ (ABN and liability)
+    liability: frozenset[str]
+    #: discipline -> its therapy modifier (PT GP, OT GO, SLP GN)
+    therapy_of: Mapping[str, str]
+    #: discipline -> its assistant modifier (PT CQ, OT CO; none for SLP)
+    assistant_of: Mapping[str, str]
+    #: therapy or assistant modifier -> its discipline
+    discipline_of: Mapping[str, str]
+    #: therapy modifier -> the other therapy modifiers
+    other_therapy: Mapping[str, frozenset[str]]
+    #: assistant modifier -> the therapy modifier of its discipline (CQ GP, CO GO)
+    partner: Mapping[str, str]
+    #: assistant modifier -> the modifiers that make it wrong on a line (the other
+    #: assistant modifier, the other therapy modifiers)
+    not_with: Mapping[str, frozenset[str]]
+
+    @classmethod
+    def build(cls, modifiers: Mapping[str, ModifierInfo]) -> ModifierSets:
+        """Work the sets out from the catalog's modifiers."""
+
+        def kind(k: str) -> frozenset[str]:
+            return frozenset(m for m, info in modifiers.items() if info.kind == k)
+
+        therapy, assistant = kind("therapy"), kind("assistant")
+        discipline_of = {
+            m: info.discipline
+            for m, info in modifiers.items()
+            if info.discipline is not None and m in therapy | assistant
+        }
+        therapy_of = {d: m for m, d in discipline_of.items() if m in therapy}
+        assistant_of = {d: m for m, d in discipline_of.items() if m in assistant}
+        partner = {a: therapy_of[d] for d, a in assistant_of.items()}
+        return cls(
+            therapy=therapy,
+            assistant=assistant,
+            distinct=kind("distinct"),
+            liability=kind("liability"),
+            therapy_of=therapy_of,
+            assistant_of=assistant_of,
+            discipline_of=discipline_of,
+            other_therapy={m: therapy - {m} for m in therapy},
+            partner=partner,
+            not_with={a: (assistant - {a}) | (therapy - {p}) for a, p in partner.items()},
+        )
 
 
 @attrs.frozen
@@ -110,14 +172,26 @@ class Catalog:
     per_day_or_addon: frozenset[str] = attrs.field(init=False, eq=False, repr=False)
     #: codes in use only part of our data period (``valid_from``/``valid_until``)
     dated_codes: frozenset[str] = attrs.field(init=False, eq=False, repr=False)
+    #: discipline -> the discipline-fixed codes of the *other* disciplines
+    foreign_codes: Mapping[str, frozenset[str]] = attrs.field(init=False, eq=False, repr=False)
+    #: modifier kind (``distinct``, ``therapy``, ``assistant``, ...) -> its modifiers
+    modifier_kinds: Mapping[str, frozenset[str]] = attrs.field(init=False, eq=False, repr=False)
+    #: every modifier the catalog knows
+    known_modifiers: frozenset[str] = attrs.field(init=False, eq=False, repr=False)
+    #: a timed code billed for its first 15 minutes only -> the timed add-on code for
+    #: each further 15 minutes (97129 -> 97130), from the add-on's ``addon_to``
+    first_unit_of: Mapping[str, str] = attrs.field(init=False, eq=False, repr=False)
+    #: the modifier kinds the rules work with, prepared for set tests
+    mods: ModifierSets = attrs.field(init=False, eq=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
-        fixed = frozenset(c for c, info in self.codes.items() if info.discipline is not None)
-        object.__setattr__(self, "discipline_codes", fixed)  # attrs' way to set a frozen field
+        # attrs' way to set a frozen field: object.__setattr__
+        fixed = {c: info.discipline for c, info in self.codes.items() if info.discipline}
+        object.__setattr__(self, "discipline_codes", frozenset(fixed))
         groups: dict[str, list[str]] = {}
-        for code, info in self.codes.items():
-            if info.per_day is not None:
-                groups.setdefault(info.per_day, []).append(code)
+        for code, c in self.codes.items():
+            if c.per_day is not None:
+                groups.setdefault(c.per_day, []).append(code)
         object.__setattr__(self, "per_day_groups", {g: tuple(c) for g, c in groups.items()})
         watched = frozenset(c for c, i in self.codes.items() if i.per_day is not None or i.addon_to)
         object.__setattr__(self, "per_day_or_addon", watched)
@@ -127,6 +201,30 @@ class Catalog:
             if i.valid_from is not None or i.valid_until is not None
         )
         object.__setattr__(self, "dated_codes", dated)
+        kinds: dict[str, set[str]] = {}
+        for m, mod in self.modifiers.items():
+            kinds.setdefault(mod.kind, set()).add(m)
+        object.__setattr__(self, "modifier_kinds", {k: frozenset(v) for k, v in kinds.items()})
+        object.__setattr__(self, "known_modifiers", frozenset(self.modifiers))
+        sets = ModifierSets.build(self.modifiers)
+        object.__setattr__(self, "mods", sets)
+        foreign = {
+            d: frozenset(c for c, own in fixed.items() if own != d)
+            for d in {*fixed.values(), *sets.therapy_of}
+        }
+        object.__setattr__(self, "foreign_codes", foreign)
+        first_unit = {
+            first: info.code
+            for info in self.codes.values()
+            if info.timed
+            for first in info.addon_to
+            if first in self.codes and self.codes[first].timed
+        }
+        object.__setattr__(self, "first_unit_of", first_unit)
+
+    def kind(self, kind: str) -> frozenset[str]:
+        """The modifiers of ``kind`` (empty when the catalog has none of it)."""
+        return self.modifier_kinds.get(kind, frozenset())
 
     def timed(self, code: str) -> bool:
         """True for a code billed in 15-minute units by time."""
@@ -194,9 +292,15 @@ def _code(code: str, raw: Mapping[str, Any]) -> CodeInfo:
     )
 
 
-@functools.cache
+#: the bundled catalog once read (emptied by clear_caches(), then read again)
+_LOADED: Memo[str, Catalog] = Memo("bundled catalog", size=1)
+
+
 def catalog() -> Catalog:
     """The bundled catalog, read on first call and shared afterwards."""
+    got = _LOADED.get("bundled")
+    if got is not None:
+        return got
     codes_raw = _read("codes.toml")
     vocab = _read("vocab.toml")
     mods_raw = _read("modifiers.toml")
@@ -208,7 +312,12 @@ def catalog() -> Catalog:
     for info in codes.values():
         families.setdefault(info.family, []).append(info.code)
     modifiers = {
-        m: ModifierInfo(modifier=m, kind=str(v["kind"]), meaning=str(v["meaning"]))
+        m: ModifierInfo(
+            modifier=m,
+            kind=str(v["kind"]),
+            meaning=str(v["meaning"]),
+            discipline=None if v.get("discipline") is None else str(v["discipline"]),
+        )
         for m, v in mods_raw["modifiers"].items()
     }
     regions = {r: bool(v["spinal"]) for r, v in vocab["regions"].items()}
@@ -216,12 +325,15 @@ def catalog() -> Catalog:
     for technique, family in techniques.items():
         if family not in families:
             raise DataError(f"technique {technique} maps to unknown family", source="vocab.toml")
-    return Catalog(
-        codes=codes,
-        modifiers=modifiers,
-        regions=regions,
-        techniques=techniques,
-        families={f: tuple(c) for f, c in families.items()},
-        data_start=codes_raw["data_start"],
-        spinal_regions=frozenset(r for r, spinal in regions.items() if spinal),
+    return _LOADED.put(
+        "bundled",
+        Catalog(
+            codes=codes,
+            modifiers=modifiers,
+            regions=regions,
+            techniques=techniques,
+            families={f: tuple(c) for f, c in families.items()},
+            data_start=codes_raw["data_start"],
+            spinal_regions=frozenset(r for r, spinal in regions.items() if spinal),
+        ),
     )

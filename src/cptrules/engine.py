@@ -211,9 +211,9 @@ class Engine:
         """The version of profile ``payer`` in force on the session's date of service."""
         dos = session.date_of_service
         if dos < self.catalog.data_start:
-            raise NoRuleDataError(
-                f"date of service {dos.isoformat()} is before "
-                f"{self.catalog.data_start.isoformat()}, where cptrules rule data begins"
+            raise NoRuleDataError(  # the date itself is not echoed: it is patient data
+                f"the date of service is before {self.catalog.data_start.isoformat()}, "
+                "where cptrules rule data begins"
             )
         profile = self.profiles.get(payer, dos)
         if profile is None:
@@ -222,7 +222,7 @@ class Engine:
                     [("payer", "unknown payer profile (see `cptrules payers`)")]
                 )
             raise NoRuleDataError(
-                f"no version of payer profile {payer} is in force on {dos.isoformat()}"
+                f"no version of payer profile {payer} is in force on the date of service"
             )
         return profile
 

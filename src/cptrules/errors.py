@@ -15,6 +15,7 @@ __all__ = [
     "ConfigError",
     "CptRulesError",
     "DataError",
+    "InvalidFixError",
     "InvalidSessionError",
     "NoRuleDataError",
     "ProfileError",
@@ -41,6 +42,19 @@ class InvalidSessionError(CptRulesError, ValueError):
         more = f" (and {count - 5} more)" if count > 5 else ""
         noun = "problem" if count == 1 else "problems"
         super().__init__(f"invalid session, {count} {noun}: {head}{more}")
+
+
+class InvalidFixError(InvalidSessionError, IndexError):
+    """A fix cannot be applied: it names a line that does not exist, carries a value
+    its action does not take, or would remove every line.
+
+    ``errors`` holds every problem with its path (``fixes[2]``), as for any
+    invalid session. It is an ``IndexError`` and a ``ValueError`` too, as
+    :func:`cptrules.apply_fixes` raised those before.
+    """
+
+    def __init__(self, errors: str | tuple[tuple[str, str], ...] | list[tuple[str, str]]) -> None:
+        super().__init__((("fix", errors),) if isinstance(errors, str) else errors)
 
 
 class DataError(CptRulesError):

@@ -1,14 +1,19 @@
 """Typed, frozen models of one visit (a *session*) and its service lines.
 
-Build them with :func:`cptrules.load_session`, which validates everything and
-reports every problem at once; the constructors here trust their input.
+Every model validates on construction, exactly as :func:`cptrules.load_session`
+validates a dict (it is the same code): a hand-built ``ServiceLine(code="nonsense")``
+raises :class:`~cptrules.InvalidSessionError` with every problem and its path.
+Lists are accepted where tuples are stored (and kept as tuples). ``repr()`` never
+shows free text or the caller's opaque ids: only their presence.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
+from collections.abc import Callable
 from decimal import Decimal
-from typing import Literal
+from typing import Any, Literal, TypeVar
 
 import attrs
 
@@ -39,6 +44,39 @@ DISCIPLINES: tuple[str, ...] = (
 )
 
 
+_T = TypeVar("_T")
+
+#: The attrs ``__init__`` of each model, which does not validate: the parser
+#: builds models with it after validating their fields itself.
+TRUSTED_INIT: dict[type, Callable[..., None]] = {}
+
+#: The parser's validator (:func:`cptrules.parsing.validate`), installed by the
+#: parser when it is imported: it imports this module, so this one cannot import it.
+VALIDATOR: list[Callable[[Any], Any]] = []
+
+
+def _validating(cls: type[_T]) -> type[_T]:
+    """Make ``cls(...)`` validate the new instance (the parser's own checks)."""
+    trusted = cls.__init__
+
+    @functools.wraps(trusted)
+    def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
+        trusted(self, *args, **kwargs)
+        valid = VALIDATOR[0](self)  # raises InvalidSessionError; lists come back as tuples
+        for a in attrs.fields(type(self)):
+            object.__setattr__(self, a.name, getattr(valid, a.name))
+
+    TRUSTED_INIT[cls] = trusted
+    setattr(cls, "__init__", __init__)  # noqa: B010  (mypy keeps attrs' signature)
+    return cls
+
+
+def _hidden(value: object) -> str:
+    """The repr of free text or an opaque id: whether it is there, never what it says."""
+    return "None" if value is None else "<hidden>"
+
+
+@_validating
 @attrs.frozen
 class Provider:
     """Who furnished the services: a discipline and, optionally, an NPI."""
@@ -47,6 +85,7 @@ class Provider:
     npi: str | None = None
 
 
+@_validating
 @attrs.frozen
 class PlanOfCare:
     """A certification period: first and last day certified, and the signing day."""
@@ -56,15 +95,17 @@ class PlanOfCare:
     signed: dt.date | None = None
 
 
+@_validating
 @attrs.frozen
 class Documentation:
     """Free-text notes for one line. Never echoed in messages: only presence is read."""
 
-    response: str | None = None
-    rationale: str | None = None
-    goals: str | None = None
+    response: str | None = attrs.field(default=None, repr=_hidden)
+    rationale: str | None = attrs.field(default=None, repr=_hidden)
+    goals: str | None = attrs.field(default=None, repr=_hidden)
 
 
+@_validating
 @attrs.frozen
 class TherapyYtd:
     """Medicare allowed dollars accrued this calendar year, before the date of service."""
@@ -73,6 +114,7 @@ class TherapyYtd:
     ot: Decimal | None = None
 
 
+@_validating
 @attrs.frozen
 class ServiceLine:
     """One claim line: a code with its minutes, units, modifiers and context."""
@@ -91,9 +133,15 @@ class ServiceLine:
     documentation: Documentation | None = None
 
 
+@_validating
 @attrs.frozen
 class Session:
-    """One visit: date of service, payer, provider and service lines."""
+    """One visit: date of service, payer, provider and service lines.
+
+    ``id`` is the caller's own opaque visit or claim id (echoed as ``id`` in the
+    report, never in a message); ``patient`` an opaque key grouping one patient's
+    visits. Neither appears in ``repr()``.
+    """
 
     date_of_service: dt.date
     payer: str
@@ -105,3 +153,5 @@ class Session:
     progress_report: bool | None = None
     therapy_ytd_allowed: TherapyYtd | None = None
     total_treatment_minutes: int | None = None
+    id: str | None = attrs.field(default=None, repr=_hidden)
+    patient: str | None = attrs.field(default=None, repr=_hidden)

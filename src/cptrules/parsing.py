@@ -2,8 +2,17 @@
 
 The parser reports every problem of one input at once, each as ``(path, message)``
 (``lines[2].minutes``), and never echoes the offending value: only field names,
-codes, modifiers, minutes and units may appear in a message. Unknown keys are
-errors, so a typo cannot silently drop data.
+codes, modifiers, minutes and units may appear in a message, and an unknown key
+is reported at its parent's path without its name. Unknown keys are errors, so a
+typo cannot silently drop data. The fields, bounds and messages come from the
+format's one declaration (:mod:`cptrules._schema`).
+
+There is one path. Each reader tests the plain shape first (an exact ``str``,
+``int``, ``list`` or ``dict`` within bounds, or a memo hit) and returns; only a
+value that fails it goes on to the general tests, which accept the other Python
+types a caller has (``datetime.date``, ``Decimal``, tuples, any ``Mapping``) and
+build the error with its path. The models' constructors run the same readers
+(:func:`validate`).
 
 A well-formed code or modifier the catalog does not know is *not* a parse error:
 sessions carry E/M, imaging and other codes, and unknown modifiers become the
@@ -15,14 +24,18 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
+from . import _schema as S
+from ._memo import Memo
 from .catalog import catalog
-from .errors import InvalidSessionError
+from .errors import CptRulesError, InvalidSessionError
 from .models import (
     DISCIPLINES,
+    TRUSTED_INIT,
+    VALIDATOR,
     Documentation,
     PlanOfCare,
     Provider,
@@ -31,473 +44,792 @@ from .models import (
     TherapyYtd,
 )
 
-__all__ = ["MAX_LINES", "MAX_MINUTES", "MAX_TEXT", "dump_session", "load_session"]
+__all__ = [
+    "MAX_INPUT_BYTES",
+    "MAX_LINES",
+    "MAX_MINUTES",
+    "MAX_TEXT",
+    "MAX_UNITS",
+    "dump_session",
+    "load_session",
+    "validate",
+]
 
-#: Most minutes one field may hold: a whole day.
-MAX_MINUTES = 1440
-#: Most service lines in one session.
-MAX_LINES = 200
-#: Longest free-text documentation field, in characters.
-MAX_TEXT = 20_000
-#: Most units one line may bill.
-MAX_UNITS = 999
-#: Largest year-to-date allowed amount accepted, in dollars.
-MAX_DOLLARS = Decimal(10_000_000)
-
-_DATE = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII)
-_TIME = re.compile(r"([01]\d|2[0-3]):([0-5]\d)", re.ASCII)
-# CPT (5 digits, or 4 digits + F/T/U/M for category II/III, PLA, MAAA) and HCPCS II.
-_CODE = re.compile(r"\d{4}[0-9FTUM]|[A-V]\d{4}", re.ASCII)
-_MODIFIER = re.compile(r"[A-Z0-9]{2}", re.ASCII)
-# ICD-10-CM: letter (not U), digit, alphanumeric, optional dot and up to 4 more.
-_ICD10 = re.compile(r"[A-TV-Z]\d[0-9A-Z](\.[0-9A-Z]{1,4})?", re.ASCII)
-_NPI = re.compile(r"\d{10}", re.ASCII)
-_PAYER = re.compile(r"[a-z0-9][a-z0-9_.-]{0,63}", re.ASCII)
-_SAFE_KEY = re.compile(r"[A-Za-z0-9_]{1,40}", re.ASCII)
-
-_TOP_KEYS = frozenset(
-    (
-        "date_of_service",
-        "payer",
-        "provider",
-        "diagnoses",
-        "plan_of_care",
-        "treatment_day",
-        "progress_report",
-        "therapy_ytd_allowed",
-        "total_treatment_minutes",
-        "lines",
-    )
-)
-_LINE_KEYS = frozenset(
-    (
-        "code",
-        "minutes",
-        "units",
-        "modifiers",
-        "regions",
-        "techniques",
-        "assistant_minutes",
-        "diagnosis_pointers",
-        "muscles",
-        "start",
-        "end",
-        "documentation",
-    )
-)
-_PROVIDER_KEYS = frozenset(("discipline", "npi"))
-_POC_KEYS = frozenset(("start", "end", "signed"))
-_DOC_KEYS = frozenset(("response", "rationale", "goals"))
-_YTD_KEYS = frozenset(("pt_slp", "ot"))
+MAX_MINUTES = S.MAX_MINUTES
+MAX_LINES = S.MAX_LINES
+MAX_TEXT = S.MAX_TEXT
+MAX_UNITS = S.MAX_UNITS
+MAX_DOLLARS = S.MAX_DOLLARS
+MAX_INPUT_BYTES = S.MAX_INPUT_BYTES
 
 _Errors = list[tuple[str, str]]
+#: Where a value sits: a path string, or the index of the line it belongs to.
+_At = str | int
 
-_WHAT_MODIFIER = "a two-character modifier such as GP or 59"
-_WHAT_REGION = "a known region (see the session format)"
-_WHAT_TECH = "a known technique (see the session format)"
+_TOP_KEYS = S.SESSION.keys
+_LINE_KEYS = S.LINE.keys
+_PROVIDER_KEYS = S.PROVIDER.keys
+_POC_KEYS = S.PLAN_OF_CARE.keys
+_DOC_KEYS = S.DOCUMENTATION.keys
+_YTD_KEYS = S.THERAPY_YTD.keys
 
-
-def _key_path(prefix: str, key: object) -> str:
-    # A key may itself be patient data (a name typed as a key): echo only safe shapes.
-    name = key if isinstance(key, str) and _SAFE_KEY.fullmatch(key) else "<key>"
-    return f"{prefix}.{name}" if prefix else name
-
-
-def _check_keys(
-    obj: Mapping[Any, Any], allowed: frozenset[str], prefix: str, errs: _Errors
-) -> None:
-    if obj.keys() <= allowed:
-        return
-    for key in obj:
-        if key not in allowed:
-            errs.append((_key_path(prefix, key), "unknown key"))
-
-
-def _int(value: object, path: str, lo: int, hi: int, errs: _Errors) -> int | None:
-    if type(value) is not int or not lo <= value <= hi:
-        errs.append((path, f"must be a whole number from {lo} to {hi}"))
-        return None
-    return value
-
-
-_CACHE_MAX = 65536
-
-# Memo tables of the fast path (and of the careful helpers where they help). A
-# table holds only exact ``str`` values that the careful check accepted, so a hit
-# answers "valid" exactly as the regex would; the open-ended ones are bounded.
-# They fill as input arrives rather than at import, which they would slow down.
-_DATES: dict[str, dt.date] = {}
-_TIMES: dict[str, dt.time] = {}  # at most the 1,440 valid clock times
-_MODIFIERS: set[str] = set()  # at most the 1,296 valid modifiers
-_PAYERS: set[str] = set()
-_CODES: set[str] = set()
-_ICD10S: set[str] = set()
 _DISCIPLINES = frozenset(DISCIPLINES)
+_MUST_DISCIPLINE = S.PROVIDER["discipline"].message + " ".join(DISCIPLINES)
+
+# Memo tables: each holds only exact ``str`` values the full check accepted, so a
+# hit answers "valid" exactly as the check would. They fill as input arrives.
+_MEMO = 65536
+_DATES: Memo[str, dt.date] = Memo("parser dates", size=_MEMO)
+_TIMES: Memo[str, dt.time] = Memo("parser clock times", size=1440)
+_VALID: dict[re.Pattern[str], Memo[str, bool]] = {
+    p: Memo(f"parser {name}", size=_MEMO)
+    for p, name in (
+        (S.CODE, "codes"),
+        (S.MODIFIER, "modifiers"),
+        (S.ICD10, "diagnoses"),
+        (S.PAYER, "payers"),
+    )
+}
+_NPIS: Memo[str, bool] = Memo("parser NPIs", size=_MEMO)
+_MAX_DOLLARS_INT = int(MAX_DOLLARS)
+# The hot path reads the memos' dicts directly: a hit is its commonest step, and
+# clear_caches() empties these same dicts.
+_DATE_HITS = _DATES
+_TIME_HITS = _TIMES
+_CODE_HITS = _VALID[S.CODE]
+_MODIFIER_HITS = _VALID[S.MODIFIER]
+_PAYER_HITS = _VALID[S.PAYER]
+
+_new = object.__new__
+# The attrs __init__ of each model, without the model's own validation: the parser
+# builds a model only from values it has just validated.
+_init_provider = TRUSTED_INIT[Provider]
+_init_plan = TRUSTED_INIT[PlanOfCare]
+_init_ytd = TRUSTED_INIT[TherapyYtd]
+_init_doc = TRUSTED_INIT[Documentation]
+_init_line = TRUSTED_INIT[ServiceLine]
+_init_session = TRUSTED_INIT[Session]
 
 
-def _new_date(value: str) -> dt.date | None:
-    """The date of a ``str`` not yet in :data:`_DATES`, remembered; None if not a date."""
-    if not _DATE.fullmatch(value):
+def _path(at: _At, name: str) -> str:
+    """The path of ``name`` inside ``at`` (a path, or a line's index)."""
+    if type(at) is int:
+        return f"lines[{at}].{name}"
+    return f"{at}.{name}" if at else name
+
+
+def _plain(value: object) -> object:
+    """A ``str`` subclass as a plain ``str`` (its own methods are never called)."""
+    return str.__str__(value) if isinstance(value, str) else value
+
+
+# -- objects ----------------------------------------------------------------------------
+
+
+class _DupDict(dict[str, Any]):
+    """A decoded JSON object that had some key twice (the parser reports it)."""
+
+
+def _where(at: _At, name: str) -> str:
+    """The path of object ``name`` inside ``at`` ("" names ``at`` itself)."""
+    if name:
+        return _path(at, name)
+    return f"lines[{at}]" if type(at) is int else str(at)
+
+
+def _object(
+    value: object, keys: frozenset[str], at: _At, name: str, errs: _Errors
+) -> dict[str, Any] | None:
+    """``value`` as a dict holding only ``keys`` (errors for the rest); None if no mapping.
+
+    The object sits at ``name`` inside ``at`` (see :func:`_where`).
+    """
+    if type(value) is dict:
+        try:
+            if keys.issuperset(value):
+                return value
+        except Exception:  # a key whose __hash__ or __eq__ raises is an unknown key
+            pass
+        items: list[tuple[object, object]] = list(value.items())
+    elif isinstance(value, Mapping):
+        try:
+            items = list(value.items())
+        except Exception:
+            errs.append((_where(at, name), "could not be read"))
+            return {}
+        if type(value) is _DupDict:
+            errs.append((_where(at, name), "has a key twice"))
+    else:
+        return None
+    out: dict[str, Any] = {}
+    unknown = 0
+    for key, item in items:
+        if type(key) is str and key in keys:
+            out[key] = item
+        else:
+            unknown += 1
+    if unknown:
+        message = "unknown key" if unknown == 1 else f"{unknown} unknown keys"
+        errs.append((_where(at, name), message))
+    return out
+
+
+# -- scalar readers: (value, field, where, errors) -> value or None ---------------------
+
+
+def _text_to_day(text: str) -> dt.date | None:
+    if S.DATE.fullmatch(text) is None:
         return None
     try:
-        day = dt.date.fromisoformat(value)
+        return dt.date.fromisoformat(text)
     except ValueError:  # well-formed but impossible, such as 2026-02-30
         return None
+
+
+def _text_to_clock(text: str) -> dt.time | None:
+    m = S.TIME.fullmatch(text)
+    return None if m is None else dt.time(int(m.group(1)), int(m.group(2)))
+
+
+def _day_or_clock(value: object, f: S.Field, at: _At, errs: _Errors) -> Any:
+    """A date (``f.kind`` "date") or a clock time: ISO text, or the Python value itself."""
+    is_date = f.kind == "date"
+    memo: Memo[str, Any] = _DATES if is_date else _TIMES
     if type(value) is str:
-        if len(_DATES) >= _CACHE_MAX:
-            _DATES.clear()
-        _DATES[value] = day
-    return day
-
-
-def _new_time(value: str) -> dt.time | None:
-    """The time of a ``str`` not yet in :data:`_TIMES`, remembered; None if not HH:MM."""
-    m = _TIME.fullmatch(value)
-    if not m:
-        return None
-    t = dt.time(int(m.group(1)), int(m.group(2)))
+        hit = memo.get(value)
+        if hit is not None:
+            return hit
+    elif is_date:
+        if type(value) is dt.date:
+            return value
+    elif type(value) is dt.time and value.second == value.microsecond == 0 and not value.tzinfo:
+        return value
+    value = _plain(value)
     if type(value) is str:
-        _TIMES[value] = t
-    return t
+        got = _text_to_day(value) if is_date else _text_to_clock(value)
+        if got is not None:
+            return memo.put(value, got)
+    errs.append((_path(at, f.name), f.message))
+    return None
 
 
-def _remember(value: str, pattern: re.Pattern[str], seen: set[str]) -> bool:
-    """Whether ``value`` fully matches ``pattern``; a match is added to ``seen``."""
-    if not pattern.fullmatch(value):
+_date = _day_or_clock
+_time = _day_or_clock
+
+
+def _int(value: object, f: S.Field, at: _At, errs: _Errors) -> int | None:
+    if type(value) is int and f.lo <= value <= f.hi:
+        return value
+    errs.append((_path(at, f.name), f.message))
+    return None
+
+
+def _matches(value: str, pattern: re.Pattern[str]) -> bool:
+    """Whether ``value`` fully matches ``pattern`` (memoised per pattern)."""
+    seen = _VALID.get(pattern)
+    if seen is None:
+        return pattern.fullmatch(value) is not None
+    if value in seen:
+        return True
+    if pattern.fullmatch(value) is None:
         return False
-    if len(seen) >= _CACHE_MAX:
-        seen.clear()
-    seen.add(value)
+    seen.put(value, True)
     return True
 
 
-def _date(value: object, path: str, errs: _Errors) -> dt.date | None:
-    if type(value) is str:
-        hit = _DATES.get(value)
-        if hit is not None:
-            return hit
-    if isinstance(value, str):
-        day = _new_date(value)
-        if day is not None:
-            return day
-    errs.append((path, "must be an ISO date YYYY-MM-DD"))
+def _pattern(value: object, f: S.Field, at: _At, errs: _Errors) -> str | None:
+    assert f.pattern is not None
+    value = _plain(value)
+    if type(value) is str and _matches(value, f.pattern):
+        return value
+    errs.append((_path(at, f.name), f.message))
     return None
 
 
-def _time(value: object, prefix: str, name: str, errs: _Errors) -> dt.time | None:
-    if type(value) is str:
-        hit = _TIMES.get(value)
-        if hit is not None:
-            return hit
-    if isinstance(value, str):
-        t = _new_time(value)
-        if t is not None:
-            return t
-    errs.append((f"{prefix}.{name}", "must be a 24-hour clock time HH:MM"))
+def _text(value: object, f: S.Field, at: _At, errs: _Errors) -> str | None:
+    if type(value) is str and len(value) <= f.hi:
+        return value
+    value = _plain(value)
+    if type(value) is not str:
+        errs.append((_path(at, f.name), f.message))
+    elif len(value) > f.hi:
+        errs.append((_path(at, f.name), f"must be at most {f.hi} characters"))
+    else:
+        return value
     return None
 
 
-def _str_list(
-    value: object,
-    prefix: str,
-    name: str,
-    errs: _Errors,
-    check: Callable[[str], object],
-    what: str,
-    limit: int,
-) -> tuple[str, ...]:
-    if type(value) is list and len(value) <= limit:
+def _id(value: object, f: S.Field, at: _At, errs: _Errors) -> str | None:
+    value = _plain(value)
+    if type(value) is str and f.lo <= len(value) <= f.hi:
+        return value
+    errs.append((_path(at, f.name), f.message))
+    return None
+
+
+_VOCABS: dict[str, Mapping[str, object]] = {}
+
+
+def _optional(value: object, f: S.Field, read: Any, errs: _Errors) -> Any:
+    """``read`` of a session-level value that may be absent or null."""
+    return None if value is None else read(value, f, "", errs)
+
+
+def _vocab(f: S.Field) -> Mapping[str, object]:
+    """The catalog's vocabulary of ``f`` (read on first use: importing reads no data)."""
+    assert f.vocab is not None
+    vocab = _VOCABS.get(f.vocab)
+    if vocab is None:
+        cat = catalog()
+        vocab = _VOCABS[f.vocab] = cat.regions if f.vocab == "regions" else cat.techniques
+    return vocab
+
+
+def _strs(value: object, f: S.Field, at: _At, errs: _Errors) -> tuple[str, ...]:
+    """A list of distinct strings, each matching the field's pattern or vocabulary."""
+    pattern = f.pattern
+    if pattern is not None:
+        memo = _VALID[pattern]
+        known: Mapping[str, object] = memo
+    else:
+        known = _vocab(f)
+    if (type(value) is list or type(value) is tuple) and len(value) <= f.hi:
         for item in value:
-            if type(item) is not str or not check(item):
+            if type(item) is not str or (
+                item not in known and (pattern is None or not _matches(item, pattern))
+            ):
                 break
         else:
-            if len(set(value)) == len(value):
+            if len(value) < 2 or len(set(value)) == len(value):
                 return tuple(value)
-    path = f"{prefix}.{name}" if prefix else name
-    if not isinstance(value, list):
+    path = _path(at, f.name)
+    if not isinstance(value, list | tuple):
         errs.append((path, "must be a list"))
         return ()
-    if len(value) > limit:
-        errs.append((path, f"must hold at most {limit} items"))
+    if len(value) > f.hi:
+        errs.append((path, f"must hold at most {f.hi} items"))
         return ()
     out: list[str] = []
-    seen: set[str] = set()
     for i, item in enumerate(value):
-        if not isinstance(item, str) or not check(item):
-            errs.append((f"{path}[{i}]", f"must be {what}"))
-        elif item in seen:
-            errs.append((f"{path}[{i}]", f"duplicate {item}" if len(item) <= 40 else "duplicate"))
+        text = _plain(item)
+        if type(text) is not str or not (
+            _matches(text, f.pattern) if f.pattern is not None else text in _vocab(f)
+        ):
+            errs.append((f"{path}[{i}]", f"must be {f.message}"))
+        elif text in out:
+            errs.append((f"{path}[{i}]", f"duplicate {text}" if len(text) <= 40 else "duplicate"))
         else:
-            seen.add(item)
-            out.append(item)
+            out.append(text)
     return tuple(out)
 
 
-_NPIS: dict[str, bool] = {}
+def _pointers(value: object, f: S.Field, at: _At, n: int | None, errs: _Errors) -> tuple[int, ...]:
+    """Distinct 1-based pointers into ``n`` diagnoses (None: the diagnoses were bad)."""
+    if (type(value) is list or type(value) is tuple) and len(value) <= f.hi:
+        top = n if n is not None else 0
+        for item in value:
+            if type(item) is not int or not f.lo <= item <= top:
+                break
+        else:
+            if len(value) < 2 or len(set(value)) == len(value):
+                return tuple(value)
+    path = _path(at, f.name)
+    if not isinstance(value, list | tuple) or len(value) > f.hi:
+        errs.append((path, f.message))
+        return ()
+    out: list[int] = []
+    for j, ptr in enumerate(value):
+        if type(ptr) is not int or ptr < f.lo:
+            errs.append((f"{path}[{j}]", f"must be a whole number from {f.lo}"))
+        elif n is not None and ptr > n:
+            errs.append((f"{path}[{j}]", f"points past the {n} diagnoses"))
+        elif ptr in out:
+            errs.append((f"{path}[{j}]", "duplicate pointer"))
+        else:
+            out.append(ptr)
+    return tuple(out)
+
+
+def _dollars(value: object, f: S.Field, at: _At, errs: _Errors) -> Decimal | None:
+    if type(value) is float and 0.0 <= value < 1e7:  # False for NaN
+        # repr() is the shortest text that reads back as the float: plain
+        # "digits.digits" from 1e-4 up, in whole cents exactly when the "." is among
+        # its last 3 characters (below 1e-4 it is "...e-05", never whole cents).
+        text = repr(value)
+        if "." in text[-3:]:
+            return Decimal(text)
+    if type(value) is int:
+        if 0 <= value < _MAX_DOLLARS_INT:
+            return Decimal(value)  # exponent 0: whole cents
+        amount = Decimal(value) if -1 < value < 10**12 else None
+    elif type(value) is float:
+        amount = Decimal(repr(value))
+    elif type(value) is Decimal:
+        amount = value
+    else:
+        amount = None
+    if amount is None and type(value) is not int:
+        errs.append((_path(at, f.name), f.message))
+        return None
+    if amount is None or not amount.is_finite() or amount < 0 or amount >= MAX_DOLLARS:
+        errs.append((_path(at, f.name), f"must be from 0 to less than {MAX_DOLLARS} dollars"))
+        return None
+    exponent = amount.as_tuple().exponent
+    if isinstance(exponent, int) and exponent < -2:
+        errs.append((_path(at, f.name), "must be in whole cents"))
+        return None
+    return amount
 
 
 def _npi_ok(npi: str) -> bool:
     """Luhn check over the NPI with the 80840 health-industry prefix (memoised)."""
     got = _NPIS.get(npi)
     if got is None:
-        got = _npi_luhn(npi)
-        if len(_NPIS) >= _CACHE_MAX:
-            _NPIS.clear()
-        _NPIS[npi] = got
+        total = 0
+        for i, c in enumerate(reversed("80840" + npi)):
+            d = int(c)
+            if i % 2 == 1:
+                d = d * 2 - 9 if d > 4 else d * 2
+            total += d
+        got = _NPIS.put(npi, total % 10 == 0)
     return got
 
 
-def _npi_luhn(npi: str) -> bool:
-    digits = [int(c) for c in "80840" + npi]
-    total = 0
-    for i, d in enumerate(reversed(digits)):
-        if i % 2 == 1:
-            d *= 2
-            if d > 9:
-                d -= 9
-        total += d
-    return total % 10 == 0
+# -- objects of the format --------------------------------------------------------------
+
+(
+    _F_DOS,
+    _F_PAYER,
+    _F_PROVIDER,
+    _F_LINES,
+    _F_DIAGNOSES,
+    _F_POC,
+    _F_DAY,
+    _F_PROGRESS,
+    _F_YTD,
+    _F_TOTAL,
+    _F_ID,
+    _F_PATIENT,
+) = S.SESSION.fields
+_F_NPI = S.PROVIDER["npi"]
+_F_POC_DATES = S.PLAN_OF_CARE.fields
+_F_PT, _F_OT = S.THERAPY_YTD.fields
+_F_DOC_TEXT = S.DOCUMENTATION.fields
+(
+    _F_CODE,
+    _F_MINUTES,
+    _F_UNITS,
+    _F_MODIFIERS,
+    _F_REGIONS,
+    _F_TECHNIQUES,
+    _F_ASSISTANT,
+    _F_POINTERS,
+    _F_MUSCLES,
+    _F_LSTART,
+    _F_LEND,
+    _F_DOC,
+) = S.LINE.fields
+
+_PROVIDERS: Memo[tuple[str, str | None], Provider] = Memo("parser providers", size=4096)
+_MAX_MIN = _F_MINUTES.hi
+_MAX_UNITS = _F_UNITS.hi
 
 
 def _provider(value: object, errs: _Errors) -> Provider | None:
-    if not isinstance(value, dict):
-        errs.append(("provider", "must be an object"))
+    if type(value) is dict and len(value) <= 2:
+        d, npi = value.get("discipline"), value.get("npi")
+        if type(d) is str and (npi is None or type(npi) is str):
+            hit = _PROVIDERS.get((d, npi))
+            if hit is not None and len(value) == 1 + ("npi" in value):
+                return hit
+    if isinstance(value, Provider):
+        return value
+    obj = _object(value, _PROVIDER_KEYS, "", "provider", errs)
+    if obj is None:
+        errs.append(("provider", _F_PROVIDER.message))
         return None
-    _check_keys(value, _PROVIDER_KEYS, "provider", errs)
-    discipline = value.get("discipline")
-    ok = True
-    if "discipline" not in value:
+    n = len(errs)
+    discipline: Any = _plain(obj.get("discipline"))
+    if "discipline" not in obj:
         errs.append(("provider.discipline", "is required"))
-        ok = False
-    elif discipline not in DISCIPLINES:
-        errs.append(("provider.discipline", "must be one of " + " ".join(DISCIPLINES)))
-        ok = False
-    npi = value.get("npi")
+    elif type(discipline) is not str or discipline not in _DISCIPLINES:
+        errs.append(("provider.discipline", _MUST_DISCIPLINE))
+    npi = obj.get("npi")
     if npi is not None:
-        if not isinstance(npi, str) or not _NPI.fullmatch(npi):
-            errs.append(("provider.npi", "must be a 10-digit string"))
-            ok = False
-        elif not _npi_ok(npi):
+        npi = _pattern(npi, _F_NPI, "provider", errs)
+        if npi is not None and not _npi_ok(npi):
             errs.append(("provider.npi", "fails the NPI check digit"))
-            ok = False
-    if not ok:
+    if len(errs) != n:
         return None
-    assert isinstance(discipline, str)
-    return Provider(discipline=discipline, npi=npi)
+    assert type(discipline) is str
+    provider: Provider = _new(Provider)
+    _init_provider(provider, discipline, npi)
+    return _PROVIDERS.put((discipline, npi), provider)
 
 
 def _plan_of_care(value: object, errs: _Errors) -> PlanOfCare | None:
-    if not isinstance(value, dict):
-        errs.append(("plan_of_care", "must be an object or null"))
-        return None
-    _check_keys(value, _POC_KEYS, "plan_of_care", errs)
+    obj = _object(value, _POC_KEYS, "", "plan_of_care", errs)
+    if obj is None:
+        if isinstance(value, PlanOfCare):
+            obj = {"start": value.start, "end": value.end, "signed": value.signed}
+        else:
+            errs.append(("plan_of_care", _F_POC.message))
+            return None
     n = len(errs)
-    start = end = None
-    for key in ("start", "end"):
-        if key not in value:
-            errs.append((f"plan_of_care.{key}", "is required"))
-    if "start" in value:
-        start = _date(value["start"], "plan_of_care.start", errs)
-    if "end" in value:
-        end = _date(value["end"], "plan_of_care.end", errs)
-    signed_raw = value.get("signed")
-    signed = None if signed_raw is None else _date(signed_raw, "plan_of_care.signed", errs)
+    dates = []
+    for f in _F_POC_DATES:
+        raw = obj.get(f.name)
+        day = _DATE_HITS.get(raw) if type(raw) is str else None
+        if day is None:
+            if raw is not None or (f.required and f.name in obj):
+                day = _date(raw, f, "plan_of_care", errs)
+            elif f.required:
+                errs.append((f"plan_of_care.{f.name}", "is required"))
+        dates.append(day)
+    start, end, signed = dates
     if start is not None and end is not None and end < start:
         errs.append(("plan_of_care.end", "is before plan_of_care.start"))
     if len(errs) != n or start is None or end is None:
         return None
-    return PlanOfCare(start=start, end=end, signed=signed)
-
-
-def _dollars(value: object, path: str, errs: _Errors) -> Decimal | None:
-    if value is None:
-        return None
-    if type(value) is int:
-        amount = Decimal(value)
-    elif type(value) is float:
-        amount = Decimal(repr(value))
-    else:
-        errs.append((path, "must be a number of dollars"))
-        return None
-    exponent = amount.as_tuple().exponent
-    if not amount.is_finite() or amount < 0 or amount >= MAX_DOLLARS:
-        errs.append((path, f"must be from 0 to less than {MAX_DOLLARS} dollars"))
-        return None
-    if isinstance(exponent, int) and exponent < -2:
-        errs.append((path, "must be in whole cents"))
-        return None
-    return amount
+    plan: PlanOfCare = _new(PlanOfCare)
+    _init_plan(plan, start, end, signed)
+    return plan
 
 
 def _ytd(value: object, errs: _Errors) -> TherapyYtd | None:
-    if not isinstance(value, dict):
-        errs.append(("therapy_ytd_allowed", "must be an object or null"))
-        return None
-    _check_keys(value, _YTD_KEYS, "therapy_ytd_allowed", errs)
-    n = len(errs)
-    pt = _dollars(value.get("pt_slp"), "therapy_ytd_allowed.pt_slp", errs)
-    ot = _dollars(value.get("ot"), "therapy_ytd_allowed.ot", errs)
-    return None if len(errs) != n else TherapyYtd(pt_slp=pt, ot=ot)
-
-
-def _documentation(value: object, path: str, errs: _Errors) -> Documentation | None:
-    if not isinstance(value, dict):
-        errs.append((path, "must be an object or null"))
-        return None
-    _check_keys(value, _DOC_KEYS, path, errs)
-    fields: dict[str, str | None] = {}
-    for key in ("response", "rationale", "goals"):
-        text = value.get(key)
-        if text is None:
-            fields[key] = None
-        elif not isinstance(text, str):
-            errs.append((f"{path}.{key}", "must be a string or null"))
-        elif len(text) > MAX_TEXT:
-            errs.append((f"{path}.{key}", f"must be at most {MAX_TEXT} characters"))
+    obj = _object(value, _YTD_KEYS, "", "therapy_ytd_allowed", errs)
+    if obj is None:
+        if isinstance(value, TherapyYtd):
+            obj = {"pt_slp": value.pt_slp, "ot": value.ot}
         else:
-            fields[key] = text
-    if len(fields) != 3:
+            errs.append(("therapy_ytd_allowed", _F_YTD.message))
+            return None
+    n = len(errs)
+    pt = obj.get("pt_slp")
+    if pt is not None:
+        pt = _dollars(pt, _F_PT, "therapy_ytd_allowed", errs)
+    ot = obj.get("ot")
+    if ot is not None:
+        ot = _dollars(ot, _F_OT, "therapy_ytd_allowed", errs)
+    if len(errs) != n:
         return None
-    return Documentation(**fields)
+    ytd: TherapyYtd = _new(TherapyYtd)
+    _init_ytd(ytd, pt, ot)
+    return ytd
 
 
-def _int_at(value: object, p: str, name: str, lo: int, hi: int, errs: _Errors) -> int | None:
-    """``value`` when a whole number in [lo, hi]; else an error at ``p.name`` (built only then)."""
-    if type(value) is int and lo <= value <= hi:
+def _documentation(value: object, at: _At, errs: _Errors) -> Documentation | None:
+    obj = _object(value, _DOC_KEYS, at, "documentation", errs)
+    if obj is None:
+        if isinstance(value, Documentation):
+            obj = {"response": value.response, "rationale": value.rationale, "goals": value.goals}
+        else:
+            errs.append((_path(at, "documentation"), _F_DOC.message))
+            return None
+    n = len(errs)
+    texts = []
+    for f in _F_DOC_TEXT:
+        text = obj.get(f.name)
+        if text is not None and not (type(text) is str and len(text) <= f.hi):
+            text = _text(text, f, _path(at, "documentation"), errs)
+        texts.append(text)
+    if len(errs) != n:
+        return None
+    doc: Documentation = _new(Documentation)
+    _init_doc(doc, *texts)
+    return doc
+
+
+def _line(value: object, at: _At, n_diagnoses: int | None, errs: _Errors) -> ServiceLine | None:
+    """One service line; ``at`` is its index in the session ("" for a line on its own)."""
+    if isinstance(value, ServiceLine):  # valid on its own: check it against the session
+        if value.diagnosis_pointers:
+            _pointers(value.diagnosis_pointers, _F_POINTERS, at, n_diagnoses, errs)
         return value
-    errs.append((f"{p}.{name}", f"must be a whole number from {lo} to {hi}"))
-    return None
-
-
-def _line(value: object, i: int, n_diagnoses: int | None, errs: _Errors) -> ServiceLine | None:
-    p = f"lines[{i}]"
-    if not isinstance(value, dict):
-        errs.append((p, "must be an object"))
-        return None
-    _check_keys(value, _LINE_KEYS, p, errs)
     n = len(errs)
-    cat = catalog()
-    get = value.get
-    code = get("code")
-    if "code" not in value:
-        errs.append((f"{p}.code", "is required"))
-    elif not isinstance(code, str) or not _CODE.fullmatch(code):
-        errs.append((f"{p}.code", "must be a CPT or HCPCS code such as 97140 or G0283"))
-    raw = get("minutes")
-    minutes = None if raw is None else _int_at(raw, p, "minutes", 0, MAX_MINUTES, errs)
-    minutes_given = raw is not None
-    raw = get("units")
-    units = None if raw is None else _int_at(raw, p, "units", 0, MAX_UNITS, errs)
-    raw = get("modifiers")
-    modifiers: tuple[str, ...] = ()
-    if raw is not None:
-        modifiers = _str_list(raw, p, "modifiers", errs, _MODIFIER.fullmatch, _WHAT_MODIFIER, 12)
-    raw = get("regions")
-    regions: tuple[str, ...] = ()
-    if raw is not None:
-        regions = _str_list(raw, p, "regions", errs, cat.regions.__contains__, _WHAT_REGION, 10)
-    raw = get("techniques")
-    techniques: tuple[str, ...] = ()
-    if raw is not None:
-        techniques = _str_list(
-            raw, p, "techniques", errs, cat.techniques.__contains__, _WHAT_TECH, 32
-        )
-    raw = get("assistant_minutes")
-    assistant_minutes = None
-    if raw is not None:
-        assistant_minutes = _int_at(raw, p, "assistant_minutes", 0, MAX_MINUTES, errs)
-        if assistant_minutes is not None:
-            if not minutes_given:
-                errs.append((f"{p}.assistant_minutes", "needs minutes on the same line"))
-            elif minutes is not None and assistant_minutes > minutes:
-                errs.append((f"{p}.assistant_minutes", "must not exceed minutes"))
-    pointers: tuple[int, ...] = ()
-    raw = get("diagnosis_pointers")
-    if raw is not None:
-        if not isinstance(raw, list) or len(raw) > 4:
-            errs.append((f"{p}.diagnosis_pointers", "must be a list of at most 4 pointers"))
-        else:
-            out: list[int] = []
-            for j, ptr in enumerate(raw):
-                if type(ptr) is not int or ptr < 1:
-                    errs.append((f"{p}.diagnosis_pointers[{j}]", "must be a whole number from 1"))
-                elif n_diagnoses is not None and ptr > n_diagnoses:
-                    errs.append(
-                        (f"{p}.diagnosis_pointers[{j}]", f"points past the {n_diagnoses} diagnoses")
-                    )
-                elif ptr in out:
-                    errs.append((f"{p}.diagnosis_pointers[{j}]", "duplicate pointer"))
-                else:
-                    out.append(ptr)
-            pointers = tuple(out)
-    raw = get("muscles")
-    muscles = None if raw is None else _int_at(raw, p, "muscles", 1, 200, errs)
-    start_raw = get("start")
-    end_raw = get("end")
-    start = end = None
-    if start_raw is not None or end_raw is not None:
-        start = None if start_raw is None else _time(start_raw, p, "start", errs)
-        end = None if end_raw is None else _time(end_raw, p, "end", errs)
-        if start_raw is None or end_raw is None:
-            missing = "end" if end_raw is None else "start"
-            errs.append((f"{p}.{missing}", "start and end go together"))
-        elif start is not None and end is not None and end < start:
-            errs.append((f"{p}.end", "is before start"))
-    raw = get("documentation")
-    documentation = None if raw is None else _documentation(raw, f"{p}.documentation", errs)
-    if len(errs) != n or not isinstance(code, str):
+    obj = _object(value, _LINE_KEYS, at, "", errs)
+    if obj is None:
+        errs.append((_where(at, ""), "must be an object"))
         return None
-    return ServiceLine(
+    get = obj.get
+    code = get("code")
+    if type(code) is not str or (code not in _CODE_HITS and not _matches(code, S.CODE)):
+        if "code" not in obj:
+            errs.append((_path(at, "code"), "is required"))
+        else:
+            code = _pattern(code, _F_CODE, at, errs)
+    minutes = get("minutes")
+    if minutes is not None and not (type(minutes) is int and 0 <= minutes <= _MAX_MIN):
+        minutes = _int(minutes, _F_MINUTES, at, errs)
+    units = get("units")
+    if units is not None and not (type(units) is int and 0 <= units <= _MAX_UNITS):
+        units = _int(units, _F_UNITS, at, errs)
+    modifiers = get("modifiers")
+    if modifiers is None:
+        modifiers = ()
+    elif (
+        type(modifiers) is list
+        and len(modifiers) == 1
+        and type(modifiers[0]) is str
+        and modifiers[0] in _MODIFIER_HITS
+    ):  # one known modifier: the commonest line of all
+        modifiers = (modifiers[0],)
+    else:
+        modifiers = _strs(modifiers, _F_MODIFIERS, at, errs)
+    regions = get("regions")
+    regions = () if regions is None else _strs(regions, _F_REGIONS, at, errs)
+    techniques = get("techniques")
+    techniques = () if techniques is None else _strs(techniques, _F_TECHNIQUES, at, errs)
+    assistant = get("assistant_minutes")
+    if assistant is not None:
+        assistant = _int(assistant, _F_ASSISTANT, at, errs)
+        if assistant is not None:
+            if get("minutes") is None:
+                errs.append((_path(at, "assistant_minutes"), "needs minutes on the same line"))
+            elif minutes is not None and assistant > minutes:
+                errs.append((_path(at, "assistant_minutes"), "must not exceed minutes"))
+    pointers = get("diagnosis_pointers")
+    if pointers is not None:
+        if (
+            type(pointers) is list
+            and len(pointers) == 1
+            and type(pointers[0]) is int
+            and n_diagnoses is not None
+            and 1 <= pointers[0] <= n_diagnoses
+        ):
+            pointers = (pointers[0],)
+        else:
+            pointers = _pointers(pointers, _F_POINTERS, at, n_diagnoses, errs)
+    muscles = get("muscles")
+    if muscles is not None:
+        muscles = _int(muscles, _F_MUSCLES, at, errs)
+    raw_start = get("start")
+    raw_end = get("end")
+    start = end = None
+    if raw_start is not None or raw_end is not None:
+        start = _TIME_HITS.get(raw_start) if type(raw_start) is str else None
+        if start is None and raw_start is not None:
+            start = _time(raw_start, _F_LSTART, at, errs)
+        end = _TIME_HITS.get(raw_end) if type(raw_end) is str else None
+        if end is None and raw_end is not None:
+            end = _time(raw_end, _F_LEND, at, errs)
+        if raw_start is None or raw_end is None:
+            missing = "end" if raw_end is None else "start"
+            errs.append((_path(at, missing), "start and end go together"))
+        elif start is not None and end is not None and end < start:
+            errs.append((_path(at, "end"), "is before start"))
+    doc = get("documentation")
+    if doc is not None:
+        doc = _documentation(doc, at, errs)
+    if len(errs) != n:
+        return None
+    line: ServiceLine = _new(ServiceLine)
+    _init_line(
+        line,
         code,
         minutes,
         units,
         modifiers,
         regions,
         techniques,
-        assistant_minutes,
-        pointers,
+        assistant,
+        () if pointers is None else pointers,
         muscles,
         start,
         end,
-        documentation,
+        doc,
     )
+    return line
 
 
-def _decode(data: object) -> object:
-    if isinstance(data, str):  # tested first: JSON text is the common non-dict input
-        text = data
-    elif isinstance(data, bytes | bytearray | memoryview):
+def _session(value: object, errs: _Errors) -> Session | None:
+    obj = _object(value, _TOP_KEYS, "", "", errs)
+    if obj is None:
+        errs.append(("", "a session must be a JSON object"))
+        return None
+    get = obj.get
+    dos = get("date_of_service")
+    hit = _DATE_HITS.get(dos) if type(dos) is str else None
+    if hit is not None:
+        dos = hit
+    elif dos is not None or "date_of_service" in obj:
+        dos = _date(dos, _F_DOS, "", errs)
+    else:
+        errs.append(("date_of_service", "is required"))
+    payer = get("payer")
+    if type(payer) is not str or (payer not in _PAYER_HITS and not _matches(payer, S.PAYER)):
+        if "payer" not in obj:
+            errs.append(("payer", "is required"))
+        else:
+            payer = _pattern(payer, _F_PAYER, "", errs)
+    provider = get("provider")
+    if provider is not None or "provider" in obj:
+        provider = _provider(provider, errs)
+    else:
+        errs.append(("provider", "is required"))
+
+    diagnoses = get("diagnoses")
+    n_diagnoses: int | None = 0
+    if diagnoses is not None:
+        n = len(errs)
+        diagnoses = _strs(diagnoses, _F_DIAGNOSES, "", errs)
+        n_diagnoses = len(diagnoses) if len(errs) == n else None
+    plan = get("plan_of_care")
+    if plan is not None:
+        plan = _plan_of_care(plan, errs)
+    day = _optional(get("treatment_day"), _F_DAY, _int, errs)
+    progress = get("progress_report")
+    if progress is not None and type(progress) is not bool:
+        errs.append(("progress_report", _F_PROGRESS.message))
+        progress = None
+    ytd = get("therapy_ytd_allowed")
+    if ytd is not None:
+        ytd = _ytd(ytd, errs)
+    total = _optional(get("total_treatment_minutes"), _F_TOTAL, _int, errs)
+    sid = _optional(get("id"), _F_ID, _id, errs)
+    patient = _optional(get("patient"), _F_PATIENT, _id, errs)
+
+    raw = get("lines")
+    lines = []
+    if (type(raw) is list or type(raw) is tuple) and 0 < len(raw) <= MAX_LINES:
+        for i, item in enumerate(raw):
+            lines.append(_line(item, i, n_diagnoses, errs))
+    elif "lines" not in obj:
+        errs.append(("lines", "is required"))
+    elif not isinstance(raw, list | tuple) or not raw:
+        errs.append(("lines", _F_LINES.message))
+    else:
+        errs.append(("lines", f"must hold at most {MAX_LINES} lines"))
+
+    if errs:
+        return None
+    session: Session = _new(Session)
+    _init_session(
+        session,
+        dos,
+        payer,
+        provider,
+        tuple(lines),
+        () if diagnoses is None else diagnoses,
+        plan,
+        day,
+        progress,
+        ytd,
+        total,
+        sid,
+        patient,
+    )
+    return session
+
+
+# -- entry points -----------------------------------------------------------------------
+
+
+class _Constant(ValueError):
+    """NaN, Infinity or -Infinity in JSON text."""
+
+
+def _reject_constant(name: str) -> object:
+    raise _Constant(name)
+
+
+def _pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out = dict(pairs)
+    return out if len(out) == len(pairs) else _DupDict(pairs)
+
+
+# json.loads(text, ...) builds a decoder per call; build them once. The second sees
+# every JSON object's pairs, so it finds a key given twice, at twice the cost.
+_DECODER = json.JSONDecoder(parse_constant=_reject_constant)
+_PAIRS_DECODER = json.JSONDecoder(parse_constant=_reject_constant, object_pairs_hook=_pairs)
+
+
+def _text_of(data: str | bytes | bytearray | memoryview) -> str:
+    """The JSON text of ``data``, bounded, UTF-8 checked, byte order mark dropped."""
+    if isinstance(data, str):
+        text = str.__str__(data)
+        if len(text) > MAX_INPUT_BYTES:
+            raise InvalidSessionError([("", f"more than {MAX_INPUT_BYTES} characters")])
+    else:
+        raw = bytes(data)
+        if len(raw) > MAX_INPUT_BYTES:
+            raise InvalidSessionError([("", f"more than {MAX_INPUT_BYTES} bytes")])
         try:
-            text = bytes(data).decode("utf-8")
+            text = raw.decode("utf-8")
         except UnicodeDecodeError as exc:
             raise InvalidSessionError([("", f"not UTF-8 text (byte {exc.start})")]) from None
-    else:
-        return data
+    return text[1:] if text.startswith("\ufeff") else text
+
+
+def _decode(text: str, decoder: json.JSONDecoder) -> object:
     try:
-        return _DECODER.decode(text)
+        return decoder.decode(text)
     except json.JSONDecodeError as exc:
         raise InvalidSessionError(
             [("", f"not valid JSON (line {exc.lineno}, column {exc.colno})")]
         ) from None
-    except ValueError:
+    except _Constant:
         raise InvalidSessionError([("", "not valid JSON (NaN or Infinity)")]) from None
+    except ValueError:  # int(): more digits than the interpreter converts
+        raise InvalidSessionError([("", "not valid JSON (a number has too many digits)")]) from None
     except RecursionError:
         raise InvalidSessionError([("", "JSON nested too deeply")]) from None
 
 
-def _reject_constant(name: str) -> object:
-    raise ValueError(name)
+def _keys_given(obj: dict[str, Any], session: Session) -> int:
+    """The colons the JSON text of valid ``session`` has if no key came twice.
+
+    Every key in JSON text is followed by one ``:``, and in a valid session no other
+    ``:`` stands outside the clock times, the documentation and the opaque ids. The
+    decoded dicts hold each key once: their keys plus those colons is the text's
+    count exactly when no key was given twice (a mismatch means "look closer").
+    """
+    keys = len(obj)
+    colons = 0
+    for name in ("provider", "plan_of_care", "therapy_ytd_allowed"):
+        sub = obj.get(name)
+        if type(sub) is dict:
+            keys += len(sub)
+    if session.id is not None:
+        colons += session.id.count(":")
+    if session.patient is not None:
+        colons += session.patient.count(":")
+    for raw in obj["lines"]:  # valid: every line a dict, every text a str or None
+        keys += len(raw)
+        if raw.get("start") is not None:  # with its end: "HH:MM" twice
+            colons += 2
+        doc = raw.get("documentation")
+        if doc:
+            keys += len(doc)
+            for text in doc.values():
+                if text:
+                    colons += text.count(":")
+    return keys + colons
 
 
-# json.loads(text, parse_constant=...) builds a decoder per call; build it once.
-_DECODER = json.JSONDecoder(parse_constant=_reject_constant)
+def _parse(data: object, errs: _Errors) -> Session | None:
+    if type(data) is dict:
+        return _session(data, errs)
+    if not isinstance(data, str | bytes | bytearray | memoryview):
+        return _session(data, errs)
+    text = _text_of(data)
+    obj = _decode(text, _DECODER)
+    session = _session(obj, errs)
+    if session is not None and type(obj) is dict and text.count(":") == _keys_given(obj, session):
+        return session
+    # An error, or colons unaccounted for: decode again, seeing every object's pairs.
+    errs.clear()
+    return _session(_decode(text, _PAIRS_DECODER), errs)
 
 
 def load_session(data: Mapping[str, Any] | str | bytes) -> Session:
-    """Parse and validate one session from a dict, a JSON string or JSON bytes.
+    """Parse and validate one session from a mapping, a JSON string or JSON bytes.
 
     Raises :class:`~cptrules.InvalidSessionError` listing every problem with its
-    path; never another exception for bad input.
+    path; never another exception, whatever the input. Besides JSON types it
+    accepts ``datetime.date`` and ``datetime.time`` values, ``Decimal`` dollars,
+    tuples for lists and any ``Mapping`` for objects. JSON text may start with a
+    byte order mark; an object with the same key twice is an error.
 
     >>> s = load_session({"date_of_service": "2026-03-04", "payer": "medicare",
     ...     "provider": {"discipline": "PT"}, "lines": [{"code": "97140", "minutes": 23}]})
@@ -508,451 +840,103 @@ def load_session(data: Mapping[str, Any] | str | bytes) -> Session:
     ...
     cptrules.errors.InvalidSessionError: invalid session, 3 problems: date_of_service: is required; provider: is required; lines: is required
     """  # noqa: E501  (a doctest line cannot be wrapped)
-    obj = data if type(data) is dict else _decode(data)
-    if type(obj) is dict:
-        session = _fast_session(obj)
-        if session is not None:
-            return session
-    return _careful_session(obj)
-
-
-# -- fast path --------------------------------------------------------------------------
-#
-# Most input is valid, and the careful path below spends most of its time on what
-# an error would need (paths, messages, every problem at once) and on general
-# checks (isinstance, regexes, helper calls per field). The fast path accepts only
-# the plainest shapes (exact dict, list, str, int, float, bool; see the memo tables
-# above) and returns None the moment anything is off or merely unusual; the careful
-# path then parses the input again from scratch, so every error and every odd but
-# valid input still goes through the one careful path. When the fast path returns a
-# Session it is the one the careful path would build (tests/test_parsing.py checks
-# this with Hypothesis). It must never raise: every membership or comparison below
-# comes after an exact type test.
-
-
-def _fast_session(obj: dict[Any, Any]) -> Session | None:
-    """The Session of ``obj`` when plainly valid, else None (then parse carefully)."""
-    if not _TOP_KEYS.issuperset(obj):
-        return None
-    get = obj.get
-    raw = get("date_of_service")
-    if type(raw) is not str:
-        return None
-    dos = _DATES.get(raw) or _new_date(raw)
-    if dos is None:
-        return None
-    payer = get("payer")
-    if type(payer) is not str or (payer not in _PAYERS and not _remember(payer, _PAYER, _PAYERS)):
-        return None
-
-    raw = get("provider")
-    if type(raw) is not dict or not _PROVIDER_KEYS.issuperset(raw):
-        return None
-    discipline = raw.get("discipline")
-    npi = raw.get("npi")
-    if type(discipline) is not str or (npi is not None and type(npi) is not str):
-        return None
-    provider = _PROVIDERS.get((discipline, npi)) or _new_provider(discipline, npi)
-    if provider is None:
-        return None
-
-    raw = get("diagnoses")
-    diagnoses: tuple[str, ...] = ()
-    if raw is not None:
-        if type(raw) is not list or len(raw) > 12:
-            return None
-        for code in raw:
-            if type(code) is not str or (
-                code not in _ICD10S and not _remember(code, _ICD10, _ICD10S)
-            ):
-                return None
-        if len(raw) > 1 and len(set(raw)) != len(raw):
-            return None
-        diagnoses = tuple(raw)
-
-    raw = get("plan_of_care")
-    plan = None
-    if raw is not None:
-        if type(raw) is not dict or not _POC_KEYS.issuperset(raw):
-            return None
-        start = raw.get("start")
-        end = raw.get("end")
-        signed = raw.get("signed")
-        if type(start) is not str or type(end) is not str:
-            return None
-        if signed is not None and type(signed) is not str:
-            return None
-        start = _DATES.get(start) or _new_date(start)
-        end = _DATES.get(end) or _new_date(end)
-        if start is None or end is None or end < start:
-            return None
-        if signed is not None:
-            signed = _DATES.get(signed) or _new_date(signed)
-            if signed is None:
-                return None
-        plan = PlanOfCare(start, end, signed)
-
-    treatment_day = get("treatment_day")
-    if treatment_day is not None and (
-        type(treatment_day) is not int or not 1 <= treatment_day <= 10_000
-    ):
-        return None
-    progress = get("progress_report")
-    if progress is not None and type(progress) is not bool:
-        return None
-
-    raw = get("therapy_ytd_allowed")
-    ytd = None
-    if raw is not None:
-        if type(raw) is not dict or not _YTD_KEYS.issuperset(raw):
-            return None
-        pt = raw.get("pt_slp")
-        ot = raw.get("ot")
-        if pt is not None:
-            pt = _fast_dollars(pt)
-            if pt is None:
-                return None
-        if ot is not None:
-            ot = _fast_dollars(ot)
-            if ot is None:
-                return None
-        ytd = TherapyYtd(pt, ot)
-
-    total = get("total_treatment_minutes")
-    if total is not None and (type(total) is not int or not 0 <= total <= MAX_MINUTES):
-        return None
-
-    raw = get("lines")
-    if type(raw) is not list or not 0 < len(raw) <= MAX_LINES:
-        return None
-    cat = catalog()
-    regions = cat.regions
-    techniques = cat.techniques
-    n_diagnoses = len(diagnoses)
-    lines = []
-    for item in raw:
-        line = _fast_line(item, n_diagnoses, regions, techniques)
-        if line is None:
-            return None
-        lines.append(line)
-
-    return Session(
-        dos,
-        payer,
-        provider,
-        tuple(lines),
-        diagnoses,
-        plan,
-        treatment_day,
-        progress,
-        ytd,
-        total,
-    )
-
-
-# Frozen models are values, so one instance can serve every session that has the
-# same provider (a clinic bills the same few all day).
-_PROVIDERS: dict[tuple[str, str | None], Provider] = {}
-
-
-def _new_provider(discipline: str, npi: str | None) -> Provider | None:
-    """The Provider of plain strings not yet in :data:`_PROVIDERS`, remembered; or None."""
-    if discipline not in _DISCIPLINES:
-        return None
-    if npi is not None:
-        ok = _NPIS.get(npi)  # holds only strings that matched _NPI
-        if ok is None:
-            ok = _NPI.fullmatch(npi) is not None and _npi_ok(npi)
-        if not ok:
-            return None
-    provider = Provider(discipline, npi)
-    if len(_PROVIDERS) >= _CACHE_MAX:
-        _PROVIDERS.clear()
-    _PROVIDERS[discipline, npi] = provider
-    return provider
-
-
-def _fast_dollars(value: object) -> Decimal | None:
-    """:func:`_dollars` of a plain int or float when valid, else None."""
-    if type(value) is int:
-        # Decimal(int) is finite with exponent 0: only the range can be wrong.
-        return Decimal(value) if 0 <= value < 10_000_000 else None
-    if type(value) is float and 0.0 <= value < 1e7:  # False for NaN; no infinity
-        # repr() is the shortest string that reads back as the float, so its Decimal
-        # is in range too (rounding is monotonic and 0 and 1e7 are exact floats;
-        # -0.0 gives Decimal("-0.0"), not below 0, as in _dollars). That repr is
-        # plain "digits.digits" from 1e-4 up (exponent -2 or more exactly when the
-        # "." is among the last 3 characters) and "...e-05" and the like below 1e-4
-        # (never a "." among the last 3): cheaper than Decimal.as_tuple().
-        text = repr(value)
-        if "." in text[-3:]:
-            return Decimal(text)
-    return None
-
-
-def _fast_line(
-    value: object,
-    n_diagnoses: int,
-    regions: Mapping[str, bool],
-    techniques: Mapping[str, str],
-) -> ServiceLine | None:
-    """The ServiceLine of ``value`` when plainly valid, else None (see the fast path)."""
-    if type(value) is not dict or not _LINE_KEYS.issuperset(value):
-        return None
-    get = value.get
-    code = get("code")
-    if type(code) is not str or (code not in _CODES and not _remember(code, _CODE, _CODES)):
-        return None
-    minutes = get("minutes")
-    if minutes is not None and (type(minutes) is not int or not 0 <= minutes <= MAX_MINUTES):
-        return None
-    units = get("units")
-    if units is not None and (type(units) is not int or not 0 <= units <= MAX_UNITS):
-        return None
-
-    raw = get("modifiers")
-    modifiers: tuple[str, ...] = ()
-    if raw is not None:
-        if type(raw) is not list:
-            return None
-        if len(raw) == 1:
-            item = raw[0]
-            if type(item) is not str or (
-                item not in _MODIFIERS and not _remember(item, _MODIFIER, _MODIFIERS)
-            ):
-                return None
-            modifiers = (item,)
-        else:
-            if len(raw) > 12:
-                return None
-            for item in raw:
-                if type(item) is not str or (
-                    item not in _MODIFIERS and not _remember(item, _MODIFIER, _MODIFIERS)
-                ):
-                    return None
-            if len(set(raw)) != len(raw):
-                return None
-            modifiers = tuple(raw)
-    raw = get("regions")
-    line_regions: tuple[str, ...] = ()
-    if raw is not None:
-        if type(raw) is not list or len(raw) > 10:
-            return None
-        for item in raw:
-            if type(item) is not str or item not in regions:
-                return None
-        if len(raw) > 1 and len(set(raw)) != len(raw):
-            return None
-        line_regions = tuple(raw)
-    raw = get("techniques")
-    line_techniques: tuple[str, ...] = ()
-    if raw is not None:
-        if type(raw) is not list or len(raw) > 32:
-            return None
-        for item in raw:
-            if type(item) is not str or item not in techniques:
-                return None
-        if len(raw) > 1 and len(set(raw)) != len(raw):
-            return None
-        line_techniques = tuple(raw)
-
-    assistant = get("assistant_minutes")
-    if assistant is not None and (
-        type(assistant) is not int or minutes is None or not 0 <= assistant <= minutes
-    ):
-        return None
-    raw = get("diagnosis_pointers")
-    pointers: tuple[int, ...] = ()
-    if raw is not None:
-        if type(raw) is not list:
-            return None
-        if len(raw) == 1:
-            item = raw[0]
-            if type(item) is not int or not 1 <= item <= n_diagnoses:
-                return None
-            pointers = (item,)
-        else:
-            if len(raw) > 4:
-                return None
-            for item in raw:
-                if type(item) is not int or not 1 <= item <= n_diagnoses:
-                    return None
-            if len(set(raw)) != len(raw):
-                return None
-            pointers = tuple(raw)
-    muscles = get("muscles")
-    if muscles is not None and (type(muscles) is not int or not 1 <= muscles <= 200):
-        return None
-
-    start = get("start")
-    end = get("end")
-    if start is not None or end is not None:
-        if type(start) is not str or type(end) is not str:
-            return None
-        start = _TIMES.get(start) or _new_time(start)
-        end = _TIMES.get(end) or _new_time(end)
-        if start is None or end is None or end < start:
-            return None
-
-    raw = get("documentation")
-    documentation = None
-    if raw is not None:
-        if type(raw) is not dict or not _DOC_KEYS.issuperset(raw):
-            return None
-        response = raw.get("response")
-        rationale = raw.get("rationale")
-        goals = raw.get("goals")
-        for text in (response, rationale, goals):
-            if text is not None and (type(text) is not str or len(text) > MAX_TEXT):
-                return None
-        documentation = Documentation(response, rationale, goals)
-
-    return ServiceLine(
-        code,
-        minutes,
-        units,
-        modifiers,
-        line_regions,
-        line_techniques,
-        assistant,
-        pointers,
-        muscles,
-        start,
-        end,
-        documentation,
-    )
-
-
-# -- careful path -----------------------------------------------------------------------
-
-
-def _careful_session(obj: object) -> Session:
-    """Validate ``obj`` field by field, raising InvalidSessionError with every problem."""
-    if not isinstance(obj, dict):
-        raise InvalidSessionError([("", "a session must be a JSON object")])
     errs: _Errors = []
-    _check_keys(obj, _TOP_KEYS, "", errs)
-    get = obj.get
-
-    dos = None
-    if "date_of_service" not in obj:
-        errs.append(("date_of_service", "is required"))
-    else:
-        dos = _date(obj["date_of_service"], "date_of_service", errs)
-
-    payer = get("payer")
-    if "payer" not in obj:
-        errs.append(("payer", "is required"))
-    elif not isinstance(payer, str) or not _PAYER.fullmatch(payer):
-        errs.append(
-            ("payer", "must be a payer profile id such as medicare (see `cptrules payers`)")
-        )
-
-    provider = None
-    if "provider" not in obj:
-        errs.append(("provider", "is required"))
-    else:
-        provider = _provider(obj["provider"], errs)
-
-    diagnoses: tuple[str, ...] = ()
-    n_diagnoses: int | None = 0
-    if get("diagnoses") is not None:
-        n_before = len(errs)
-        diagnoses = _str_list(
-            obj["diagnoses"],
-            "",
-            "diagnoses",
-            errs,
-            _ICD10.fullmatch,
-            "an ICD-10-CM code such as M54.50",
-            12,
-        )
-        n_diagnoses = len(diagnoses) if len(errs) == n_before else None
-
-    plan = None if get("plan_of_care") is None else _plan_of_care(obj["plan_of_care"], errs)
-    treatment_day = None
-    if get("treatment_day") is not None:
-        treatment_day = _int(obj["treatment_day"], "treatment_day", 1, 10_000, errs)
-    progress = get("progress_report")
-    if progress is not None and type(progress) is not bool:
-        errs.append(("progress_report", "must be true, false or null"))
-        progress = None
-    ytd = None if get("therapy_ytd_allowed") is None else _ytd(obj["therapy_ytd_allowed"], errs)
-    total = None
-    if get("total_treatment_minutes") is not None:
-        total = _int(
-            obj["total_treatment_minutes"], "total_treatment_minutes", 0, MAX_MINUTES, errs
-        )
-
-    lines: list[ServiceLine] = []
-    raw_lines = get("lines")
-    if "lines" not in obj:
-        errs.append(("lines", "is required"))
-    elif not isinstance(raw_lines, list) or not raw_lines:
-        errs.append(("lines", "must be a non-empty list"))
-    elif len(raw_lines) > MAX_LINES:
-        errs.append(("lines", f"must hold at most {MAX_LINES} lines"))
-    else:
-        for i, raw in enumerate(raw_lines):
-            line = _line(raw, i, n_diagnoses, errs)
-            if line is not None:
-                lines.append(line)
-
-    if errs:
+    try:
+        session = _parse(data, errs)
+    except CptRulesError:
+        raise
+    except Exception:  # a foreign object misbehaving (a Mapping whose items() raises, ...)
+        errs.append(("", "could not be read"))
+        session = None
+    if session is None:
         raise InvalidSessionError(errs)
-    assert dos is not None
-    assert provider is not None
-    assert isinstance(payer, str)
-    return Session(
-        date_of_service=dos,
-        payer=payer,
-        provider=provider,
-        lines=tuple(lines),
-        diagnoses=diagnoses,
-        plan_of_care=plan,
-        treatment_day=treatment_day,
-        progress_report=progress,
-        therapy_ytd_allowed=ytd,
-        total_treatment_minutes=total,
+    return session
+
+
+def validate(model: object) -> Any:
+    """``model`` checked as the parser checks input; a valid copy (lists as tuples).
+
+    The models' constructors call this; it raises
+    :class:`~cptrules.InvalidSessionError` with every problem and its path.
+    """
+    errs: _Errors = []
+    out = None
+    try:
+        out = _validate(model, errs)
+    except CptRulesError:
+        raise
+    except Exception:
+        errs.append(("", "could not be read"))
+    if errs or out is None:
+        raise InvalidSessionError(errs)
+    return out
+
+
+def _fields(model: object) -> dict[str, Any]:
+    names = next(v for k, v in _ATTRS.items() if isinstance(model, k))
+    return {name: getattr(model, name) for name in names}
+
+
+_ATTRS: dict[type, tuple[str, ...]] = {
+    cls: tuple(o.name for o in obj.fields)
+    for cls, obj in (
+        (Session, S.SESSION),
+        (ServiceLine, S.LINE),
+        (Provider, S.PROVIDER),
+        (PlanOfCare, S.PLAN_OF_CARE),
+        (TherapyYtd, S.THERAPY_YTD),
+        (Documentation, S.DOCUMENTATION),
     )
+}
 
 
-def _money(amount: Decimal) -> int | float:
-    return int(amount) if amount == amount.to_integral_value() else float(amount)
+def _validate(model: object, errs: _Errors) -> Any:
+    fields = _fields(model)
+    if isinstance(model, Session):
+        return _session(fields, errs)
+    if isinstance(model, ServiceLine):
+        return _line(fields, "", None, errs)
+    if isinstance(model, Provider):
+        return _provider(fields, errs)
+    if isinstance(model, PlanOfCare):
+        return _plan_of_care(fields, errs)
+    if isinstance(model, TherapyYtd):
+        return _ytd(fields, errs)
+    return _documentation(fields, "", errs)
 
 
-def _dump_line(line: ServiceLine) -> dict[str, Any]:
-    out: dict[str, Any] = {"code": line.code}
-    if line.minutes is not None:
-        out["minutes"] = line.minutes
-    if line.units is not None:
-        out["units"] = line.units
-    if line.modifiers:
-        out["modifiers"] = list(line.modifiers)
-    if line.regions:
-        out["regions"] = list(line.regions)
-    if line.techniques:
-        out["techniques"] = list(line.techniques)
-    if line.assistant_minutes is not None:
-        out["assistant_minutes"] = line.assistant_minutes
-    if line.diagnosis_pointers:
-        out["diagnosis_pointers"] = list(line.diagnosis_pointers)
-    if line.muscles is not None:
-        out["muscles"] = line.muscles
-    if line.start is not None and line.end is not None:
-        out["start"] = line.start.strftime("%H:%M")
-        out["end"] = line.end.strftime("%H:%M")
-    doc = line.documentation
-    if doc is not None:
-        out["documentation"] = {
-            k: v
-            for k, v in (
-                ("response", doc.response),
-                ("rationale", doc.rationale),
-                ("goals", doc.goals),
-            )
-            if v is not None
-        }
+# -- dump -------------------------------------------------------------------------------
+
+
+def _dump_value(f: S.Field, value: Any) -> Any:
+    kind = f.kind
+    if kind == "date":
+        return value.isoformat()
+    if kind == "time":
+        return value.strftime("%H:%M")
+    if kind == "dollars":
+        return int(value) if value == value.to_integral_value() else float(value)
+    if kind in ("strs", "pointers"):
+        return list(value)
+    if kind == "lines":
+        return [_dump(S.LINE, line) for line in value]
+    if kind == "object":
+        assert f.obj is not None
+        return _dump(S.OBJECTS[f.obj], value)
+    return value
+
+
+def _dump(obj: S.Obj, model: object) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    last = None
+    for f in obj.fields:
+        value = getattr(model, f.name)
+        if f.kind == "lines":
+            last = f, value
+        elif obj is S.PLAN_OF_CARE or (value is not None and value != ()):
+            out[f.name] = None if value is None else _dump_value(f, value)
+    if last is not None:
+        out[last[0].name] = _dump_value(*last)
     return out
 
 
@@ -961,32 +945,7 @@ def dump_session(session: Session) -> dict[str, Any]:
 
     Absent optional fields are left out, so the output is canonical.
     """
-    out: dict[str, Any] = {
-        "date_of_service": session.date_of_service.isoformat(),
-        "payer": session.payer,
-        "provider": {"discipline": session.provider.discipline},
-    }
-    if session.provider.npi is not None:
-        out["provider"]["npi"] = session.provider.npi
-    if session.diagnoses:
-        out["diagnoses"] = list(session.diagnoses)
-    poc = session.plan_of_care
-    if poc is not None:
-        out["plan_of_care"] = {
-            "start": poc.start.isoformat(),
-            "end": poc.end.isoformat(),
-            "signed": None if poc.signed is None else poc.signed.isoformat(),
-        }
-    if session.treatment_day is not None:
-        out["treatment_day"] = session.treatment_day
-    if session.progress_report is not None:
-        out["progress_report"] = session.progress_report
-    ytd = session.therapy_ytd_allowed
-    if ytd is not None:
-        out["therapy_ytd_allowed"] = {
-            k: _money(v) for k, v in (("pt_slp", ytd.pt_slp), ("ot", ytd.ot)) if v is not None
-        }
-    if session.total_treatment_minutes is not None:
-        out["total_treatment_minutes"] = session.total_treatment_minutes
-    out["lines"] = [_dump_line(line) for line in session.lines]
-    return out
+    return _dump(S.SESSION, session)
+
+
+VALIDATOR[:] = [validate]  # the models' constructors validate through it

@@ -21,8 +21,9 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 import attrs
 
+from . import _schema
 from ._memo import Memo
-from .errors import InvalidSessionError
+from .errors import InvalidFixError, InvalidSessionError
 from .models import ServiceLine, Session
 from .parsing import dump_session, load_session
 
@@ -56,17 +57,42 @@ FIX_ACTIONS: tuple[str, ...] = (
     "remove_line",
 )
 SEVERITIES: tuple[str, ...] = ("error", "warning", "info")
+#: Most units a :class:`Fix` may carry (far above any day's minutes allow).
+MAX_FIX_UNITS = 99_999
 #: Most rounds of fixes and checks :meth:`Report.settle` makes.
 MAX_FIX_ROUNDS = 8
 
 
+def _fix_value(
+    _fix: Fix, _attribute: attrs.Attribute[int | str | None], value: int | str | None
+) -> None:
+    """A fix's value is bounded: units, a modifier or a code.
+
+    Units may pass the session format's bound (a rule may work out more units
+    than a line can carry): :func:`apply_fixes` refuses such a result and
+    :meth:`Report.settle` leaves that fix out and says so.
+    """
+    if value is None or (type(value) is int and 0 <= value <= MAX_FIX_UNITS):
+        return
+    if type(value) is str and (_schema.MODIFIER.fullmatch(value) or _schema.CODE.fullmatch(value)):
+        return
+    raise InvalidFixError(
+        f"a fix's value must be units from 0 to {MAX_FIX_UNITS}, a modifier or a code"
+    )
+
+
 @attrs.frozen
 class Fix:
-    """A machine-applicable change: ``action`` on ``line`` with ``value``."""
+    """A machine-applicable change: ``action`` on ``line`` with ``value``.
+
+    The value is checked on construction: units from 0 to 999, a two-character
+    modifier, a well-formed code, or None; anything else raises
+    :class:`~cptrules.errors.InvalidFixError`.
+    """
 
     action: FixAction
     line: int
-    value: int | str | None = None
+    value: int | str | None = attrs.field(default=None, validator=_fix_value)
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON form: ``{"action", "line"}`` plus ``"value"`` where it takes one."""
@@ -195,10 +221,13 @@ class Report:
     def to_dict(self, *, record: int | None = None, file: str | None = None) -> dict[str, Any]:
         """The JSON report: ok, payer, date of service, data version, units and findings.
 
-        A batch adds ``file`` (the input's name, when it read several) and
+        The caller's ``id`` of the session follows ``ok`` when it has one. A batch
+        adds ``file`` (the input's name, when it read several) and
         ``record`` (the 1-based input line the session came from) after ``ok``.
         """
         out: dict[str, Any] = {"ok": self.ok}
+        if self.session.id is not None:
+            out["id"] = self.session.id  # the caller's own id: here only, never in a message
         if file is not None:
             out["file"] = file
         if record is not None:
@@ -325,23 +354,25 @@ def apply_fixes(session: Session, fixes: Iterable[Fix]) -> Session:
     is checked as :func:`~cptrules.load_session` checks input: a fix naming a line
     that does not exist, a value of the wrong kind, or a result it would reject
     (negative units, no line left) raises
-    :class:`~cptrules.InvalidSessionError` with every problem and its path.
+    :class:`~cptrules.InvalidSessionError` with every problem and its path
+    (:class:`~cptrules.errors.InvalidFixError`, also an ``IndexError``, where the
+    fixes themselves are wrong).
 
     >>> import cptrules
     >>> s = cptrules.load_session({"date_of_service": "2026-03-04", "payer": "medicare",
     ...     "provider": {"discipline": "PT"}, "lines": [{"code": "97110", "minutes": 20}]})
     >>> try:
-    ...     apply_fixes(s, [Fix("set_units", 0, -1)])
+    ...     apply_fixes(s, [Fix("set_units", 3, 1)])
     ... except cptrules.InvalidSessionError as exc:
     ...     print(exc.errors)
-    (('lines[0].units', 'must be a whole number from 0 to 999'),)
+    (('fixes[0]', 'names a line that does not exist'),)
     """
     lines: list[ServiceLine] = list(session.lines)
     removed: set[int] = set()
     errors: list[tuple[str, str]] = []
     for k, fix in enumerate(fixes):
         where = f"fixes[{k}]"
-        if not (type(fix.line) is int and 0 <= fix.line < len(lines)):
+        if not isinstance(fix, Fix) or not (type(fix.line) is int and 0 <= fix.line < len(lines)):
             errors.append((where, "names a line that does not exist"))
             continue
         line = lines[fix.line]
@@ -368,10 +399,10 @@ def apply_fixes(session: Session, fixes: Iterable[Fix]) -> Session:
         else:
             errors.append((where, "unknown fix action"))
     if errors:
-        raise InvalidSessionError(errors)
+        raise InvalidFixError(errors)
     kept = tuple(line for i, line in enumerate(lines) if i not in removed)
     if not kept:
-        raise InvalidSessionError([("lines", "the fixes remove every line: nothing is left")])
+        raise InvalidFixError([("lines", "the fixes remove every line: nothing is left")])
     out = attrs.evolve(session, lines=kept)
     load_session(dump_session(out))  # raises InvalidSessionError as for any input
     return out
@@ -579,8 +610,9 @@ def _make_encoder(
         n2 + "}",
     )
     list_open, list_sep, list_close = "[" + n2, "," + n2, n1 + "]"
-    r_ok, r_payer, r_date, r_version, r_data, r_units, r_findings, r_end = (
+    r_ok, r_id, r_payer, r_date, r_version, r_data, r_units, r_findings, r_end = (
         "{" + key(n1, "ok", True),
+        key(n1, "id"),
         key(n1, "payer"),
         key(n1, "date_of_service"),
         key(n1, "data_version"),
@@ -679,8 +711,10 @@ def _make_encoder(
                 if plain:
                     unit_texts.put(key, text)
             units.append(text)
+        sid = report.session.id
         return (
-            f"{r_ok}{'true' if ok else 'false'}{place}{r_payer}{q(report.payer)}"
+            f"{r_ok}{'true' if ok else 'false'}"
+            f"{'' if sid is None else r_id + _quote(sid)}{place}{r_payer}{q(report.payer)}"
             f"{r_date}{_date(report.date_of_service)}{r_version}{q(report.data_version)}"
             f"{data_text(report.data) if report.data else ''}"
             f"{r_units}{list_open + list_sep.join(units) + list_close if units else '[]'}"

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from cptrules import default_engine
 from cptrules._context import Context
 from cptrules.errors import DataError
-from cptrules.models import Provider, ServiceLine, Session
+from cptrules.models import TRUSTED_INIT, Provider, ServiceLine, Session
 from cptrules.ncci import (
     EditTables,
     MemoryTables,
@@ -370,6 +370,14 @@ def test_store_is_opened_read_only(store_path: Path) -> None:
     tables.close()
 
 
+def _unchecked_line(code: str, modifiers: tuple[str, ...]) -> ServiceLine:
+    """A line with a fixture code: the fixtures' synthetic Z-codes are not well-formed
+    HCPCS codes, so the model's own check (the parser's) would refuse them."""
+    line: ServiceLine = object.__new__(ServiceLine)
+    TRUSTED_INIT[ServiceLine](line, code, None, 1, modifiers)
+    return line
+
+
 @settings(max_examples=100, deadline=None)
 @given(
     lines=st.lists(
@@ -391,7 +399,7 @@ def test_ptp_rule_finds_the_same_from_the_store_as_from_the_files(
         date_of_service=day,
         payer="medicare",
         provider=Provider("PT"),
-        lines=tuple(ServiceLine(code, units=1, modifiers=mods) for code, mods in lines),
+        lines=tuple(_unchecked_line(code, mods) for code, mods in lines),
     )
     engine = default_engine()
     profile = engine.profile_for("medicare", session)

@@ -392,16 +392,17 @@ def test_thresholds_are_the_sourced_amounts() -> None:
     ("year", "threshold"),
     [(2022, "2150"), (2023, "2230"), (2024, "2330"), (2025, "2410"), (2026, "2480")],
 )
-def test_threshold_versus_one_cent_over(year: int, threshold: str) -> None:
+def test_threshold_versus_one_cent_below(year: int, threshold: str) -> None:
+    """KX is required from the threshold itself on: at it, every dollar of the visit is above."""
     poc = {"start": f"{year}-02-01", "end": f"{year}-04-30", "signed": f"{year}-02-10"}
+    below = kx_visit(str(Decimal(threshold) - Decimal("0.01")), dos=f"{year}-03-04", poc=poc)
     at = kx_visit(threshold, dos=f"{year}-03-04", poc=poc)
-    over = kx_visit(str(Decimal(threshold) + Decimal("0.01")), dos=f"{year}-03-04", poc=poc)
-    assert not [f for f in found(at, "modifier.kx") if f.severity == "error"]
-    got = found(over, "modifier.kx")
+    assert not [f for f in found(below, "modifier.kx") if f.severity == "error"]
+    got = found(at, "modifier.kx")
     assert [(f.line, f.severity) for f in got] == [(0, "error"), (1, "error")]
     assert all(fixes(f) == [("add_modifier", f.line, "KX")] for f in got)
     assert f"${Decimal(threshold):,.2f}" in got[0].message
-    assert cleared(over, "modifier.kx")
+    assert cleared(at, "modifier.kx")
 
 
 def test_calendar_year_boundary_chooses_the_threshold() -> None:
@@ -415,7 +416,7 @@ def test_calendar_year_boundary_chooses_the_threshold() -> None:
 
 @pytest.mark.parametrize(
     ("ytd", "warned"),
-    [("2231.99", False), ("2232.00", True), ("2479.99", True), ("2480.00", True)],
+    [("2231.99", False), ("2232.00", True), ("2479.99", True)],
 )
 def test_warning_within_ten_percent_below(ytd: str, warned: bool) -> None:
     got = found(kx_visit(ytd), "modifier.kx")
@@ -462,10 +463,10 @@ def test_missing_bucket_amount_is_not_checked() -> None:
 @pytest.mark.parametrize(("year", "amount"), [(2020, "2080"), (2021, "2110")])
 def test_kx_2020_and_2021_thresholds(year: int, amount: str) -> None:
     poc = {"start": f"{year}-02-01", "end": f"{year}-04-30", "signed": f"{year}-02-10"}
+    below = found(kx_visit(f"{int(amount) - 1}.99", dos=f"{year}-03-04", poc=poc), "modifier.kx")
     at = found(kx_visit(amount, dos=f"{year}-03-04", poc=poc), "modifier.kx")
-    over = found(kx_visit(f"{amount}.01", dos=f"{year}-03-04", poc=poc), "modifier.kx")
-    assert {f.severity for f in at} == {"warning"}
-    assert {f.severity for f in over} == {"error"}
+    assert {f.severity for f in below} == {"warning"}
+    assert {f.severity for f in at} == {"error"}
 
 
 def test_kx_well_below_threshold_is_an_info_without_fix() -> None:
@@ -739,3 +740,24 @@ def test_a_pt_billing_an_slp_evaluation_is_not_told_of_complexity_levels() -> No
     (f,) = found(visit(line("97161", None, 1, "GN"), discipline="SLP"), "modifier.therapy")
     assert "cannot be billed by an SLP" in f.message
     assert "complexity" not in f.message
+
+
+def test_messages_name_the_profiles_payer_not_medicare(tmp_path: Path) -> None:
+    """A commercial profile that asks for GP/GO/GN and AT gets its own name in messages."""
+    profile = tmp_path / "acme.toml"
+    profile.write_text(
+        'id = "acme"\nname = "Acme Health"\nextends = "commercial"\neffective = 2020-01-01\n'
+        'source = "Acme provider manual"\ntherapy_modifiers = true\ncmt_at_modifier = true\n'
+        "[sources]\n"
+        'therapy_modifiers = "Acme provider manual"\ncmt_at_modifier = "Acme provider manual"\n',
+        encoding="utf-8",
+    )
+    engine = cptrules.Engine(profiles=[profile])
+    therapy = engine.check(visit(line("97110", 30, 2)), payer="acme")
+    dc = visit(line("98940", None, 1, regions=["lumbar"]), discipline="DC", poc=None)
+    at = engine.check(dc, payer="acme")
+    rules = ("modifier.therapy", "modifier.at")
+    got = [f.message for f in (*therapy.findings, *at.findings) if f.rule in rules]
+    assert got
+    assert all("Medicare" not in m for m in got), got
+    assert any("Acme Health" in m for m in got)

@@ -41,3 +41,20 @@ def test_trigger_runs_the_rule_when_present() -> None:
         "lines": [{"code": "97010", "units": 1, "modifiers": ["GP"]}],
     }
     assert "coverage.bundled" in ENGINE.check(data).rules()
+
+
+def test_a_modifier_kind_triggers_its_rule() -> None:
+    """modifier.distinct names the kind ``distinct`` (data/modifiers.toml) as its trigger."""
+    data = {
+        "date_of_service": "2026-03-04",
+        "payer": "medicare",
+        "provider": {"discipline": "PT"},
+        "lines": [{"code": "97110", "minutes": 30, "units": 2, "modifiers": ["GP"]}],
+    }
+    session = cptrules.load_session(data)
+    ctx = Context(session, ENGINE.profile_for("medicare", session), ENGINE.catalog, ENGINE.tables)
+    assert "mod:therapy" in ctx.present
+    assert "mod:distinct" not in ctx.present
+    assert REGISTRY["modifier.distinct"].triggers == {"mod:distinct"}
+    data["lines"][0]["modifiers"] = ["GP", "59"]  # type: ignore[index]  # a list of lines
+    assert "modifier.distinct" in ENGINE.check(data).rules()

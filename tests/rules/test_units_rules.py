@@ -10,10 +10,7 @@ from hypothesis import strategies as st
 
 import cptrules
 from cptrules import strategies
-from cptrules._context import Context
 from cptrules.ncci import bundled_tables
-from cptrules.rules import REGISTRY
-from cptrules.rules.units import _untimed_findings, untimed
 
 ENGINE = cptrules.Engine(tables=bundled_tables())
 
@@ -164,8 +161,7 @@ def test_anthem_cap_by_date() -> None:
 
 
 # Untimed codes (one-per-session, by regions, acupuncture initial and add-on)
-# beside a timed one, repeated and over their units: where the fast path must
-# hand over to the general path.
+# beside a timed one, repeated and over their units.
 _UNTIMED = ["97012", "G0283", "97161", "98941", "97810", "97811", "97813", "97814", "97110"]
 _untimed_mixes = st.lists(
     st.tuples(st.sampled_from(_UNTIMED), st.none() | st.integers(0, 3)), min_size=1, max_size=5
@@ -177,19 +173,67 @@ _untimed_mixes = st.lists(
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.data())
-def test_untimed_fast_path_agrees_with_the_general_path(data: st.DataObject) -> None:
-    """The fast path answers only where the general path finds nothing: same findings."""
-    session = data.draw(
-        st.one_of(
-            strategies.sessions(),
-            strategies.faulty_sessions(rule="units.untimed"),
-            strategies.clean_sessions(payer="medicare"),
-            _untimed_mixes,
-        )
-    )
+@given(st.one_of(strategies.sessions(), _untimed_mixes))
+def test_untimed_fixes_leave_nothing_to_fix(session: cptrules.Session) -> None:
+    """Applying units.untimed's own fixes (one unit, one line) leaves it nothing to fix:
+    only the acupuncture findings, which carry no fix, may remain."""
     assume(session.date_of_service >= ENGINE.catalog.data_start)
-    profile = ENGINE.profile_for("medicare", session)
-    ctx = Context(session, profile, ENGINE.catalog, ENGINE.tables)
-    r = REGISTRY["units.untimed"]
-    assert list(untimed(ctx, r)) == _untimed_findings(ctx, r)
+    report = ENGINE.check(session, "medicare")
+    fixes = [x for f in report.findings if f.rule == "units.untimed" for x in f.fixes]
+    fixed = cptrules.apply_fixes(session, fixes)
+    again = [f for f in ENGINE.check(fixed, "medicare").findings if f.rule == "units.untimed"]
+    assert all(not f.fixes for f in again), again
+
+
+def test_three_way_tie_billed_2_2_0_is_over_billing_not_only_under() -> None:
+    """20/20/20 minutes give 4 units: every code at least 1 (CMS Pub. 100-04 ch. 5 sec.
+    20.2 C). 2/2/0 matches the total, but 97112 took 97116's unit: an error."""
+    data = visit([("97110", 20, 2), ("97112", 20, 2), ("97116", 20, 0)])
+    got = [f for f in ENGINE.check(data).findings if f.rule == "units.total-time"]
+    assert [(f.line, f.severity) for f in got] == [(1, "error"), (2, "warning")]
+    assert [x.value for x in got[0].fixes] == [1]
+    assert "97110 x2, 97112 x1, 97116 x1" in got[0].message
+    fixed = ENGINE.check(ENGINE.check(data).fixed())
+    assert not [f for f in fixed.findings if f.rule == "units.total-time"]
+
+
+def test_tie_billed_away_from_the_engines_pick_is_fixed_to_the_closest_allocation() -> None:
+    """20/20 is 3 units; billed 0/3 the closest legal allocation is 1/2, not the pick 2/1."""
+    data = visit([("97110", 20, 0), ("97112", 20, 3)])
+    got = [f for f in ENGINE.check(data).findings if f.rule == "units.total-time"]
+    assert [(f.line, f.severity, f.fixes[0].value) for f in got] == [
+        (0, "warning", 1),
+        (1, "error", 2),
+    ]
+
+
+def _split(*mods: tuple[str, ...]) -> dict[str, Any]:
+    data = visit([("97110", 13, 1)] * len(mods))
+    for line_, m in zip(data["lines"], mods, strict=True):
+        line_["modifiers"] = list(m)
+        if "CQ" in m:
+            line_["assistant_minutes"] = 13
+    return data
+
+
+def test_therapist_line_and_assistant_line_are_not_a_single_line_finding() -> None:
+    """CMS's CQ/CO billing examples bill one code on a therapist line and a CQ line."""
+    assert not unit_findings(_split(("GP",), ("GP", "CQ")), "units.single-line")
+    assert unit_findings(_split(("GP",), ("GP",)), "units.single-line")
+    assert unit_findings(_split(("GP",), ("GP", "CQ"), ("GP", "CQ")), "units.single-line")
+
+
+@pytest.mark.parametrize("payer", ["medicare", "commercial"])
+@pytest.mark.parametrize(("units", "severity"), [(3, "error"), (1, "warning")])
+def test_97129_for_45_minutes_is_advised_as_97129_x1_and_97130_x2(
+    payer: str, units: int, severity: str
+) -> None:
+    rule = "units.total-time" if payer == "medicare" else "units.per-code"
+    got = [f for f in ENGINE.check(visit([("97129", 45, units)], payer)).findings if f.rule == rule]
+    assert [(f.line, f.severity) for f in got] == [(0, severity)]
+    assert "97129 x1 and 97130 x2" in got[0].message
+    assert not [
+        f
+        for f in ENGINE.check(visit([("97129", 15, 1), ("97130", 30, 2)], payer)).findings
+        if f.rule == rule
+    ]

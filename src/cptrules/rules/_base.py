@@ -23,10 +23,13 @@ against a profile's lineage, or ``"*"`` for every profile. ``applies`` narrows
 by a profile setting (``lambda p: p.unit_method == "total-time"``) so payer
 differences stay data. A profile's ``rules.on``/``rules.off`` override both.
 A rule emitting several severities passes ``severity=`` to :meth:`Rule.finding`.
-``triggers`` (codes, code families, or ``@DISCIPLINE``) lets the engine skip a
-rule on a session where none of them is present; give it only where the rule
-provably finds nothing without one.
-Rules whose facts are single-source [S] or disputed [?] say so in the citation.
+``triggers`` (codes, code families, ``@DISCIPLINE``, or ``mod:KIND`` naming a
+modifier kind of ``data/modifiers.toml`` such as ``mod:distinct``) lets the
+engine skip a rule on a session where none of them is present; give it only
+where the rule provably finds nothing without one. ``effective`` defaults to
+the first date of service of the bundled data (``data_start`` in ``codes.toml``).
+Rules whose facts come from a single source, or whose sources disagree, say so
+in words in the citation.
 """
 
 from __future__ import annotations
@@ -37,6 +40,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
+from ..catalog import catalog
 from ..report import Finding, Fix, Severity
 
 if TYPE_CHECKING:
@@ -47,8 +51,13 @@ __all__ = ["REGISTRY", "Example", "Rule", "RuleFunc", "rule"]
 
 RuleFunc = Callable[["Context", "Rule"], Iterable[Finding]]
 
-#: first date of service covered by any rule (CMS data before it is not bundled)
-DATA_START = dt.date(2020, 1, 1)
+
+def __getattr__(name: str) -> Any:
+    """``DATA_START``, kept for callers: the first date of service of the bundled data,
+    declared once as ``data_start`` in ``data/codes.toml``."""
+    if name == "DATA_START":
+        return catalog().data_start
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 @attrs.frozen
@@ -77,12 +86,21 @@ class Rule:
     confidence: str
     func: RuleFunc = attrs.field(repr=False)
     examples: tuple[Example, ...] = ()
-    effective: dt.date = DATA_START
+    #: first date of service in force; None: from the first day of the bundled data
+    starts: dt.date | None = None
     until: dt.date | None = None
     applies: Callable[[PayerProfile], bool] | None = attrs.field(default=None, repr=False)
     family: str = ""
-    #: codes, code families or ``@DISCIPLINE``: the rule runs only when one is present
+    #: codes, code families, ``@DISCIPLINE`` or ``mod:KIND`` (a modifier kind of
+    #: ``data/modifiers.toml``): the rule runs only when one is present
     triggers: frozenset[str] | None = None
+
+    @property
+    def effective(self) -> dt.date:
+        """The first date of service the rule is in force (the data's first day by default)."""
+        if self.starts is not None:
+            return self.starts
+        return catalog().data_start
 
     def finding(
         self,
@@ -105,7 +123,8 @@ class Rule:
 
     def in_force(self, day: dt.date) -> bool:
         """True when the rule applies to a date of service (``until`` is its last day)."""
-        return self.effective <= day and (self.until is None or day <= self.until)
+        starts = self.starts
+        return (starts is None or starts <= day) and (self.until is None or day <= self.until)
 
     def for_profile(self, profile: PayerProfile) -> bool:
         """True when the rule applies to ``profile`` (before dates are considered)."""
@@ -131,7 +150,7 @@ def rule(
     payers: tuple[str, ...],
     confidence: str,
     examples: tuple[Example, ...] = (),
-    effective: dt.date = DATA_START,
+    effective: dt.date | None = None,
     until: dt.date | None = None,
     applies: Callable[[PayerProfile], bool] | None = None,
     triggers: Iterable[str] | None = None,
@@ -150,7 +169,7 @@ def rule(
             confidence=confidence,
             func=func,
             examples=examples,
-            effective=effective,
+            starts=effective,
             until=until,
             applies=applies,
             family=rule_id.split(".", 1)[0],

@@ -6,10 +6,9 @@ stripping whitespace, and that is all a rule looks at.
 
 - ``doc.manual-therapy``: a 97140 line without technique, body region, the
   patient's response, the skilled rationale or the link to goals
-  (REFERENCE.md 4, [C-3]).
+  (three sources agree).
 - ``doc.timed-minutes``: the lines' timed minutes add up to more than the
-  visit's total treatment time (Pub. 100-02, ch. 15, sec. 220.3; REFERENCE.md
-  1.1, [C-2]).
+  visit's total treatment time (Pub. 100-02, ch. 15, sec. 220.3; two sources).
 """
 
 from __future__ import annotations
@@ -101,7 +100,7 @@ _NOTE_FIELDS: tuple[tuple[str, Severity, str], ...] = (
     severity="error",
     citation=(
         "CMS Pub. 100-02, ch. 15, sec. 220.3 (treatment notes); manual therapy documentation "
-        "elements as summarised in cptrules REFERENCE.md 4 [C-3]"
+        "elements (three sources agree)"
     ),
     summary="97140 without technique, body region, patient response or skilled rationale.",
     payers=("*",),
@@ -119,7 +118,7 @@ _NOTE_FIELDS: tuple[tuple[str, Severity, str], ...] = (
 def manual_therapy(ctx: Context, r: Rule) -> list[Finding]:
     """Each 97140 line must show technique(s), body region, response, rationale and goals.
 
-    Source: REFERENCE.md 4 [C-3]: a 97140 note names the technique(s), the body
+    Source (three sources agree): a 97140 note names the technique(s), the body
     region, the minutes, why a skilled clinician was needed, the patient's
     response and the link to goals; each note must let every intervention be
     matched to its code (Pub. 100-02, ch. 15, sec. 220.3). Minutes are
@@ -137,7 +136,7 @@ def manual_therapy(ctx: Context, r: Rule) -> list[Finding]:
       shown: on review an undocumented service is an unsupported one.
     - no patient response, no skilled rationale: **warning**. The service is
       identified, but its medical necessity is at risk on review.
-    - no link to goals: **info**. REFERENCE.md 4 lists it, but the goals
+    - no link to goals: **info**. The sources list it, but the goals
       themselves live in the plan of care (checked by ``poc.*``); it is graded
       a note so a record with response and rationale is not flagged as a risk
       twice.
@@ -216,11 +215,11 @@ def _missing_elements(r: Rule, i: int, line: ServiceLine) -> Iterator[Finding]:
 def timed_minutes(ctx: Context, r: Rule) -> Iterator[Finding]:
     """Timed minutes billed must fit inside the visit's total treatment time.
 
-    Source: Pub. 100-02, ch. 15, sec. 220.3 as summarised in REFERENCE.md 1.1
-    [C-2]: notes show total timed minutes and total treatment time, and billing
+    Source: Pub. 100-02, ch. 15, sec. 220.3 (two sources): notes show total
+    timed minutes and total treatment time, and billing
     must agree with them. Timed minutes are summed over every line of a timed
     code that carries minutes (untimed codes' minutes are not counted: the
-    contract's rule is about timed minutes only); more than
+    rule is about timed minutes only); more than
     ``total_treatment_minutes`` is an **error**, session-wide.
 
     When ``total_treatment_minutes`` is absent on a Medicare visit with timed

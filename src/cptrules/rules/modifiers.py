@@ -1,8 +1,15 @@
 """Rules of the modifiers family: GP/GO/GN, CQ/CO, KX, 59/X, AT and unknown modifiers.
 
-Sources are REFERENCE.md sections 2.1 and 3 (CMS Pub. 100-04 ch. 5 and ch. 12,
-the NCCI policy manual). Yearly dollar amounts live in
+Sources: CMS Pub. 100-04 ch. 5 (therapy and assistant modifiers, KX) and ch. 12
+(AT), the NCCI Policy Manual ch. 1 (59/X). Which modifier is of which kind
+(therapy, assistant, distinct, liability, ...) and which discipline it stands
+for is data in ``cptrules/data/modifiers.toml``, read through the catalog
+(:class:`~cptrules.catalog.ModifierSets`); yearly dollar amounts live in
 ``cptrules/data/medicare_thresholds.toml``, read once on first use.
+
+Each rule is one function: a cheap visit-level guard that clears the usual
+clean visit, then one loop over the lines with a cheap per-line ``continue``;
+only real violations are worded.
 
 Which therapy discipline a line belongs to is decided one way for every rule
 here (:func:`plan_discipline`), so the fixes of different rules agree with one
@@ -14,9 +21,8 @@ single therapy modifier.
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import tomllib
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from collections.abc import Set as AbstractSet
 from decimal import Decimal, InvalidOperation
 from importlib import resources
@@ -25,6 +31,8 @@ from typing import Any
 import attrs
 
 from .._context import Context
+from .._memo import Memo
+from ..catalog import catalog
 from ..errors import DataError
 from ..report import Finding, Fix
 from ._base import Example, Rule, rule
@@ -33,7 +41,7 @@ from ._examples import line as _line
 from ._examples import pt_visit
 
 __all__ = [
-    "THERAPY_MODIFIER",
+    "THERAPY_MODIFIER",  # noqa: F822  # served by the module __getattr__ below
     "AssistantPolicy",
     "ThresholdYear",
     "assistant_modifier",
@@ -47,14 +55,6 @@ __all__ = [
     "unknown_modifier",
 ]
 
-#: therapist discipline -> its therapy modifier
-THERAPY_MODIFIER: Mapping[str, str] = {"PT": "GP", "OT": "GO", "SLP": "GN"}
-#: therapy modifier -> discipline
-_MOD_DISCIPLINE: Mapping[str, str] = {m: d for d, m in THERAPY_MODIFIER.items()}
-_THERAPY_MODS = frozenset(_MOD_DISCIPLINE)
-#: discipline -> its assistant modifier (no assistant modifier exists for SLP)
-_ASSISTANT_MODIFIER: Mapping[str, str] = {"PT": "CQ", "OT": "CO"}
-_ASSISTANT_MODS = frozenset(_ASSISTANT_MODIFIER.values())
 _ASSISTANT_NAME: Mapping[str, str] = {"CQ": "a PTA", "CO": "an OTA"}
 _DISCIPLINE_NAME: Mapping[str, str] = {
     "PT": "physical therapy",
@@ -71,21 +71,16 @@ _A_DISCIPLINE: Mapping[str, str] = {
 _COMPLEXITY = frozenset(("PT", "OT"))
 #: "an SLP", "an OT": the article a discipline's abbreviation is read with
 _ARTICLE: Mapping[str, str] = {"SLP": "an", "OT": "an"}
-_DISTINCT = frozenset(("59", "XE", "XS", "XP", "XU"))
-_X_MODS = _DISTINCT - {"59"}
-_LIABILITY = frozenset(("GA", "GX", "GY", "GZ"))
 #: E/M codes: 99201 (in use until the end of 2020, inside our data period) to 99499
 _EM_FIRST, _EM_LAST = 99201, 99499
 _MAX_MODIFIERS = 4
-#: therapy modifier -> the other two (a line carrying one of them is not clean)
-_OTHER_THERAPY: Mapping[str, frozenset[str]] = {m: _THERAPY_MODS - {m} for m in _THERAPY_MODS}
-#: assistant modifier -> its therapy modifier
-_PARTNER: Mapping[str, str] = {a: THERAPY_MODIFIER[d] for d, a in _ASSISTANT_MODIFIER.items()}
-#: assistant modifier -> the modifiers that make it wrong on a line (the other
-#: assistant modifier, the other therapy modifiers)
-_NOT_WITH: Mapping[str, frozenset[str]] = {
-    a: (_ASSISTANT_MODS - {a}) | (_THERAPY_MODS - {p}) for a, p in _PARTNER.items()
-}
+
+
+def __getattr__(name: str) -> Any:
+    """``THERAPY_MODIFIER`` (discipline -> GP/GO/GN), kept for callers: read from the catalog."""
+    if name == "THERAPY_MODIFIER":
+        return catalog().mods.therapy_of
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def _mods_text(mods: Iterable[str]) -> str:
@@ -103,15 +98,16 @@ def plan_discipline(ctx: Context, i: int) -> str | None:
     discipline (evaluations) or else the line's one therapy modifier; None when
     nothing decides (no therapy modifier, or several).
     """
+    k = ctx.catalog.mods
     provider = ctx.session.provider.discipline
-    if provider in THERAPY_MODIFIER:
+    if provider in k.therapy_of:
         return provider
     info = ctx.infos[i]
     if info is not None and info.discipline is not None:
         return info.discipline
-    present = ctx.mods[i] & _THERAPY_MODS
+    present = ctx.mods[i] & k.therapy
     if len(present) == 1:
-        return _MOD_DISCIPLINE[next(iter(present))]
+        return k.discipline_of[next(iter(present))]
     return None
 
 
@@ -120,7 +116,7 @@ def _is_therapy_line(ctx: Context, i: int) -> bool:
     info = ctx.infos[i]
     if info is not None and info.therapy == "always":
         return True
-    return bool(ctx.mods[i] & _THERAPY_MODS)
+    return not ctx.mods[i].isdisjoint(ctx.catalog.mods.therapy)
 
 
 # --------------------------------------------------------------------------- data
@@ -150,8 +146,11 @@ class AssistantPolicy:
 
 _DATA_FILE = "medicare_thresholds.toml"
 
+#: the thresholds file as read and checked, each part read once (emptied by clear_caches())
+_YEARS: Memo[str, Mapping[int, ThresholdYear]] = Memo("KX thresholds", size=1)
+_POLICY: Memo[str, AssistantPolicy] = Memo("assistant policy", size=1)
 
-@functools.cache
+
 def _data() -> Mapping[str, Any]:
     try:
         text = resources.files("cptrules.data").joinpath(_DATA_FILE).read_text(encoding="utf-8")
@@ -172,7 +171,6 @@ def _money(raw: object, where: str) -> Decimal:
     return amount
 
 
-@functools.cache
 def kx_thresholds() -> Mapping[int, ThresholdYear]:
     """Calendar year -> its bundled KX and review thresholds (read once).
 
@@ -183,6 +181,9 @@ def kx_thresholds() -> Mapping[int, ThresholdYear]:
     >>> 2027 in kx_thresholds()
     False
     """
+    got = _YEARS.get(_DATA_FILE)
+    if got is not None:
+        return got
     out: dict[int, ThresholdYear] = {}
     for key, row in _data()["years"].items():
         where = f"years.{key}"
@@ -193,16 +194,18 @@ def kx_thresholds() -> Mapping[int, ThresholdYear]:
             confidence=str(row["confidence"]),
             source=str(row["source"]),
         )
-    return out
+    return _YEARS.put(_DATA_FILE, out)
 
 
-@functools.cache
 def assistant_policy() -> AssistantPolicy:
     """The CQ/CO de minimis share and payment differential (read once).
 
     >>> assistant_policy().de_minimis_percent
     10
     """
+    got = _POLICY.get(_DATA_FILE)
+    if got is not None:
+        return got
     row = _data()["assistant"]
     percent = row.get("de_minimis_percent")
     pay = row.get("payment_percent")
@@ -212,7 +215,8 @@ def assistant_policy() -> AssistantPolicy:
             "assistant: bad de_minimis_percent, payment_percent or payment_from",
             source=_DATA_FILE,
         )
-    return AssistantPolicy(percent, pay, start, str(row["confidence"]), str(row["source"]))
+    policy = AssistantPolicy(percent, pay, start, str(row["confidence"]), str(row["source"]))
+    return _POLICY.put(_DATA_FILE, policy)
 
 
 # ------------------------------------------------------------------- examples
@@ -303,7 +307,7 @@ def therapy_modifier(ctx: Context, r: Rule) -> Iterable[Finding]:
     the modifier of the therapy plan of care it was furnished under (GP physical
     therapy, GO occupational therapy, GN speech-language pathology); the
     evaluation codes are fixed to one discipline since 2018 (97161-97164 PT with
-    GP, 97165-97168 OT with GO) [C-3, REFERENCE.md 3].
+    GP, 97165-97168 OT with GO). Three or more sources agree.
 
     - A therapist (PT/OT/SLP): the modifier must be the provider's own. Missing
       -> error, fix ``add_modifier``; another one present -> error, fixes
@@ -311,116 +315,99 @@ def therapy_modifier(ctx: Context, r: Rule) -> Iterable[Finding]:
     - A therapist billing another discipline's evaluation code (a PT billing
       97165) -> error without a fix: the code itself is wrong, and which of
       the provider's own codes fits (complexity) is for the clinician to say.
-    - A physician or NPP (MD/DO/NP/PA) or other non-therapist: Medicare still
+    - A physician or NPP (MD/DO/NP/PA) or other non-therapist: the payer still
       wants GP/GO/GN naming the therapy plan the service belongs to. Evaluation
       codes name their discipline, so the modifier is known (error with fix);
       for other codes we do not guess which plan: warning without a fix when
       none is present, error without a fix when several are.
     - A chiropractor (DC): skipped. Medicare does not pay a DC for therapy
-      codes at all (REFERENCE.md 3); ``coverage.chiropractor`` reports that,
-      and a therapy modifier cannot make it payable.
+      codes at all; ``coverage.chiropractor`` reports that, and a therapy
+      modifier cannot make it payable.
     - "Sometimes therapy" codes are therapy when a therapist (PT/OT/SLP)
       furnishes them, and then need the modifier like any always-therapy code
       (CMS annual therapy code list); billed by anyone else they are checked
       only when a therapy modifier is present (it must then match).
     """
-    # Fast path: almost every visit is a therapist's, every line carrying the
-    # provider's own modifier and no other, no code another discipline's
-    # evaluation. Two plain loops (one tuple each, cheaper than one zip) prove
-    # it without building anything; a line they cannot clear is looked at as
-    # the general path would, and any that may need a finding sends the visit
-    # to the general path, which alone words findings
-    # (tests/rules/test_modifiers_fast.py checks the two agree).
-    provider = ctx.session.provider.discipline
-    need = THERAPY_MODIFIER.get(provider)
-    if need is None:
-        return () if provider == "DC" else _therapy_findings(ctx, r)
-    no_other = _OTHER_THERAPY[need].isdisjoint
-    if no_other(ctx.all_mods):
-        for mods in ctx.mods:
-            if need not in mods:
-                break
-        else:
-            if ctx.codes.isdisjoint(ctx.catalog.discipline_codes):
-                return ()
-            for info in ctx.infos:
-                if info is not None and info.discipline is not None and info.discipline != provider:
-                    break
-            else:
-                return ()
-    # Some line differs: it matters only where the rule checks the line.
-    for info, mods in zip(ctx.infos, ctx.mods, strict=True):
-        if need in mods and no_other(mods):
-            # wrong only as another discipline's evaluation code
-            if info is None or info.discipline is None or info.discipline == provider:
-                continue
-        elif info is None or info.therapy == "never":
-            continue  # not checked
-        return _therapy_findings(ctx, r)
-    return ()
-
-
-def _therapy_findings(ctx: Context, r: Rule) -> Iterator[Finding]:
-    """The findings of :func:`therapy_modifier` (the general path, every case)."""
     provider = ctx.session.provider.discipline
     if provider == "DC":
-        return
+        return ()
+    k = ctx.catalog.mods
+    own = k.therapy_of.get(provider)
+    no_other = k.therapy.isdisjoint if own is None else k.other_therapy[own].isdisjoint
+    # Guard: the usual visit is a therapist's, every line carrying the provider's
+    # own modifier and no other, no code another discipline's evaluation.
+    if own is not None and no_other(ctx.all_mods):
+        for mods in ctx.mods:
+            if own not in mods:
+                break
+        else:
+            foreign = ctx.catalog.foreign_codes.get(provider, ctx.catalog.discipline_codes)
+            if ctx.codes.isdisjoint(foreign):
+                return ()
+    found: list[Finding] = []
     for i, info in enumerate(ctx.infos):
         if info is None or info.therapy == "never":
             continue
-        present = ctx.mods[i] & _THERAPY_MODS
-        if info.therapy == "sometimes" and not present and provider not in THERAPY_MODIFIER:
-            continue  # a sometimes-therapy code is therapy when a therapist furnishes it
-        code = ctx.lines[i].code
+        mods = ctx.mods[i]
         code_discipline = info.discipline
         if (
-            code_discipline is not None
-            and provider in THERAPY_MODIFIER
-            and provider != code_discipline
+            own is not None
+            and own in mods
+            and no_other(mods)
+            and (code_discipline is None or code_discipline == provider)
         ):
+            continue  # a therapist's line with its own modifier only
+        present = mods & k.therapy
+        if info.therapy == "sometimes" and not present and own is None:
+            continue  # a sometimes-therapy code is therapy when a therapist furnishes it
+        code = ctx.lines[i].code
+        if code_discipline is not None and own is not None and provider != code_discipline:
             if code_discipline in _COMPLEXITY and provider in _COMPLEXITY:
                 instead = (
                     f"replace it with the {provider}'s own evaluation or re-evaluation code "
-                    f"of the same complexity, with {THERAPY_MODIFIER[provider]}"
+                    f"of the same complexity, with {own}"
                 )
             elif code_discipline == "SLP":
-                instead = "only a speech-language pathologist bills it, with GN"
+                instead = f"only a speech-language pathologist bills it, with {k.therapy_of['SLP']}"
             else:  # an SLP billing a PT or OT evaluation: SLP evaluations have no levels
-                instead = (
-                    f"bill the {provider}'s own evaluation code for the service, "
-                    f"with {THERAPY_MODIFIER[provider]}"
+                instead = f"bill the {provider}'s own evaluation code for the service, with {own}"
+            found.append(
+                r.finding(
+                    i,
+                    f"{code} is {_A_DISCIPLINE[code_discipline]} evaluation code and "
+                    f"cannot be billed by {_ARTICLE.get(provider, 'a')} {provider}: {instead}. "
+                    f"Evaluation codes are discipline-specific since 2018.",
                 )
-            yield r.finding(
-                i,
-                f"{code} is {_A_DISCIPLINE[code_discipline]} evaluation code and "
-                f"cannot be billed by {_ARTICLE.get(provider, 'a')} {provider}: {instead}. "
-                f"Evaluation codes are discipline-specific since 2018.",
             )
             continue
-        discipline = plan_discipline(ctx, i)
-        if provider not in THERAPY_MODIFIER and code_discipline is None:
+        if own is None and code_discipline is None:
             # A physician/NPP: the plan of care decides, and we cannot see it.
             if not present:
-                yield r.finding(
-                    i,
-                    f"{code} is always a therapy service: Medicare needs GP, GO or GN on it, "
-                    f"naming the therapy plan of care it was furnished under (physical "
-                    f"therapy GP, occupational therapy GO, speech-language pathology GN). "
-                    f"Add the one that applies.",
-                    severity="warning",
+                found.append(
+                    r.finding(
+                        i,
+                        f"{code} is always a therapy service: {ctx.profile.name} needs GP, GO "
+                        f"or GN on it, naming the therapy plan of care it was furnished under "
+                        f"(physical therapy GP, occupational therapy GO, speech-language "
+                        f"pathology GN). Add the one that applies.",
+                        severity="warning",
+                    )
                 )
             elif len(present) > 1:
-                yield r.finding(
-                    i,
-                    f"{code} carries {_mods_text(present)}: a service is furnished under one "
-                    f"therapy plan of care. Keep only the modifier of that plan.",
+                found.append(
+                    r.finding(
+                        i,
+                        f"{code} carries {_mods_text(present)}: a service is furnished under "
+                        f"one therapy plan of care. Keep only the modifier of that plan.",
+                    )
                 )
             continue
+        discipline = plan_discipline(ctx, i)
         assert discipline is not None  # a therapist or a discipline-specific code
-        need = THERAPY_MODIFIER[discipline]
+        need = k.therapy_of[discipline]
         who = (
             f"the provider is a {provider}"
-            if provider in THERAPY_MODIFIER
+            if own is not None
             else f"{code} is {_A_DISCIPLINE[discipline]} code"
         )
         if not present:
@@ -429,11 +416,13 @@ def _therapy_findings(ctx: Context, r: Rule) -> Iterator[Finding]:
                 if info.therapy == "always"
                 else "a therapy service when a therapist furnishes it"
             )
-            yield r.finding(
-                i,
-                f"{code} is {kind} and {who}: add {need}. Medicare "
-                f"does not pay a therapy service without GP, GO or GN.",
-                fixes=(Fix("add_modifier", i, need),),
+            found.append(
+                r.finding(
+                    i,
+                    f"{code} is {kind} and {who}: add {need}. {ctx.profile.name} does not pay "
+                    f"a therapy service without GP, GO or GN.",
+                    fixes=(Fix("add_modifier", i, need),),
+                )
             )
         elif present != {need}:
             wrong = sorted(present - {need})
@@ -443,11 +432,27 @@ def _therapy_findings(ctx: Context, r: Rule) -> Iterator[Finding]:
                 change = f"replace {_mods_text(wrong)} with {need}"
             else:
                 change = f"remove {_mods_text(wrong)}"
-            yield r.finding(
-                i,
-                f"{code} carries {_mods_text(wrong)}, but {who}: {change}.",
-                fixes=fixes,
+            found.append(
+                r.finding(
+                    i,
+                    f"{code} carries {_mods_text(wrong)}, but {who}: {change}.",
+                    fixes=fixes,
+                )
             )
+    return found
+
+
+def _removals(r: Rule, i: int, mods: AbstractSet[str], say: str) -> list[Finding]:
+    """One finding per modifier of ``mods`` (sorted) on line ``i``, each fixed by removing it.
+
+    ``say`` is the message with ``{m}`` for the modifier and ``{name}`` for its assistant.
+    """
+    return [
+        r.finding(
+            i, say.format(m=m, name=_ASSISTANT_NAME[m]), fixes=(Fix("remove_modifier", i, m),)
+        )
+        for m in sorted(mods)
+    ]
 
 
 # ---------------------------------------------------------- modifier.assistant
@@ -499,8 +504,8 @@ def assistant_modifier(ctx: Context, r: Rule) -> Iterable[Finding]:
     Source: CMS Pub. 100-04, ch. 5, sec. 20.1 and the CY 2020 / CY 2022
     Physician Fee Schedule final rules: CQ/CO are required when a PTA/OTA
     furnished more than 10% of a service; since 2022 such services are paid at
-    85%; CQ goes with GP and CO with GO [C-3, REFERENCE.md 3]. The share and
-    the dates are data (``medicare_thresholds.toml``).
+    85%; CQ goes with GP and CO with GO. Three or more sources agree. The share
+    and the dates are data (``medicare_thresholds.toml``).
 
     CMS measures the 10% per timed unit or per untimed service; a session
     records assistant minutes per line, so cptrules applies the test per line:
@@ -518,128 +523,119 @@ def assistant_modifier(ctx: Context, r: Rule) -> Iterable[Finding]:
     - speech-language pathology (GN): no assistant modifier exists; an
       assistant share over 10% gets a warning without a fix.
     """
-    # Fast path: most lines have no assistant minutes and no CQ/CO, and most of
-    # the rest are a PT's or OT's line rightly billed (GP+CQ or GO+CO, assistant
-    # share over the de minimis). Clearing those builds no set and no message;
-    # anything else goes to the general path, which words every finding
-    # (tests/rules/test_modifiers_fast.py checks the two agree).
+    k = ctx.catalog.mods
+    no_assistant_mod = k.assistant.isdisjoint
+    # Guard: most visits have no assistant minutes and no CQ/CO.
     for line in ctx.lines:
         if line.assistant_minutes:
             break
     else:
-        if _ASSISTANT_MODS.isdisjoint(ctx.all_mods):
+        if no_assistant_mod(ctx.all_mods):
             return ()
-    return () if _assistant_lines_right(ctx) else _assistant_findings(ctx, r)
-
-
-def _assistant_lines_right(ctx: Context) -> bool:
-    """True when every line either has no assistant (minutes or CQ/CO) or is a
-    therapist's line rightly billed with one: a PT's with GP and CQ, an OT's
-    with GO and CO, the assistant share over the de minimis, nothing clashing.
-
-    Conservative: False sends the visit to the general path, which decides.
-    """
-    need = _ASSISTANT_MODIFIER.get(ctx.session.provider.discipline)
-    pct: int | None = None
-    for line, mods in zip(ctx.lines, ctx.mods, strict=True):
-        assist = line.assistant_minutes
-        if not assist:
-            if mods.isdisjoint(_ASSISTANT_MODS):
-                continue
-            return False
-        minutes = line.minutes
-        if need is None or need not in mods or not mods.isdisjoint(_NOT_WITH[need]):
-            return False
-        if _PARTNER[need] not in mods or not minutes:
-            return False
-        if pct is None:
-            pct = assistant_policy().de_minimis_percent
-        if assist * 100 <= minutes * pct:
-            return False
-    return True
-
-
-def _assistant_findings(ctx: Context, r: Rule) -> Iterator[Finding]:
-    """The findings of :func:`assistant_modifier` (the general path, every case)."""
     policy = assistant_policy()
     pct = policy.de_minimis_percent
-    paid_less = ctx.dos >= policy.payment_from
+    # A therapist's line rightly billed: own assistant modifier with its partner,
+    # nothing clashing, the assistant share over the de minimis.
+    own = k.assistant_of.get(ctx.session.provider.discipline)
+    clash = None if own is None else k.not_with[own]
+    found: list[Finding] = []
     for i, line in enumerate(ctx.lines):
         mods = ctx.mods[i]
         assist = line.assistant_minutes or 0
-        have = mods & _ASSISTANT_MODS
-        if not have and not assist:
+        if not assist:
+            if no_assistant_mod(mods):
+                continue
+        elif (
+            own is not None
+            and own in mods
+            and k.partner[own] in mods
+            and clash is not None
+            and clash.isdisjoint(mods)
+            and line.minutes
+            and assist * 100 > line.minutes * pct
+        ):
             continue
+        have = mods & k.assistant
         code = line.code
         if not _is_therapy_line(ctx, i):
-            for m in sorted(have):
-                yield r.finding(
-                    i,
-                    f"{m} marks therapy furnished by {_ASSISTANT_NAME[m]}, and {code} is not "
-                    f"billed as a therapy service: remove {m}.",
-                    fixes=(Fix("remove_modifier", i, m),),
-                )
+            found += _removals(
+                r,
+                i,
+                have,
+                "{m} marks therapy furnished by {name}, and "
+                + code
+                + " is not billed as a therapy "
+                "service: remove {m}.",
+            )
             continue
         minutes = line.minutes or 0
         over = minutes > 0 and assist * 100 > minutes * pct
         discipline = plan_discipline(ctx, i)
-        need = _ASSISTANT_MODIFIER.get(discipline) if discipline else None
+        need = k.assistant_of.get(discipline) if discipline else None
         if not assist:
-            for m in sorted(have):
-                yield r.finding(
-                    i,
-                    f"{code} carries {m} but no assistant minutes are recorded: remove {m}, "
-                    f"or record the minutes {_ASSISTANT_NAME[m]} furnished.",
-                    fixes=(Fix("remove_modifier", i, m),),
-                )
+            found += _removals(
+                r,
+                i,
+                have,
+                code + " carries {m} but no assistant minutes are recorded: remove {m}, or record "
+                "the minutes {name} furnished.",
+            )
             continue
-        therapy_present = mods & _THERAPY_MODS
+        therapy_present = mods & k.therapy
         if discipline == "SLP":
             if over:
-                yield r.finding(
-                    i,
-                    f"An assistant furnished {assist} of {code}'s {minutes} minutes under a "
-                    f"speech-language pathology plan: Medicare has no assistant modifier for "
-                    f"that (CQ and CO are for PT and OT assistants). Check the payer's "
-                    f"policy on services by an SLP assistant.",
-                    severity="warning",
+                found.append(
+                    r.finding(
+                        i,
+                        f"An assistant furnished {assist} of {code}'s {minutes} minutes under "
+                        f"a speech-language pathology plan: Medicare has no assistant modifier "
+                        f"for that (CQ and CO are for PT and OT assistants). Check the payer's "
+                        f"policy on services by an SLP assistant.",
+                        severity="warning",
+                    )
                 )
-            for m in sorted(have):
-                yield r.finding(
-                    i,
-                    f"{m} is for {_ASSISTANT_NAME[m]}, not speech-language pathology (GN): "
-                    f"remove {m}.",
-                    fixes=(Fix("remove_modifier", i, m),),
-                )
+            found += _removals(
+                r,
+                i,
+                have,
+                "{m} is for {name}, not speech-language pathology (GN): remove {m}.",
+            )
             continue
         if need is None or discipline is None:
             # No discipline to go by (a non-therapist without a therapy modifier).
             # A chiropractor's therapy is coverage.chiropractor's business.
             if len(have) > 1:
-                yield r.finding(
-                    i,
-                    f"{code} carries both CQ and CO: one assistant furnished the service. "
-                    f"Keep CQ for a PTA under a physical therapy plan or CO for an OTA under "
-                    f"an occupational therapy plan, and remove the other.",
+                found.append(
+                    r.finding(
+                        i,
+                        f"{code} carries both CQ and CO: one assistant furnished the service. "
+                        f"Keep CQ for a PTA under a physical therapy plan or CO for an OTA "
+                        f"under an occupational therapy plan, and remove the other.",
+                    )
                 )
             elif have and not over:
                 (m,) = have
-                yield r.finding(
-                    i,
-                    f"The assistant furnished {assist} of {code}'s {minutes} minutes, not "
-                    f"more than {pct}%: {m} is not needed and cuts the payment; remove {m}.",
-                    severity="warning",
-                    fixes=(Fix("remove_modifier", i, m),),
+                found.append(
+                    r.finding(
+                        i,
+                        f"The assistant furnished {assist} of {code}'s {minutes} minutes, not "
+                        f"more than {pct}%: {m} is not needed and cuts the payment; remove "
+                        f"{m}.",
+                        severity="warning",
+                        fixes=(Fix("remove_modifier", i, m),),
+                    )
                 )
             elif over and not have and ctx.session.provider.discipline != "DC":
-                yield r.finding(
-                    i,
-                    f"An assistant furnished {assist} of {code}'s {minutes} minutes (more "
-                    f"than {pct}%): add CQ if a PTA furnished it, CO if an OTA did.",
-                    severity="warning",
+                found.append(
+                    r.finding(
+                        i,
+                        f"An assistant furnished {assist} of {code}'s {minutes} minutes (more "
+                        f"than {pct}%): add CQ if a PTA furnished it, CO if an OTA did.",
+                        severity="warning",
+                    )
                 )
             continue
-        partner = THERAPY_MODIFIER[discipline]
+        partner = k.therapy_of[discipline]
         wrong = sorted(have - {need})
         if wrong:
             # The assistant modifier does not match the line's discipline.
@@ -649,11 +645,13 @@ def _assistant_findings(ctx: Context, r: Rule) -> Iterator[Finding]:
                 change = f"replace {_mods_text(wrong)} with {need}"
             else:
                 change = f"remove {_mods_text(wrong)}"
-            yield r.finding(
-                i,
-                f"{_mods_text(wrong)} does not belong on {_A_DISCIPLINE[discipline]} "
-                f"line ({need} goes with {partner}): {change}.",
-                fixes=fixes,
+            found.append(
+                r.finding(
+                    i,
+                    f"{_mods_text(wrong)} does not belong on {_A_DISCIPLINE[discipline]} "
+                    f"line ({need} goes with {partner}): {change}.",
+                    fixes=fixes,
+                )
             )
         elif need in have:
             # The assistant modifier is right; its therapy partner may not be.
@@ -661,34 +659,41 @@ def _assistant_findings(ctx: Context, r: Rule) -> Iterator[Finding]:
             if odd:
                 fixes = tuple(Fix("remove_modifier", i, m) for m in odd)
                 fixes += (Fix("add_modifier", i, partner),)
-                yield r.finding(
-                    i,
-                    f"{need} goes with {partner}, but {code} carries {_mods_text(odd)}: "
-                    f"replace {_mods_text(odd)} with {partner} (this is "
-                    f"{_DISCIPLINE_NAME[discipline]}).",
-                    fixes=fixes,
+                found.append(
+                    r.finding(
+                        i,
+                        f"{need} goes with {partner}, but {code} carries {_mods_text(odd)}: "
+                        f"replace {_mods_text(odd)} with {partner} (this is "
+                        f"{_DISCIPLINE_NAME[discipline]}).",
+                        fixes=fixes,
+                    )
                 )
         if over and need not in have and not wrong:
             pay = (
                 f" Medicare pays it at {policy.payment_percent}% of the fee schedule."
-                if paid_less
+                if ctx.dos >= policy.payment_from
                 else ""
             )
             name = _ASSISTANT_NAME[need]
-            yield r.finding(
-                i,
-                f"{name[0].upper()}{name[1:]} furnished {assist} of {code}'s {minutes} "
-                f"minutes, more than {pct}%: add {need}.{pay}",
-                fixes=(Fix("add_modifier", i, need),),
+            found.append(
+                r.finding(
+                    i,
+                    f"{name[0].upper()}{name[1:]} furnished {assist} of {code}'s {minutes} "
+                    f"minutes, more than {pct}%: add {need}.{pay}",
+                    fixes=(Fix("add_modifier", i, need),),
+                )
             )
         elif not over and need in have:
-            yield r.finding(
-                i,
-                f"The assistant furnished {assist} of {code}'s {minutes} minutes, not more "
-                f"than {pct}%: {need} is not needed and cuts the payment; remove {need}.",
-                severity="warning",
-                fixes=(Fix("remove_modifier", i, need),),
+            found.append(
+                r.finding(
+                    i,
+                    f"The assistant furnished {assist} of {code}'s {minutes} minutes, not more "
+                    f"than {pct}%: {need} is not needed and cuts the payment; remove {need}.",
+                    severity="warning",
+                    fixes=(Fix("remove_modifier", i, need),),
+                )
             )
+    return found
 
 
 # ------------------------------------------------------------------ modifier.kx
@@ -709,17 +714,25 @@ class _KxYear:
     review_text: str
 
 
-@functools.cache
+#: year -> its thresholds prepared for the rule (None: none bundled)
+_KX_YEARS: Memo[int, _KxYear | None] = Memo("KX thresholds by year", size=64)
+
+
 def _kx_year(year: int) -> _KxYear | None:
     """The bundled thresholds of ``year`` prepared for the rule, None when none are bundled.
 
     Prepared once per year (formatting a Decimal and multiplying one by an int
     cost more than the rest of a clean visit's check).
     """
+    got = _KX_YEARS.get(year)
+    if got is not None or year in _KX_YEARS:
+        return got
     limits = kx_thresholds().get(year)
     if limits is None:
-        return None
-    return _KxYear(limits, limits.kx * 9, f"${limits.kx:,.2f}", f"${limits.review:,.2f}")
+        return _KX_YEARS.put(year, None)
+    return _KX_YEARS.put(
+        year, _KxYear(limits, limits.kx * 9, f"${limits.kx:,.2f}", f"${limits.review:,.2f}")
+    )
 
 
 #: ``accrued * _TEN`` is ``accrued * 10`` without converting the int each time
@@ -727,63 +740,62 @@ _TEN = Decimal(10)
 
 
 def _bucket_lines(ctx: Context) -> dict[str, list[int]]:
-    """Therapy lines by KX bucket (``pt_slp``/``ot``), by :func:`plan_discipline`."""
+    """Therapy lines by KX bucket (``pt_slp``/``ot``), by :func:`plan_discipline`.
+
+    A therapist's lines all take the provider's discipline, so for them the
+    discipline is not worked out line by line.
+    """
     provider = ctx.session.provider.discipline
-    if provider in THERAPY_MODIFIER:
-        # plan_discipline gives a therapist's own discipline for every line
-        # (_is_therapy_line inlined: this runs for every visit with a KX finding).
-        no_therapy_mod = _THERAPY_MODS.isdisjoint
-        same = [
-            i
-            for i, (info, mods) in enumerate(zip(ctx.infos, ctx.mods, strict=True))
-            if (info is not None and info.therapy == "always") or not no_therapy_mod(mods)
-        ]
-        return {("ot" if provider == "OT" else "pt_slp"): same} if same else {}
+    therapist = provider in ctx.catalog.mods.therapy_of
+    no_therapy_mod = ctx.catalog.mods.therapy.isdisjoint
     out: dict[str, list[int]] = {}
-    for i in range(len(ctx.lines)):
-        if not _is_therapy_line(ctx, i):
-            continue
-        discipline = plan_discipline(ctx, i)
+    for i, (info, mods) in enumerate(zip(ctx.infos, ctx.mods, strict=True)):
+        if (info is None or info.therapy != "always") and no_therapy_mod(mods):
+            continue  # not a therapy line (_is_therapy_line)
+        discipline = provider if therapist else plan_discipline(ctx, i)
         if discipline is None:
             continue
         out.setdefault("ot" if discipline == "OT" else "pt_slp", []).append(i)
     return out
 
 
+def _kx_example(pt_slp: int, ot: int, *, kx: bool, fails: bool, note: str) -> Example:
+    """A 97110 + 97530 PT visit with the year's amounts so far, with or without KX."""
+    mods = ("GP", "KX") if kx else ("GP",)
+    return Example(
+        _pt_session(
+            [_line("97110", 30, 2, *mods), _line("97530", 15, 1, *mods)],
+            therapy_ytd_allowed={"pt_slp": pt_slp, "ot": ot},
+        ),
+        fails=fails,
+        note=note,
+    )
+
+
 @rule(
     "modifier.kx",
     severity="error",
     citation=(
-        "CMS Pub. 100-04, ch. 5, sec. 10.3; yearly KX threshold per CMS PFS final rule "
-        "[C-2..C-4]; targeted medical review at $3,000 [C-3]"
+        "CMS Pub. 100-04, ch. 5, sec. 10.3; the yearly KX threshold per the CMS PFS final "
+        "rule (two to four sources per year); KX attests services at and above the "
+        "threshold (Palmetto GBA modifier lookup, KX, published 2025-02-11); targeted "
+        "medical review at $3,000"
     ),
     summary="The year's therapy threshold is passed and KX is missing.",
     payers=("medicare",),
     confidence="C-2",
     examples=(
-        Example(
-            _pt_session(
-                [_line("97110", 30, 2, "GP"), _line("97530", 15, 1, "GP")],
-                therapy_ytd_allowed={"pt_slp": 2600, "ot": 0},
-            ),
+        _kx_example(2600, 0, kx=False, fails=True, note="PT/SLP amount past the 2026 threshold"),
+        _kx_example(2600, 0, kx=True, fails=False, note="past the threshold, with KX"),
+        _kx_example(1200, 2600, kx=False, fails=False, note="only the OT bucket is past; PT lines"),
+        _kx_example(
+            2480,
+            0,
+            kx=False,
             fails=True,
-            note="PT/SLP amount above the 2026 threshold, no KX",
+            note="exactly at the 2026 threshold: the visit is above it",
         ),
-        Example(
-            _pt_session(
-                [_line("97110", 30, 2, "GP", "KX"), _line("97530", 15, 1, "GP", "KX")],
-                therapy_ytd_allowed={"pt_slp": 2600, "ot": 0},
-            ),
-            fails=False,
-        ),
-        Example(
-            _pt_session(
-                [_line("97110", 30, 2, "GP"), _line("97530", 15, 1, "GP")],
-                therapy_ytd_allowed={"pt_slp": 1200, "ot": 2600},
-            ),
-            fails=False,
-            note="only the OT bucket is past the threshold; these are PT lines",
-        ),
+        _kx_example(2480, 0, kx=True, fails=False, note="at the threshold with KX"),
     ),
 )
 def kx_modifier(ctx: Context, r: Rule) -> Iterable[Finding]:
@@ -792,19 +804,21 @@ def kx_modifier(ctx: Context, r: Rule) -> Iterable[Finding]:
     Source: CMS Pub. 100-04, ch. 5, sec. 10.3 and the yearly PFS final rules:
     after the allowed amount for the year passes the KX threshold, claim lines
     need KX to attest medical necessity; PT and SLP share one bucket, OT has
-    another of the same amount (REFERENCE.md 3: 2022 $2,150 ... 2026 $2,480
-    [C-2..C-4]; targeted medical review at $3,000 [C-3]). Amounts are data in
-    ``medicare_thresholds.toml``, chosen by the calendar year of the date of
-    service.
+    another of the same amount (2022 $2,150 ... 2026 $2,480; two to four
+    sources per year; targeted medical review at $3,000, three sources).
+    Amounts are data in ``medicare_thresholds.toml``, chosen by the calendar
+    year of the date of service.
 
     ``therapy_ytd_allowed`` is the amount accrued *before* this visit; a bucket
     without a value is not checked. Lines go to buckets by
     :func:`plan_discipline` (GP/GN lines PT+SLP, GO lines OT).
 
-    - accrued amount strictly above the threshold, line without KX -> error on
-      each therapy line of the bucket, fix ``add_modifier`` KX;
-    - accrued amount from 90% of the threshold up to the threshold itself, no KX
-      on the bucket's lines -> one warning: this visit may cross it, and the line
+    - accrued amount at or above the threshold, line without KX -> error on
+      each therapy line of the bucket, fix ``add_modifier`` KX: every dollar of
+      this visit is above the threshold, and KX attests services "at and above"
+      it (Palmetto GBA's KX modifier lookup; the APTA says the same);
+    - accrued amount from 90% of the threshold up to just below it, no KX on
+      the bucket's lines -> one warning: this visit may cross it, and the line
       that does needs KX;
     - accrued amount above the review threshold -> one info per bucket;
     - KX below 90% of the threshold -> info without a fix. KX is an attestation
@@ -816,110 +830,99 @@ def kx_modifier(ctx: Context, r: Rule) -> Iterable[Finding]:
     Messages never echo the accrued amount (patient data); they name the
     threshold.
     """
-    # Fast path for a therapist's visit (nearly all of them): every therapy line
-    # is in the provider's one bucket, and the rule is silent unless a therapy
-    # line lacks KX from 90% of the threshold on, carries it below, or the review
-    # amount is passed. No bucket lists, no messages; the year's amounts are
-    # prepared once (_kx_year). Everything else goes to the general path, which
-    # words every finding (tests/rules/test_modifiers_fast.py checks the two agree).
     prepared = _kx_year(ctx.dos.year)
-    if prepared is None:
-        return _kx_findings(ctx, r, prepared)
     ytd = ctx.session.therapy_ytd_allowed
-    if ytd is None:
-        return ()
-    provider = ctx.session.provider.discipline
-    if provider not in THERAPY_MODIFIER:
-        return _kx_findings(ctx, r, prepared)
-    accrued = ytd.ot if provider == "OT" else ytd.pt_slp
-    if accrued is None:
-        return ()
-    if not accrued.is_finite():
-        return _kx_findings(ctx, r, prepared)  # (a hand-built NaN: fail as the general path does)
-    limits = prepared.limits
-    if accrued > limits.review:
-        return _kx_findings(ctx, r, prepared)  # an info whenever the bucket has a line
-    # From 90% of the threshold on, a therapy line without KX is reported; below
-    # it, a therapy line with KX. Whether a line is therapy matters only when its
-    # KX is not as it should be, so the usual visit is cleared on KX alone.
-    needed = accrued > limits.kx or accrued * _TEN >= prepared.kx_times_9
-    mods_of = ctx.mods
-    for mods in mods_of:
-        if ("KX" in mods) is not needed:
-            break
-    else:
-        return ()
-    for i, mods in enumerate(mods_of):
-        if ("KX" in mods) is not needed and _is_therapy_line(ctx, i):
-            return _kx_findings(ctx, r, prepared)
-    return ()
-
-
-def _kx_findings(ctx: Context, r: Rule, prepared: _KxYear | None) -> Iterator[Finding]:
-    """The findings of :func:`kx_modifier` (the general path, every case).
-
-    ``prepared``: :func:`_kx_year` of the date of service's year.
-    """
+    if prepared is not None:
+        if ytd is None:
+            return ()
+        # Guard: a therapist's visit (nearly all of them) puts every therapy line
+        # in the provider's one bucket; it is silent when every line's KX is as
+        # the accrued amount wants it and the review amount is not passed.
+        provider = ctx.session.provider.discipline
+        if provider in ctx.catalog.mods.therapy_of:
+            accrued = ytd.ot if provider == "OT" else ytd.pt_slp
+            if accrued is None:
+                return ()
+            limits = prepared.limits
+            if accrued.is_finite() and accrued <= limits.review:
+                # From 90% of the threshold on a therapy line needs KX; below it,
+                # KX is noted. A line's KX matters only when it is not as it should be.
+                needed = accrued > limits.kx or accrued * _TEN >= prepared.kx_times_9
+                for i, mods in enumerate(ctx.mods):
+                    if ("KX" in mods) is not needed and _is_therapy_line(ctx, i):
+                        break
+                else:
+                    return ()
     buckets = _bucket_lines(ctx)
     if not buckets:
-        return
+        return ()
     year = ctx.dos.year
     if prepared is None:
-        yield r.finding(
-            None,
-            f"cptrules bundles no KX threshold for {year}, so KX was not checked: look up "
-            f"the CMS amount for {year} and compare it with the amount allowed so far.",
-            severity="info",
+        return (
+            r.finding(
+                None,
+                f"cptrules bundles no KX threshold for {year}, so KX was not checked: look up "
+                f"the CMS amount for {year} and compare it with the amount allowed so far.",
+                severity="info",
+            ),
         )
-        return
-    ytd = ctx.session.therapy_ytd_allowed
-    if ytd is None:
-        return
+    assert ytd is not None  # tested above whenever a year is bundled
     limits = prepared.limits
     kx, kx_text = limits.kx, prepared.kx_text
+    found: list[Finding] = []
     for key, label in _BUCKETS:
         lines = buckets.get(key)
         accrued = ytd.pt_slp if key == "pt_slp" else ytd.ot
         if not lines or accrued is None:
             continue
         lacking = [i for i in lines if "KX" not in ctx.mods[i]]
-        if accrued > kx:
+        if accrued >= kx:
             for i in lacking:
-                yield r.finding(
-                    i,
-                    f"The {label} therapy amount allowed this year is past the {year} KX "
-                    f"threshold ({kx_text}): add KX to {ctx.lines[i].code} if the service "
-                    f"is medically necessary and documented so; without KX Medicare denies it.",
-                    fixes=(Fix("add_modifier", i, "KX"),),
+                found.append(
+                    r.finding(
+                        i,
+                        f"The {label} therapy amount allowed this year has reached the {year} "
+                        f"KX threshold ({kx_text}): add KX to {ctx.lines[i].code} if the service "
+                        f"is medically necessary and documented so; without KX Medicare "
+                        f"denies it.",
+                        fixes=(Fix("add_modifier", i, "KX"),),
+                    )
                 )
         elif accrued * _TEN >= prepared.kx_times_9:
             if lacking:
-                yield r.finding(
-                    None,
-                    f"The {label} therapy amount allowed this year is within 10% of the "
-                    f"{year} KX threshold ({kx_text}): this visit may cross it, and the "
-                    f"lines that do need KX. Check the running total before sending.",
-                    severity="warning",
+                found.append(
+                    r.finding(
+                        None,
+                        f"The {label} therapy amount allowed this year is within 10% of the "
+                        f"{year} KX threshold ({kx_text}): this visit may cross it, and the "
+                        f"lines that do need KX. Check the running total before sending.",
+                        severity="warning",
+                    )
                 )
         else:
             for i in lines:
                 if "KX" in ctx.mods[i]:
-                    yield r.finding(
-                        i,
-                        f"{ctx.lines[i].code} carries KX, but the {label} amount allowed this "
-                        f"year is well below the {year} KX threshold ({kx_text}): KX is "
-                        f"needed only once the threshold is passed. Keep it only if this "
-                        f"visit passes it.",
-                        severity="info",
+                    found.append(
+                        r.finding(
+                            i,
+                            f"{ctx.lines[i].code} carries KX, but the {label} amount allowed "
+                            f"this year is well below the {year} KX threshold ({kx_text}): KX "
+                            f"is needed only once the threshold is passed. Keep it only if "
+                            f"this visit passes it.",
+                            severity="info",
+                        )
                     )
         if accrued > limits.review:
-            yield r.finding(
-                None,
-                f"The {label} therapy amount allowed this year is past {prepared.review_text}, "
-                f"where Medicare may select claims for targeted medical review: make sure "
-                f"the notes support medical necessity.",
-                severity="info",
+            found.append(
+                r.finding(
+                    None,
+                    f"The {label} therapy amount allowed this year is past "
+                    f"{prepared.review_text}, where Medicare may select claims for targeted "
+                    f"medical review: make sure the notes support medical necessity.",
+                    severity="info",
+                )
             )
+    return found
 
 
 # ------------------------------------------------------------ modifier.distinct
@@ -931,10 +934,11 @@ def _is_em(code: str) -> bool:
 
 @rule(
     "modifier.distinct",
+    triggers=("mod:distinct",),
     severity="error",
     citation=(
         "CMS NCCI Policy Manual, ch. 1 (modifiers 59 and XE/XS/XP/XU); payer policies on "
-        "59 with an X modifier [C-2]"
+        "59 with an X modifier (two sources)"
     ),
     summary="59 together with XE/XS/XP/XU on one line; 59/X where no edit needs it or on E/M.",
     payers=("*",),
@@ -976,9 +980,9 @@ def _is_em(code: str) -> bool:
 def distinct_modifier(ctx: Context, r: Rule) -> Iterable[Finding]:
     """59 and XE/XS/XP/XU: never together, not on E/M, and only where an edit needs one.
 
-    Source: CMS NCCI Policy Manual, ch. 1 and REFERENCE.md 2.1: 59 and an X
-    modifier on the same line is inappropriate [C-2 payer policies]; use 59 only
-    when no X modifier describes the reason; 59/X are not for E/M codes [C-2]
+    Source: CMS NCCI Policy Manual, ch. 1: use 59 only when no X modifier
+    describes the reason; payer policies (two sources) call 59 and an X modifier
+    on the same line inappropriate; 59/X are not for E/M codes (two sources)
     (99201-99499: 99201 was an E/M code until the end of 2020, inside our data).
 
     - 59 with any X modifier -> error, fix ``remove_modifier`` 59 (the X
@@ -987,81 +991,72 @@ def distinct_modifier(ctx: Context, r: Rule) -> Iterable[Finding]:
       identifiable E/M the same day takes 25);
     - 59/X on a line whose code no PTP edit in force pairs with another code on
       the claim -> warning: the modifier bypasses nothing and unneeded 59/X use
-      draws audits; fix ``remove_modifier``. Either column counts (the column
-      order of several therapy pairs is [?]), so does an indicator-0 edit (the
-      ``ncci.ptp`` rule reports those). Needs the edit tables: skipped when the
-      profile does not apply NCCI. With only the bundled therapy pairs loaded,
-      an edit outside them is unknown: import the official CMS files for full
-      coverage.
+      draws audits; fix ``remove_modifier``. Either column counts (sources
+      disagree on the column order of several therapy pairs), so does an
+      indicator-0 edit (the ``ncci.ptp`` rule reports those). Needs the edit
+      tables: skipped when the profile does not apply NCCI. With only the
+      bundled therapy pairs loaded, an edit outside them is unknown: import the
+      official CMS files for full coverage.
+
+    The rule runs only on visits carrying a modifier of kind ``distinct``.
     """
-    # Fast path: most visits carry no 59/X at all, and most that do carry one X
-    # modifier (or 59) on a non-E/M code that an edit pairs. Those are cleared
-    # without building sets or messages (the few edits answered are scanned for
-    # the code), and the edit lookup is done once and handed to the general
-    # path, which words every finding (tests/rules/test_modifiers_fast.py checks
-    # the two agree).
-    no_distinct = _DISTINCT.isdisjoint
-    if no_distinct(ctx.all_mods):
+    distinct = ctx.catalog.mods.distinct
+    no_distinct = distinct.isdisjoint
+    if no_distinct(ctx.all_mods):  # (the trigger already says so under an engine)
         return ()
+    # the edits in force between codes of the claim (few: scanned per 59/X line)
     edits = None if ctx.tables is None else ctx.tables.ptp(ctx.codes, ctx.dos)
-    lines = ctx.lines
+    found: list[Finding] = []
     for i, mods in enumerate(ctx.mods):
         if no_distinct(mods):
             continue
-        code = lines[i].code
-        if ("59" in mods and not mods.isdisjoint(_X_MODS)) or _is_em(code):
-            break
+        code = ctx.lines[i].code
+        both = "59" in mods and len(mods & distinct) > 1
+        em = _is_em(code)
+        unpaired = False
         if edits is not None:
             for e in edits:
                 if e.column1 == code or e.column2 == code:
                     break
             else:
-                break  # no edit pairs the code: 59/X bypasses nothing
-    else:
-        return ()
-    flagged = [i for i, m in enumerate(ctx.mods) if not no_distinct(m)]
-    paired = None if edits is None else {c for e in edits for c in (e.column1, e.column2)}
-    return _distinct_findings(ctx, r, flagged, paired)
-
-
-def _distinct_findings(
-    ctx: Context, r: Rule, flagged: list[int], paired: AbstractSet[str] | None
-) -> Iterator[Finding]:
-    """The findings of :func:`distinct_modifier` (the general path, every case).
-
-    ``flagged``: the lines with 59/X; ``paired``: every code an edit in force
-    pairs with another code of the claim, None without edit tables.
-    """
-    for i in flagged:
-        code = ctx.lines[i].code
-        mods = ctx.mods[i]
-        present = sorted(mods & _DISTINCT)
+                unpaired = True  # no edit pairs the code: 59/X bypasses nothing
+        if not (both or em or unpaired):
+            continue  # one 59/X modifier where an edit needs it
+        present = sorted(mods & distinct)
         text = _mods_text(present)
-        if _is_em(code):
-            yield r.finding(
-                i,
-                f"{code} is an E/M code: {text} is not used on E/M codes. Remove {text}; "
-                f"an E/M that is separately identifiable from a same-day procedure takes 25.",
-                fixes=tuple(Fix("remove_modifier", i, m) for m in present),
+        if em:
+            found.append(
+                r.finding(
+                    i,
+                    f"{code} is an E/M code: {text} is not used on E/M codes. Remove {text}; "
+                    f"an E/M that is separately identifiable from a same-day procedure takes "
+                    f"25.",
+                    fixes=tuple(Fix("remove_modifier", i, m) for m in present),
+                )
             )
             continue
-        if "59" in mods and mods & _X_MODS:
-            x = _mods_text(mods & _X_MODS)
-            yield r.finding(
-                i,
-                f"{code} carries 59 and {x}: use one, never both. Remove 59 and keep {x}, "
-                f"which says why the service is distinct.",
-                fixes=(Fix("remove_modifier", i, "59"),),
+        if both:
+            x = _mods_text(m for m in present if m != "59")
+            found.append(
+                r.finding(
+                    i,
+                    f"{code} carries 59 and {x}: use one, never both. Remove 59 and keep {x}, "
+                    f"which says why the service is distinct.",
+                    fixes=(Fix("remove_modifier", i, "59"),),
+                )
             )
-        if paired is not None and code not in paired:
-            yield r.finding(
-                i,
-                f"No NCCI edit in the loaded tables pairs {code} with another code on this "
-                f"claim, so {text} bypasses nothing; unneeded 59/X modifiers draw audits. "
-                f"Remove {text}.",
-                severity="warning",
-                fixes=tuple(Fix("remove_modifier", i, m) for m in present),
+        if unpaired:
+            found.append(
+                r.finding(
+                    i,
+                    f"No NCCI edit in the loaded tables pairs {code} with another code on "
+                    f"this claim, so {text} bypasses nothing; unneeded 59/X modifiers draw "
+                    f"audits. Remove {text}.",
+                    severity="warning",
+                    fixes=tuple(Fix("remove_modifier", i, m) for m in present),
+                )
             )
+    return found
 
 
 # ------------------------------------------------------------------ modifier.at
@@ -1071,7 +1066,9 @@ def _distinct_findings(
     "modifier.at",
     triggers=("cmt",),
     severity="error",
-    citation="CMS Pub. 100-04, ch. 12, sec. 220 (AT on chiropractic manipulation) [C-4]",
+    citation=(
+        "CMS Pub. 100-04, ch. 12, sec. 220 (AT on chiropractic manipulation; four sources agree)"
+    ),
     summary="Chiropractic manipulation without AT; AT on a line with GA/GX/GY/GZ.",
     payers=("*",),
     confidence="C-4",
@@ -1086,9 +1083,9 @@ def _distinct_findings(
 def at_modifier(ctx: Context, r: Rule) -> Iterable[Finding]:
     """AT on chiropractic manipulation (98940-98942) for active treatment, never with GA/GX/GY/GZ.
 
-    Source: CMS Pub. 100-04, ch. 12, sec. 220 (REFERENCE.md 3): AT is required
-    on 98940-98942 for covered active/corrective treatment, not for maintenance,
-    and never on a line with GA, GX, GY or GZ [C-4].
+    Source: CMS Pub. 100-04, ch. 12, sec. 220: AT is required on 98940-98942
+    for covered active/corrective treatment, not for maintenance, and never on
+    a line with GA, GX, GY or GZ (four sources agree).
 
     cptrules cannot tell active from maintenance care, so a CMT line with
     neither AT nor a liability modifier gets an error whose fix adds AT (the
@@ -1096,42 +1093,37 @@ def at_modifier(ctx: Context, r: Rule) -> Iterable[Finding]:
     ABN on file, or GZ without one). AT together with GA/GX/GY/GZ -> error, fix
     ``remove_modifier`` AT.
     """
-    # Fast path: a CMT line is clean when it carries exactly one of AT and a
-    # liability modifier; the general path words every finding
-    # (tests/rules/test_modifiers_fast.py checks the two agree).
-    mods_of = ctx.mods
+    liability_of = ctx.catalog.mods.liability.intersection
+    found: list[Finding] = []
     for i in ctx.family_lines("cmt"):
-        mods = mods_of[i]
-        if ("AT" in mods) is mods.isdisjoint(_LIABILITY):
-            continue
-        return _at_findings(ctx, r)
-    return ()
-
-
-def _at_findings(ctx: Context, r: Rule) -> Iterator[Finding]:
-    """The findings of :func:`at_modifier` (the general path, every case)."""
-    cmt = ctx.family_lines("cmt")
-    for i in cmt:
         mods = ctx.mods[i]
+        liability = liability_of(mods)
+        if ("AT" in mods) is not bool(liability):
+            continue  # exactly one of AT and a liability modifier
         code = ctx.lines[i].code
-        liability = mods & _LIABILITY
-        if "AT" in mods and liability:
+        if liability:
             lia = _mods_text(liability)
-            yield r.finding(
-                i,
-                f"{code} carries AT together with {lia}: AT claims covered active treatment, "
-                f"{lia} says the service may not be covered. Remove AT if this is maintenance "
-                f"care; otherwise remove {lia}.",
-                fixes=(Fix("remove_modifier", i, "AT"),),
+            found.append(
+                r.finding(
+                    i,
+                    f"{code} carries AT together with {lia}: AT claims covered active "
+                    f"treatment, {lia} says the service may not be covered. Remove AT if this "
+                    f"is maintenance care; otherwise remove {lia}.",
+                    fixes=(Fix("remove_modifier", i, "AT"),),
+                )
             )
-        elif "AT" not in mods and not liability:
-            yield r.finding(
-                i,
-                f"{code} has no AT: add AT if this is active (corrective) treatment. If it is "
-                f"maintenance care, Medicare does not pay it: bill it with GA (an ABN is on "
-                f"file) or GZ (no ABN) instead of AT.",
-                fixes=(Fix("add_modifier", i, "AT"),),
+        else:
+            found.append(
+                r.finding(
+                    i,
+                    f"{code} has no AT: add AT if this is active (corrective) treatment. If it "
+                    f"is maintenance care, {ctx.profile.name} does not pay it: bill it with GA "
+                    f"(an ABN is "
+                    f"on file) or GZ (no ABN) instead of AT.",
+                    fixes=(Fix("add_modifier", i, "AT"),),
+                )
             )
+    return found
 
 
 # ------------------------------------------------------------- modifier.unknown
@@ -1142,7 +1134,7 @@ def _at_findings(ctx: Context, r: Rule) -> Iterator[Finding]:
     severity="error",
     citation=(
         "cptrules modifier catalog (data/modifiers.toml); CMS-1500 item 24D and the "
-        "837P service line hold four modifiers [single source: the cptrules contract]"
+        "837P service line hold four modifiers (single source)"
     ),
     summary="A modifier the catalog does not know (warning), or more than four on a line.",
     payers=("*",),
@@ -1172,8 +1164,7 @@ def unknown_modifier(ctx: Context, r: Rule) -> Iterable[Finding]:
 
     Source: the cptrules modifier catalog (``data/modifiers.toml``) and the
     claim formats: the CMS-1500 (item 24D) and the 837P service line have room
-    for four modifiers [single source: the cptrules contract; not in
-    REFERENCE.md].
+    for four modifiers (single source).
 
     - a modifier missing from the catalog -> warning without a fix: a payer
       rejects a modifier that does not exist, but our catalog lists the common
@@ -1181,36 +1172,32 @@ def unknown_modifier(ctx: Context, r: Rule) -> Iterable[Finding]:
     - more than four modifiers on a line -> error without a fix: which to drop
       (or whether to split the line) is the biller's call.
     """
-    # Fast path: nearly every line has a few catalogued modifiers. One subset
-    # test on the session's modifiers and a length per line clear it; anything
-    # else sends the visit to the general path, which words every finding
-    # (tests/rules/test_modifiers_fast.py checks the two agree).
-    if not ctx.catalog.modifiers.keys() >= ctx.all_mods:
-        return _unknown_findings(ctx, r)
-    for line in ctx.lines:
-        if len(line.modifiers) > _MAX_MODIFIERS:
-            return _unknown_findings(ctx, r)
-    return ()
-
-
-def _unknown_findings(ctx: Context, r: Rule) -> Iterator[Finding]:
-    """The findings of :func:`unknown_modifier` (the general path, every case)."""
-    known = ctx.catalog.modifiers
+    known = ctx.catalog.known_modifiers
+    all_known = ctx.all_mods <= known
+    found: list[Finding] = []
     for i, line in enumerate(ctx.lines):
+        count = len(line.modifiers)
+        if count <= _MAX_MODIFIERS and (all_known or ctx.mods[i] <= known):
+            continue
         for m in line.modifiers:
             if m not in known:
-                yield r.finding(
-                    i,
-                    f"Modifier {m} on {line.code} is not in cptrules' modifier catalog: check "
-                    f"that it is a valid CPT/HCPCS modifier for this payer (the catalog lists "
-                    f"common modifiers only) and correct or remove it.",
-                    severity="warning",
+                found.append(
+                    r.finding(
+                        i,
+                        f"Modifier {m} on {line.code} is not in cptrules' modifier catalog: "
+                        f"check that it is a valid CPT/HCPCS modifier for this payer (the "
+                        f"catalog lists common modifiers only) and correct or remove it.",
+                        severity="warning",
+                    )
                 )
-        if len(line.modifiers) > _MAX_MODIFIERS:
-            yield r.finding(
-                i,
-                f"{line.code} carries {len(line.modifiers)} modifiers; a claim line holds "
-                f"{_MAX_MODIFIERS}. Keep the four that affect payment (for example GP/GO/GN, "
-                f"CQ/CO, KX, 59/X) and drop the rest, or split the service over two lines "
-                f"as the payer directs.",
+        if count > _MAX_MODIFIERS:
+            found.append(
+                r.finding(
+                    i,
+                    f"{line.code} carries {count} modifiers; a claim line holds "
+                    f"{_MAX_MODIFIERS}. Keep the four that affect payment (for example GP/GO/GN, "
+                    f"CQ/CO, KX, 59/X) and drop the rest, or split the service over two lines "
+                    f"as the payer directs.",
+                )
             )
+    return found

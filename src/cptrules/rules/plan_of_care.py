@@ -1,7 +1,7 @@
 """Rules of the plan_of_care family: Medicare outpatient therapy certification.
 
 Medicare pays outpatient therapy only under a plan of care certified by a
-physician/NPP (REFERENCE.md 4; CMS Pub. 100-02, ch. 15, secs. 220.1.2,
+physician/NPP (CMS Pub. 100-02, ch. 15, secs. 220.1.2,
 220.1.3 and 220.3). These rules apply to Medicare profiles (``payers=
 ("medicare",)``, so a profile extending ``medicare`` inherits them) and only to
 a *therapy visit*:
@@ -11,7 +11,7 @@ a *therapy visit*:
   therapy", which is always therapy when a therapist furnishes it (CMS annual
   therapy code list; Pub. 100-04, ch. 5, sec. 20).
 
-Visits by MD/DO/NP/PA are left out on purpose: REFERENCE.md 4 describes the
+Visits by MD/DO/NP/PA are left out on purpose: the sources describe the
 certification of a therapist's plan by a physician/NPP, and says nothing
 sourced about how a physician/NPP who personally furnishes therapy documents
 their own plan; a rule for them needs that source first. A chiropractor (DC)
@@ -22,7 +22,7 @@ Day arithmetic: every window here is a count of calendar days, which
 :class:`datetime.timedelta` gives exactly (a day is always one day);
 ``dateutil.relativedelta`` is needed only for month or year steps, which
 these rules do not take. Messages give counts of days, never dates: the
-contract keeps input data other than codes, modifiers, minutes and units out
+library keeps input data other than codes, modifiers, minutes and units out
 of messages.
 """
 
@@ -33,6 +33,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from .._context import Context
+from .._memo import Memo
 from ..report import Finding
 from . import _examples as ex
 from ._base import Example, Rule, rule
@@ -51,19 +52,19 @@ __all__ = [
 ]
 
 #: longest certification period, in calendar days, the start day counting as day 1
-#: (REFERENCE.md 4 [C-3]; Pub. 100-02, ch. 15, sec. 220.1.3)
+#: (three sources; Pub. 100-02, ch. 15, sec. 220.1.3)
 CERT_MAX_DAYS = 90
 #: the initial certification is timely when signed at most this many days after the
-#: plan's start (REFERENCE.md 4 [C-3]; Pub. 100-02, ch. 15, sec. 220.1.3)
+#: plan's start (three sources; Pub. 100-02, ch. 15, sec. 220.1.3)
 SIGN_WITHIN_DAYS = 30
 #: a progress report is due at least once every this many treatment days
-#: (REFERENCE.md 4 [C-2]; Pub. 100-02, ch. 15, sec. 220.3 D)
+#: (two sources; Pub. 100-02, ch. 15, sec. 220.3 D)
 PROGRESS_REPORT_DAYS = 10
 #: cptrules' own heads-up, two visits before the limit: not a payer rule
 PROGRESS_HEADS_UP_DAY = 8
 
 #: from this date of service a signed order plus proof the plan was sent within the
-#: window also meets the signature requirement (REFERENCE.md 4 "from 2025" [C-3];
+#: window also meets the signature requirement ("from 2025", three sources;
 #: Noridian JE/JF: "dates of service on or after January 1, 2025")
 _ORDER_ALTERNATIVE_FROM = dt.date(2025, 1, 1)
 _SIGN_WINDOW = dt.timedelta(days=SIGN_WITHIN_DAYS)
@@ -123,9 +124,10 @@ _Make = Callable[[Rule, int, bool], Finding]
 #: findings already built, by what they are made of. The same few counts come back
 #: visit after visit (a plan signed 5 days late, treatment day 10), and building a
 #: finding (its message and object) cost more than the rest of the rule; a finding
-#: is immutable, so one object serves every report. Cleared when full.
-_MADE: dict[tuple[_Make, str, str, str, int, bool], Finding] = {}
-_MADE_MAX = 2048
+#: is immutable, so one object serves every report.
+_MADE: Memo[tuple[_Make, str, str, str, int, bool], Finding] = Memo(
+    "plan-of-care findings", size=2048
+)
 
 
 def _made(r: Rule, make: _Make, n: int, order: bool) -> Finding:
@@ -133,10 +135,7 @@ def _made(r: Rule, make: _Make, n: int, order: bool) -> Finding:
     key = (make, r.id, r.severity, r.citation, n, order)
     found = _MADE.get(key)
     if found is None:
-        found = make(r, n, order)
-        if len(_MADE) >= _MADE_MAX:
-            _MADE.clear()
-        _MADE[key] = found
+        found = _MADE.put(key, make(r, n, order))
     return found
 
 
@@ -173,7 +172,7 @@ _PASS = _session()
 def missing(ctx: Context, r: Rule) -> Sequence[Finding]:
     """A Medicare therapy visit needs a plan of care.
 
-    Source: REFERENCE.md 4 [C-3] (certification of the plan); Pub. 100-02,
+    Source (three sources agree): certification of the plan; Pub. 100-02,
     ch. 15, sec. 220.1.2. Session-wide **error**: without a certified plan the
     therapy lines are not payable. No fixes: cptrules cannot make a plan.
     """
@@ -226,7 +225,7 @@ def missing(ctx: Context, r: Rule) -> Sequence[Finding]:
 def expired(ctx: Context, r: Rule) -> Sequence[Finding]:
     """The date of service must fall in the certified period; a period covers <= 90 days.
 
-    Source: REFERENCE.md 4 [C-3]: a certification covers at most 90 calendar
+    Source (three sources agree): a certification covers at most 90 calendar
     days; recertify at least every 90 (Pub. 100-02, ch. 15, sec. 220.1.3).
 
     Precisely: the period runs from ``start`` to ``end`` inclusive and its
@@ -321,7 +320,7 @@ def expired(ctx: Context, r: Rule) -> Sequence[Finding]:
 def unsigned(ctx: Context, r: Rule) -> Sequence[Finding]:
     """The physician/NPP signs the plan within 30 days of its start.
 
-    Source: REFERENCE.md 4 [C-3]: initial certification within 30 days of the
+    Source (three sources agree): initial certification within 30 days of the
     first treatment (Pub. 100-02, ch. 15, sec. 220.1.3: "dated in the 30 days
     following the first day of treatment (including evaluation)"). ``start``
     is that first day (the evaluation); the deadline is ``start + 30`` days and
@@ -336,9 +335,9 @@ def unsigned(ctx: Context, r: Rule) -> Sequence[Finding]:
 
     - from 2025 (dates of service on or after 2025-01-01), a signed and dated
       order/referral on file plus proof the plan was sent to the referring
-      practitioner within the 30 days also meets the requirement [C-3]; the
+      practitioner within the 30 days also meets the requirement (three sources); the
       session has no field for either, so the messages say so instead;
-    - a verbal order must be signed within 14 days [C-3]: no field either;
+    - a verbal order must be signed within 14 days (three sources): no field either;
     - the manual allows a *delayed* certification with the reason for the delay
       (sec. 220.1.3 D); whether a reviewer accepts it is outside cptrules;
     - a recertification is graded by the same 30-day window from its start,
@@ -443,7 +442,7 @@ def _signed_late(r: Rule, days: int, order: bool) -> Finding:
 def progress_report(ctx: Context, r: Rule) -> Sequence[Finding]:
     """A progress report is due at least once every 10 treatment days.
 
-    Source: REFERENCE.md 4 [C-2]; Pub. 100-02, ch. 15, sec. 220.3 D.
+    Source (two sources): Pub. 100-02, ch. 15, sec. 220.3 D.
     ``treatment_day`` counts treatment days since the last progress report or
     evaluation, this visit included. From day 10 on, a visit whose
     ``progress_report`` is not true is an **error**. On days 8 and 9 an

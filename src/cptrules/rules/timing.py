@@ -1,11 +1,11 @@
 """Rules of the timing family: clock times of one-on-one timed services.
 
 - ``time.overlap``: two timed lines whose clock times overlap, or a timed line
-  billing more minutes than its own clock span (REFERENCE.md 4 [C-3]: timed
+  billing more minutes than its own clock span (three sources agree: timed
   codes need undivided one-on-one attention; split attention is 97150).
 
 Messages give codes, line indices and minutes, never the clock times: the
-contract keeps other input data out of messages.
+library keeps other input data out of messages.
 """
 
 from __future__ import annotations
@@ -72,7 +72,7 @@ _TOUCHING_PASS = _session(("10:00", "10:30"), ("10:30", "10:53"))
     severity="error",
     citation=(
         "CMS Pub. 100-04, ch. 5, sec. 20.2 (timed codes: direct one-on-one time); "
-        "undivided attention as summarised in cptrules REFERENCE.md 4 [C-3]"
+        "undivided one-on-one attention (three sources agree)"
     ),
     summary="Two one-on-one timed services overlapping in clock time.",
     payers=("*",),
@@ -86,8 +86,8 @@ _TOUCHING_PASS = _session(("10:00", "10:30"), ("10:30", "10:53"))
 def overlap(ctx: Context, r: Rule) -> list[Finding]:
     """Timed (one-on-one) services may not share clock minutes, nor bill more than their span.
 
-    Source: REFERENCE.md 4 [C-3]: timed codes need undivided one-on-one
-    attention (split attention is 97150, group); REFERENCE.md 1.1 [C-2]: only
+    Source (three sources agree): timed codes need undivided one-on-one
+    attention (split attention is 97150, group); two sources: only
     direct one-on-one time counts. So the same clock minutes cannot count for
     two timed codes, and a line cannot bill more minutes than it lasted.
 

@@ -27,6 +27,11 @@ def _pt(lines: list[dict[str, Any]], payer: str = "medicare", **extra: Any) -> d
     )
 
 
+def _gp(code: str, minutes: int, units: int) -> dict[str, Any]:
+    """A timed line with GP for the examples."""
+    return {"code": code, "minutes": minutes, "units": units, "modifiers": ["GP"]}
+
+
 def _timed(ctx: Context, r: Rule, method_note: str) -> list[Finding]:
     """Shared by units.total-time and units.per-code: compare billed to legal units."""
     minutes = ctx.timed_minutes
@@ -56,9 +61,45 @@ def _timed(ctx: Context, r: Rule, method_note: str) -> list[Finding]:
         billed_sum += total
         if total not in legal[code]:
             bad.append(code)
+    firsts = ctx.catalog.first_unit_of
+    split = [] if ctx.codes.isdisjoint(firsts) else _first_unit_findings(ctx, r, billed)
     if not bad and billed_sum == chart:
-        return []
-    return list(_timed_findings(ctx, r, method_note, billed, bad, chart))
+        return split
+    return [*_timed_findings(ctx, r, method_note, billed, bad, chart), *split]
+
+
+#: what a first-unit finding cites (our own words for the code pair)
+_FIRST_UNIT_CITATION = (
+    "CPT code set: 97129 covers the first 15 minutes of cognitive function intervention, "
+    "97130 each further 15 minutes; CMS Pub. 100-04, ch. 5, sec. 20.2 (units by time)"
+)
+
+
+def _first_unit_findings(ctx: Context, r: Rule, billed: dict[str, int]) -> list[Finding]:
+    """A code that stands for the first 15 minutes only (97129) billed, or timed, for
+    more than one unit: the further units belong to its add-on code (97130)."""
+    found = []
+    for code, addon in ctx.catalog.first_unit_of.items():
+        if code not in ctx.timed_minutes:
+            continue
+        units = billed[code]
+        due = _expected_total(ctx, code)
+        if max(units, due) <= 1:
+            continue
+        lines = [i for i in ctx.by_code[code] if ctx.lines[i].minutes is not None]
+        more = max(due, 1) - 1
+        found.append(
+            r.finding(
+                lines[0],
+                f"{code} is billed {units} unit(s) for {ctx.timed_minutes[code]} minutes, but it "
+                f"covers the first 15 minutes only; each further 15 minutes is {addon}. Bill "
+                f"{code} x1 and {addon} x{more} (with the minutes after the first 15 on the "
+                f"{addon} line).",
+                severity="error" if units > 1 else "warning",
+                citation=_FIRST_UNIT_CITATION,
+            )
+        )
+    return found
 
 
 def _timed_findings(
@@ -69,21 +110,32 @@ def _timed_findings(
     bad: list[str],
     chart: int,
 ) -> Iterator[Finding]:
-    """The findings of :func:`_timed` once something is off (the rare branch)."""
+    """The findings of :func:`_timed` once something is off (the rare branch).
+
+    The billed counts are held to the legal allocation closest to them (the one
+    that covers most of what was billed; the engine's own pick first on a tie):
+    a code billed above it is over-billed (an error), below it under-billed (a
+    warning). So on a three-way tie billed 2/2/0, where each 2 is legal alone,
+    the code that took the third code's unit is over-billed, not only the 0
+    under-billed: no legal allocation gives both of them 2.
+    """
     minutes = ctx.timed_minutes
     legal = ctx.legal
     total_minutes = sum(minutes.values())
     billed_sum = sum(billed.values())
+    best = _closest_allocation(ctx, billed)
     pooled = ""
     if not bad:
         # Three or more tied codes: each count may be legal alone but not together.
-        bad = [c for c in minutes if billed[c] != _expected_total(ctx, c)]
         pooled = (
             f" Together the timed codes are billed {billed_sum} units, the chart gives {chart}."
         )
-    for code in bad:
-        expected = _expected_total(ctx, code)
-        over = billed[code] > expected if pooled else billed[code] > max(legal[code])
+    firsts = ctx.catalog.first_unit_of
+    for code in minutes:
+        expected = best[code]
+        if billed[code] == expected or (code in firsts and max(billed[code], expected) > 1):
+            continue  # (a first-unit code billed past one unit: _first_unit_findings words it)
+        over = billed[code] > expected
         lines = [i for i in ctx.by_code[code] if ctx.lines[i].minutes is not None]
         fixes = tuple(
             Fix("set_units", i, expected if n == 0 else 0)
@@ -100,14 +152,46 @@ def _timed_findings(
             )
         else:
             why = f"{code} has {minutes[code]} minutes of its own"
+        together = pooled
+        if not pooled and billed[code] in legal[code]:
+            # legal alone, but not beside what the other codes are billed
+            together = (
+                f" No legal allocation gives it {billed[code]} beside the other codes' "
+                f"units: the chart's {chart} unit(s) go "
+                + ", ".join(f"{c} x{u}" for c, u in best.items())
+                + "."
+            )
         verdict = "over-billed" if over else "under-billed (money left behind)"
         yield r.finding(
             lines[0],
             f"{code} billed {billed[code]} unit(s) but {method_note} allows {allowed}: {why}."
-            f"{pooled} This is {verdict}; bill {expected}.",
+            f"{together} This is {verdict}; bill {expected}.",
             severity="error" if over else "warning",
             fixes=fixes,
         )
+
+
+def _closest_allocation(ctx: Context, billed: dict[str, int]) -> dict[str, int]:
+    """The legal allocation of the timed minutes that covers most of the billed units.
+
+    Legal allocations differ only in which codes tied on leftover minutes take
+    the last units (each tied code may have ``f`` or ``f + 1``, the chart fixing
+    how many take ``f + 1``). The extra units go first to tied codes billed at
+    least ``f + 1``, then to the others, the engine's own pick first each time.
+    """
+    minutes = ctx.timed_minutes
+    legal = ctx.legal
+    best = {c: min(legal[c]) for c in minutes}
+    tied = [c for c in minutes if len(legal[c]) > 1]
+    if not tied:  # one legal allocation: the engine's (always so per code)
+        return best
+    slots = _chart(sum(minutes.values())) - sum(best.values())
+    picked = {c for c in tied if _expected_total(ctx, c) > best[c]}
+    # billed past its floor first, then the engine's picks, in its tie order
+    order = sorted(tied, key=lambda c: (billed[c] <= best[c], c not in picked, -minutes[c], c))
+    for c in order[:slots]:
+        best[c] += 1
+    return best
 
 
 #: chart_row(u) for every count of units a parsed visit can reach (1,440 minutes: 96)
@@ -128,33 +212,43 @@ def _expected_total(ctx: Context, code: str) -> int:
     applies=lambda p: p.unit_method == "total-time",
     examples=(
         Example(
-            _pt(
-                [
-                    {"code": "97110", "minutes": 33, "units": 3, "modifiers": ["GP"]},
-                    {"code": "97112", "minutes": 7, "units": 0, "modifiers": ["GP"]},
-                ]
-            ),
+            _pt([_gp("97110", 33, 3), _gp("97112", 7, 0)]),
             fails=True,
             note="33 + 7 = 40 minutes: 3 units, but 97110 x2 and 97112 x1 (leftover 3 vs 7)",
         ),
         Example(
-            _pt(
-                [
-                    {"code": "97112", "minutes": 20, "units": 2, "modifiers": ["GP"]},
-                    {"code": "97110", "minutes": 20, "units": 1, "modifiers": ["GP"]},
-                ]
-            ),
+            _pt([_gp("97112", 20, 2), _gp("97110", 20, 1)]),
             fails=False,
             note="a tie: 2 + 1 either way is legal",
+        ),
+        Example(
+            _pt([_gp("97110", 20, 2), _gp("97112", 20, 2), _gp("97116", 20, 0)]),
+            fails=True,
+            note="a three-way tie billed 2/2/0: 97112 took 97116's unit (over-billed)",
+        ),
+        Example(
+            _pt([{"code": "97129", "minutes": 45, "units": 3, "modifiers": ["GP"]}]),
+            fails=True,
+            note="97129 is the first 15 minutes only: bill 97129 x1 + 97130 x2",
+        ),
+        Example(
+            _pt([_gp("97129", 15, 1), _gp("97130", 30, 2)]),
+            fails=False,
+            note="45 minutes of cognitive intervention as 97129 x1 + 97130 x2",
         ),
     ),
 )
 def total_time(ctx: Context, r: Rule) -> list[Finding]:
-    """Medicare total-time ("8-minute") method, CMS Pub. 100-04 ch. 5 sec. 20.2 [C-5].
+    """Medicare total-time ("8-minute") method, CMS Pub. 100-04 ch. 5 sec. 20.2.
+
+    Five sources agree.
 
     The day's timed minutes give the total units; each code gets one unit per
-    full 15 minutes, the rest go to the largest leftovers. Where leftovers tie,
+    full 15 minutes (sec. 20.2 C: a service of at least 15 minutes is billed at
+    least one unit), the rest go to the largest leftovers. Where leftovers tie,
     every allocation is legal; ``expected`` is the engine's deterministic pick.
+    Billed units are held to the closest legal allocation: a code billed above
+    it is over-billed (error) even when the day's total matches the chart.
     """
     return _timed(ctx, r, "the CMS total-time method")
 
@@ -192,7 +286,7 @@ def total_time(ctx: Context, r: Rule) -> list[Finding]:
     ),
 )
 def per_code(ctx: Context, r: Rule) -> list[Finding]:
-    """AMA midpoint method per code (most commercial payers) [C-4].
+    """AMA midpoint method per code (most commercial payers; four sources agree).
 
     Each code's own minutes through the 8/23/38... ladder; leftovers of
     different codes are never pooled.
@@ -218,16 +312,15 @@ def per_code(ctx: Context, r: Rule) -> list[Finding]:
 )
 def untimed(ctx: Context, r: Rule) -> list[Finding]:
     """Service-based codes: one unit per session (evaluations, supervised modalities,
-    97150 per patient, CMT/OMT by regions, 20560/20561 by muscles) [C-3].
+    97150 per patient, CMT/OMT by regions, 20560/20561 by muscles; three sources agree).
 
     Add-on codes without their primary (97811/97814 without 97810/97813) and two
     codes of one once-a-day group (97810 with 97813) are ``code.add-on``'s.
     """
-    # Fast path: the usual untimed line is the only line of its code, within its
-    # units. Anything else goes to the general path, which alone words findings.
     lines = ctx.lines
     by_code = ctx.by_code
     expected = ctx.expected  # an untimed line's expected units are its code's max_units
+    # Guard: the usual untimed line is the only line of its code, within its units.
     for i in ctx.untimed:
         line = lines[i]
         units = line.units
@@ -238,21 +331,15 @@ def untimed(ctx: Context, r: Rule) -> list[Finding]:
             break
     else:
         return []
-    return _untimed_findings(ctx, r)
-
-
-def _untimed_findings(ctx: Context, r: Rule) -> list[Finding]:
-    """The general path of :func:`untimed`: every finding, worded."""
     found: list[Finding] = []
     infos = ctx.infos
-    lines = ctx.lines
-    for code, idxs in ctx.by_code.items():
+    for code, idxs in by_code.items():
         info = infos[idxs[0]]
         if info is None or info.timed:
             continue
         max_units = info.max_units
         if max_units is not None:
-            if len(idxs) == 1:  # the common case: one line, checked without a loop
+            if len(idxs) == 1:  # the common case: one line, within its units
                 units = lines[idxs[0]].units
                 if units is None or units <= max_units:
                     continue
@@ -282,39 +369,64 @@ def _untimed_findings(ctx: Context, r: Rule) -> list[Finding]:
 @rule(
     "units.single-line",
     severity="warning",
-    citation="CMS MAC guidance (First Coast), timed codes on a single line per date of service",
+    citation=(
+        "CMS MAC guidance (First Coast), timed codes on a single line per date of service; "
+        "CMS Billing Examples Using CQ/CO Modifiers (therapist and assistant lines)"
+    ),
     summary="The same timed code on several lines of one date of service.",
     payers=("medicare",),
     confidence="C-2",
     effective=dt.date(2021, 4, 1),
     examples=(
         Example(
-            _pt(
-                [
-                    {"code": "97110", "minutes": 15, "units": 1, "modifiers": ["GP"]},
-                    {"code": "97110", "minutes": 15, "units": 1, "modifiers": ["GP"]},
-                ]
-            ),
+            _pt([_gp("97110", 15, 1), _gp("97110", 15, 1)]),
             fails=True,
         ),
+        Example(_pt([_gp("97110", 30, 2)]), fails=False),
         Example(
-            _pt([{"code": "97110", "minutes": 30, "units": 2, "modifiers": ["GP"]}]), fails=False
+            _pt(
+                [
+                    _gp("97110", 13, 1),
+                    {
+                        "code": "97110",
+                        "minutes": 23,
+                        "units": 1,
+                        "modifiers": ["GP", "CQ"],
+                        "assistant_minutes": 23,
+                    },
+                ]
+            ),
+            fails=False,
+            note="a therapist line and a PTA line with CQ, as in CMS's CQ/CO billing examples",
         ),
     ),
 )
 def single_line(ctx: Context, r: Rule) -> Iterator[Finding]:
     """Since April 2021 some MACs reject a timed code split over several lines
-    of one date of service [C-2]. A warning: not every MAC does."""
+    of one date of service (two sources). A warning: not every MAC does.
+
+    One split is how CMS itself bills a code furnished partly by a therapist and
+    partly by an assistant: a therapist line without CQ/CO and an assistant line
+    with it (CMS, "Billing Examples Using CQ/CO Modifiers for Services Furnished
+    In Whole or In Part by PTAs and OTAs"). A code on exactly two lines, one
+    with an assistant modifier and one without, is therefore not reported.
+    """
     if len(ctx.by_code) == len(ctx.lines):  # no code on two lines
         return
+    assistant = ctx.catalog.mods.assistant
     for code in ctx.timed_minutes:
         idxs = ctx.by_code[code]
-        if len(idxs) > 1:
-            yield r.finding(
-                idxs[1],
-                f"{code} is on {len(idxs)} lines; put it on one line with the summed minutes "
-                "and units (some Medicare contractors reject split timed codes).",
-            )
+        if len(idxs) == 1:
+            continue
+        if len(idxs) == 2:
+            first, second = (ctx.mods[i].isdisjoint(assistant) for i in idxs)
+            if first is not second:
+                continue  # the therapist line and the assistant line of CMS's examples
+        yield r.finding(
+            idxs[1],
+            f"{code} is on {len(idxs)} lines; put it on one line with the summed minutes "
+            "and units (some Medicare contractors reject split timed codes).",
+        )
 
 
 @rule(
@@ -326,13 +438,11 @@ def single_line(ctx: Context, r: Rule) -> Iterator[Finding]:
     confidence="C-3",
     examples=(
         Example(_pt([{"code": "97110", "units": 2, "modifiers": ["GP"]}]), fails=True),
-        Example(
-            _pt([{"code": "97110", "minutes": 30, "units": 2, "modifiers": ["GP"]}]), fails=False
-        ),
+        Example(_pt([_gp("97110", 30, 2)]), fails=False),
     ),
 )
 def missing_minutes(ctx: Context, r: Rule) -> list[Finding]:
-    """Timed codes are billed by documented direct one-on-one minutes [C-3]."""
+    """Timed codes are billed by documented direct one-on-one minutes (three sources agree)."""
     return [
         r.finding(
             i,
@@ -341,9 +451,6 @@ def missing_minutes(ctx: Context, r: Rule) -> list[Finding]:
         )
         for i in ctx.unminuted
     ]
-
-
-_THERAPY_MODS = ("GP", "GO", "GN")
 
 
 @rule(
@@ -357,21 +464,15 @@ _THERAPY_MODS = ("GP", "GO", "GN")
     examples=(
         Example(
             _pt(
-                [
-                    {"code": "97110", "minutes": 45, "units": 3, "modifiers": ["GP"]},
-                    {"code": "97112", "minutes": 30, "units": 2, "modifiers": ["GP"]},
-                ],
+                [_gp("97110", 45, 3), _gp("97112", 30, 2)],
                 payer="anthem",
             ),
             fails=True,
-            note="5 units of timed codes; Anthem allows 4 a day per therapy type [S]",
+            note="5 units of timed codes; Anthem allows 4 a day per therapy type (single source)",
         ),
         Example(
             _pt(
-                [
-                    {"code": "97110", "minutes": 30, "units": 2, "modifiers": ["GP"]},
-                    {"code": "97112", "minutes": 30, "units": 2, "modifiers": ["GP"]},
-                ],
+                [_gp("97110", 30, 2), _gp("97112", 30, 2)],
                 payer="anthem",
             ),
             fails=False,
@@ -379,18 +480,19 @@ _THERAPY_MODS = ("GP", "GO", "GN")
     ),
 )
 def daily_cap(ctx: Context, r: Rule) -> Iterator[Finding]:
-    """Daily unit caps from the payer profile, per therapy type (GP/GO/GN) [S].
+    """Daily unit caps from the payer profile, per therapy type (GP/GO/GN); a single source each.
 
     The cap, its codes, dates and source are data in the profile; the finding
     cites the profile's source line.
     """
+    therapy = ctx.catalog.mods.therapy_of.values()  # GP, GO, GN in catalog order
     for cap in ctx.profile.unit_caps:
         if not cap.in_force(ctx.dos):
             continue
         per_type: dict[str, tuple[int, int]] = {}
         for i, line in enumerate(ctx.lines):
             if line.code in cap.codes:
-                kind = next((m for m in _THERAPY_MODS if m in ctx.mods[i]), "")
+                kind = next((m for m in therapy if m in ctx.mods[i]), "")
                 units = ctx.billed[i] or 0
                 total, last = per_type.get(kind, (0, i))
                 per_type[kind] = (total + units, i)

@@ -274,9 +274,9 @@ def service_lines(
     ``diagnoses`` is how many diagnoses the pointers may point into (0-12).
     """
     if code is not None:
-        from ..parsing import _CODE
+        from .._schema import CODE
 
-        if not isinstance(code, str) or not _CODE.fullmatch(code):
+        if not isinstance(code, str) or not CODE.fullmatch(code):
             raise InvalidArgument(f"code={code!r} is not a well-formed CPT/HCPCS code")
     _check_payer(payer, optional=True)
     _check_int("diagnoses", diagnoses, 0, 12)

@@ -16,6 +16,8 @@ from typing import Any
 
 import hypothesis.strategies as st
 
+from .. import _schema as S
+
 __all__: list[str] = []
 
 Data = dict[str, Any]
@@ -37,6 +39,11 @@ def _line(draw: st.DrawFn, data: Data) -> Data:
 _NOT_INT = st.sampled_from(["12", 12.5, True, [], {}, "twelve"])
 
 
+def _out_of_range(f: S.Field) -> st.SearchStrategy[object]:
+    """Whole numbers just outside, or far outside, the bounds of field ``f``; or no number."""
+    return st.integers(f.lo - 1000, f.lo - 1) | st.integers(f.hi + 1, f.hi + 10**6) | _NOT_INT
+
+
 @_corruption
 def _missing_required(draw: st.DrawFn, data: Data) -> None:
     del data[draw(st.sampled_from(("date_of_service", "payer", "provider", "lines")))]
@@ -44,7 +51,8 @@ def _missing_required(draw: st.DrawFn, data: Data) -> None:
 
 @_corruption
 def _unknown_top_key(draw: st.DrawFn, data: Data) -> None:
-    data[draw(st.sampled_from(("dos", "Payer", "line", "notes", "patient")))] = "x"
+    names = ("dos", "Payer", "line", "notes", "visit_id", "MRN")
+    data[draw(st.sampled_from([n for n in names if n not in S.SESSION.keys]))] = "x"
 
 
 @_corruption
@@ -98,12 +106,12 @@ def _missing_code(draw: st.DrawFn, data: Data) -> None:
 def _minutes_out_of_range(draw: st.DrawFn, data: Data) -> None:
     line = _line(draw, data)
     line.pop("assistant_minutes", None)
-    line["minutes"] = draw(st.integers(-1000, -1) | st.integers(1441, 10**6) | _NOT_INT)
+    line["minutes"] = draw(_out_of_range(S.LINE["minutes"]))
 
 
 @_corruption
 def _units_out_of_range(draw: st.DrawFn, data: Data) -> None:
-    _line(draw, data)["units"] = draw(st.integers(-50, -1) | st.integers(1000, 10**6) | _NOT_INT)
+    _line(draw, data)["units"] = draw(_out_of_range(S.LINE["units"]))
 
 
 @_corruption
@@ -143,7 +151,15 @@ def _bad_modifiers(draw: st.DrawFn, data: Data) -> None:
     line = _line(draw, data)
     line["modifiers"] = draw(
         st.sampled_from(
-            ["GP", ["gp"], ["G"], ["GPX"], ["GP", "GP"], [59], [f"{i:02d}" for i in range(13)]]
+            [
+                "GP",
+                ["gp"],
+                ["G"],
+                ["GPX"],
+                ["GP", "GP"],
+                [59],
+                [f"{i:02d}" for i in range(S.LINE["modifiers"].hi + 1)],
+            ]
         )
     )
 
@@ -187,11 +203,14 @@ def _bad_plan(draw: st.DrawFn, data: Data) -> None:
 @_corruption
 def _bad_numbers(draw: st.DrawFn, data: Data) -> None:
     key = draw(st.sampled_from(("treatment_day", "total_treatment_minutes")))
-    data[key] = (
-        draw(st.sampled_from([0, -3, 1441 * 10, "9", 2.5]))
-        if key == "treatment_day"
-        else (draw(st.sampled_from([-1, 1441, "60", 60.5])))
-    )
+    data[key] = draw(_out_of_range(S.SESSION[key]))
+
+
+@_corruption
+def _bad_ids(draw: st.DrawFn, data: Data) -> None:
+    key = draw(st.sampled_from(("id", "patient")))
+    f = S.SESSION[key]
+    data[key] = draw(st.sampled_from(["", "x" * (f.hi + 1), 7, ["a"], {"a": 1}]))
 
 
 @_corruption
@@ -222,7 +241,8 @@ def _bad_documentation(draw: st.DrawFn, data: Data) -> None:
 
 @_corruption
 def _bad_muscles(draw: st.DrawFn, data: Data) -> None:
-    _line(draw, data)["muscles"] = draw(st.sampled_from([0, 201, "2", 2.0]))
+    f = S.LINE["muscles"]
+    _line(draw, data)["muscles"] = draw(st.sampled_from([f.lo - 1, f.hi + 1, "2", 2.0]))
 
 
 def corrupt(draw: st.DrawFn, data: Data) -> Data:

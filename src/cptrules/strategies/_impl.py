@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import hypothesis.strategies as st
 
+from .. import _schema as S
 from ..models import PlanOfCare, ServiceLine, Session, TherapyYtd
 from ..parsing import dump_session
 from . import _data as D
@@ -36,16 +37,18 @@ _LAST_DAY = dt.date(2026, 12, 31)
 
 _ICD = D.BACK_DIAGNOSES + D.OTHER_DIAGNOSES + D.CHIRO_DIAGNOSES
 
-_NULLABLE_TOP = (
-    "diagnoses",
-    "plan_of_care",
-    "treatment_day",
-    "progress_report",
-    "therapy_ytd_allowed",
-    "total_treatment_minutes",
+#: Keys a session dict may give as null (the same as leaving them out).
+_NULLABLE_TOP = tuple(f.name for f in S.SESSION.fields if not f.required)
+
+#: The same for a line; start and end go together, assistant minutes need minutes.
+_NULLABLE_LINE = tuple(
+    f.name for f in S.LINE.fields if not f.required and f.name not in ("start", "end")
 )
 
-_NULLABLE_LINE = ("minutes", "units", "modifiers", "regions", "techniques", "documentation")
+#: Opaque ids as callers write them (never patient data: made up here).
+_IDS = st.none() | st.text(
+    alphabet="abcdefghijklmnopqrstuvwxyz0123456789-_:.", min_size=1, max_size=S.MAX_ID
+)
 
 
 def _clock(m: int) -> dt.time:
@@ -156,6 +159,8 @@ def sessions(
         progress_report=draw(parts["progress"]),
         therapy_ytd_allowed=draw(parts["ytd"]),
         total_treatment_minutes=draw(parts["total"]),
+        id=draw(_IDS),
+        patient=draw(_IDS),
     )
 
 
@@ -199,7 +204,7 @@ def session_dicts(draw: st.DrawFn, *, payer: str | None = None) -> dict[str, Any
         data.setdefault(key, None)
     for line in data["lines"]:
         for key in draw(st.lists(st.sampled_from(_NULLABLE_LINE), unique=True, max_size=2)):
-            if key == "minutes" and "assistant_minutes" in line:
+            if key == "minutes" and line.get("assistant_minutes") is not None:
                 continue
             line.setdefault(key, None)
     return data

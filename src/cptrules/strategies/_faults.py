@@ -47,6 +47,7 @@ code.add-on                       an add-on code without its primary (97811 with
 code.technique                    a technique of another code's family on 97140
 code.same-region                  97124 added on a region 97140 treats the same day
                                   (``ncci.ptp`` too: an indicator-0 pair)
+                                  (``ncci.mue`` when it lifts a neighbour past its MUE)
 code.cmt-regions                  a CMT code whose region range misses the regions treated
 doc.manual-therapy                97140 without techniques, patient response or rationale
 doc.timed-minutes                 total visit minutes below the timed minutes
@@ -507,7 +508,9 @@ def _wrong_technique(draw: st.DrawFn, session: Session, prof: PayerProfile, env:
     "code.same-region",
     Need(codes=frozenset(("97140",))),
     _every,
-    implies=("ncci.ptp", "units.daily-cap"),
+    # the added timed minutes can win a tied leftover unit for a neighbour under
+    # total-time units and push it past its bundled MUE (97034 38 min: 2 -> 3, MUE 2)
+    implies=("ncci.ptp", "units.daily-cap", "ncci.mue"),
 )
 def _same_region(draw: st.DrawFn, session: Session, prof: PayerProfile, env: Env) -> Session:
     # 97140/97124 is an NCCI indicator-0 pair, so no clean session holds both:

@@ -396,7 +396,12 @@ def assert_text_says_what_the_report_says(report: cptrules.Report, name: str) ->
             assert said.startswith("          fix: ")
             assert f"line {fix.line + 1}" in said
             assert fix.value is None or str(fix.value) in said
-    assert lines[-1] == f"  data: {report.data_version}"
+    if report.data:
+        assert lines[-2] == f"  data: {report.data_version}"
+        ncci = report.data
+        assert lines[-1] == f"  ncci: pairs {ncci['ncci_ptp']}; MUEs {ncci['ncci_mue']}"
+    else:
+        assert lines[-1] == f"  data: {report.data_version}"
 
 
 @settings(max_examples=150, deadline=None)

@@ -38,7 +38,16 @@ def engine(**kw: Any) -> cptrules.Engine:
 def test_report_shape_and_order() -> None:
     report = engine().check(BASE)
     d = report.to_dict()
-    assert list(d) == ["ok", "payer", "date_of_service", "data_version", "units", "findings"]
+    assert list(d) == [
+        "ok",
+        "payer",
+        "date_of_service",
+        "data_version",
+        "data",
+        "units",
+        "findings",
+    ]
+    assert set(d["data"]) == {"codes", "ncci_ptp", "ncci_mue"}
     assert d["ok"] is False
     assert d["units"][0] == {"line": 0, "code": "97110", "billed": 3, "expected": 2}
     keys = [f.sort_key() for f in report.findings]

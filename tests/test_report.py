@@ -186,6 +186,29 @@ def test_the_caches_stay_bounded_and_right_when_full(monkeypatch: pytest.MonkeyP
     assert len(report_mod._ISO) <= 3
 
 
+# ------------------------------------------------------------------ the data section
+
+
+def test_data_section_says_which_data_answered_once_per_report() -> None:
+    import cptrules.ncci
+
+    engine = cptrules.Engine(tables=cptrules.ncci.bundled_tables())
+    session = {
+        "date_of_service": "2026-03-04",
+        "payer": "commercial",
+        "provider": {"discipline": "PT"},
+        "lines": [{"code": "97110", "minutes": 45, "units": 3, "modifiers": ["GP"]}],
+    }
+    report = engine.check(session)
+    data = report.to_dict()["data"]
+    assert data["ncci_ptp"].startswith("bundled: therapy pairs of the CMS practitioner PTP edits")
+    assert data["ncci_mue"].startswith("bundled: CMS practitioner MUE values")
+    assert "124 codes" in data["codes"] or "codes" in data["codes"]
+    assert json.loads(encode_report(report)) == report.to_dict()
+    assert json.loads(encode_report(report, indent=2)) == report.to_dict()
+    assert encode_report(report, indent=2) == json.dumps(report.to_dict(), indent=2)
+
+
 # --------------------------------------------------------------------------- fixes
 
 _DRY_NEEDLING: dict[str, Any] = {
@@ -218,7 +241,9 @@ def test_fixes_worked_out_apart_are_settled_together() -> None:
     fixed = report.fixed()
     assert [(x.code, x.units) for x in fixed.lines] == [("97110", 1), ("20561", 1)]
     again = cptrules.check(fixed)
-    assert not [f for f in again.findings if f.severity == "error" or f.fixes]
+    assert not [f for f in again.findings if f.fixes]
+    # left, with no fix to offer: Medicare does not pay a PT for dry needling (NCD 30.3.3)
+    assert {f.rule for f in again.findings if f.severity == "error"} == {"coverage.provider"}
 
 
 def test_a_fix_load_session_would_reject_is_left_out_and_said() -> None:

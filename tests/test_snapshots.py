@@ -40,6 +40,8 @@ def _tool() -> Any:
 
 
 def _expand(report: dict[str, Any], citations: dict[str, str]) -> dict[str, Any]:
+    if "data" in report:
+        report["data"] = {name: citations[key] for name, key in report["data"].items()}
     if "findings" in report:
         report["findings"] = [
             {**f, "citation": citations[f["citation"]]} for f in report["findings"]

@@ -183,12 +183,20 @@ def cite_key(citation: str) -> str:
 
 
 def shrink(report: dict[str, Any], citations: dict[str, str]) -> dict[str, Any]:
-    """``report`` with each finding's citation replaced by its key in ``citations``.
+    """``report`` with each finding's citation, and each text of its ``data``
+    section, replaced by its key in ``citations``.
 
-    Citations repeat on every finding of a rule; the corpus stores each once
-    (in its first line) to stay small.
+    Citations repeat on every finding of a rule and the data texts on every
+    report; the corpus stores each once (in its first line) to stay small.
     """
     out = dict(report)
+    if "data" in out:
+        texts = {}
+        for name, text in out["data"].items():
+            key = cite_key(text)
+            citations[key] = text
+            texts[name] = key
+        out["data"] = texts
     if "findings" in out:
         found = []
         for f in out["findings"]:

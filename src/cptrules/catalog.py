@@ -36,6 +36,9 @@ Basis = Literal[
     "patient",
     "acupuncture_initial",
     "acupuncture_addon",
+    "time_block",
+    "area",
+    "period",
 ]
 Therapy = Literal["always", "sometimes", "never"]
 
@@ -61,6 +64,12 @@ class CodeInfo:
     addon_to: tuple[str, ...] = ()
     valid_from: dt.date | None = None
     valid_until: dt.date | None = None
+    #: once per date of service: at most one unit of one code of this group
+    per_day: str | None = None
+    #: who typically bills the code (drives test data; coverage is the rules' business)
+    disciplines: tuple[str, ...] = ()
+    #: the public source of the entry
+    source: str = ""
 
     def valid_on(self, day: dt.date) -> bool:
         """True when the code exists on ``day``."""
@@ -157,6 +166,12 @@ class Catalog:
     spinal_regions: frozenset[str]
     #: codes fixed to one discipline (the evaluations), worked out from ``codes``
     discipline_codes: frozenset[str] = attrs.field(init=False, eq=False, repr=False)
+    #: once-per-day group -> its codes, in catalog order, worked out from ``codes``
+    per_day_groups: Mapping[str, tuple[str, ...]] = attrs.field(init=False, eq=False, repr=False)
+    #: add-on codes and codes of a once-per-day group (what ``code.add-on`` looks at)
+    per_day_or_addon: frozenset[str] = attrs.field(init=False, eq=False, repr=False)
+    #: codes in use only part of our data period (``valid_from``/``valid_until``)
+    dated_codes: frozenset[str] = attrs.field(init=False, eq=False, repr=False)
     #: discipline -> the discipline-fixed codes of the *other* disciplines
     foreign_codes: Mapping[str, frozenset[str]] = attrs.field(init=False, eq=False, repr=False)
     #: modifier kind (``distinct``, ``therapy``, ``assistant``, ...) -> its modifiers
@@ -173,9 +188,22 @@ class Catalog:
         # attrs' way to set a frozen field: object.__setattr__
         fixed = {c: info.discipline for c, info in self.codes.items() if info.discipline}
         object.__setattr__(self, "discipline_codes", frozenset(fixed))
+        groups: dict[str, list[str]] = {}
+        for code, c in self.codes.items():
+            if c.per_day is not None:
+                groups.setdefault(c.per_day, []).append(code)
+        object.__setattr__(self, "per_day_groups", {g: tuple(c) for g, c in groups.items()})
+        watched = frozenset(c for c, i in self.codes.items() if i.per_day is not None or i.addon_to)
+        object.__setattr__(self, "per_day_or_addon", watched)
+        dated = frozenset(
+            c
+            for c, i in self.codes.items()
+            if i.valid_from is not None or i.valid_until is not None
+        )
+        object.__setattr__(self, "dated_codes", dated)
         kinds: dict[str, set[str]] = {}
-        for m, info in self.modifiers.items():
-            kinds.setdefault(info.kind, set()).add(m)
+        for m, mod in self.modifiers.items():
+            kinds.setdefault(mod.kind, set()).add(m)
         object.__setattr__(self, "modifier_kinds", {k: frozenset(v) for k, v in kinds.items()})
         object.__setattr__(self, "known_modifiers", frozenset(self.modifiers))
         sets = ModifierSets.build(self.modifiers)
@@ -212,12 +240,37 @@ def _read(name: str) -> dict[str, Any]:
         raise DataError(f"cannot read bundled data: {exc}", source=name) from exc
 
 
+_CODE_KEYS = frozenset(
+    (
+        "label",
+        "timed",
+        "basis",
+        "therapy",
+        "discipline",
+        "family",
+        "max_units",
+        "regions_min",
+        "regions_max",
+        "per_day",
+        "addon_to",
+        "valid_from",
+        "valid_until",
+        "disciplines",
+        "source",
+        "confidence",
+    )
+)
+
+
 def _code(code: str, raw: Mapping[str, Any]) -> CodeInfo:
     where = f"codes.{code}"
     basis = raw.get("basis")
     therapy = raw.get("therapy")
     if basis not in _BASES or therapy not in _THERAPY:
         raise DataError(f"{where}: bad basis or therapy", source="codes.toml")
+    unknown = set(raw) - _CODE_KEYS
+    if unknown or not raw.get("source"):
+        raise DataError(f"{where}: unknown keys or no source", source="codes.toml")
     return CodeInfo(
         code=code,
         label=str(raw["label"]),
@@ -233,6 +286,9 @@ def _code(code: str, raw: Mapping[str, Any]) -> CodeInfo:
         addon_to=tuple(raw.get("addon_to", ())),
         valid_from=raw.get("valid_from"),
         valid_until=raw.get("valid_until"),
+        per_day=raw.get("per_day"),
+        disciplines=tuple(raw.get("disciplines", ())),
+        source=str(raw["source"]),
     )
 
 
@@ -249,6 +305,9 @@ def catalog() -> Catalog:
     vocab = _read("vocab.toml")
     mods_raw = _read("modifiers.toml")
     codes = {code: _code(code, raw) for code, raw in codes_raw["codes"].items()}
+    for info in codes.values():
+        if any(primary not in codes for primary in info.addon_to):
+            raise DataError(f"codes.{info.code}: add-on to an unknown code", source="codes.toml")
     families: dict[str, list[str]] = {}
     for info in codes.values():
         families.setdefault(info.family, []).append(info.code)

@@ -53,6 +53,8 @@ class _Plan:
     rules: tuple[Rule, ...]
     severities: Mapping[str, Severity]
     data_version: str = ""
+    #: which data answers, in words (a report's ``data``): codes, NCCI pairs, MUEs
+    data: Mapping[str, str] = attrs.field(factory=dict)
     _days: Memo[dt.date, tuple[_Step, ...]] = attrs.field(
         init=False,
         factory=lambda: Memo("engine: rules in force by day", size=_DAYS_CACHED),
@@ -170,9 +172,40 @@ class Engine:
                 f"cptrules-data {DATA_VERSION}; "
                 f"profile {profile.id}@{profile.effective.isoformat()}; {tables_version}"
             )
-            plan = _Plan(rules, sev, version)  # type: ignore[arg-type]  # profile severities are validated on load
+            plan = _Plan(rules, sev, version, self._data(profile))  # type: ignore[arg-type]  # profile severities are validated on load
             self._plans.put(id(profile), plan)
         return plan
+
+    def _data(self, profile: PayerProfile) -> Mapping[str, str]:
+        """Which data answers for ``profile``, in words (the report's ``data`` section)."""
+        version = self.tables.version
+        if not profile.ncci:
+            ptp = mue = f"off: payer profile {profile.id} runs no NCCI edits"
+        else:
+            ptp = (
+                "bundled: therapy pairs of the CMS practitioner PTP edits, quarter "
+                "beginning 2024-07-01 (import the official files for every pair)"
+                if version.startswith("ncci:bundled")
+                else f"imported: {version}"
+            )
+            if not self.tables.has_mue:
+                mue = "none loaded: units were not checked against medically unlikely edits"
+            elif version.startswith("ncci:bundled"):
+                mue = (
+                    "bundled: CMS practitioner MUE values of the quarter beginning 2024-07-01 "
+                    "for the therapy codes of the catalog, applied to every date (import the "
+                    "quarter's table for other codes and quarters)"
+                )
+            else:
+                mue = f"imported: {version}"
+        return {
+            "codes": (
+                f"code catalog of {len(self.catalog.codes)} codes (cptrules-data {DATA_VERSION}); "
+                f"a code outside it is named as not checked"
+            ),
+            "ncci_ptp": ptp,
+            "ncci_mue": mue,
+        }
 
     def profile_for(self, payer: str, session: Session) -> PayerProfile:
         """The version of profile ``payer`` in force on the session's date of service."""
@@ -274,6 +307,7 @@ class Engine:
             payer=pid,
             date_of_service=dos,
             data_version=plan.data_version,
+            data=plan.data,
             findings=tuple(findings),
             units=units,
             estimate=None

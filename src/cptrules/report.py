@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from json.encoder import encode_basestring_ascii as _quote
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
@@ -200,6 +200,9 @@ class Report:
     units: tuple[LineUnits, ...]
     #: what the visit pays, when the engine has fee data for the payer (docs/money.md)
     estimate: Estimate | None = None
+    #: which data answered, in words: ``codes``, ``ncci_ptp``, ``ncci_mue`` (empty when
+    #: unknown); the same for every visit of a payer profile, so not a finding
+    data: Mapping[str, str] = attrs.field(factory=dict)
     #: how the engine that made this report checks a session again (for :meth:`settle`);
     #: not pickled (a report sent from a worker process arrives without it)
     recheck: Callable[[Session, str | None], Report] | None = attrs.field(
@@ -237,6 +240,7 @@ class Report:
             "payer": self.payer,
             "date_of_service": self.date_of_service.isoformat(),
             "data_version": self.data_version,
+            **({"data": dict(self.data)} if self.data else {}),
             "units": [u.to_dict() for u in self.units],
             "findings": [f.to_dict() for f in self.findings],
         }
@@ -473,6 +477,8 @@ def render_text(report: Report, name: str, lines: Sequence[str] | None = None) -
         out.append("  estimate:")
         out += [f"    {row}" for row in report.estimate.to_text().splitlines()]
     out.append(f"  data: {report.data_version}")
+    if report.data:  # which data answered, in words (NCCI pairs and MUEs)
+        out.append(f"  ncci: pairs {report.data['ncci_ptp']}; MUEs {report.data['ncci_mue']}")
     return "\n".join(out)
 
 
@@ -604,12 +610,13 @@ def _make_encoder(
         n2 + "}",
     )
     list_open, list_sep, list_close = "[" + n2, "," + n2, n1 + "]"
-    r_ok, r_id, r_payer, r_date, r_version, r_units, r_findings, r_end = (
+    r_ok, r_id, r_payer, r_date, r_version, r_data, r_units, r_findings, r_end = (
         "{" + key(n1, "ok", True),
         key(n1, "id"),
         key(n1, "payer"),
         key(n1, "date_of_service"),
         key(n1, "data_version"),
+        key(n1, "data"),
         key(n1, "units"),
         key(n1, "findings"),
         n0 + "}",
@@ -628,6 +635,20 @@ def _make_encoder(
 
     # per layout; see encode()
     unit_texts: Memo[tuple[object, ...], str] = Memo("report: JSON units rows", size=_QUOTED_MAX)
+    # per layout: by mapping id (one mapping per payer profile)
+    data_texts: Memo[int, tuple[Mapping[str, str], str]] = Memo(
+        "report: JSON data sections", size=_QUOTED_MAX
+    )
+
+    def data_text(data: Mapping[str, str]) -> str:
+        """The report's ``data`` object (one mapping per payer profile: kept by id)."""
+        got = data_texts.get(id(data))
+        if got is not None and got[0] is data:
+            return got[1]
+        items = [f"{key(n2, k, i == 0)}{q(v)}" for i, (k, v) in enumerate(data.items())]
+        text = r_data + "{" + "".join(items) + n1 + "}"
+        data_texts.put(id(data), (data, text))
+        return text
 
     def fix_text(x: Fix) -> str:
         line, value = x.line, x.value
@@ -695,6 +716,7 @@ def _make_encoder(
             f"{r_ok}{'true' if ok else 'false'}"
             f"{'' if sid is None else r_id + _quote(sid)}{place}{r_payer}{q(report.payer)}"
             f"{r_date}{_date(report.date_of_service)}{r_version}{q(report.data_version)}"
+            f"{data_text(report.data) if report.data else ''}"
             f"{r_units}{list_open + list_sep.join(units) + list_close if units else '[]'}"
             f"{r_findings}"
             f"{list_open + list_sep.join(findings) + list_close if findings else '[]'}"

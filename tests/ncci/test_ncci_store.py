@@ -192,7 +192,7 @@ def test_mue_quarters_side_by_side(tmp_path: Path) -> None:
     db = tmp_path / "s.sqlite3"
     import_files([MUE, later], db)
     tables = open_store(db)
-    assert tables.version == "ncci:store(ptp bundled-2026.11; mue 2026q4,2027q1)"
+    assert tables.version == "ncci:store(ptp bundled-2026.12; mue 2026q4,2027q1)"
     codes = frozenset({"Z0002"})
     assert tables.mue(codes, D(2026, 9, 30)) == {}  # before every imported quarter
     assert tables.mue_quarter(D(2026, 9, 30)) is None
@@ -207,7 +207,7 @@ def test_store_without_ptp_answers_ptp_from_bundled_pairs(tmp_path: Path) -> Non
     import_files([MUE], db)
     tables = open_store(db)
     (edit,) = tables.ptp(frozenset({"98940", "97140"}), D(2026, 3, 4))
-    assert edit.source.startswith("cptrules bundled")
+    assert edit.source.startswith("CMS NCCI practitioner PTP edits")
 
 
 # --- versions side by side -----------------------------------------------------------

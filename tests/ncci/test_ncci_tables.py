@@ -27,8 +27,6 @@ from cptrules.ncci.tables import parse_bundled
 
 FIX = Path(__file__).parent.parent / "fixtures" / "ncci"
 D = dt.date
-CMT = ("98940", "98941", "98942")
-ONE_ON_ONE = ("97110", "97112", "97116", "97140", "97530")
 
 
 def _bundled() -> MemoryTables:
@@ -38,56 +36,41 @@ def _bundled() -> MemoryTables:
 
 
 # --- what is bundled, and only that ------------------------------------------------------
-
-EXPECTED = {
-    *((c, "97140", "C-4") for c in CMT),
-    *((c, c2, "C-2") for c in CMT for c2 in ("97112", "97124")),
-    ("97140", "97530", "C-2"),
-    *((e, "97140", "C-2") for e in ("97161", "97162", "97163")),
-    *((r, c2, "C-2") for r in ("97164", "97168") for c2 in ("97530", "97150")),
-    ("97012", "97140", "C-2"),
-    *(("97150", c2, "S") for c2 in ONE_ON_ONE),
-}
+# Every row is checked against an independent decoding of the CMS quarter in
+# tests/ncci/test_bundled_ptp_vs_cms.py; here: the shape of the file.
 
 
-def test_bundled_pairs_are_exactly_those_with_evidence() -> None:
+def test_bundled_rows_are_one_window_each_from_the_cms_quarter() -> None:
     edits = _bundled().edits()
-    assert {(e.column1, e.column2, e.confidence) for e in edits} == EXPECTED
-    assert len(edits) == len(EXPECTED)  # one window each
-    assert all(e.indicator == 1 for e in edits)
+    assert len({(e.column1, e.column2) for e in edits}) == len(edits)  # one window each
+    assert all(e.indicator in (0, 1) for e in edits)
     assert all(e.deletion is None for e in edits)
-    assert all(e.source == "cptrules bundled therapy pairs 2026-11" for e in edits)
+    assert all(
+        e.source == "CMS NCCI practitioner PTP edits, quarter beginning 2024-07-01" for e in edits
+    )
 
 
-def test_withdrawn_and_unsourced_pairs_are_absent() -> None:
+def test_withdrawn_and_deleted_pairs_are_absent() -> None:
     pairs = {frozenset((e.column1, e.column2)) for e in _bundled().edits()}
-    assert frozenset(("97124", "97140")) not in pairs  # [?] no row found
+    assert frozenset(("97140", "97530")) not in pairs  # deleted 2019-12-31
     for evaluation in ("97161", "97162", "97163", "97165", "97166", "97167"):
+        assert frozenset((evaluation, "97140")) not in pairs  # indicator 9
         for code in ("97530", "97150"):  # indicator-0 edits of Jan 2020, withdrawn
             assert frozenset((evaluation, code)) not in pairs
-
-
-def test_uncertain_facts_say_so_in_the_row() -> None:
-    for edit in _bundled().edits():
-        if edit.confidence == "S":
-            assert "[S]" in edit.rationale
-        if {edit.column1, edit.column2} & {"97530", "97012", "97150"} and edit.column1 not in CMT:
-            assert "Column order [?]" in edit.rationale or "column order [?]" in edit.rationale
 
 
 def test_unsourced_dates_use_the_catalog_data_start_and_say_so() -> None:
     start = catalog().data_start
     for edit in _bundled().edits():
         assert edit.effective == start
-        if edit.column1 not in ("97161", "97162", "97163"):  # the one date REFERENCE gives
-            assert "2020-01-01" in edit.rationale
-            assert "official CMS file has" in edit.rationale
+        assert "2020-01-01" in edit.rationale
+        assert "official CMS file has" in edit.rationale
 
 
 def test_bundled_file_opens_with_where_when_how_sure() -> None:
     text = resources.files("cptrules.data").joinpath("ncci_therapy_ptp.toml").read_text("utf-8")
     head = text.split("\n\n", 1)[0]
-    for needle in ("Where it came from", "When:", "How sure", "REFERENCE.md"):
+    for needle in ("Where it came from", "When:", "How sure", "CMS NCCI"):
         assert needle in head
 
 
@@ -97,9 +80,10 @@ def test_bundled_file_opens_with_where_when_how_sure() -> None:
 def test_bundled_lookup() -> None:
     tables = bundled_tables()
     assert isinstance(tables, EditTables)
-    assert tables.version == "ncci:bundled-2026.11"
-    assert tables.has_mue is False
-    assert tables.mue(frozenset({"97140"}), D(2026, 3, 4)) == {}
+    assert tables.version == "ncci:bundled-2026.12"
+    assert tables.has_mue is True  # the CMS values of 2024-07-01 for therapy codes
+    assert tables.mue(frozenset({"97140"}), D(2026, 3, 4))["97140"].value == 6
+    assert tables.mue(frozenset({"99999"}), D(2026, 3, 4)) == {}
     codes = frozenset({"98941", "97140", "97112", "97110"})
     found = tables.ptp(codes, D(2026, 3, 4))
     assert [(e.column1, e.column2) for e in found] == [("98941", "97112"), ("98941", "97140")]
@@ -110,10 +94,15 @@ def test_bundled_lookup() -> None:
 
 def test_group_therapy_with_one_on_one_codes() -> None:
     found = bundled_tables().ptp(frozenset({"97150", "97110", "97530"}), D(2026, 3, 4))
-    assert [(e.column1, e.column2, e.confidence) for e in found] == [
-        ("97150", "97110", "S"),
-        ("97150", "97530", "S"),
+    assert [(e.column1, e.column2, e.indicator) for e in found] == [
+        ("97150", "97110", 1),
+        ("97150", "97530", 1),
     ]
+
+
+def test_manual_therapy_with_massage_is_indicator_0() -> None:
+    (edit,) = bundled_tables().ptp(frozenset({"97140", "97124"}), D(2026, 3, 4))
+    assert (edit.column1, edit.column2, edit.indicator) == ("97140", "97124", 0)
 
 
 # --- the model ---------------------------------------------------------------------------

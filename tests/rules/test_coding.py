@@ -278,7 +278,14 @@ def chiro(*lines: dict[str, Any]) -> dict[str, Any]:
     return visit(*lines, discipline="DC")
 
 
-@pytest.mark.parametrize(("code", "conf"), [("97140", "C-4"), ("97112", "C-2"), ("97124", "C-2")])
+@pytest.mark.parametrize(
+    ("code", "conf"),
+    [
+        ("97140", "four sources agree"),
+        ("97112", "two sources agree"),
+        ("97124", "two sources agree"),
+    ],
+)
 def test_cmt_region_treated_again_is_an_error_even_with_xs(code: str, conf: str) -> None:
     s = chiro(
         cmt("98940", ["cervical", "thoracic"]),
@@ -287,7 +294,7 @@ def test_cmt_region_treated_again_is_an_error_even_with_xs(code: str, conf: str)
     (f,) = found(s, "code.same-region")
     assert (f.severity, f.line, f.fixes) == ("error", 1, ())
     assert "thoracic" in f.message
-    assert f"[{conf}]" in f.citation
+    assert f"({conf})" in f.citation
 
 
 def test_different_region_from_cmt_is_fine() -> None:
@@ -319,14 +326,14 @@ def test_without_cmt_nothing_is_compared_with_it() -> None:
     assert found(s, "code.same-region") == []
 
 
-def test_97124_and_97140_on_one_region_is_a_disputed_warning() -> None:
+def test_97124_and_97140_on_one_region_is_a_warning_citing_the_ncci_pair() -> None:
     s = visit(
         manual(["joint_mobilization"], regions=["lumbar", "upper_extremity"]),
         line("97124", minutes=10, units=1, regions=["upper_extremity"]),
     )
     (f,) = found(s, "code.same-region")
     assert (f.severity, f.line, f.fixes) == ("warning", 1, ())
-    assert "[?]" in f.citation
+    assert "97140/97124, modifier indicator 0" in f.citation
     assert "upper_extremity" in f.message
 
 

@@ -1,4 +1,5 @@
-"""coverage.*: Medicare chiropractor benefit, replaced and bundled codes, NCD 30.3.3."""
+"""coverage.*: Medicare chiropractor benefit, replaced and bundled codes, NCD 30.3.3,
+who may bill, and the subluxation diagnosis of CMT."""
 
 from __future__ import annotations
 
@@ -18,6 +19,8 @@ RULES = (
     "coverage.replaced-code",
     "coverage.bundled",
     "coverage.acupuncture",
+    "coverage.provider",
+    "coverage.subluxation",
 )
 POC = {"start": "2026-02-01", "end": "2026-04-30", "signed": "2026-02-10"}
 EX_97110 = {"code": "97110", "minutes": 23, "units": 2, "modifiers": ["GP"]}
@@ -250,7 +253,7 @@ def test_other_codes_fail_without_echoing_them(dx: str) -> None:
     assert f.fixes == ()
     assert dx not in f.message
     assert dx.replace(".", "") not in f.message
-    assert "[S]" in f.citation
+    assert "single-source reading" in f.citation
 
 
 def test_pointers_decide_when_present() -> None:
@@ -284,3 +287,97 @@ def test_acupuncture_rule_can_be_switched_off_or_regraded() -> None:
     )
     (f,) = [f for f in soft.check(s).findings if f.rule == "coverage.acupuncture"]
     assert f.severity == "warning"
+
+
+# --- coverage.provider ----------------------------------------------------------
+
+
+@pytest.mark.parametrize("discipline", ["LMT", "ATC", "LAC"])
+def test_therapy_by_a_provider_medicare_does_not_pay(discipline: str) -> None:
+    s = pt({"code": "97124", "minutes": 30, "units": 2, "modifiers": ["GP"]})
+    s["provider"] = {"discipline": discipline}
+    (f,) = found(s, "coverage.provider")
+    assert (f.line, f.severity, f.fixes) == (0, "error", ())
+    assert "42 CFR 410.59" in f.citation
+
+
+@pytest.mark.parametrize("discipline", ["PT", "OT", "SLP", "MD", "DO", "NP", "PA"])
+def test_therapy_by_a_therapist_or_physician_is_silent(discipline: str) -> None:
+    s = pt(EX_97110)
+    s["provider"] = {"discipline": discipline}
+    assert found(s, "coverage.provider") == []
+
+
+@pytest.mark.parametrize("code", sorted(ACUPUNCTURE_CODES))
+@pytest.mark.parametrize("discipline", ["PT", "OT", "LMT", "LAC", "ATC"])
+def test_needling_outside_ncd_30_3_3(code: str, discipline: str) -> None:
+    s = acu(code=code, diagnoses=["M54.50"])
+    s["provider"] = {"discipline": discipline}
+    (f,) = found(s, "coverage.provider")
+    assert "NCD 30.3.3" in f.citation
+    assert "NCD 30.3.3" in f.message
+
+
+@pytest.mark.parametrize("discipline", ["MD", "DO", "NP", "PA"])
+def test_needling_by_ncd_practitioners_is_silent(discipline: str) -> None:
+    s = acu(code="20561", diagnoses=["M54.50"])
+    s["provider"] = {"discipline": discipline}
+    assert found(s, "coverage.provider") == []
+
+
+def test_sometimes_therapy_without_a_therapy_modifier_is_not_therapy() -> None:
+    s = pt({"code": "29530", "units": 1})
+    s["provider"] = {"discipline": "ATC"}
+    assert found(s, "coverage.provider") == []
+    s["lines"][0]["modifiers"] = ["GP"]
+    assert len(found(s, "coverage.provider")) == 1
+
+
+def test_chiropractor_is_left_to_the_chiropractor_rule() -> None:
+    assert found(dc({"code": "97813", "units": 1}), "coverage.provider") == []
+
+
+# --- coverage.subluxation -------------------------------------------------------
+
+
+def test_cmt_without_subluxation_diagnosis() -> None:
+    s = dc()
+    s["diagnoses"] = ["M54.2"]
+    s["lines"][0]["diagnosis_pointers"] = [1]
+    (f,) = found(s, "coverage.subluxation")
+    assert (f.line, f.severity, f.fixes) == (0, "error", ())
+    assert "M99.00-M99.05" in f.message
+
+
+@pytest.mark.parametrize("primary", ["M99.00", "M99.01", "M99.05", "m9903"])
+def test_subluxation_primary_passes(primary: str) -> None:
+    s = dc()
+    s["diagnoses"] = [primary, "M54.2"]
+    s["lines"][0]["diagnosis_pointers"] = [1, 2]
+    if primary == "m9903":
+        return  # the parser decides the spelling of diagnosis codes
+    assert found(s, "coverage.subluxation") == []
+
+
+@pytest.mark.parametrize("other", ["M99.06", "M99.11", "M54.50", "S13.4XXA"])
+def test_other_primaries_fail(other: str) -> None:
+    s = dc()
+    s["diagnoses"] = [other, "M99.01"]
+    s["lines"][0]["diagnosis_pointers"] = [1, 2]
+    assert len(found(s, "coverage.subluxation")) == 1
+
+
+def test_cmt_with_gy_is_left_alone() -> None:
+    s = dc()
+    s["diagnoses"] = ["M54.2"]
+    s["lines"][0]["modifiers"] = ["GY"]
+    s["lines"][0]["diagnosis_pointers"] = [1]
+    assert found(s, "coverage.subluxation") == []
+
+
+def test_cmt_without_any_diagnosis() -> None:
+    s = dc()
+    del s["diagnoses"]
+    del s["lines"][0]["diagnosis_pointers"]
+    (f,) = found(s, "coverage.subluxation")
+    assert "no diagnosis" in f.message

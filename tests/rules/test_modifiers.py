@@ -193,9 +193,17 @@ def _engine_with_sometimes_code() -> cptrules.Engine:
     return engine
 
 
+def test_sometimes_therapy_is_therapy_when_a_therapist_furnishes_it() -> None:
+    engine = _engine_with_sometimes_code()
+    s = visit(line("97597"))  # a PT: the code is therapy and needs GP
+    (f,) = found(s, "modifier.therapy", engine)
+    assert fixes(f) == [("add_modifier", 0, "GP")]
+    assert "when a therapist furnishes it" in f.message
+
+
 def test_sometimes_therapy_checked_only_with_a_therapy_modifier() -> None:
     engine = _engine_with_sometimes_code()
-    assert not found(visit(line("97597")), "modifier.therapy", engine)
+    assert not found(visit(line("97597"), discipline="MD"), "modifier.therapy", engine)
     assert not found(visit(line("97597", None, 1, "GP")), "modifier.therapy", engine)
     s = visit(line("97597", None, 1, "GO"))
     (f,) = found(s, "modifier.therapy", engine)
@@ -493,7 +501,7 @@ def test_kx_rule_is_medicare_only() -> None:
 
 @pytest.mark.parametrize("x", ["XE", "XS", "XP", "XU"])
 def test_59_with_an_x_modifier(x: str) -> None:
-    s = visit(line("97530", 30, 2, "GP"), line("97140", 15, 1, "GP", "59", x))
+    s = visit(line("97150", None, 1, "GP"), line("97140", 15, 1, "GP", "59", x))
     (f,) = found(s, "modifier.distinct")
     assert (f.line, f.severity) == (1, "error")
     assert fixes(f) == [("remove_modifier", 1, "59")]
@@ -540,8 +548,8 @@ def test_59_where_no_edit_needs_it() -> None:
 @pytest.mark.parametrize(
     ("first", "second"),
     [
-        ("97140", "97530"),  # modifier on 97530, column 2 of the bundled row
-        ("97530", "97140"),  # modifier on 97140, column 1: the order is [?], not flagged
+        ("97150", "97140"),  # modifier on 97140, column 2 of the bundled row
+        ("97140", "97150"),  # modifier on 97150, column 1: either column counts
         ("98940", "97140"),  # modifier on 97140, column 2
         ("97140", "98940"),  # modifier on the CMT, column 1: either column counts
         ("97012", "97140"),
@@ -568,7 +576,7 @@ def test_edit_must_be_in_force_on_the_date_of_service() -> None:
             return {}
 
     engine = cptrules.Engine(tables=Later())  # duck-typed: EditTables is a Protocol
-    s = visit(line("97530", 30, 2, "GP"), line("97140", 15, 1, "GP", "59"))
+    s = visit(line("97150", None, 1, "GP"), line("97140", 15, 1, "GP", "59"))
     assert [f.severity for f in found(s, "modifier.distinct", engine)] == ["warning"]
 
 
@@ -722,6 +730,16 @@ def test_modifier_fixes_never_leave_their_own_finding(
     if discipline in THERAPY_MOD and not wrong_code:
         assert len(fixed_mods & {"GP", "GO", "GN"}) == 1
         assert len(fixed_mods & {"CQ", "CO"}) <= 1
+
+
+def test_a_pt_billing_an_slp_evaluation_is_not_told_of_complexity_levels() -> None:
+    (f,) = found(visit(line("92607", None, 1, "GP")), "modifier.therapy")
+    assert "speech-language pathology evaluation code" in f.message
+    assert "only a speech-language pathologist bills it, with GN" in f.message
+    assert "complexity" not in f.message
+    (f,) = found(visit(line("97161", None, 1, "GN"), discipline="SLP"), "modifier.therapy")
+    assert "cannot be billed by an SLP" in f.message
+    assert "complexity" not in f.message
 
 
 def test_messages_name_the_profiles_payer_not_medicare(tmp_path: Path) -> None:

@@ -138,28 +138,25 @@ def test_distinct_regions_suggest_xs() -> None:
     other = visit(cmt, {**manual, "regions": ["upper_extremity"]}, payer="medicare")
     (f,) = found(eng, other, "ncci.ptp")
     assert f.fixes == (Fix("add_modifier", 1, "XS"),)
-    assert f.citation.endswith("cptrules bundled therapy pairs 2026-11; confirmed by four sources")
+    assert "CMS NCCI practitioner PTP edits, quarter beginning 2024-07-01" in f.citation
     assert cleared(eng, other, "ncci.ptp")
     same = visit(cmt, {**manual, "regions": ["lumbar"]}, payer="medicare")
     (f,) = found(eng, same, "ncci.ptp")
     assert f.fixes == ()  # the same region: no modifier makes 97140 distinct
 
 
-def test_bundled_pair_of_uncertain_order_accepts_the_modifier_on_either_line() -> None:
+def test_deleted_pair_does_not_fire() -> None:
     eng = cptrules.Engine(tables=bundled_tables())
-    for mods in ((("59",), ()), ((), ("59",))):
-        s = visit(line("97140", 1, *mods[0], minutes=15), line("97530", 1, *mods[1], minutes=15))
-        assert found(eng, s, "ncci.ptp") == []
-    (f,) = found(eng, visit(line("97140", 1, minutes=15), line("97530", 1, minutes=15)), "ncci.ptp")
-    assert "sources disagree on the column order of this bundled pair" in f.message
-    assert f.citation.endswith("confirmed by two sources; sources disagree on the column order")
+    s = visit(line("97140", 1, minutes=15), line("97530", 1, minutes=15))
+    assert found(eng, s, "ncci.ptp") == []  # CMS deleted 97140/97530 on 2019-12-31
 
 
-def test_single_source_pair_says_so() -> None:
+def test_indicator_0_pair_is_not_bypassed() -> None:
     eng = cptrules.Engine(tables=bundled_tables())
-    s = visit(line("97150", 1), line("97110", 1, minutes=15))
+    s = visit(line("97140", 1, minutes=15), line("97124", 1, "59", minutes=15))
     (f,) = found(eng, s, "ncci.ptp")
-    assert "single source" in f.citation
+    assert f.line == 1
+    assert "CMS NCCI practitioner PTP edits" in f.citation
     assert "[S]" not in f.citation
 
 
@@ -225,7 +222,7 @@ def test_mue_value_0_has_no_fix() -> None:
 
 
 def test_without_mue_table_one_info_when_units_could_matter() -> None:
-    eng = cptrules.Engine(tables=bundled_tables())
+    eng = cptrules.Engine(tables=MemoryTables("test", []))
     s = visit(line("97110", 2), line("97112", 3), line("97140", 1))
     (f,) = found(eng, s, "ncci.mue")
     assert (f.severity, f.line) == ("info", None)

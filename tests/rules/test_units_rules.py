@@ -125,13 +125,18 @@ def test_untimed_units_and_duplicates() -> None:
 
 
 def test_acupuncture_add_on_needs_initial() -> None:
+    # one path per fact: code.add-on reports add-ons and two initial codes, not units.untimed
     data = visit([])
     data["lines"] = [{"code": "97811", "units": 1}]
-    assert "units.untimed" in ENGINE.check(data, payer="commercial").rules()
+    assert ENGINE.check(data, payer="commercial").rules() & {"units.untimed", "code.add-on"} == {
+        "code.add-on"
+    }
     data["lines"] = [{"code": "97810", "units": 1}, {"code": "97811", "units": 1}]
-    assert "units.untimed" not in ENGINE.check(data, payer="commercial").rules()
+    assert "code.add-on" not in ENGINE.check(data, payer="commercial").rules()
     data["lines"] = [{"code": "97810", "units": 1}, {"code": "97813", "units": 1}]
-    assert "units.untimed" in ENGINE.check(data, payer="commercial").rules()
+    assert ENGINE.check(data, payer="commercial").rules() & {"units.untimed", "code.add-on"} == {
+        "code.add-on"
+    }
 
 
 def test_missing_minutes() -> None:

@@ -85,9 +85,11 @@ def test_the_same_visit_as_a_session_still_reports_missing_minutes() -> None:
 def test_code_rules_still_run_on_a_claim() -> None:
     no_gp = check(claim(line("97110", 2, "GP"), line("97140", 1)))
     assert "modifier.therapy" in rules_of(no_gp)
-    pair = check(claim(line("97530", 2, "GP"), line("97140", 1, "GP")))
-    assert [f.line for f in pair.report.findings if f.rule == "ncci.ptp"] == [0]
-    bypass = check(claim(line("97530", 2, "GP"), line("97140", 1, "GP", "59")))
+    # 97530 (column 1) / 97542 (column 2): an active indicator-1 CMS edit; the finding
+    # is on the column-2 line (97140/97530 was deleted on 2019-12-31)
+    pair = check(claim(line("97530", 2, "GP"), line("97542", 1, "GP")))
+    assert [f.line for f in pair.report.findings if f.rule == "ncci.ptp"] == [1]
+    bypass = check(claim(line("97530", 2, "GP"), line("97542", 1, "GP", "59")))
     assert "ncci.ptp" not in rules_of(bypass)
 
 

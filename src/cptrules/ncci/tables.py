@@ -220,7 +220,39 @@ def parse_bundled(text: str) -> MemoryTables:
         if not isinstance(raw, dict):  # pragma: no cover - TOML arrays of tables are dicts
             raise DataError(f"ptp[{i}] is not a table", source=BUNDLED_FILE)
         edits.extend(_entry(raw, f"ptp[{i}]", source))
-    return MemoryTables(f"ncci:bundled-{version}", edits)
+    mue_entries = data.get("mue")
+    if mue_entries is None:
+        return MemoryTables(f"ncci:bundled-{version}", edits)
+    mue_source = data.get("mue_source")
+    if not isinstance(mue_entries, list) or not isinstance(mue_source, str):
+        raise DataError("[[mue]] entries need a top-level mue_source", source=BUNDLED_FILE)
+    mues: dict[str, MueEdit] = {}
+    for i, raw in enumerate(mue_entries):
+        for edit in _mue_entry(raw, f"mue[{i}]", mue_source):
+            if edit.code in mues:
+                raise DataError(f"mue[{i}]: {edit.code} listed twice", source=BUNDLED_FILE)
+            mues[edit.code] = edit
+    return MemoryTables(f"ncci:bundled-{version}", edits, mues)
+
+
+def _mue_entry(raw: Any, where: str, source: str) -> list[MueEdit]:
+    """The MUE edits of one bundled ``[[mue]]`` entry (validated)."""
+    if not isinstance(raw, dict) or set(raw) != {
+        "codes",
+        "value",
+        "indicator",
+        "confidence",
+        "note",
+    }:
+        raise DataError(
+            f"{where}: needs codes, value, indicator, confidence, note", source=BUNDLED_FILE
+        )
+    value, indicator, note = raw["value"], raw["indicator"], raw["note"]
+    if type(value) is not int or value < 0 or indicator not in (1, 2, 3):
+        raise DataError(f"{where}: bad value or indicator", source=BUNDLED_FILE)
+    if not (isinstance(note, str) and note.strip()):
+        raise DataError(f"{where}: every entry needs a note", source=BUNDLED_FILE)
+    return [MueEdit(c, value, indicator, note, source) for c in _codes(raw["codes"], where)]
 
 
 _BUNDLED: Memo[str, MemoryTables] = Memo("ncci: bundled pairs", size=1)

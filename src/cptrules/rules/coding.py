@@ -36,8 +36,12 @@ __all__ = [
 ]
 
 #: Line families that may carry any technique: an evaluation includes some
-#: treatment, and a group session (97150) can be any activity done in a group.
-_ANY_TECHNIQUE = frozenset(("evaluation", "reevaluation", "group"))
+#: treatment, a group session (97150) can be any activity done in a group, an
+#: office E/M visit is not a treatment code, and an unlisted code names no
+#: technique of its own.
+_ANY_TECHNIQUE = frozenset(
+    ("evaluation", "reevaluation", "at_evaluation", "group", "em", "unlisted")
+)
 
 #: Techniques that also belong to a manipulation family other than their own:
 #: joint manipulation is what CMT (spinal) and 98943 (extraspinal) are; OMT is
@@ -61,10 +65,15 @@ _ALSO_FITS: Mapping[str, frozenset[str]] = {
 }
 
 #: Codes NCCI pairs with CMT 98940-98942 (indicator 1, different region only),
-#: with each pair's confidence (REFERENCE 2.1).
-CMT_SECONDARY: Mapping[str, str] = {"97140": "C-4", "97112": "C-2", "97124": "C-2"}
+#: with how sure we are of each pair, in words (CMS NCCI practitioner PTP edits,
+#: quarter beginning 2024-07-01; payer and association notices for 97140).
+CMT_SECONDARY: Mapping[str, str] = {
+    "97140": "four sources agree",
+    "97112": "two sources agree",
+    "97124": "two sources agree",
+}
 
-_MUSCLE_BREAK = 3  # 20560: 1-2 muscles; 20561: 3 or more (REFERENCE 1.3) [C-3]
+_MUSCLE_BREAK = 3  # 20560: 1-2 muscles; 20561: 3 or more (CPT 2020 code descriptors)
 _DRY_NEEDLING = ("20560", "20561")
 
 
@@ -212,9 +221,9 @@ def _manual(techniques: list[str], **extra: Any) -> dict[str, Any]:
     needs=("documentation",),
     severity="error",
     citation=(
-        "CPT coding conventions as summarized in REFERENCE 5: dry needling is 20560/20561 "
-        "[C-3]; massage strokes are 97124 [C-3]; mechanical traction is 97012 and manual "
-        "traction 97140 [C-2]"
+        "CPT code descriptors and MAC and APTA coding guidance: dry needling is 20560/20561 "
+        "(from 2020), massage strokes are 97124, mechanical traction is 97012 and manual "
+        "traction is 97140"
     ),
     summary="A documented technique belongs to another code than the one billed.",
     payers=("*",),
@@ -236,9 +245,10 @@ def _manual(techniques: list[str], **extra: Any) -> dict[str, Any]:
 def technique(ctx: Context, r: Rule) -> list[Finding]:
     """A documented technique that belongs to another code family than the line's code.
 
-    Source: REFERENCE 5 -- dry needling is not 97140, use 20560/20561 [C-3];
-    massage strokes are 97124, not 97140 [C-3]; mechanical traction is 97012,
-    manual traction 97140 [C-2]. Technique -> family is catalog data
+    Source: CPT code descriptors and MAC and APTA coding guidance -- dry
+    needling is not 97140, use 20560/20561 (three sources agree); massage
+    strokes are 97124, not 97140 (three sources agree); mechanical traction is
+    97012, manual traction 97140 (two sources agree). Technique -> family is catalog data
     (``vocab.toml``), so every technique/code pair is checked the same way.
 
     The fix replaces the code only when it is unambiguous: every technique on
@@ -334,8 +344,9 @@ _CMT_97140_PAYERS = ("commercial", "uhc-commercial", "anthem")
     triggers=("cmt", "97124"),
     severity="error",
     citation=(
-        "NCCI PTP edits CMT 98940-98942 with 97140 [C-4] and with 97112/97124 [C-2], "
-        "modifier indicator 1: payable only for a region other than the one manipulated"
+        "CMS NCCI practitioner PTP edits: CMT 98940-98942 with 97140, 97112 and 97124, "
+        "modifier indicator 1: payable only for a region other than the one manipulated; "
+        "97140 with 97124, modifier indicator 0"
     ),
     summary="97140/97124/97112 on a region same-day CMT treated; 97124 and 97140 on one region.",
     payers=("*",),
@@ -358,17 +369,19 @@ _CMT_97140_PAYERS = ("commercial", "uhc-commercial", "anthem")
 def same_region(ctx: Context, r: Rule) -> Iterator[Finding]:
     """97140/97124/97112 on a spinal region same-day CMT treated; 97124 and 97140 on one region.
 
-    Source: REFERENCE 2.1 -- NCCI pairs CMT 98940-98942 (column 1) with 97140
-    (indicator 1): payable only for a different region than the manipulated
-    one, with 59/XS [C-4]; CMT with 97112 and 97124 alike [C-2]. On the same
+    Source: CMS NCCI practitioner PTP edits (quarter beginning 2024-07-01) --
+    CMT 98940-98942 (column 1) with 97140 (indicator 1): payable only for a
+    different region than the manipulated one, with 59/XS (four sources agree);
+    CMT with 97112 and 97124 alike (two sources agree). On the same
     region no modifier makes the line payable, so the finding is an error on
     the 97140/97124/97112 line whatever its modifiers. Regions are compared
     only where both lines document them (doc.manual-therapy flags a 97140
     without a region).
 
-    97124 and 97140 on one region the same day: a contract rule without an
-    NCCI row behind it (REFERENCE 2.1: 97124/97140 no row found [?]), so it is
-    a warning on the 97124 line whose citation says [?].
+    97124 and 97140 on one region the same day: a warning on the 97124 line.
+    The CMS table pairs 97140 (column 1) with 97124 at indicator 0, so the
+    payer denies 97124 beside 97140 whatever the region (``ncci.ptp`` reports
+    that); on one region it is also one service billed twice.
 
     No automatic fix: a region cannot be moved, and whether to drop the line
     or correct its documented region is the clinician's call.
@@ -390,7 +403,7 @@ def same_region(ctx: Context, r: Rule) -> Iterator[Finding]:
                     f"the region if {code} treated another one, or remove the {code} line.",
                     citation=(
                         f"NCCI PTP edit CMT 98940-98942 / {code}, modifier indicator 1: "
-                        f"payable only for a different region [{confidence}]"
+                        f"payable only for a different region ({confidence})"
                     ),
                 )
     massage = ctx.by_code.get("97124", ())
@@ -411,9 +424,8 @@ def same_region(ctx: Context, r: Rule) -> Iterator[Finding]:
             f"different one.",
             severity="warning",
             citation=(
-                "cptrules contract rule 97124/97140 on one region; no NCCI row found for "
-                "97124/97140 [?]: sources disagree or are missing, re-grade or switch off "
-                "to match your payer"
+                "CMS NCCI practitioner PTP edit 97140/97124, modifier indicator 0 (quarter "
+                "beginning 2024-07-01): massage and manual therapy are not paid together"
             ),
         )
 
@@ -464,7 +476,7 @@ def _mismatch(r: Rule, i: int, code: str, target: str | None, what: str, over: b
     severity="error",
     citation=(
         "CMT 98940/98941/98942 by 1-2/3-4/5 spinal regions, OMT 98925-98929 by body regions, "
-        "dry needling 20560/20561 by 1-2/3+ muscles (REFERENCE 1.3) [C-3]; CMS Pub. 100-02, "
+        "dry needling 20560/20561 by 1-2/3+ muscles (CPT 2020); CMS Pub. 100-02, "
         "ch. 15, sec. 240.1.4 (the level of subluxation must be documented)"
     ),
     summary="CMT/OMT code not matching the regions treated; dry needling not matching muscles.",
@@ -486,7 +498,8 @@ def _mismatch(r: Rule, i: int, code: str, target: str | None, what: str, over: b
 def cmt_regions(ctx: Context, r: Rule) -> Iterator[Finding]:
     """CMT/OMT codes not matching the regions on the line; dry needling not matching muscles.
 
-    Source: REFERENCE 1.3 [C-3] -- CMT 98940/98941/98942 by 1-2 / 3-4 / 5 spinal
+    Source: CPT code descriptors and CMS Pub. 100-04 ch. 12 sec. 220 (three sources
+    agree) -- CMT 98940/98941/98942 by 1-2 / 3-4 / 5 spinal
     regions; OMT 98925-98929 by body regions (every region counts: 1-2, 3-4,
     5-6, 7-8, 9-10); 20560/20561 by 1-2 / 3 or more muscles. The ranges are
     catalog data (``regions_min``/``regions_max`` in codes.toml). CMS Pub.

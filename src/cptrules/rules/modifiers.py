@@ -67,6 +67,10 @@ _A_DISCIPLINE: Mapping[str, str] = {
     "OT": "an occupational therapy",
     "SLP": "a speech-language pathology",
 }
+#: disciplines whose evaluations come in complexity levels (97161-97163, 97165-97167)
+_COMPLEXITY = frozenset(("PT", "OT"))
+#: "an SLP", "an OT": the article a discipline's abbreviation is read with
+_ARTICLE: Mapping[str, str] = {"SLP": "an", "OT": "an"}
 #: E/M codes: 99201 (in use until the end of 2020, inside our data period) to 99499
 _EM_FIRST, _EM_LAST = 99201, 99499
 _MAX_MODIFIERS = 4
@@ -319,8 +323,10 @@ def therapy_modifier(ctx: Context, r: Rule) -> Iterable[Finding]:
     - A chiropractor (DC): skipped. Medicare does not pay a DC for therapy
       codes at all; ``coverage.chiropractor`` reports that, and a therapy
       modifier cannot make it payable.
-    - "Sometimes therapy" codes are checked only when a therapy modifier is
-      present (the modifier then makes them therapy and must match).
+    - "Sometimes therapy" codes are therapy when a therapist (PT/OT/SLP)
+      furnishes them, and then need the modifier like any always-therapy code
+      (CMS annual therapy code list); billed by anyone else they are checked
+      only when a therapy modifier is present (it must then match).
     """
     provider = ctx.session.provider.discipline
     if provider == "DC":
@@ -352,17 +358,25 @@ def therapy_modifier(ctx: Context, r: Rule) -> Iterable[Finding]:
         ):
             continue  # a therapist's line with its own modifier only
         present = mods & k.therapy
-        if info.therapy == "sometimes" and not present:
-            continue  # no therapy modifier: not billed as therapy, not checked
+        if info.therapy == "sometimes" and not present and own is None:
+            continue  # a sometimes-therapy code is therapy when a therapist furnishes it
         code = ctx.lines[i].code
         if code_discipline is not None and own is not None and provider != code_discipline:
+            if code_discipline in _COMPLEXITY and provider in _COMPLEXITY:
+                instead = (
+                    f"replace it with the {provider}'s own evaluation or re-evaluation code "
+                    f"of the same complexity, with {own}"
+                )
+            elif code_discipline == "SLP":
+                instead = f"only a speech-language pathologist bills it, with {k.therapy_of['SLP']}"
+            else:  # an SLP billing a PT or OT evaluation: SLP evaluations have no levels
+                instead = f"bill the {provider}'s own evaluation code for the service, with {own}"
             found.append(
                 r.finding(
                     i,
                     f"{code} is {_A_DISCIPLINE[code_discipline]} evaluation code and "
-                    f"cannot be billed by a {provider}: replace it with the {provider}'s own "
-                    f"evaluation or re-evaluation code of the same complexity, with "
-                    f"{own}. Evaluation codes are discipline-specific since 2018.",
+                    f"cannot be billed by {_ARTICLE.get(provider, 'a')} {provider}: {instead}. "
+                    f"Evaluation codes are discipline-specific since 2018.",
                 )
             )
             continue
@@ -397,12 +411,16 @@ def therapy_modifier(ctx: Context, r: Rule) -> Iterable[Finding]:
             else f"{code} is {_A_DISCIPLINE[discipline]} code"
         )
         if not present:
+            kind = (
+                "always a therapy service"
+                if info.therapy == "always"
+                else "a therapy service when a therapist furnishes it"
+            )
             found.append(
                 r.finding(
                     i,
-                    f"{code} is always a therapy service and {who}: add {need}. "
-                    f"{ctx.profile.name} does not pay an always-therapy code without GP, GO "
-                    f"or GN.",
+                    f"{code} is {kind} and {who}: add {need}. {ctx.profile.name} does not pay "
+                    f"a therapy service without GP, GO or GN.",
                     fixes=(Fix("add_modifier", i, need),),
                 )
             )
@@ -929,7 +947,7 @@ def _is_em(code: str) -> bool:
     examples=(
         Example(
             _pt_session(
-                [_line("97530", 30, 2, "GP"), _manual(15, 1, "GP", "59", "XU")],
+                [_line("97150", None, 1, "GP"), _manual(15, 1, "GP", "59", "XU")],
             ),
             fails=True,
             note="59 and XU together on 97140",
@@ -954,9 +972,9 @@ def _is_em(code: str) -> bool:
             note="59 on an E/M code (the E/M with same-day OMT takes 25)",
         ),
         Example(
-            _pt_session([_line("97530", 30, 2, "GP"), _manual(15, 1, "GP", "59")]),
+            _pt_session([_line("97150", None, 1, "GP"), _manual(15, 1, "GP", "59")]),
             fails=False,
-            note="97140 with 97530 in distinct 15-minute blocks (MLN SE1418)",
+            note="97140 with group therapy 97150 in a separate time block, 59 on 97140",
         ),
     ),
 )

@@ -91,7 +91,7 @@ _CHIRO_WITH_97140: dict[str, Any] = {
 
 
 def _order_uncertain(edit: PtpEdit) -> bool:
-    """A bundled row whose column order is [?] (its note says so)."""
+    """A table row whose column order is uncertain: its note says "column order [?]"."""
     return edit.confidence is not None and "column order [?]" in edit.rationale.lower()
 
 
@@ -129,7 +129,7 @@ class _Pair(NamedTuple):
     column2: str
     indicator: int
     citation: str
-    #: a bundled pair of [?] column order: the modifier is accepted on either line
+    #: a pair of uncertain column order: the modifier is accepted on either line
     either: bool
 
 
@@ -194,24 +194,24 @@ def _regions(ctx: Context, lines: Sequence[int]) -> frozenset[str]:
     confidence="C-2",
     examples=(
         Example(
-            _pt(_line("97161", None, 1), _manual(15, 1)),
+            _pt(_line("97150", None, 1), _manual(15, 1)),
             fails=True,
-            note="PT evaluation with 97140 and no modifier on 97140 (indicator 1 since 2020)",
+            note="group therapy 97150 with 97140 and no modifier on 97140 (indicator 1)",
+        ),
+        Example(
+            _pt(_line("97124", 15, 1, "59", regions=["cervical"]), _manual(15, 1)),
+            fails=True,
+            note="97140 with massage 97124: indicator 0, 59 bypasses nothing",
+        ),
+        Example(
+            _pt(_line("97150", None, 1), _manual(15, 1, "59")),
+            fails=False,
+            note="group therapy and 97140 in separate time blocks, 59 on 97140",
         ),
         Example(
             _pt(_line("97530", 30, 2), _manual(15, 1)),
-            fails=True,
-            note="97140 with 97530, neither line carrying 59 or an X modifier",
-        ),
-        Example(
-            _pt(_line("97161", None, 1), _manual(15, 1, "59")),
             fails=False,
-            note="evaluation and manual therapy as distinct services, 59 on 97140",
-        ),
-        Example(
-            _pt(_line("97530", 30, 2), _manual(15, 1, "59")),
-            fails=False,
-            note="97140 with 97530 in distinct 15-minute blocks (MLN SE1418); Anthem denies it",
+            note="97140 with 97530: the CMS edit was deleted 2019-12-31; Anthem denies it",
             payers=("medicare", "commercial", "uhc-commercial", "aetna", "bcbs-mn"),
         ),
         Example(
@@ -251,7 +251,7 @@ def ptp_edit(ctx: Context, r: Rule) -> list[Finding]:
       When the modifier sits on the column-1 line instead, the fix moves it to
       the column-2 line.
 
-    Bundled pairs whose column order is [?] (docs/ncci.md) accept the modifier
+    Table rows whose column order is uncertain (docs/ncci.md) accept the modifier
     on either line, since we do not know which line is column 2. Whether 59/XS
     is valid for CMT with 97140 in the same region is ``code.same-region``'s
     question; 59 together with an X modifier is ``modifier.distinct``'s.
@@ -309,7 +309,7 @@ def ptp_edit(ctx: Context, r: Rule) -> list[Finding]:
         col1_lines = by_code.get(c1, ())
         for i in col2_lines:
             # Most column-2 lines carry their bypass modifier, or the column-1 line
-            # does on a pair of [?] order: settle those without building anything.
+            # does on a pair of uncertain order: settle those without building anything.
             if not mods[i].isdisjoint(bypass):
                 continue
             if either and _carries_bypass(ctx, col1_lines, bypass):
@@ -552,12 +552,9 @@ def _reduce(ctx: Context, lines: Sequence[int], excess: int) -> tuple[Fix, ...]:
     confidence="C-3",
     examples=(
         Example(
-            _pt(_line("97110", 45, 3)),
+            _pt(_line("97110", 90, 7)),
             fails=True,
-            note=(
-                "with the bundled data (no MUE values) the rule says, once, that it did not "
-                "check these 3 units; with an imported MUE table it checks them"
-            ),
+            note="7 units of 97110 (90 minutes): the CMS MUE is 6 a date of service (MAI 3)",
         ),
         Example(
             _pt(_line("97110", 15, 1), _manual(15, 1, "59"), _line("97530", 15, 1)),
@@ -576,7 +573,8 @@ def mue_edit(ctx: Context, r: Rule) -> Sequence[Finding]:
       units deny; fixes take the excess off the last lines (``set_units``, or
       ``remove_line`` for a line left with none).
 
-    No MUE values are bundled (none were verified). Without an MUE table, or
+    The bundled values are the CMS table's of the quarter beginning 2024-07-01
+    for the therapy codes of the catalog. Without an MUE table, or
     when the imported quarters all start after the date of service, the rule
     reports once (info) that it did not check -- only when the claim bills more
     than one unit of some code: a single unit can exceed only an MUE of 0.

@@ -7,8 +7,9 @@ physician/NPP (CMS Pub. 100-02, ch. 15, secs. 220.1.2,
 a *therapy visit*:
 
 - the provider's discipline is PT, OT or SLP, and
-- at least one line is an "always therapy" code (``CodeInfo.therapy ==
-  "always"``).
+- at least one line is a therapy code: "always therapy", or "sometimes
+  therapy", which is always therapy when a therapist furnishes it (CMS annual
+  therapy code list; Pub. 100-04, ch. 5, sec. 20).
 
 Visits by MD/DO/NP/PA are left out on purpose: the sources describe the
 certification of a therapist's plan by a physician/NPP, and says nothing
@@ -101,12 +102,13 @@ def signature_deadline(start: dt.date) -> dt.date:
 
 
 def _therapy_visit(ctx: Context) -> bool:
-    """True for a PT/OT/SLP visit with at least one always-therapy line."""
+    """True for a PT/OT/SLP visit with at least one always- or sometimes-therapy line
+    (a sometimes-therapy code a therapist furnishes is therapy)."""
     if ctx.session.provider.discipline not in _THERAPISTS:
         return False
     # A plain loop: every rule here asks, and any() over a generator costs more.
     for info in ctx.infos:  # noqa: SIM110
-        if info is not None and info.therapy == "always":
+        if info is not None and info.therapy != "never":
             return True
     return False
 

@@ -296,13 +296,10 @@ def per_code(ctx: Context, r: Rule) -> list[Finding]:
     return _timed(ctx, r, "the AMA midpoint rule")
 
 
-_ADDON_FAMILY = "acupuncture"
-
-
 @rule(
     "units.untimed",
     severity="error",
-    citation="CMS Pub. 100-04, ch. 5, sec. 20.2 (service-based codes); CPT acupuncture add-ons",
+    citation="CMS Pub. 100-04, ch. 5, sec. 20.2 (service-based codes)",
     summary="An untimed code billed with more units than its basis allows.",
     payers=("*",),
     confidence="C-3",
@@ -319,25 +316,23 @@ def untimed(ctx: Context, r: Rule) -> list[Finding]:
     """Service-based codes: one unit per session (evaluations, supervised modalities,
     97150 per patient, CMT/OMT by regions, 20560/20561 by muscles; three sources agree).
 
-    Acupuncture: one initial code (97810 or 97813) a day; an add-on (97811/97814)
-    needs an initial code the same day.
+    Add-on codes without their primary (97811/97814 without 97810/97813) and two
+    codes of one once-a-day group (97810 with 97813) are ``code.add-on``'s.
     """
     lines = ctx.lines
     by_code = ctx.by_code
     expected = ctx.expected  # an untimed line's expected units are its code's max_units
-    # Guard: the usual untimed line is the only line of its code, within its
-    # units, and no acupuncture is billed.
+    # Guard: the usual untimed line is the only line of its code, within its units.
     for i in ctx.untimed:
         line = lines[i]
         units = line.units
         most = expected[i]
         if most is None:
-            continue  # no per-session count (acupuncture: checked below)
+            continue  # no per-session count (add-ons: code.add-on)
         if len(by_code[line.code]) > 1 or (units is not None and units > most):
             break
     else:
-        if _ADDON_FAMILY not in ctx.by_family:
-            return []
+        return []
     found: list[Finding] = []
     infos = ctx.infos
     for code, idxs in by_code.items():
@@ -370,31 +365,6 @@ def untimed(ctx: Context, r: Rule) -> list[Finding]:
                             fixes=(Fix("set_units", i, max_units),),
                         )
                     )
-        elif info.basis == "acupuncture_addon":
-            initials = [c for c in info.addon_to if c in by_code]
-            if not initials:
-                found.append(
-                    r.finding(
-                        idxs[0],
-                        f"{code} is an add-on for each further 15 minutes; it needs 97810 or "
-                        "97813 the same day. Bill the initial code first.",
-                    )
-                )
-    if _ADDON_FAMILY in ctx.by_family:
-        initial = [
-            i
-            for i in ctx.by_family[_ADDON_FAMILY]
-            if infos[i] is not None and infos[i].basis == "acupuncture_initial"  # type: ignore[union-attr]  # None tested first
-        ]
-        if len({lines[i].code for i in initial}) > 1:
-            i = initial[-1]
-            found.append(
-                r.finding(
-                    i,
-                    "Only one initial acupuncture code (97810 or 97813) may be billed a day; "
-                    f"bill further time with the add-on codes instead of {lines[i].code}.",
-                )
-            )
     return found
 
 

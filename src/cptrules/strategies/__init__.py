@@ -320,7 +320,7 @@ def clean_sessions(
     CMT, NCCI pairs with the right bypass modifier and distinct regions (or not
     billed together where the edit or the payer forbids it).
 
-    ``disciplines`` picks among PT, OT and DC. Dates of service default to
+    ``disciplines`` picks among PT, OT, SLP and DC. Dates of service default to
     2022-2026 (the years whose therapy thresholds are sourced); ``min_date`` and
     ``max_date`` narrow them. ``engine``: sessions clean for that
     :class:`~cptrules.Engine` (its payer profiles and NCCI/MUE tables) rather
@@ -328,7 +328,7 @@ def clean_sessions(
     """
     env = _env(engine)
     _check_payer(payer, optional=False, env=env)
-    chosen = _check_choices("disciplines", disciplines, ("PT", "OT", "DC"))
+    chosen = _check_choices("disciplines", disciplines, ("PT", "OT", "SLP", "DC"))
     for name, value in (("min_date", min_date), ("max_date", max_date)):
         if value is not None and (
             not isinstance(value, dt.date)

@@ -296,7 +296,7 @@ def build_clean(
     poc_rule = D.rule_applies("poc.missing", prof, D.is_medicare)
     chiro_only = _chiro_restricted(prof)
 
-    allowed = list(disciplines or ("PT", "OT", "DC"))
+    allowed = list(disciplines or ("PT", "OT", "SLP", "DC"))
     if need.discipline is not None:
         allowed = [d for d in allowed if d in need.discipline] or list(need.discipline)
     if need.therapy or need.assistant:
@@ -306,6 +306,9 @@ def build_clean(
     elif chiro_only and (need.codes or need.min_timed or need.ptp_pair):
         # a Medicare chiropractor bills CMT only: the base must come from PT/OT
         allowed = [d for d in allowed if d != "DC"] or ["PT", "OT"]
+    if need.codes or need.min_timed or need.ptp_pair:
+        # an SLP visit bills SLP codes only: a base with therapy codes is PT/OT/DC
+        allowed = [d for d in allowed if d != "SLP"] or ["PT", "OT"]
     discipline = draw(st.sampled_from(sorted(allowed)))
 
     keep = frozenset(need.codes)
@@ -329,8 +332,16 @@ def build_clean(
         keep = frozenset(c for c in keep if c not in D.CMT_CODES) | {codes[0]}
     pool_timed = [c for c in D.THERAPY_TIMED if _paid(prof, c)]
     pool_untimed = [c for c in D.THERAPY_UNTIMED if _paid(prof, c)]
-    if discipline != "DC" or not chiro_only:
-        lo = 0 if discipline == "DC" else 1
+    if discipline == "SLP":
+        # speech and/or swallowing treatment; an evaluation on one visit in six
+        codes.extend(
+            draw(st.lists(st.sampled_from(D.SLP_TREATMENT), min_size=1, max_size=2, unique=True))
+        )
+        if draw(st.integers(0, 5)) == 0:
+            evaluation = draw(st.sampled_from(D.EVALUATIONS["SLP"]))
+            codes.insert(0, evaluation)
+    elif discipline != "DC" or not chiro_only:
+        lo = 0 if discipline == "DC" else 2  # a PT/OT visit: typically 2-5 lines
         n_timed = draw(st.integers(max(lo, need.min_timed), max(lo, need.min_timed, 4)))
         # Half the draws come from the core exercise and manual codes, so their
         # pairings (97140 beside 97530 is an NCCI pair) turn up often, not once
@@ -436,9 +447,17 @@ def build_clean(
     free = [r for r in D.all_regions() if r not in cmt_regions]
     taken_97140: set[str] = set()
     diagnoses: tuple[str, ...]
-    if discipline == "DC":
+    if discipline == "SLP":
         diagnoses = tuple(
-            draw(st.lists(st.sampled_from(D.CHIRO_DIAGNOSES), min_size=1, max_size=3, unique=True))
+            draw(st.lists(st.sampled_from(D.SLP_DIAGNOSES), min_size=1, max_size=2, unique=True))
+        )
+    elif discipline == "DC":
+        # the subluxation first: Medicare CMT needs it as the primary diagnosis
+        primary = draw(st.sampled_from(D.SUBLUXATION_DIAGNOSES))
+        others = [d for d in D.CHIRO_DIAGNOSES if d != primary]
+        diagnoses = (
+            primary,
+            *draw(st.lists(st.sampled_from(others), min_size=0, max_size=2, unique=True)),
         )
     else:
         diagnoses = tuple(
@@ -508,6 +527,8 @@ def build_clean(
             pointers = tuple(
                 draw(st.lists(st.integers(1, len(diagnoses)), min_size=1, max_size=2, unique=True))
             )
+            if c in D.CMT_CODES and pointers[0] != 1:  # the subluxation stays primary
+                pointers = (1, *(p for p in pointers if p != 1))
         line_units: int | None = None
         if explicit_units:
             line_units = units[c] if info.timed else (info.max_units or 1)
@@ -553,13 +574,14 @@ def build_clean(
     plan: PlanOfCare | None = None
     treatment_day: int | None = None
     progress: bool | None = None
-    therapy_session = discipline in ("PT", "OT")
+    therapy_session = discipline in ("PT", "OT", "SLP")
     if therapy_session and (poc_rule or need.poc or draw(st.booleans())):
         if evaluation is not None and evaluation in D.EVALUATIONS.get(discipline, ()):
             poc_start = day
         else:
             poc_start = day - dt.timedelta(days=draw(st.integers(0, 60)))
-        length = draw(st.integers((day - poc_start).days, 80))
+        # a plan of 30 to 90 days (it must reach the date of service)
+        length = draw(st.integers(max((day - poc_start).days, 29), 89))
         last_sign = min(day, poc_start + dt.timedelta(days=13))
         signed = poc_start + dt.timedelta(days=draw(st.integers(0, (last_sign - poc_start).days)))
         plan = PlanOfCare(start=poc_start, end=poc_start + dt.timedelta(days=length), signed=signed)

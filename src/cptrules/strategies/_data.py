@@ -17,7 +17,7 @@ from ..payers import PayerProfile, bundled_profiles
 __all__: list[str] = []
 
 #: Dates of service the domain strategies draw from by default. Starts in 2022:
-#: the KX threshold amounts (REFERENCE.md 3) and the CQ/CO payment rule are
+#: the KX threshold amounts (CMS Pub. 100-04 ch. 5) and the CQ/CO payment rule are
 #: sourced from 2022 on; before that we could not say what a clean claim is.
 DEFAULT_MIN_DATE = dt.date(2022, 1, 1)
 DEFAULT_MAX_DATE = dt.date(2026, 12, 31)
@@ -38,6 +38,9 @@ OTHER_DIAGNOSES = (
     "G81.91",
 )
 CHIRO_DIAGNOSES = ("M99.01", "M99.02", "M99.03", "M99.04", "M54.2", "M54.50")
+#: Subluxation diagnoses (segmental dysfunction by spinal region): a Medicare CMT
+#: line's primary diagnosis is one of them (coverage.subluxation).
+SUBLUXATION_DIAGNOSES = ("M99.01", "M99.02", "M99.03", "M99.04", "M99.05")
 
 #: Short, generic documentation phrases: not patient data, not AMA text.
 DOC_RESPONSES = ("tolerated well", "reduced pain after treatment", "improved range of motion")
@@ -48,11 +51,11 @@ DOC_RATIONALES = (
 )
 DOC_GOALS = ("restore function", "return to work duties", "independent home program")
 
-#: Discipline -> its therapy modifier and its assistant modifier (REFERENCE.md 3).
+#: Discipline -> its therapy modifier and its assistant modifier (CMS Pub. 100-04 ch. 5).
 THERAPY_MODIFIER = {"PT": "GP", "OT": "GO", "SLP": "GN"}
 ASSISTANT_MODIFIER = {"PT": "CQ", "OT": "CO"}
 
-#: Codes Medicare does not pay as billed (REFERENCE.md 3): 97010 bundled,
+#: Codes Medicare does not pay as billed (CMS Pub. 100-04 ch. 5): 97010 bundled,
 #: 97014 replaced by G0283. Non-Medicare payers get 97014 and never G0283.
 MEDICARE_UNPAID = frozenset(("97010", "97014"))
 MEDICARE_ONLY = frozenset(("G0283",))
@@ -87,11 +90,22 @@ THERAPY_TIMED = (
 CORE_TIMED = ("97110", "97112", "97140", "97530")
 #: Untimed modalities the clean builder may add (per payer: see MEDICARE_UNPAID).
 THERAPY_UNTIMED = ("97012", "97016", "97018", "97022", "97024", "97026", "97028", "97014", "G0283")
-#: Evaluations (first visit) and re-evaluations by discipline (REFERENCE.md 3).
-EVALUATIONS = {"PT": ("97161", "97162", "97163"), "OT": ("97165", "97166", "97167")}
-REEVALUATIONS = {"PT": ("97164",), "OT": ("97168",)}
+#: Evaluations (first visit) and re-evaluations by discipline (CMS Pub. 100-04 ch. 5;
+#: SLP evaluations billed only with GN, CMS CR 10176).
+EVALUATIONS = {
+    "PT": ("97161", "97162", "97163"),
+    "OT": ("97165", "97166", "97167"),
+    "SLP": ("92521", "92522", "92523", "92524"),
+}
+REEVALUATIONS: dict[str, tuple[str, ...]] = {"PT": ("97164",), "OT": ("97168",), "SLP": ()}
+#: Speech-language pathology treatment codes the clean builder bills (untimed,
+#: one a day each): speech/language treatment, swallowing treatment.
+SLP_TREATMENT = ("92507", "92526")
+#: ICD-10-CM codes of SLP visits: aphasia, oropharyngeal dysphagia, dysarthria,
+#: phonological disorder, dysphonia.
+SLP_DIAGNOSES = ("R47.01", "R13.12", "R47.1", "F80.0", "R49.0")
 #: Codes whose regions must avoid the spinal regions CMT treated the same day,
-#: and the pair that must not share a region (CONTRACT 5, code.same-region).
+#: and the pair that must not share a region (code.same-region).
 REGION_SENSITIVE = frozenset(("97140", "97124", "97112"))
 CMT_CODES = ("98940", "98941", "98942")
 

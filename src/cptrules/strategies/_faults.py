@@ -36,9 +36,18 @@ coverage.chiropractor             a chiropractor billing extraspinal CMT 98943
 coverage.replaced-code            Medicare 97014 (G0283 required)
 coverage.bundled                  Medicare 97010
 coverage.acupuncture              Medicare dry needling 20560/20561 without a back-pain
-                                  diagnosis
+                                  diagnosis (``coverage.provider`` too: billed by a PT/OT)
+coverage.provider                 a Medicare therapy visit billed by a massage therapist,
+                                  athletic trainer or acupuncturist
+coverage.subluxation              Medicare CMT whose primary diagnosis is not a
+                                  subluxation (M99.00-M99.05)
+code.unknown                      a line with a code the catalog does not know
+code.add-on                       an add-on code without its primary (97811 without
+                                  97810/97813; Medicare coverage rules of acupuncture too)
 code.technique                    a technique of another code's family on 97140
-code.same-region                  97124 on a region 97140 treats the same day
+code.same-region                  97124 added on a region 97140 treats the same day
+                                  (``ncci.ptp`` too: an indicator-0 pair)
+                                  (``ncci.mue`` when it lifts a neighbour past its MUE)
 code.cmt-regions                  a CMT code whose region range misses the regions treated
 doc.manual-therapy                97140 without techniques, patient response or rationale
 doc.timed-minutes                 total visit minutes below the timed minutes
@@ -153,16 +162,22 @@ _fault(
     "units.total-time",
     Need(min_timed=1),
     lambda p: p.unit_method == "total-time",
+    implies=("ncci.mue",),  # one unit more may pass the code's bundled MUE
 )(_overbill)
 _fault(
     "units.per-code",
     Need(min_timed=1),
     lambda p: p.unit_method == "per-code",
-    implies=("units.daily-cap",),
+    implies=("units.daily-cap", "ncci.mue"),
 )(_overbill)
 
 
-@_fault("units.daily-cap", Need(min_timed=1, no_times=True), lambda p: bool(p.unit_caps))
+@_fault(
+    "units.daily-cap",
+    Need(min_timed=1, no_times=True),
+    lambda p: bool(p.unit_caps),
+    implies=("ncci.mue",),
+)
 def _over_cap(draw: st.DrawFn, session: Session, prof: PayerProfile, env: Env) -> Session:
     # More minutes on one capped code, units recomputed: a legal bill, just over the cap.
     caps = [c for c in prof.unit_caps if c.in_force(session.date_of_service)]
@@ -192,7 +207,7 @@ def _set_minutes(
     return session
 
 
-@_fault("units.untimed", Need(codes=frozenset(("97012",))), _every)
+@_fault("units.untimed", Need(codes=frozenset(("97012",))), _every, implies=("ncci.mue",))
 def _untimed(draw: st.DrawFn, session: Session, prof: PayerProfile, env: Env) -> Session:
     i = _index(session, "97012")
     info = D.cat().codes["97012"]
@@ -419,7 +434,12 @@ def _97010(draw: st.DrawFn, session: Session, prof: PayerProfile, env: Env) -> S
     return attrs.evolve(session, lines=(*session.lines, _therapy_line(session, "97010")))
 
 
-@_fault("coverage.acupuncture", Need(therapy=True), D.is_medicare)
+@_fault(
+    "coverage.acupuncture",
+    Need(therapy=True),
+    D.is_medicare,
+    implies=("coverage.provider",),  # a PT or OT billing needling under their own number
+)
 def _needling(draw: st.DrawFn, session: Session, prof: PayerProfile, env: Env) -> Session:
     muscles = draw(st.integers(1, 6))
     code = "20560" if muscles <= 2 else "20561"
@@ -431,7 +451,49 @@ def _needling(draw: st.DrawFn, session: Session, prof: PayerProfile, env: Env) -
     return attrs.evolve(session, diagnoses=diagnoses, lines=(*lines, extra))
 
 
+@_fault(
+    "coverage.provider",
+    Need(therapy=True),
+    D.is_medicare,
+    implies=("modifier.therapy", "modifier.assistant", "modifier.kx"),
+)
+def _not_a_therapist(draw: st.DrawFn, session: Session, prof: PayerProfile, env: Env) -> Session:
+    who = draw(st.sampled_from(("LMT", "ATC", "LAC")))
+    provider = attrs.evolve(session.provider, discipline=who)
+    return attrs.evolve(session, provider=provider)
+
+
+@_fault("coverage.subluxation", Need(codes=frozenset(("98940",))), D.is_medicare)
+def _no_subluxation(draw: st.DrawFn, session: Session, prof: PayerProfile, env: Env) -> Session:
+    other = draw(st.sampled_from(("M54.2", "M54.50", "M54.6", "M62.830")))
+    diagnoses = (other, *(d for d in session.diagnoses if d != other))
+    lines = tuple(
+        attrs.evolve(line, diagnosis_pointers=(1,)) if line.code in D.CMT_CODES else line
+        for line in session.lines
+    )
+    return attrs.evolve(session, diagnoses=diagnoses, lines=lines)
+
+
 # ---------------------------------------------------------------------- coding
+
+
+@_fault("code.unknown", Need(), _every, implies=("coverage.chiropractor",))
+def _unknown_code(draw: st.DrawFn, session: Session, prof: PayerProfile, env: Env) -> Session:
+    code = draw(st.sampled_from(("64999", "99199", "0596T", "A9999")))
+    extra = ServiceLine(code=code, units=1)
+    return attrs.evolve(session, lines=(*session.lines, extra))
+
+
+@_fault(
+    "code.add-on",
+    Need(),
+    _every,
+    implies=("coverage.acupuncture", "coverage.provider", "coverage.chiropractor"),
+)
+def _lone_add_on(draw: st.DrawFn, session: Session, prof: PayerProfile, env: Env) -> Session:
+    code = draw(st.sampled_from(("97811", "97814")))
+    extra = ServiceLine(code=code, units=draw(st.integers(1, 2)))
+    return attrs.evolve(session, lines=(*session.lines, extra))
 
 
 @_fault("code.technique", Need(codes=frozenset(("97140",))), _every)
@@ -442,12 +504,32 @@ def _wrong_technique(draw: st.DrawFn, session: Session, prof: PayerProfile, env:
     return _replace(session, i, attrs.evolve(line, techniques=(*line.techniques, wrong)))
 
 
-@_fault("code.same-region", Need(codes=frozenset(("97140", "97124"))), _every)
+@_fault(
+    "code.same-region",
+    Need(codes=frozenset(("97140",))),
+    _every,
+    # the added timed minutes can win a tied leftover unit for a neighbour under
+    # total-time units and push it past its bundled MUE (97034 38 min: 2 -> 3, MUE 2)
+    implies=("ncci.ptp", "units.daily-cap", "ncci.mue"),
+)
 def _same_region(draw: st.DrawFn, session: Session, prof: PayerProfile, env: Env) -> Session:
-    manual = session.lines[_index(session, "97140")]
-    i = _index(session, "97124")
+    # 97140/97124 is an NCCI indicator-0 pair, so no clean session holds both:
+    # add a 97124 line on a region 97140 treats (units recomputed).
+    j = _index(session, "97140")
+    manual = session.lines[j]
     shared = draw(st.sampled_from(manual.regions))
-    return _replace(session, i, attrs.evolve(session.lines[i], regions=(shared,)))
+    mods = tuple(m for m in manual.modifiers if m in ("GP", "GO", "GN", "KX"))
+    massage = ServiceLine(
+        code="97124",
+        minutes=draw(st.integers(8, 22)),
+        units=None if manual.units is None else 1,
+        modifiers=mods,
+        regions=(shared,),
+        diagnosis_pointers=manual.diagnosis_pointers,
+    )
+    session = attrs.evolve(session, lines=(*session.lines, massage))
+    i = len(session.lines) - 1
+    return _set_minutes(draw, session, i, massage.minutes or 8, prof)
 
 
 @_fault("code.cmt-regions", Need(codes=frozenset(("98940",))), _every)

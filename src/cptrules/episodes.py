@@ -230,8 +230,9 @@ def check_episode(
 
     ``sessions`` are :class:`~cptrules.Session` objects or anything
     :func:`~cptrules.load_session` takes, in any order (they are taken in date
-    order; visits of the same day in input order). Every session's ``patient``
-    must be the same (or absent on all). ``start`` is the Medicare therapy
+    order; on one day a visit with an evaluation first, the others in input
+    order). Every session's ``patient`` must be the same (or absent on all).
+    ``start`` is the Medicare therapy
     allowed amount of the first visit's year before it (``pt_slp`` and ``ot``);
     without it the first visit's own ``therapy_ytd_allowed`` is the start, and
     without either the amount is not derived (an ``episode.not-checked`` info).
@@ -258,9 +259,17 @@ def check_episode(
         first_ytd = None
     if errors:
         raise InvalidSessionError(errors)
-    order = sorted(range(len(loaded)), key=lambda n: (loaded[n].date_of_service, n))
+    limits = _limits()
+    resets = limits.reset_codes
+
+    def when(n: int) -> tuple[dt.date, bool, int]:
+        # date order; on one day an evaluation's visit first, then input order
+        s = loaded[n]
+        return (s.date_of_service, not any(ln.code in resets for ln in s.lines), n)
+
+    order = sorted(range(len(loaded)), key=when)
     out: dict[int, EpisodeVisit] = {}
-    walk = _Walk(eng, _limits(), first_ytd)
+    walk = _Walk(eng, limits, first_ytd)
     for n in order:
         out[n] = walk.visit(n, loaded[n])
     return Episode(tuple(out[n] for n in range(len(loaded))))

@@ -15,29 +15,44 @@ patient key, the caller's ids or the accrued amounts.
 
 from __future__ import annotations
 
+import collections
 import datetime as dt
+import json
 import tomllib
 from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from importlib import resources
-from typing import Any
+from typing import IO, TYPE_CHECKING, Any
 
 import attrs
 
 from ._memo import Memo
 from .catalog import catalog
 from .engine import Engine, default_engine
-from .errors import DataError, InvalidSessionError
+from .errors import ConfigError, DataError, InvalidSessionError
 from .models import PlanOfCare, Session, TherapyYtd
 from .parsing import load_session
-from .report import Finding, Fix, Report
+from .report import (
+    Finding,
+    Fix,
+    Report,
+    encode_report,
+    invalid_report,
+    render_invalid_text,
+    render_text,
+)
 from .rules._base import Rule
 
+if TYPE_CHECKING:
+    from .batch import EngineSettings, Summary
+
 __all__ = [
+    "DEFAULT_WINDOW",
     "EPISODE_RULES",
     "Episode",
     "EpisodeVisit",
     "check_episode",
+    "check_jsonl_episodes",
 ]
 
 _BUCKETS = ("pt_slp", "ot")
@@ -278,8 +293,11 @@ def check_episode(
 class _Walk:
     """The running state of an episode, visit by visit in date order."""
 
-    def __init__(self, engine: Engine, limits: _Limits, start: TherapyYtd | None) -> None:
+    def __init__(
+        self, engine: Engine, limits: _Limits, start: TherapyYtd | None, payer: str | None = None
+    ) -> None:
         self.engine = engine
+        self.payer = payer
         self.limits = limits
         self.day: int | None = None  # treatment day of the last therapy visit
         self.day_date: dt.date | None = None
@@ -294,7 +312,7 @@ class _Walk:
 
     def visit(self, n: int, s: Session) -> EpisodeVisit:
         extra: list[Finding] = []
-        profile = self.engine.profile_for(s.payer, s)
+        profile = self.engine.profile_for(s.payer if self.payer is None else self.payer, s)
         medicare = profile.is_a("medicare")
         therapy = _is_therapy_visit(s)
         # treatment day
@@ -314,7 +332,7 @@ class _Walk:
             changes["plan_of_care"] = plan
         if changes:
             filled = attrs.evolve(s, **changes)
-        report = self.engine.check(filled)
+        report = self.engine.check(filled, self.payer)
         if medicare and therapy:
             self._accrue(filled, report, profile.name, extra)
         if medicare:
@@ -481,3 +499,133 @@ class _Walk:
                     severity="warning",
                 )
             )
+
+
+#: visits held per patient, and patients held open, by :func:`check_jsonl_episodes`
+DEFAULT_WINDOW = 1000
+
+
+class _Open:
+    """One patient's open episode in a stream: its walk and visits not yet checked."""
+
+    __slots__ = ("pending", "walk")
+
+    def __init__(self, walk: _Walk) -> None:
+        self.walk = walk
+        self.pending: list[tuple[tuple[dt.date, bool, int], Session]] = []
+
+
+def check_jsonl_episodes(
+    stream: IO[bytes] | IO[str],
+    out: IO[str],
+    *,
+    engine: Engine | EngineSettings | None = None,
+    payer: str | None = None,
+    format: str = "jsonl",
+    name: str = "<stdin>",
+    window: int = DEFAULT_WINDOW,
+) -> Summary:
+    """Check JSON Lines of sessions as episodes, grouped by their ``patient`` key.
+
+    Writes one report per input record, in input order, each with its
+    ``record`` (the 1-based input line), as ``jsonl`` (one JSON report a line)
+    or ``text``. Memory is bounded: at most ``window`` visits per patient and
+    ``window`` patients are held. Within a patient's window visits may come in
+    any order; past it the earliest held visit is checked, so input sorted by
+    date per patient streams exactly. When more than ``window`` patients are
+    open, the one seen least recently is closed (checked to its end); if it
+    comes back, its episode starts again (its derived values restart, and say
+    so). A record without ``patient`` is an episode of its own. The Medicare
+    allowed amount so far is started from the first visit's own
+    ``therapy_ytd_allowed`` (see :func:`check_episode`).
+    """
+    from .batch._pool import _check_payer, _resolve_engine  # the batch machinery, on use only
+    from .batch._reading import iter_records
+    from .batch._tally import Summary
+
+    if window < 1:
+        raise ConfigError("the episode window must be at least 1")
+    eng = _resolve_engine(engine)
+    _check_payer(eng, payer)
+    limits = _limits()
+    summary = Summary()
+    opened: collections.OrderedDict[str, _Open] = collections.OrderedDict()
+    done: dict[int, str] = {}
+    order: collections.deque[int] = collections.deque()
+    owner: dict[int, str] = {}  # record -> patient, while the record is pending
+
+    def emit(number: int, report: Report) -> None:
+        summary.records += 1
+        if report.ok:
+            summary.ok += 1
+        else:
+            summary.with_errors += 1
+        for f in report.findings:
+            bucket = summary.notes if f.severity == "info" else summary.rules
+            bucket[f.rule] = bucket.get(f.rule, 0) + 1
+        if format == "text":
+            done[number] = render_text(report, f"{name}, record {number}") + "\n"
+        else:
+            done[number] = encode_report(report, record=number) + "\n"
+        owner.pop(number, None)
+
+    def step(ep: _Open) -> None:
+        ep.pending.sort(key=lambda kv: kv[0])
+        key, session = ep.pending.pop(0)
+        emit(key[2], ep.walk.visit(key[2], session).report)
+
+    def close(patient: str) -> None:
+        ep = opened.pop(patient)
+        while ep.pending:
+            step(ep)
+
+    def drain() -> None:
+        while order and order[0] in done:
+            number = order.popleft()
+            out.write(done.pop(number))
+            summary.last_record = number
+
+    for number, data in iter_records(stream):
+        order.append(number)
+        errors: list[tuple[str, str]] | None = None
+        session: Session | None = None
+        if data is None:
+            errors = [("", "record too long (not read)")]
+        else:
+            try:
+                session = load_session(data)
+            except InvalidSessionError as exc:
+                errors = list(exc.errors)
+        if session is None:
+            summary.records += 1
+            summary.invalid += 1
+            if format == "text":
+                done[number] = render_invalid_text(name, number, errors or []) + "\n"
+            else:
+                doc = invalid_report(number, errors or [])
+                done[number] = json.dumps(doc, separators=(",", ":")) + "\n"
+        elif session.patient is None:
+            emit(number, _Walk(eng, limits, None, payer).visit(number, session).report)
+        else:
+            patient = session.patient
+            ep = opened.get(patient)
+            if ep is None:
+                if len(opened) >= window:
+                    close(next(iter(opened)))
+                ep = opened[patient] = _Open(_Walk(eng, limits, None, payer))
+            else:
+                opened.move_to_end(patient)
+            resets = any(ln.code in limits.reset_codes for ln in session.lines)
+            ep.pending.append(((session.date_of_service, not resets, number), session))
+            owner[number] = patient
+            if len(ep.pending) > window:
+                step(ep)
+        if len(done) > window * 4:  # reports held back by an early pending record
+            first = owner.get(order[0])
+            if first is not None:
+                close(first)
+        drain()
+    for patient in list(opened):
+        close(patient)
+    drain()
+    return summary

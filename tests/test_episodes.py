@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import io
+import json
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -13,8 +15,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import cptrules
-from cptrules import InvalidSessionError, check_episode
-from cptrules.episodes import EPISODE_RULES
+from cptrules import InvalidSessionError, check_episode, cli
+from cptrules.episodes import EPISODE_RULES, check_jsonl_episodes
 from cptrules.fees import FeeSchedule
 from cptrules.rules.modifiers import kx_thresholds
 
@@ -266,3 +268,47 @@ def test_episode_rules_have_citations() -> None:
     assert {"episode.kx-crossed", "episode.acupuncture-visits"} <= set(EPISODE_RULES)
     assert "10.3" in EPISODE_RULES["episode.kx-crossed"].citation
     assert "30.3.3" in EPISODE_RULES["episode.acupuncture-visits"].citation
+
+
+def _jsonl(visits: list[dict[str, Any]]) -> io.BytesIO:
+    return io.BytesIO("".join(json.dumps(v) + "\n" for v in visits).encode())
+
+
+def test_stream_reports_in_input_order_equal_check_episode() -> None:
+    a = _forty()[:12]
+    b = [dict(v, patient="p-2") for v in _forty()[:12]]
+    mixed = [x for pair in zip(a, b, strict=True) for x in pair]
+    mixed.append({"date_of_service": "2026-01-01"})  # invalid: its own report, in its place
+    mixed.append(dict(_forty()[3], patient=None))  # no patient: an episode of its own
+    out = io.StringIO()
+    summary = check_jsonl_episodes(_jsonl(mixed), out, format="jsonl", window=3)
+    docs = [json.loads(line) for line in out.getvalue().splitlines()]
+    assert [d["record"] for d in docs] == list(range(1, len(mixed) + 1))
+    assert summary.records == len(mixed)
+    assert summary.invalid == 1
+    assert docs[-2]["invalid"] is True
+    alone = check_episode(a)
+    assert list(docs[0:24:2]) == [v.report.to_dict(record=2 * v.index + 1) for v in alone.visits]
+    assert "episode.not-checked" in {f["rule"] for f in docs[-1]["findings"]}
+
+
+def test_stream_any_order_within_the_window() -> None:
+    visits = _forty()[:6]
+    shuffled = [visits[k] for k in (2, 0, 1, 5, 3, 4)]
+    out = io.StringIO()
+    check_jsonl_episodes(_jsonl(shuffled), out, window=6)
+    docs = [json.loads(line) for line in out.getvalue().splitlines()]
+    expect = check_episode(shuffled)
+    assert [d["findings"] for d in docs] == [v.report.to_dict()["findings"] for v in expect.visits]
+
+
+def test_cli_episodes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "visits.jsonl"
+    path.write_bytes(_jsonl(_forty()[:11]).getvalue())
+    code = cli.main(["check", "--episodes", "--format", "jsonl", "-q", str(path)])
+    docs = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert code == 1
+    assert len(docs) == 11
+    day10 = {f["rule"] for f in docs[9]["findings"]}
+    assert "poc.progress-report" in day10
+    assert cli.main(["check", "--episodes", "--format", "json", str(path)]) == 2

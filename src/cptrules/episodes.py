@@ -454,8 +454,8 @@ class _Walk:
                         extra.append(
                             EPISODE_RULES["episode.kx-crossed"].finding(
                                 i,
-                                f"{payer_name}'s {_LABEL[b]} therapy threshold "
-                                f"of ${limits.kx:,.2f} for {s.date_of_service.year} is crossed "
+                                f"The {_LABEL[b]} therapy threshold of {payer_name} "
+                                f"(${limits.kx:,.2f} for {s.date_of_service.year}) is crossed "
                                 + (
                                     "on this line: it needs KX."
                                     if first

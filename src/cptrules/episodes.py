@@ -210,6 +210,11 @@ def _line_bucket(session: Session, i: int) -> str | None:
     return "ot" if d == "OT" else "pt_slp" if d in ("PT", "SLP") else None
 
 
+def _with_amount(amount: Decimal, finding: Finding) -> Finding:
+    """The finding with what its line would lose (its allowed amount)."""
+    return attrs.evolve(finding, amount=amount)
+
+
 def _is_therapy_visit(session: Session) -> bool:
     return any(_line_bucket(session, i) is not None for i in range(len(session.lines)))
 
@@ -452,17 +457,20 @@ class _Walk:
                     crossed = True
                     if "KX" not in s.lines[i].modifiers:
                         extra.append(
-                            EPISODE_RULES["episode.kx-crossed"].finding(
-                                i,
-                                f"The {_LABEL[b]} therapy threshold of {payer_name} "
-                                f"(${limits.kx:,.2f} for {s.date_of_service.year}) is crossed "
-                                + (
-                                    "on this line: it needs KX."
-                                    if first
-                                    else "earlier in this visit: this line is above it and "
-                                    "needs KX."
+                            _with_amount(
+                                amount,
+                                EPISODE_RULES["episode.kx-crossed"].finding(
+                                    i,
+                                    f"The {_LABEL[b]} therapy threshold of {payer_name} "
+                                    f"(${limits.kx:,.2f} for {s.date_of_service.year}) is crossed "
+                                    + (
+                                        "on this line: it needs KX."
+                                        if first
+                                        else "earlier in this visit: this line is above it and "
+                                        "needs KX."
+                                    ),
+                                    fixes=(Fix("add_modifier", i, "KX"),),
                                 ),
-                                fixes=(Fix("add_modifier", i, "KX"),),
                             )
                         )
             self.ytd[b] = running

@@ -42,6 +42,7 @@ from .report import (
     render_text,
 )
 from .rules._base import Rule
+from .rules.coverage import NCD_30_3_3_START
 
 if TYPE_CHECKING:
     from .batch import EngineSettings, Summary
@@ -150,7 +151,7 @@ def _limits() -> _Limits:
         acu, td = raw["acupuncture"], raw["treatment_day"]
         fams = catalog().families
         limits = _Limits(
-            acu_start=acu["effective"],
+            acu_start=NCD_30_3_3_START,
             window_days=int(acu["window_days"]),
             window_visits=int(acu["window_visits"]),
             improvement_visits=int(acu["improvement_visits"]),

@@ -18,6 +18,7 @@ from . import units
 from ._memo import clear_caches
 from ._version import DATA_VERSION, __version__
 from .engine import Engine, check, default_engine
+from .episodes import Episode, EpisodeVisit, check_episode
 from .errors import (
     ConfigError,
     CptRulesError,
@@ -38,6 +39,8 @@ __all__ = [
     "DataError",
     "Documentation",
     "Engine",
+    "Episode",
+    "EpisodeVisit",
     "Finding",
     "Fix",
     "InvalidFixError",
@@ -54,6 +57,7 @@ __all__ = [
     "__version__",
     "apply_fixes",
     "check",
+    "check_episode",
     "clear_caches",
     "default_engine",
     "dump_session",

@@ -119,6 +119,12 @@ def _cmd_check(args: argparse.Namespace) -> int:
     claims = _ClaimOptions.from_args(args, "check")
     if claims is None:
         return EXIT_INVALID
+    if args.episodes and (args.format == "json" or args.window < 1):
+        print(
+            "cptrules check: --episodes writes --format jsonl or text, with --window of 1 or more",
+            file=sys.stderr,
+        )
+        return EXIT_INVALID
     out = cast("IO[str]", _Output(sys.stdout))
     progress = sys.stderr if not args.quiet and _isatty(sys.stderr) else None
     worst = EXIT_OK
@@ -186,6 +192,18 @@ def _check_file(
         return None
     try:
         kind, stream = sniff_input(stream)
+        if args.episodes and kind == "sessions":
+            from .episodes import check_jsonl_episodes  # only --episodes loads it
+
+            return check_jsonl_episodes(
+                stream,
+                out,
+                engine=engine,
+                payer=args.payer,
+                format=args.format,
+                name=name,
+                window=args.window,
+            )
         if kind != "sessions":
             return check_claims(
                 kind,
@@ -580,6 +598,18 @@ def build_parser() -> argparse.ArgumentParser:
         default="national",
         metavar="MAC-LL",
         help="Medicare locality for --fees, e.g. 10112-00 (default: national)",
+    )
+    p.add_argument(
+        "--episodes",
+        action="store_true",
+        help="check JSON Lines as episodes of visits grouped by their patient key",
+    )
+    p.add_argument(
+        "--window",
+        type=int,
+        default=1000,
+        metavar="N",
+        help="with --episodes: visits held per patient and patients held open (default 1000)",
     )
     _claim_options(p)
     p.add_argument("--scheduler", metavar="ADDRESS", help="check on this Dask scheduler")

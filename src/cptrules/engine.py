@@ -302,6 +302,11 @@ class Engine:
             if len(findings) > 1:
                 findings.sort(key=Finding.sort_key)
         units = tuple(map(self._line_units, range(len(ctx.lines)), ctx.lines, ctx.billed, expected))
+        estimate = None
+        if self.fees is not None or self.contracts:
+            estimate = self._estimate(session, profile, units)
+            if estimate is not None and findings:
+                findings = self._amounts(findings, session, profile, units, estimate)
         return Report(
             session=session,
             payer=pid,
@@ -310,11 +315,46 @@ class Engine:
             data=plan.data,
             findings=tuple(findings),
             units=units,
-            estimate=None
-            if self.fees is None and not self.contracts
-            else self._estimate(session, profile, units),
+            estimate=estimate,
             recheck=self.check if carries is None else _Recheck(self, frozenset(carries)),
         )
+
+    def _amounts(
+        self,
+        findings: list[Finding],
+        session: Session,
+        profile: PayerProfile,
+        units: tuple[LineUnits, ...],
+        estimate: Estimate,
+    ) -> list[Finding]:
+        """The findings with the money at stake, where the estimate tells it (docs/money.md).
+
+        A finding whose ``set_units`` fixes raise the units gets ``amount``: what
+        the visit priced with those units adds (left behind). An error on a line
+        without such fixes gets the line's allowed amount (what it would lose).
+        Nothing where a line involved is not priced.
+        """
+        allowed = {ln.line: ln.allowed for ln in estimate.lines}
+        out: list[Finding] = []
+        for f in findings:
+            amount = None
+            raised = [x for x in f.fixes if x.action == "set_units"]
+            if raised and estimate.complete:
+                priced = [u.billed if u.billed is not None else u.expected for u in units]
+                for x in raised:
+                    if 0 <= x.line < len(priced) and isinstance(x.value, int):
+                        priced[x.line] = x.value
+                lines = tuple(
+                    ln if ln.units is None or ln.units == n else attrs.evolve(ln, units=n)
+                    for ln, n in zip(session.lines, priced, strict=True)
+                )
+                again = self._estimate(attrs.evolve(session, lines=lines), profile, units, priced)
+                if again is not None and again.complete and again.total > estimate.total:
+                    amount = again.total - estimate.total
+            elif f.severity == "error" and f.line is not None:
+                amount = allowed.get(f.line)
+            out.append(f if amount is None else attrs.evolve(f, amount=amount))
+        return out
 
     def _line_units(
         self, i: int, line: ServiceLine, billed: int | None, expected: int | None
@@ -331,11 +371,16 @@ class Engine:
         return row
 
     def _estimate(
-        self, session: Session, profile: PayerProfile, units: tuple[LineUnits, ...]
+        self,
+        session: Session,
+        profile: PayerProfile,
+        units: tuple[LineUnits, ...],
+        priced: list[int | None] | None = None,
     ) -> Estimate | None:
         """What the visit pays under ``profile``, when the engine has its fee data."""
         estimate, estimate_contract = self._fee_functions
-        priced = [u.billed if u.billed is not None else u.expected for u in units]
+        if priced is None:
+            priced = [u.billed if u.billed is not None else u.expected for u in units]
         rates = self.contracts.get(profile.id)
         if rates is not None:
             return estimate_contract(session, rates, payer=profile.id, units=priced)

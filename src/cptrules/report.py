@@ -16,6 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from decimal import Decimal
 from json.encoder import encode_basestring_ascii as _quote
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
@@ -116,6 +117,9 @@ class Finding:
     message: str
     citation: str
     fixes: tuple[Fix, ...] = ()
+    #: money at stake, when the engine has fee data (docs/money.md): what an
+    #: under-billed line leaves behind, or what a line in error would lose
+    amount: Decimal | None = attrs.field(default=None, kw_only=True)
 
     def sort_key(self) -> tuple[int, str, str]:
         """Stable order: session-wide findings first, then by line, rule id, message."""
@@ -130,7 +134,7 @@ class Finding:
             "message": self.message,
             "citation": self.citation,
             "fixes": [f.to_dict() for f in self.fixes],
-        }
+        } | ({} if self.amount is None else {"amount": str(self.amount)})
 
 
 @attrs.frozen
@@ -675,6 +679,8 @@ def _make_encoder(
         findings = []
         for f in report.findings:
             severity, line, fixes = f.severity, f.line, f.fixes
+            if f.amount is not None:
+                raise _Unusual  # the general encoder writes the amount
             if severity == "error":
                 ok = False
             if fixes:

@@ -20,7 +20,7 @@ import functools
 import itertools
 import os
 import tomllib
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from importlib import resources
 from pathlib import Path
 from typing import Any, Literal, cast
@@ -47,20 +47,8 @@ UnitMethod = Literal["total-time", "per-code"]
 Severity = Literal["error", "warning", "info"]
 PairAction = Literal["deny", "require-modifier", "allow"]
 _ACTIONS = frozenset(("deny", "require-modifier", "allow"))
-_PAIR_KEYS = frozenset(
-    (
-        "action",
-        "first",
-        "second",
-        "modifiers",
-        "regions",
-        "severity",
-        "effective",
-        "until",
-        "source",
-        "confidence",
-    )
-)
+_PAIR_KEYS = frozenset(("action", "first", "second", "modifiers", "regions", "severity"))
+_CAP_KEYS = frozenset(("codes", "units"))
 _SEVERITIES = frozenset(("error", "warning", "info"))
 _METHODS = frozenset(("total-time", "per-code"))
 _SCALARS = (
@@ -98,9 +86,7 @@ _TOP_KEYS = frozenset(
         "not_checked",
     )
 )
-_LIMIT_KEYS = frozenset(
-    ("codes", "not_paid", "only", "severity", "effective", "until", "source", "confidence")
-)
+_LIMIT_KEYS = frozenset(("codes", "not_paid", "only", "severity"))
 
 
 class _Dated:
@@ -313,6 +299,38 @@ def _entry_common(item: Any, key: str, origin: str) -> tuple[dt.date, dt.date | 
     return effective, until, source, confidence
 
 
+#: the keys every dated profile entry may carry
+_DATED_KEYS = frozenset(("effective", "until", "source", "confidence"))
+
+
+def _entries(
+    raw: Any, key: str, origin: str, keys: frozenset[str]
+) -> Iterator[tuple[str, dict[str, Any], tuple[dt.date, dt.date | None, str, str]]]:
+    """Each table of the array ``key``: its path, the table and its dated fields.
+
+    Every entry kind (``[[pairs]]``, ``[[unit_caps]]``, ...) is read through this
+    one walk: an array of tables, each with ``effective``/``until``/``source``/
+    ``confidence`` and no key outside ``keys`` (or the dated ones).
+    """
+    if not isinstance(raw, list):
+        raise ProfileError("must be an array of tables", source=origin, key=key)
+    for i, item in enumerate(raw):
+        at = f"{key}[{i}]"
+        dated = _entry_common(item, at, origin)
+        for name in item:
+            if name not in keys and name not in _DATED_KEYS:
+                raise ProfileError("unknown key", source=origin, key=f"{at}.{name}")
+        yield at, item, dated
+
+
+def _severity(item: Mapping[str, Any], at: str, origin: str) -> Severity | None:
+    """An entry's optional ``severity`` (re-grading its findings)."""
+    severity = item.get("severity")
+    if severity is not None and severity not in _SEVERITIES:
+        raise ProfileError("must be error, warning or info", source=origin, key=f"{at}.severity")
+    return cast("Severity | None", severity)
+
+
 @attrs.frozen
 class _Raw:
     """One profile file as read, before ``extends`` is resolved."""
@@ -395,31 +413,23 @@ def _parse(text: str, origin: str) -> _Raw:
 
 
 def _caps(raw: Any, origin: str) -> tuple[UnitCap, ...]:
-    if not isinstance(raw, list):
-        raise ProfileError("must be an array of tables", source=origin, key="unit_caps")
+    """``[[unit_caps]]``: at most so many units a day of some timed codes."""
     out = []
-    for i, item in enumerate(raw):
-        key = f"unit_caps[{i}]"
-        effective, until, source, confidence = _entry_common(item, key, origin)
+    for at, item, (effective, until, source, confidence) in _entries(
+        raw, "unit_caps", origin, _CAP_KEYS
+    ):
         units = item.get("units")
         if type(units) is not int or units < 1:
-            raise ProfileError("must be a whole number from 1", source=origin, key=f"{key}.units")
-        codes = _codes(item.get("codes"), f"{key}.codes", origin)
+            raise ProfileError("must be a whole number from 1", source=origin, key=f"{at}.units")
+        codes = _codes(item.get("codes"), f"{at}.codes", origin)
         out.append(UnitCap(codes, units, effective, until, source, confidence))
     return tuple(out)
 
 
 def _pairs(raw: Any, origin: str, key: str = "pairs") -> tuple[PairQuirk, ...]:
     """``[[pairs]]`` entries (or the old ``[[denied_pairs]]``, each an action ``deny``)."""
-    if not isinstance(raw, list):
-        raise ProfileError("must be an array of tables", source=origin, key=key)
     out = []
-    for i, item in enumerate(raw):
-        at = f"{key}[{i}]"
-        effective, until, source, confidence = _entry_common(item, at, origin)
-        for name in item:
-            if name not in _PAIR_KEYS:
-                raise ProfileError("unknown key", source=origin, key=f"{at}.{name}")
+    for at, item, (effective, until, source, confidence) in _entries(raw, key, origin, _PAIR_KEYS):
         action = item.get("action", "deny")
         if action not in _ACTIONS or (key == "denied_pairs" and action != "deny"):
             raise ProfileError(
@@ -443,11 +453,6 @@ def _pairs(raw: Any, origin: str, key: str = "pairs") -> tuple[PairQuirk, ...]:
                 source=origin,
                 key=f"{at}.regions",
             )
-        severity = item.get("severity")
-        if severity is not None and severity not in _SEVERITIES:
-            raise ProfileError(
-                "must be error, warning or info", source=origin, key=f"{at}.severity"
-            )
         out.append(
             PairQuirk(
                 first,
@@ -459,7 +464,7 @@ def _pairs(raw: Any, origin: str, key: str = "pairs") -> tuple[PairQuirk, ...]:
                 action=cast(PairAction, action),
                 modifiers=modifiers,
                 different_regions=regions == "different",
-                severity=cast("Severity | None", severity),
+                severity=_severity(item, at, origin),
             )
         )
     return tuple(out)
@@ -469,15 +474,10 @@ def _limits(raw: Any, origin: str) -> tuple[ProviderLimit, ...]:
     """``[[provider_limits]]``: codes a payer does not pay to some disciplines."""
     from .models import DISCIPLINES
 
-    if not isinstance(raw, list):
-        raise ProfileError("must be an array of tables", source=origin, key="provider_limits")
     out = []
-    for i, item in enumerate(raw):
-        at = f"provider_limits[{i}]"
-        effective, until, source, confidence = _entry_common(item, at, origin)
-        for name in item:
-            if name not in _LIMIT_KEYS:
-                raise ProfileError("unknown key", source=origin, key=f"{at}.{name}")
+    for at, item, (effective, until, source, confidence) in _entries(
+        raw, "provider_limits", origin, _LIMIT_KEYS
+    ):
         codes = _codes(item.get("codes"), f"{at}.codes", origin)
         if ("not_paid" in item) == ("only" in item):
             raise ProfileError(
@@ -490,11 +490,6 @@ def _limits(raw: Any, origin: str) -> tuple[ProviderLimit, ...]:
             raise ProfileError(
                 f"unknown discipline {unknown[0]}", source=origin, key=f"{at}.{which}"
             )
-        severity = item.get("severity")
-        if severity is not None and severity not in _SEVERITIES:
-            raise ProfileError(
-                "must be error, warning or info", source=origin, key=f"{at}.severity"
-            )
         out.append(
             ProviderLimit(
                 codes,
@@ -504,7 +499,7 @@ def _limits(raw: Any, origin: str) -> tuple[ProviderLimit, ...]:
                 confidence,
                 not_paid=disciplines if which == "not_paid" else frozenset(),
                 only=disciplines if which == "only" else frozenset(),
-                severity=cast("Severity | None", severity),
+                severity=_severity(item, at, origin),
             )
         )
     return tuple(out)
@@ -512,15 +507,10 @@ def _limits(raw: Any, origin: str) -> tuple[ProviderLimit, ...]:
 
 def _not_checked(raw: Any, origin: str) -> tuple[NotChecked, ...]:
     """``[[not_checked]]``: payer terms the library cannot check, said out loud."""
-    if not isinstance(raw, list):
-        raise ProfileError("must be an array of tables", source=origin, key="not_checked")
     out = []
-    for i, item in enumerate(raw):
-        at = f"not_checked[{i}]"
-        effective, until, source, confidence = _entry_common(item, at, origin)
-        for name in item:
-            if name not in ("what", "effective", "until", "source", "confidence"):
-                raise ProfileError("unknown key", source=origin, key=f"{at}.{name}")
+    for at, item, (effective, until, source, confidence) in _entries(
+        raw, "not_checked", origin, frozenset(("what",))
+    ):
         what = _str(item.get("what"), f"{at}.what", origin)
         out.append(NotChecked(what, effective, until, source, confidence))
     return tuple(out)

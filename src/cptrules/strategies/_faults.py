@@ -249,8 +249,25 @@ def _no_minutes(draw: st.DrawFn, session: Session, prof: PayerProfile, env: Env)
         modifiers=tuple(m for m in line.modifiers if m not in ("CQ", "CO")),
     )
     session = _replace(session, i, stripped)
-    # the other timed codes' allocation changes without this code's minutes
+    # the other timed codes' allocation changes without this code's minutes; a freed
+    # leftover unit must not push another code past its MUE (only this rule may trip)
     rest = _minutes(session)
+    tables = env.tables
+    for _ in range(4 * len(session.lines)):
+        if not rest or tables is None or not tables.has_mue:
+            break
+        expected = timed_expectations(rest, prof.unit_method)[0]
+        mue = tables.mue(frozenset(rest), session.date_of_service)
+        over = [c for c, edit in mue.items() if expected.get(c, 0) > edit.value]
+        j = next((j for j in _timed(session) if session.lines[j].code in over), None)
+        if j is None:
+            break
+        other = session.lines[j]
+        assert other.minutes is not None
+        if other.minutes <= 15:
+            break
+        session = _replace(session, j, attrs.evolve(other, minutes=other.minutes - 15))
+        rest = _minutes(session)
     if rest:
         expected = timed_expectations(rest, prof.unit_method)[0]
         for j in _timed(session):

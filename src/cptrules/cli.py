@@ -480,19 +480,7 @@ def _cmd_rules(args: argparse.Namespace) -> int:
             return EXIT_INVALID
         profile = versions[-1]
         rules = [r for r in rules if r.for_profile(profile)]
-    rows = [
-        {
-            "id": r.id,
-            "severity": r.severity,
-            "payers": list(r.payers),
-            "confidence": r.confidence,
-            "effective": r.effective.isoformat(),
-            "until": None if r.until is None else r.until.isoformat(),
-            "citation": r.citation,
-            "summary": r.summary,
-        }
-        for r in sorted(rules, key=lambda r: r.id)
-    ]
+    rows = [r.to_dict() for r in sorted(rules, key=lambda r: r.id)]
     if args.format == "json":
         print(json.dumps(rows, indent=2))
     else:
@@ -506,18 +494,7 @@ def _cmd_payers(args: argparse.Namespace) -> int:
     engine = _listing_engine(args, "payers")
     if engine is None:
         return EXIT_INVALID
-    rows = [
-        {
-            "id": p.id,
-            "name": p.name,
-            "extends": p.lineage[1] if len(p.lineage) > 1 else None,
-            "effective": p.effective.isoformat(),
-            "until": None if p.until is None else p.until.isoformat(),
-            "unit_method": p.unit_method,
-            "source": p.source,
-        }
-        for p in engine.profiles.all()
-    ]
+    rows = [p.to_dict() for p in engine.profiles.all()]
     if args.format == "json":
         print(json.dumps(rows, indent=2))
     else:

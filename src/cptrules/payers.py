@@ -217,6 +217,18 @@ class PayerProfile(_Dated):
         codes = frozenset(c for p in self.pairs for c in p.second)
         object.__setattr__(self, "pair_codes", codes)  # attrs' way to set a frozen field
 
+    def to_dict(self) -> dict[str, object]:
+        """The profile's listing row (``cptrules payers --format json``, ``GET /v1/payers``)."""
+        return {
+            "id": self.id,
+            "name": self.name,
+            "extends": self.lineage[1] if len(self.lineage) > 1 else None,
+            "effective": self.effective.isoformat(),
+            "until": None if self.until is None else self.until.isoformat(),
+            "unit_method": self.unit_method,
+            "source": self.source,
+        }
+
     def is_a(self, family: str) -> bool:
         """True when this profile is ``family`` or extends it (``aetna`` is a ``commercial``)."""
         return family in self.lineage

@@ -137,6 +137,19 @@ class Rule:
             fixes,
         )
 
+    def to_dict(self) -> dict[str, object]:
+        """The rule's catalog row (``cptrules rules --format json``, ``GET /v1/rules``)."""
+        return {
+            "id": self.id,
+            "severity": self.severity,
+            "payers": list(self.payers),
+            "confidence": self.confidence,
+            "effective": self.effective.isoformat(),
+            "until": None if self.until is None else self.until.isoformat(),
+            "citation": self.citation,
+            "summary": self.summary,
+        }
+
     def in_force(self, day: dt.date) -> bool:
         """True when the rule applies to a date of service (``until`` is its last day)."""
         starts = self.starts

@@ -361,34 +361,11 @@ class _Service:
         return "".join(x + "\n" for x in out)
 
     async def rules(self, request: Request) -> Response:
-        rows = [
-            {
-                "id": r.id,
-                "severity": r.severity,
-                "payers": list(r.payers),
-                "confidence": r.confidence,
-                "effective": r.effective.isoformat(),
-                "until": None if r.until is None else r.until.isoformat(),
-                "citation": r.citation,
-                "summary": r.summary,
-            }
-            for r in sorted(REGISTRY.values(), key=lambda r: r.id)
-        ]
+        rows = [r.to_dict() for r in sorted(REGISTRY.values(), key=lambda r: r.id)]
         return _ok(rows)
 
     async def payers(self, request: Request) -> Response:
-        rows = [
-            {
-                "id": p.id,
-                "name": p.name,
-                "extends": p.lineage[1] if len(p.lineage) > 1 else None,
-                "effective": p.effective.isoformat(),
-                "until": None if p.until is None else p.until.isoformat(),
-                "unit_method": p.unit_method,
-                "source": p.source,
-            }
-            for p in self._engine().profiles.all()
-        ]
+        rows = [p.to_dict() for p in self._engine().profiles.all()]
         return _ok(rows)
 
     async def healthz(self, request: Request) -> Response:

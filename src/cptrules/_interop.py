@@ -134,6 +134,16 @@ def bundled_payer_map() -> PayerMap:
     return _payer_map_from(text, "claim_payers.toml")
 
 
+def payer_map_of(payer_map: PayerMap | Mapping[str, str] | None) -> PayerMap:
+    """The map a reader uses: the given :class:`PayerMap` as it is, or the bundled
+    map (with payer id entries of a plain mapping on top)."""
+    if isinstance(payer_map, PayerMap):
+        return payer_map
+    if payer_map is None:
+        return bundled_payer_map()
+    return bundled_payer_map().merged(PayerMap(payer_ids=dict(payer_map)))
+
+
 def load_payer_map(path: str | os.PathLike[str], *, extend: bool = True) -> PayerMap:
     """Read a payer map file (the bundled layout); by default on top of the bundled map."""
     try:

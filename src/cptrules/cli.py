@@ -279,24 +279,14 @@ class _ClaimOptions:
     @classmethod
     def from_args(cls, args: argparse.Namespace, command: str) -> _ClaimOptions | None:
         """The options, or None after a one-line message (an unreadable payer map)."""
-        payer_map = None
-        if args.payer_map is not None:
-            from .x12 import load_payer_map
+        from ._interop import load_minutes, load_payer_map
 
-            try:
-                payer_map = load_payer_map(args.payer_map)
-            except CptRulesError as exc:
-                print(f"cptrules {command}: {_printable(str(exc))}", file=sys.stderr)
-                return None
-        minutes = None
-        if args.minutes is not None:
-            from ._interop import load_minutes
-
-            try:
-                minutes = load_minutes(args.minutes)
-            except CptRulesError as exc:
-                print(f"cptrules {command}: {_printable(str(exc))}", file=sys.stderr)
-                return None
+        try:
+            payer_map = None if args.payer_map is None else load_payer_map(args.payer_map)
+            minutes = None if args.minutes is None else load_minutes(args.minutes)
+        except CptRulesError as exc:
+            print(f"cptrules {command}: {_printable(str(exc))}", file=sys.stderr)
+            return None
         return cls(payer_map, args.discipline, minutes)
 
 

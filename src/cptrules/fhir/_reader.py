@@ -24,7 +24,14 @@ from typing import Any
 
 from dateutil.parser import isoparse
 
-from .._interop import ClaimVisit, Minutes, PayerMap, bundled_payer_map, taxonomy_map, with_minutes
+from .._interop import (
+    ClaimVisit,
+    Minutes,
+    PayerMap,
+    payer_map_of,
+    taxonomy_map,
+    with_minutes,
+)
 from ..errors import CptRulesError, InvalidSessionError
 from ..parsing import load_session
 
@@ -475,12 +482,7 @@ def _read(
     payer_map: PayerMap | Mapping[str, str] | None,
     discipline: str | None,
 ) -> Iterator[ClaimVisit | FhirError]:
-    if isinstance(payer_map, PayerMap):
-        pmap = payer_map
-    elif payer_map is None:
-        pmap = bundled_payer_map()
-    else:
-        pmap = bundled_payer_map().merged(PayerMap(payer_ids=dict(payer_map)))
+    pmap = payer_map_of(payer_map)
     try:
         doc = _load(source)
     except FhirError as exc:

@@ -25,7 +25,14 @@ from collections.abc import Iterator, Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from .._interop import ClaimVisit, Minutes, PayerMap, bundled_payer_map, taxonomy_map, with_minutes
+from .._interop import (
+    ClaimVisit,
+    Minutes,
+    PayerMap,
+    payer_map_of,
+    taxonomy_map,
+    with_minutes,
+)
 from .._memo import Memo
 from ..errors import InvalidSessionError
 from ..parsing import load_session
@@ -696,12 +703,7 @@ def read_837(
     number) to the line's minutes, fills them in from the EMR so the timed-unit
     rules run (see :func:`~cptrules.x12.check_visit`).
     """
-    if isinstance(payer_map, PayerMap):
-        pmap = payer_map
-    elif payer_map is None:
-        pmap = bundled_payer_map()
-    else:
-        pmap = bundled_payer_map().merged(PayerMap(payer_ids=dict(payer_map)))
+    pmap = payer_map_of(payer_map)
     results = _Reader(pmap, payer, discipline).read(source)
     return results if not minutes else _with_minutes(results, minutes)
 

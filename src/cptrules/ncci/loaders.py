@@ -363,9 +363,10 @@ def _ptp_rows(
 ) -> Iterator[PtpRecord]:
     """Validate and yield data rows.
 
-    The fast path works on raw bytes: codes, dates, indicators and rationales repeat
-    across millions of rows, so each distinct field is decoded and validated once
-    (by :func:`parse`, the slow path) and then found in a cache keyed by its bytes.
+    Codes, dates, indicators and rationales repeat across millions of rows, so each
+    distinct field is decoded and validated once, by ``parse``, and then found in a
+    cache keyed by its raw bytes; a line with any field not yet cached goes to
+    ``parse`` whole.
     """
     ncols = 7 if layout == "ptp-practitioner" else 6
     star = layout == "ptp-practitioner"
@@ -381,7 +382,7 @@ def _ptp_rows(
         return DataError(msg, source=name, line=at)
 
     def parse(line: str, at: int) -> PtpRecord | None:
-        """Slow path: check every field of one decoded line, fill the caches."""
+        """Check every field of one decoded line and fill the caches."""
         if not line or line.isspace() or line == "\x1a":
             return None
         parts = line.split("\t")

@@ -155,20 +155,20 @@ def bundled(ctx: Context, r: Rule) -> Iterator[Finding]:
     others = len(ctx.lines) > len(hits)
     for i in sorted(hits):
         code = ctx.lines[i].code
-        if others:
-            yield r.finding(
-                i,
-                f"Medicare never pays {code} separately: it is bundled into the visit's other "
-                f"services and the patient cannot be charged for it. Remove the {code} line.",
-                fixes=(Fix("remove_line", i),),
-            )
-        else:
+        if not others:
             yield r.finding(
                 i,
                 f"Medicare never pays {code} separately, and nothing else on this visit is "
                 f"billed: there is nothing to pay and the patient cannot be charged for it. "
                 f"Do not send this claim.",
             )
+            continue
+        yield r.finding(
+            i,
+            f"Medicare never pays {code} separately: it is bundled into the visit's other "
+            f"services and the patient cannot be charged for it. Remove the {code} line.",
+            fixes=(Fix("remove_line", i),),
+        )
 
 
 def _has_low_back_pain(ctx: Context, i: int) -> bool:

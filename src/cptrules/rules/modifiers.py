@@ -108,6 +108,15 @@ def plan_discipline(ctx: Context, i: int) -> str | None:
     return None
 
 
+def _swap(i: int, wrong: list[str], need: str, add: bool) -> tuple[tuple[Fix, ...], str]:
+    """The fixes that take ``wrong`` off line ``i`` (and put ``need`` on when ``add``),
+    and what they do in words."""
+    fixes = tuple(Fix("remove_modifier", i, m) for m in wrong)
+    if add:
+        return (*fixes, Fix("add_modifier", i, need)), f"replace {_mods_text(wrong)} with {need}"
+    return fixes, f"remove {_mods_text(wrong)}"
+
+
 def _is_therapy_line(ctx: Context, i: int) -> bool:
     """An always-therapy code, or any code billed with a therapy modifier."""
     info = ctx.infos[i]
@@ -346,12 +355,7 @@ def therapy_modifier(ctx: Context, r: Rule) -> Iterable[Finding]:
             )
         elif present != {need}:
             wrong = sorted(present - {need})
-            fixes = tuple(Fix("remove_modifier", i, m) for m in wrong)
-            if need not in present:
-                fixes += (Fix("add_modifier", i, need),)
-                change = f"replace {_mods_text(wrong)} with {need}"
-            else:
-                change = f"remove {_mods_text(wrong)}"
+            fixes, change = _swap(i, wrong, need, need not in present)
             found.append(
                 r.finding(
                     i,
@@ -520,12 +524,7 @@ def assistant_modifier(ctx: Context, r: Rule) -> Iterable[Finding]:
         wrong = sorted(have - {need})
         if wrong:
             # The assistant modifier does not match the line's discipline.
-            fixes = tuple(Fix("remove_modifier", i, m) for m in wrong)
-            if over and need not in have:
-                fixes += (Fix("add_modifier", i, need),)
-                change = f"replace {_mods_text(wrong)} with {need}"
-            else:
-                change = f"remove {_mods_text(wrong)}"
+            fixes, change = _swap(i, wrong, need, over and need not in have)
             found.append(
                 r.finding(
                     i,

@@ -432,8 +432,6 @@ _F_DOC_TEXT = S.DOCUMENTATION.fields
 
 _PROVIDERS: Memo[tuple[str, str | None], Provider] = Memo("parser providers", size=4096)
 _MAX_MIN = _F_MINUTES.hi
-_DAY_LO, _DAY_HI = _F_DAY.lo, _F_DAY.hi
-_TOTAL_LO, _TOTAL_HI = _F_TOTAL.lo, _F_TOTAL.hi
 _MAX_UNITS = _F_UNITS.hi
 
 
@@ -679,9 +677,7 @@ def _session(value: object, errs: _Errors) -> Session | None:
     plan = get("plan_of_care")
     if plan is not None:
         plan = _plan_of_care(plan, errs)
-    day = get("treatment_day")
-    if day is not None and not (type(day) is int and _DAY_LO <= day <= _DAY_HI):
-        day = _int(day, _F_DAY, "", errs)
+    day = _optional(get("treatment_day"), _F_DAY, _int, errs)
     progress = get("progress_report")
     if progress is not None and type(progress) is not bool:
         errs.append(("progress_report", _F_PROGRESS.message))
@@ -689,9 +685,7 @@ def _session(value: object, errs: _Errors) -> Session | None:
     ytd = get("therapy_ytd_allowed")
     if ytd is not None:
         ytd = _ytd(ytd, errs)
-    total = get("total_treatment_minutes")
-    if total is not None and not (type(total) is int and _TOTAL_LO <= total <= _TOTAL_HI):
-        total = _int(total, _F_TOTAL, "", errs)
+    total = _optional(get("total_treatment_minutes"), _F_TOTAL, _int, errs)
     sid = _optional(get("id"), _F_ID, _id, errs)
     patient = _optional(get("patient"), _F_PATIENT, _id, errs)
 

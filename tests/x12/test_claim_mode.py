@@ -151,18 +151,19 @@ def test_a_fixed_claim_report_rechecks_in_claim_mode() -> None:
 
 
 def test_needs_must_be_known() -> None:
-    from cptrules.rules._base import rule
+    from cptrules.errors import DataError
+    from cptrules.rules._base import declare
 
-    with pytest.raises(ValueError, match="needs"):
-        rule(
-            "x.y",
-            severity="info",
-            citation="c",
-            summary="s",
-            payers=("*",),
-            confidence="C-1",
-            needs=("notes",),
-        )
+    table = {
+        "severity": "info",
+        "citation": "c",
+        "summary": "s",
+        "payers": ["*"],
+        "confidence": "C-1",
+        "needs": ["notes"],
+    }
+    with pytest.raises(DataError, match="needs"):
+        declare("x.y", table, lambda ctx, r: (), source="rules/x.toml")
 
 
 @pytest.mark.skipif(not REAL.is_dir(), reason="shared/real is not beside the checkout")

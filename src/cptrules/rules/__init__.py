@@ -1,6 +1,8 @@
 """The rule catalog: one module per rule family, registered in :data:`REGISTRY`.
 
-Importing this package imports every rule module, which registers its rules.
+Importing this package imports every rule module, which registers its rules
+from their data (``data/rules/<module>.toml``), and then checks that every rule
+the data declares was registered.
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ from . import (  # noqa: F401  (imported for their registrations)
     timing,
     units,
 )
-from ._base import REGISTRY, Example, Rule, rule
+from ._base import REGISTRY, Example, Rule, check_declared, rule
+
+check_declared()
 
 __all__ = ["REGISTRY", "Example", "Rule", "rule"]

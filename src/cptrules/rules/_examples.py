@@ -1,61 +1,68 @@
-"""Shared parts of the rules' example sessions.
+"""The rules' example sessions, expanded from their data.
 
-Every rule carries examples that must pass and must fail; most are a Medicare PT
-visit on 2026-03-04 with a plan of care in force, changed in one respect. These
-helpers build that skeleton so the rule modules only say what differs.
+Every rule carries examples that must fail and must pass, declared in its
+``data/rules/<module>.toml``; most are a Medicare PT visit changed in one
+respect. ``data/rules/_examples.toml`` names the base sessions and lines, and
+an example says only what differs from its base: :func:`expand` builds the
+session a rule's :class:`~cptrules.rules.Example` holds.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import copy
+import tomllib
+from collections.abc import Mapping
+from importlib import resources
 from typing import Any
 
-__all__ = ["DOC", "POC", "line", "manual_line", "pt_visit"]
+from ..errors import DataError
 
-#: a certification period in force on 2026-03-04, signed in time
-POC: dict[str, str] = {"start": "2026-02-01", "end": "2026-04-30", "signed": "2026-02-10"}
+__all__ = ["expand"]
 
-#: documentation of a 97140 line: response, skilled rationale, goal link
-DOC: dict[str, str] = {
-    "response": "Lumbar extension improved after mobilization; pain eased.",
-    "rationale": "Graded joint mobilization needs a therapist's hands and judgement.",
-    "goals": "Supports goal 2: sit 30 minutes without pain.",
-}
+_SOURCE = "rules/_examples.toml"
+#: "sessions" / "lines" -> base name -> its keys, read once
+_BASES: dict[str, dict[str, dict[str, Any]]] = {}
 
 
-def pt_visit(lines: Iterable[dict[str, Any]], **top: Any) -> dict[str, Any]:
-    """A Medicare PT visit on 2026-03-04 with ``lines``; ``top`` overrides or adds
-    top-level keys, and a key set to None is left out."""
-    session: dict[str, Any] = {
-        "date_of_service": "2026-03-04",
-        "payer": "medicare",
-        "provider": {"discipline": "PT"},
-        "diagnoses": ["M54.50"],
-        "plan_of_care": POC,
-        "treatment_day": 4,
-        "lines": list(lines),
-    }
-    session.update(top)
-    return {k: v for k, v in session.items() if v is not None}
+def _bases(kind: str) -> dict[str, dict[str, Any]]:
+    if not _BASES:
+        try:
+            folder = resources.files("cptrules.data").joinpath("rules")
+            data = tomllib.loads(folder.joinpath("_examples.toml").read_text(encoding="utf-8"))
+        except (OSError, tomllib.TOMLDecodeError) as exc:
+            raise DataError(f"cannot read rule data: {exc}", source=_SOURCE) from exc
+        _BASES.update({k: data.get(k, {}) for k in ("sessions", "lines")})
+    return _BASES[kind]
 
 
-def line(code: str, minutes: int | None, units: int, *mods: str, **extra: Any) -> dict[str, Any]:
-    """A service line pointing at the first diagnosis; ``extra`` adds keys."""
-    out: dict[str, Any] = {"code": code, "units": units, "modifiers": list(mods)}
-    if minutes is not None:
-        out["minutes"] = minutes
-    out["diagnosis_pointers"] = [1]
-    out.update(extra)
-    return out
+def _merge(spec: object, kind: str, where: str, source: str) -> dict[str, Any]:
+    """``spec`` over its named base: given keys replace in place or follow; ``drop`` removes."""
+    if not isinstance(spec, dict):
+        raise DataError(f"{where}: a table", source=source)
+    out: dict[str, Any] = {}
+    name = spec.get("base")
+    if name is not None:
+        base = _bases(kind).get(name) if isinstance(name, str) else None
+        if base is None:
+            raise DataError(f"{where}.base: no {kind} base {name!s}", source=source)
+        out = copy.deepcopy(base)
+    out.update((k, v) for k, v in spec.items() if k not in ("base", "drop"))
+    drop = spec.get("drop", [])
+    if not isinstance(drop, list) or not all(isinstance(k, str) and k in out for k in drop):
+        raise DataError(f"{where}.drop: keys of the base to leave out", source=source)
+    return {k: v for k, v in out.items() if k not in drop}
 
 
-def manual_line(minutes: int = 23, units: int = 2, *mods: str, **extra: Any) -> dict[str, Any]:
-    """A fully documented 97140 line: lumbar joint mobilization, with GP unless
-    ``mods`` are given."""
-    fields: dict[str, Any] = {
-        "regions": ["lumbar"],
-        "techniques": ["joint_mobilization"],
-        "documentation": DOC,
-    }
-    fields.update(extra)
-    return line("97140", minutes, units, *(mods or ("GP",)), **fields)
+def expand(spec: Mapping[str, Any], where: str, source: str) -> dict[str, Any]:
+    """The session an example's ``session`` table describes (see the module docstring).
+
+    Raises :class:`~cptrules.errors.DataError` naming ``source`` and ``where``
+    for an unknown base or a bad ``drop``.
+    """
+    session = _merge(spec, "sessions", where, source)
+    lines = session.get("lines")
+    if isinstance(lines, list):
+        session["lines"] = [
+            _merge(line, "lines", f"{where}.lines[{n}]", source) for n, line in enumerate(lines)
+        ]
+    return session

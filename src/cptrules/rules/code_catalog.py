@@ -18,12 +18,10 @@ entry with its public source.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
 
 from .._context import Context
 from ..report import Finding, Fix
-from ._base import Example, Rule, rule
-from ._examples import line, pt_visit
+from ._base import Rule, rule
 
 __all__ = ["addon_codes", "unknown_code"]
 
@@ -45,53 +43,7 @@ def _and_text(codes: list[str]) -> str:
 # ------------------------------------------------------------------ code.unknown
 
 
-def _acupuncture(*lines: dict[str, Any], day: str = "2026-03-04") -> dict[str, Any]:
-    """A Medicare acupuncture visit by a physician for chronic low back pain."""
-    return {
-        "date_of_service": day,
-        "payer": "medicare",
-        "provider": {"discipline": "MD"},
-        "diagnoses": ["M54.50"],
-        "lines": list(lines),
-    }
-
-
-def _acu(code: str, units: int = 1) -> dict[str, Any]:
-    return {"code": code, "units": units, "diagnosis_pointers": [1]}
-
-
-@rule(
-    "code.unknown",
-    severity="info",
-    citation=(
-        "CMS HCPCS and CPT code set as adopted by the Medicare Physician Fee Schedule "
-        "(annual final rule and quarterly updates): codes in use by date of service"
-    ),
-    summary="A code this library does not know (or not in use that day): named as not checked.",
-    payers=("*",),
-    confidence="C-2",
-    examples=(
-        Example(
-            pt_visit([line("97110", 23, 2, "GP"), line("64999", None, 1, "GP")]),
-            fails=True,
-            note="an unlisted nervous-system code the catalog does not hold: not checked",
-        ),
-        Example(
-            pt_visit(
-                [line("97110", 23, 2, "GP"), line("97550", None, 1, "GP")],
-                date_of_service="2023-06-01",
-                plan_of_care={"start": "2023-05-01", "end": "2023-07-29", "signed": "2023-05-05"},
-            ),
-            fails=True,
-            note="caregiver training 97550 before it existed (2024-01-01)",
-        ),
-        Example(
-            pt_visit([line("97110", 23, 2, "GP"), line("97530", 15, 1, "GP")]),
-            fails=False,
-            note="every code known and in use",
-        ),
-    ),
-)
+@rule("code.unknown")
 def unknown_code(ctx: Context, r: Rule) -> Iterator[Finding]:
     """A code the catalog does not know, or one not in use on the date of service.
 
@@ -132,64 +84,7 @@ def unknown_code(ctx: Context, r: Rule) -> Iterator[Finding]:
 # ------------------------------------------------------------------ code.add-on
 
 
-@rule(
-    "code.add-on",
-    severity="error",
-    citation=(
-        "CMS NCCI Policy Manual for Medicare Services, ch. I (add-on codes are paid only "
-        "with their primary code); CMS practitioner MUE table (one unit per day for codes "
-        "whose descriptor makes them once per day, MAI 2); CPT code descriptors"
-    ),
-    summary=(
-        "An add-on code without its primary the same day, or a once-per-day code billed "
-        "twice or with its sibling."
-    ),
-    payers=("*",),
-    confidence="C-2",
-    examples=(
-        Example(
-            pt_visit(
-                [line("97130", 30, 2, "GO")],
-                provider={"discipline": "OT"},
-                diagnoses=["R41.840"],
-            ),
-            fails=True,
-            note="97130 (each further 15 minutes) without 97129 (the first 15 minutes)",
-        ),
-        Example(
-            _acupuncture(_acu("97811", 2)),
-            fails=True,
-            note="97811 (further acupuncture time) without an initial code 97810/97813",
-        ),
-        Example(
-            _acupuncture(
-                {"code": "20560", "units": 1, "muscles": 2, "diagnosis_pointers": [1]},
-                {"code": "20561", "units": 1, "muscles": 3, "diagnosis_pointers": [1]},
-            ),
-            fails=True,
-            note="both dry needling codes the same day: one code covers all muscles",
-        ),
-        Example(
-            pt_visit([line("97161", None, 1, "GP"), line("97163", None, 1, "GP")]),
-            fails=True,
-            note="two PT evaluations the same day",
-        ),
-        Example(
-            _acupuncture(_acu("97813"), _acu("97814", 2)),
-            fails=False,
-            note="initial acupuncture with stimulation plus two further 15-minute units",
-        ),
-        Example(
-            pt_visit(
-                [line("97129", 15, 1, "GN"), line("97130", 30, 2, "GN")],
-                provider={"discipline": "SLP"},
-                diagnoses=["R41.840"],
-            ),
-            fails=False,
-            note="97129 with 97130 the same day",
-        ),
-    ),
-)
+@rule("code.add-on")
 def addon_codes(ctx: Context, r: Rule) -> Iterator[Finding]:
     """An add-on without its primary, or a once-per-day code billed twice or with a sibling.
 

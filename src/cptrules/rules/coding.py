@@ -18,15 +18,12 @@ conventions, not one payer's policy. Technique -> family comes from the catalog
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from typing import Any
 
 from .._context import Context
 from ..catalog import CodeInfo
 from ..report import Finding, Fix, Severity
 from ..units import timed_expectations
-from ._base import Example, Rule, rule
-from ._examples import DOC as _DOC
-from ._examples import manual_line, pt_visit
+from ._base import Rule, rule
 
 __all__ = [
     "CMT_SECONDARY",
@@ -207,41 +204,7 @@ def _technique_finding(
     )
 
 
-def _pt_visit(line: dict[str, Any], *more: dict[str, Any]) -> dict[str, Any]:
-    """A Medicare PT visit on 2026-03-04 with a plan of care in force."""
-    return pt_visit([line, *more], total_treatment_minutes=30)
-
-
-def _manual(techniques: list[str], **extra: Any) -> dict[str, Any]:
-    return manual_line(techniques=techniques, **extra)
-
-
-@rule(
-    "code.technique",
-    needs=("documentation",),
-    severity="error",
-    citation=(
-        "CPT code descriptors and MAC and APTA coding guidance: dry needling is 20560/20561 "
-        "(from 2020), massage strokes are 97124, mechanical traction is 97012 and manual "
-        "traction is 97140"
-    ),
-    summary="A documented technique belongs to another code than the one billed.",
-    payers=("*",),
-    confidence="C-2",
-    examples=(
-        Example(_pt_visit(_manual(["massage"])), fails=True, note="massage billed as 97140"),
-        Example(
-            _pt_visit(_manual(["dry_needling"], minutes=10, units=1, muscles=2)),
-            fails=True,
-            note="dry needling of two muscles billed as 97140",
-        ),
-        Example(
-            _pt_visit(_manual(["soft_tissue_mobilization", "joint_mobilization"])),
-            fails=False,
-            note="manual-therapy techniques on 97140",
-        ),
-    ),
-)
+@rule("code.technique")
 def technique(ctx: Context, r: Rule) -> list[Finding]:
     """A documented technique that belongs to another code family than the line's code.
 
@@ -298,74 +261,12 @@ def _regions_text(regions: frozenset[str]) -> str:
     return ", ".join(sorted(regions))
 
 
-def _chiro(payer: str, lines: list[dict[str, Any]]) -> dict[str, Any]:
-    """A chiropractic visit on 2026-03-04 with three subluxation diagnoses."""
-    return {
-        "date_of_service": "2026-03-04",
-        "payer": payer,
-        "provider": {"discipline": "DC"},
-        "diagnoses": ["M99.01", "M99.02", "M99.03", "M25.511"],
-        "total_treatment_minutes": 25,
-        "lines": lines,
-    }
-
-
-_CMT3 = {
-    "code": "98941",
-    "units": 1,
-    "regions": ["cervical", "thoracic", "lumbar"],
-    "techniques": ["spinal_manipulation"],
-    "diagnosis_pointers": [1, 2, 3],
-}
-
-
-def _manual_xs(region: str) -> dict[str, Any]:
-    return {
-        "code": "97140",
-        "minutes": 10,
-        "units": 1,
-        "modifiers": ["XS"],
-        "regions": [region],
-        "techniques": ["soft_tissue_mobilization"],
-        "diagnosis_pointers": [4],
-        "documentation": _DOC,
-    }
-
-
 # Payers where 97140 beside CMT is payable at all for a different region:
 # Medicare does not pay a DC for 97140 (coverage.chiropractor), and Aetna and
 # BCBS Minnesota deny the pair outright (profile denied_pairs).
-_CMT_97140_PAYERS = ("commercial", "uhc-commercial", "anthem")
 
 
-@rule(
-    "code.same-region",
-    needs=("documentation",),
-    triggers=("cmt", "97124"),
-    severity="error",
-    citation=(
-        "CMS NCCI practitioner PTP edits: CMT 98940-98942 with 97140, 97112 and 97124, "
-        "modifier indicator 1: payable only for a region other than the one manipulated; "
-        "97140 with 97124, modifier indicator 0"
-    ),
-    summary="97140/97124/97112 on a region same-day CMT treated; 97124 and 97140 on one region.",
-    payers=("*",),
-    confidence="C-2",
-    examples=(
-        Example(
-            _chiro("commercial", [_CMT3, _manual_xs("lumbar")]),
-            fails=True,
-            note="97140 on the lumbar region CMT manipulated, 59/XS does not help",
-            payers=(*_CMT_97140_PAYERS, "aetna", "bcbs-mn"),
-        ),
-        Example(
-            _chiro("commercial", [_CMT3, _manual_xs("upper_extremity")]),
-            fails=False,
-            note="97140 on the shoulder, a region CMT did not treat",
-            payers=_CMT_97140_PAYERS,
-        ),
-    ),
-)
+@rule("code.same-region")
 def same_region(ctx: Context, r: Rule) -> Iterator[Finding]:
     """97140/97124/97112 on a spinal region same-day CMT treated; 97124 and 97140 on one region.
 
@@ -430,28 +331,6 @@ def same_region(ctx: Context, r: Rule) -> Iterator[Finding]:
         )
 
 
-def _dc_medicare(line: dict[str, Any]) -> dict[str, Any]:
-    """A Medicare chiropractic visit on 2026-03-04 (CMT with AT)."""
-    return {
-        "date_of_service": "2026-03-04",
-        "payer": "medicare",
-        "provider": {"discipline": "DC"},
-        "diagnoses": ["M99.01", "M99.02", "M99.03"],
-        "lines": [line],
-    }
-
-
-def _cmt(code: str, regions: list[str]) -> dict[str, Any]:
-    return {
-        "code": code,
-        "units": 1,
-        "modifiers": ["AT"],
-        "regions": regions,
-        "techniques": ["spinal_manipulation"],
-        "diagnosis_pointers": [1, 2, 3][: max(1, min(3, len(regions)))],
-    }
-
-
 def _mismatch(r: Rule, i: int, code: str, target: str | None, what: str, over: bool) -> Finding:
     """A count-based code (CMT, OMT, dry needling) that does not match the line's count."""
     if over:
@@ -469,32 +348,7 @@ def _mismatch(r: Rule, i: int, code: str, target: str | None, what: str, over: b
     )
 
 
-@rule(
-    "code.cmt-regions",
-    needs=("documentation",),
-    triggers=("cmt", "omt", "dry_needling"),
-    severity="error",
-    citation=(
-        "CMT 98940/98941/98942 by 1-2/3-4/5 spinal regions, OMT 98925-98929 by body regions, "
-        "dry needling 20560/20561 by 1-2/3+ muscles (CPT 2020); CMS Pub. 100-02, "
-        "ch. 15, sec. 240.1.4 (the level of subluxation must be documented)"
-    ),
-    summary="CMT/OMT code not matching the regions treated; dry needling not matching muscles.",
-    payers=("*",),
-    confidence="C-3",
-    examples=(
-        Example(
-            _dc_medicare(_cmt("98941", ["cervical", "thoracic"])),
-            fails=True,
-            note="98941 (3-4 regions) for two spinal regions",
-        ),
-        Example(
-            _dc_medicare(_cmt("98941", ["cervical", "thoracic", "lumbar"])),
-            fails=False,
-            note="98941 for three spinal regions",
-        ),
-    ),
-)
+@rule("code.cmt-regions")
 def cmt_regions(ctx: Context, r: Rule) -> Iterator[Finding]:
     """CMT/OMT codes not matching the regions on the line; dry needling not matching muscles.
 

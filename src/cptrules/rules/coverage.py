@@ -31,7 +31,6 @@ import datetime as dt
 import tomllib
 from collections.abc import Iterator, Mapping
 from importlib import resources
-from typing import Any
 
 import attrs
 
@@ -39,8 +38,7 @@ from .._context import Context
 from .._memo import Memo
 from ..errors import DataError
 from ..report import Finding, Fix
-from ._base import Example, Rule, rule
-from ._examples import pt_visit
+from ._base import Rule, rule
 
 __all__ = [
     "ACUPUNCTURE_CODES",
@@ -80,58 +78,8 @@ NCD_30_3_3_START = dt.date(2020, 1, 21)
 _GY = "GY"
 _AT = "AT"
 
-# Shared parts of the examples: a Medicare outpatient PT visit, clean otherwise.
-_EX_97110 = {"code": "97110", "minutes": 23, "units": 2, "modifiers": ["GP"]}
 
-
-def _pt(lines: list[dict[str, Any]], **extra: Any) -> dict[str, Any]:
-    """A Medicare PT visit on 2026-03-04 with a plan of care in force."""
-    return pt_visit(lines, **{"total_treatment_minutes": 40, **extra})
-
-
-def _dc(extraspinal_modifiers: list[str]) -> dict[str, Any]:
-    """A Medicare chiropractic visit: 98941 on three spinal regions, plus 98943."""
-    return {
-        "date_of_service": "2026-03-04",
-        "payer": "medicare",
-        "provider": {"discipline": "DC"},
-        "diagnoses": ["M99.01", "M99.02", "M99.03", "M99.07"],
-        "lines": [
-            {
-                "code": "98941",
-                "units": 1,
-                "modifiers": ["AT"],
-                "regions": ["cervical", "thoracic", "lumbar"],
-                "techniques": ["spinal_manipulation"],
-                "diagnosis_pointers": [1, 2, 3],
-            },
-            {
-                "code": "98943",
-                "units": 1,
-                "modifiers": extraspinal_modifiers,
-                "regions": ["upper_extremity"],
-                "diagnosis_pointers": [4],
-            },
-        ],
-    }
-
-
-@rule(
-    "coverage.chiropractor",
-    triggers=("@DC",),
-    severity="error",
-    citation=(
-        "CMS Pub. 100-02, ch. 15, sec. 240.1.1 (chiropractic coverage limited to manual "
-        "manipulation of the spine); GY for services that are not a Medicare benefit"
-    ),
-    summary="Medicare pays a chiropractor only for CMT 98940-98942; anything else needs GY.",
-    payers=("medicare",),
-    confidence="C-3",
-    examples=(
-        Example(_dc([]), fails=True, note="98943 (extraspinal) by a DC without GY"),
-        Example(_dc(["GY"]), fails=False, note="98943 by a DC, billed with GY"),
-    ),
-)
+@rule("coverage.chiropractor")
 def chiropractor(ctx: Context, r: Rule) -> Iterator[Finding]:
     """Medicare: a chiropractor billing anything but CMT 98940-98942 without GY.
 
@@ -166,29 +114,7 @@ def chiropractor(ctx: Context, r: Rule) -> Iterator[Finding]:
         )
 
 
-@rule(
-    "coverage.replaced-code",
-    severity="error",
-    citation=(
-        "CMS Medicare Physician Fee Schedule: 97014 is not valid for Medicare (status I), "
-        "report G0283 instead"
-    ),
-    summary="Medicare does not recognize 97014; it requires G0283.",
-    payers=("medicare",),
-    confidence="C-3",
-    examples=(
-        Example(
-            _pt([_EX_97110, {"code": "97014", "units": 1, "modifiers": ["GP"]}]),
-            fails=True,
-            note="97014 billed to Medicare",
-        ),
-        Example(
-            _pt([_EX_97110, {"code": "G0283", "units": 1, "modifiers": ["GP"]}]),
-            fails=False,
-            note="G0283 for unattended electrical stimulation",
-        ),
-    ),
-)
+@rule("coverage.replaced-code")
 def replaced_code(ctx: Context, r: Rule) -> Iterator[Finding]:
     """Medicare: a code Medicare does not recognize where another code is required.
 
@@ -209,25 +135,7 @@ def replaced_code(ctx: Context, r: Rule) -> Iterator[Finding]:
             )
 
 
-@rule(
-    "coverage.bundled",
-    severity="error",
-    citation=(
-        "CMS Medicare Physician Fee Schedule status B (always bundled): 97010 is never paid "
-        "separately and the patient cannot be billed for it (Palmetto GBA, 2018)"
-    ),
-    summary="Medicare never pays 97010 separately; leave it off the claim.",
-    payers=("medicare",),
-    confidence="C-3",
-    examples=(
-        Example(
-            _pt([_EX_97110, {"code": "97010", "units": 1, "modifiers": ["GP"]}]),
-            fails=True,
-            note="hot/cold packs billed with exercise",
-        ),
-        Example(_pt([_EX_97110]), fails=False, note="exercise only; packs not billed"),
-    ),
-)
+@rule("coverage.bundled")
 def bundled(ctx: Context, r: Rule) -> Iterator[Finding]:
     """Medicare: a code Medicare never pays separately (97010, hot or cold packs).
 
@@ -247,20 +155,20 @@ def bundled(ctx: Context, r: Rule) -> Iterator[Finding]:
     others = len(ctx.lines) > len(hits)
     for i in sorted(hits):
         code = ctx.lines[i].code
-        if others:
-            yield r.finding(
-                i,
-                f"Medicare never pays {code} separately: it is bundled into the visit's other "
-                f"services and the patient cannot be charged for it. Remove the {code} line.",
-                fixes=(Fix("remove_line", i),),
-            )
-        else:
+        if not others:
             yield r.finding(
                 i,
                 f"Medicare never pays {code} separately, and nothing else on this visit is "
                 f"billed: there is nothing to pay and the patient cannot be charged for it. "
                 f"Do not send this claim.",
             )
+            continue
+        yield r.finding(
+            i,
+            f"Medicare never pays {code} separately: it is bundled into the visit's other "
+            f"services and the patient cannot be charged for it. Remove the {code} line.",
+            fixes=(Fix("remove_line", i),),
+        )
 
 
 def _has_low_back_pain(ctx: Context, i: int) -> bool:
@@ -275,50 +183,7 @@ def _has_low_back_pain(ctx: Context, i: int) -> bool:
     return False
 
 
-def _acupuncture_session(day: str, diagnosis: str) -> dict[str, Any]:
-    """A Medicare acupuncture visit by a physician: 97813 plus one 97814."""
-    return {
-        "date_of_service": day,
-        "payer": "medicare",
-        "provider": {"discipline": "MD"},
-        "diagnoses": [diagnosis],
-        "lines": [
-            {"code": "97813", "units": 1, "diagnosis_pointers": [1]},
-            {"code": "97814", "units": 1, "diagnosis_pointers": [1]},
-        ],
-    }
-
-
-@rule(
-    "coverage.acupuncture",
-    triggers=ACUPUNCTURE_CODES,
-    severity="error",
-    citation=(
-        "CMS NCD 30.3.3 (Pub. 100-03), acupuncture for chronic low back pain, effective "
-        "2020-01-21; which ICD-10 codes count as low back pain (M54.5x) is our "
-        "single-source reading: switch off or re-grade if your contractor accepts others"
-    ),
-    summary="Medicare covers acupuncture and dry needling only for chronic low back pain.",
-    payers=("medicare",),
-    confidence="C-2",
-    examples=(
-        Example(
-            _acupuncture_session("2026-03-04", "M25.561"),
-            fails=True,
-            note="acupuncture pointed at a knee diagnosis",
-        ),
-        Example(
-            _acupuncture_session("2020-01-20", "M54.5"),
-            fails=True,
-            note="the day before NCD 30.3.3 took effect",
-        ),
-        Example(
-            _acupuncture_session("2026-03-04", "M54.50"),
-            fails=False,
-            note="acupuncture for low back pain",
-        ),
-    ),
-)
+@rule("coverage.acupuncture", triggers=ACUPUNCTURE_CODES)
 def acupuncture(ctx: Context, r: Rule) -> Iterator[Finding]:
     """Medicare: acupuncture or dry needling without a chronic low back pain diagnosis.
 
@@ -439,67 +304,7 @@ _WHO: Mapping[str, str] = {
 _THERAPY_MODS = frozenset(("GP", "GO", "GN"))
 
 
-def _visit(
-    discipline: str, *lines: dict[str, Any], diagnoses: list[str] | None = None
-) -> dict[str, Any]:
-    """A Medicare visit on 2026-03-04 by ``discipline``, with a plan of care in force."""
-    return pt_visit(
-        lines,
-        provider={"discipline": discipline},
-        diagnoses=diagnoses or ["M54.50"],
-        total_treatment_minutes=45,
-    )
-
-
-@rule(
-    "coverage.provider",
-    # the disciplines Medicare pays for no therapy, and the needling families (a DC
-    # is coverage.chiropractor's): without one of them the rule finds nothing
-    triggers=("@LMT", "@ATC", "@LAC", "acupuncture", "dry_needling"),
-    severity="error",
-    citation=(
-        "42 CFR 410.59, 410.60 and 410.62; CMS Pub. 100-02, ch. 15, sec. 230 and 230.5 "
-        "(therapy only from PT, OT, SLP or physicians/NPPs and staff incident to them); "
-        "CMS NCD 30.3.3 (acupuncture and dry needling: physicians, and PAs/NPs/CNSs or "
-        "supervised auxiliary personnel with an acupuncture licence)"
-    ),
-    summary=(
-        "Medicare: therapy billed by an LMT, ATC or acupuncturist; acupuncture or dry "
-        "needling billed by anyone NCD 30.3.3 does not let bill it."
-    ),
-    payers=("medicare",),
-    confidence="C-2",
-    examples=(
-        Example(
-            _visit("LMT", {"code": "97124", "minutes": 30, "units": 2, "modifiers": ["GP"]}),
-            fails=True,
-            note="a massage therapist billing 97124 to Medicare under their own number",
-        ),
-        Example(
-            _visit(
-                "PT",
-                {"code": "20561", "units": 1, "muscles": 3, "diagnosis_pointers": [1]},
-            ),
-            fails=True,
-            note="a PT billing dry needling 20561 to Medicare, even for low back pain",
-        ),
-        Example(
-            _visit("LAC", {"code": "97813", "units": 1, "diagnosis_pointers": [1]}),
-            fails=True,
-            note="an acupuncturist billing under their own number",
-        ),
-        Example(
-            _visit("PT", {"code": "97124", "minutes": 30, "units": 2, "modifiers": ["GP"]}),
-            fails=False,
-            note="massage 97124 billed by a PT with GP",
-        ),
-        Example(
-            _visit("MD", {"code": "97813", "units": 1, "diagnosis_pointers": [1]}),
-            fails=False,
-            note="acupuncture billed by a physician for low back pain",
-        ),
-    ),
-)
+@rule("coverage.provider")
 def provider_type(ctx: Context, r: Rule) -> Iterator[Finding]:
     """Medicare: a service billed by a provider type Medicare does not pay for it.
 
@@ -559,54 +364,7 @@ def provider_type(ctx: Context, r: Rule) -> Iterator[Finding]:
                 )
 
 
-def _cmt(*diagnoses: str, pointers: list[int] | None = None) -> dict[str, Any]:
-    """A Medicare chiropractic visit: 98941 with AT on three spinal regions."""
-    line: dict[str, Any] = {
-        "code": "98941",
-        "units": 1,
-        "modifiers": ["AT"],
-        "regions": ["cervical", "thoracic", "lumbar"],
-        "techniques": ["spinal_manipulation"],
-    }
-    if pointers is not None:
-        line["diagnosis_pointers"] = pointers
-    return {
-        "date_of_service": "2026-03-04",
-        "payer": "medicare",
-        "provider": {"discipline": "DC"},
-        "diagnoses": list(diagnoses),
-        "lines": [line],
-    }
-
-
-@rule(
-    "coverage.subluxation",
-    triggers=CMT_CODES,
-    severity="error",
-    citation=(
-        "CMS Pub. 100-04, ch. 12, sec. 220 (the primary diagnosis of Medicare CMT must be "
-        "subluxation); Pub. 100-02, ch. 15, sec. 240.1.2-240.1.4; MAC billing and coding "
-        "articles for chiropractic services (e.g. WPS GHA article A56273): primary "
-        "diagnoses M99.00-M99.05"
-    ),
-    summary="Medicare CMT 98940-98942 without a primary subluxation diagnosis (M99.00-M99.05).",
-    payers=("medicare",),
-    confidence="C-3",
-    examples=(
-        Example(_cmt("M54.2"), fails=True, note="98941 AT with only neck pain (M54.2)"),
-        Example(
-            _cmt("M54.2", "M99.01", pointers=[1, 2]),
-            fails=True,
-            note="the subluxation is there but not the line's primary (first) diagnosis",
-        ),
-        Example(
-            _cmt("M99.01", "M99.02", "M99.03", "M54.2", pointers=[1, 2, 3, 4]),
-            fails=False,
-            note="primary diagnosis a subluxation of a treated region",
-        ),
-        Example(_cmt("M99.03", "M54.50"), fails=False, note="no pointers: the claim's first"),
-    ),
-)
+@rule("coverage.subluxation", triggers=CMT_CODES)
 def subluxation(ctx: Context, r: Rule) -> Iterator[Finding]:
     """Medicare: CMT 98940-98942 whose primary diagnosis is not a subluxation.
 

@@ -14,47 +14,13 @@ stripping whitespace, and that is all a rule looks at.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
 
 from .._context import Context
 from ..models import Documentation, ServiceLine
 from ..report import Finding, Severity
-from . import _examples as ex
-from ._base import Example, Rule, rule
+from ._base import Rule, rule
 
 __all__ = ["manual_therapy", "timed_minutes"]
-
-# --------------------------------------------------------------------------- examples
-
-
-def _session(
-    *,
-    manual: dict[str, Any] | None = None,
-    total: int | None = 55,
-    exercise_minutes: int = 30,
-) -> dict[str, Any]:
-    """A clean Medicare PT visit: 97110 30 min (2 units) + 97140 23 min (2 units)."""
-    line_97140 = ex.manual_line(techniques=["joint_mobilization", "soft_tissue_mobilization"])
-    if manual is not None:
-        line_97140 = {**line_97140, **manual}
-        line_97140 = {k: v for k, v in line_97140.items() if v is not None}
-    return ex.pt_visit(
-        [ex.line("97110", exercise_minutes, 2, "GP"), line_97140],
-        treatment_day=5,
-        progress_report=False,
-        total_treatment_minutes=total,
-    )
-
-
-_MANUAL_PASS = _session()
-_MANUAL_FAIL = _session(manual={"techniques": None, "regions": None, "documentation": None})
-_MANUAL_FAIL_NOTES = _session(
-    manual={"documentation": {"response": "   ", "rationale": None, "goals": ex.DOC["goals"]}}
-)
-
-_TIMED_PASS = _session(total=55)
-_TIMED_FAIL = _session(total=45)
-_TIMED_NO_TOTAL = _session(total=None)
 
 # --------------------------------------------------------------------------- helpers
 
@@ -94,28 +60,7 @@ _NOTE_FIELDS: tuple[tuple[str, Severity, str], ...] = (
 # --------------------------------------------------------------------------- doc.manual-therapy
 
 
-@rule(
-    "doc.manual-therapy",
-    needs=("documentation",),
-    triggers=("manual_therapy",),
-    severity="error",
-    citation=(
-        "CMS Pub. 100-02, ch. 15, sec. 220.3 (treatment notes); manual therapy documentation "
-        "elements (three sources agree)"
-    ),
-    summary="97140 without technique, body region, patient response or skilled rationale.",
-    payers=("*",),
-    confidence="C-3",
-    examples=(
-        Example(_MANUAL_FAIL, fails=True, note="97140 with no technique, region or notes"),
-        Example(
-            _MANUAL_FAIL_NOTES,
-            fails=True,
-            note="blank patient response and no rationale (goals present)",
-        ),
-        Example(_MANUAL_PASS, fails=False, note="techniques, region and full notes"),
-    ),
-)
+@rule("doc.manual-therapy")
 def manual_therapy(ctx: Context, r: Rule) -> list[Finding]:
     """Each 97140 line must show technique(s), body region, response, rationale and goals.
 
@@ -195,25 +140,7 @@ def _missing_elements(r: Rule, i: int, line: ServiceLine) -> Iterator[Finding]:
 # --------------------------------------------------------------------------- doc.timed-minutes
 
 
-@rule(
-    "doc.timed-minutes",
-    needs=("minutes",),
-    severity="error",
-    citation="CMS Pub. 100-02, ch. 15, sec. 220.3 (total timed minutes and total treatment time)",
-    summary="Timed minutes on the lines exceed the whole visit's treatment minutes.",
-    payers=("*",),
-    confidence="C-2",
-    examples=(
-        Example(_TIMED_FAIL, fails=True, note="53 timed minutes in a 45-minute visit"),
-        Example(
-            _TIMED_NO_TOTAL,
-            fails=True,
-            note="info only: Medicare timed visit without total treatment minutes",
-            payers=("medicare",),
-        ),
-        Example(_TIMED_PASS, fails=False, note="53 timed minutes in a 55-minute visit"),
-    ),
-)
+@rule("doc.timed-minutes")
 def timed_minutes(ctx: Context, r: Rule) -> Iterator[Finding]:
     """Timed minutes billed must fit inside the visit's total treatment time.
 

@@ -35,10 +35,7 @@ from .._memo import Memo
 from ..catalog import catalog
 from ..errors import DataError
 from ..report import Finding, Fix
-from ._base import Example, Rule, rule
-from ._examples import DOC as _DOC_97140
-from ._examples import line as _line
-from ._examples import pt_visit
+from ._base import Rule, rule
 
 __all__ = [
     "THERAPY_MODIFIER",  # noqa: F822  # served by the module __getattr__ below
@@ -109,6 +106,15 @@ def plan_discipline(ctx: Context, i: int) -> str | None:
     if len(present) == 1:
         return k.discipline_of[next(iter(present))]
     return None
+
+
+def _swap(i: int, wrong: list[str], need: str, add: bool) -> tuple[tuple[Fix, ...], str]:
+    """The fixes that take ``wrong`` off line ``i`` (and put ``need`` on when ``add``),
+    and what they do in words."""
+    fixes = tuple(Fix("remove_modifier", i, m) for m in wrong)
+    if add:
+        return (*fixes, Fix("add_modifier", i, need)), f"replace {_mods_text(wrong)} with {need}"
+    return fixes, f"remove {_mods_text(wrong)}"
 
 
 def _is_therapy_line(ctx: Context, i: int) -> bool:
@@ -219,87 +225,10 @@ def assistant_policy() -> AssistantPolicy:
     return _POLICY.put(_DATA_FILE, policy)
 
 
-# ------------------------------------------------------------------- examples
-
-
-def _pt_session(lines: list[dict[str, Any]], **extra: Any) -> dict[str, Any]:
-    """A Medicare PT visit, clean apart from what ``lines``/``extra`` change."""
-    timed = sum(line.get("minutes", 0) for line in lines)
-    return pt_visit(lines, **{"total_treatment_minutes": timed + 5, **extra})
-
-
-def _manual(minutes: int, units: int, *mods: str, **extra: Any) -> dict[str, Any]:
-    """A fully documented 97140 line (lumbar joint mobilization)."""
-    return _line(
-        "97140",
-        minutes,
-        units,
-        *mods,
-        regions=["lumbar"],
-        techniques=["joint_mobilization"],
-        documentation=_DOC_97140,
-        **extra,
-    )
-
-
-def _dc_session(*mods: str) -> dict[str, Any]:
-    """A Medicare chiropractic visit: CMT of two spinal regions."""
-    return {
-        "date_of_service": "2026-03-04",
-        "payer": "medicare",
-        "provider": {"discipline": "DC"},
-        "diagnoses": ["M99.03", "M54.50"],
-        "lines": [
-            {
-                "code": "98940",
-                "units": 1,
-                "modifiers": list(mods),
-                "regions": ["lumbar", "pelvic"],
-                "techniques": ["spinal_manipulation"],
-                "diagnosis_pointers": [1, 2],
-            }
-        ],
-    }
-
-
 # ------------------------------------------------------------ modifier.therapy
 
 
-@rule(
-    "modifier.therapy",
-    severity="error",
-    citation="CMS Pub. 100-04, ch. 5, sec. 20.1 (GP/GO/GN; evaluation codes by discipline)",
-    summary="GP/GO/GN missing on an always-therapy code, or not matching the discipline.",
-    payers=("*",),
-    confidence="C-3",
-    applies=lambda p: p.therapy_modifiers,
-    examples=(
-        Example(
-            _pt_session([_line("97110", 30, 2), _line("97530", 15, 1, "GP")]),
-            fails=True,
-            note="97110 without GP",
-        ),
-        Example(
-            _pt_session([_line("97110", 30, 2, "GO"), _line("97530", 15, 1, "GP")]),
-            fails=True,
-            note="a PT's 97110 carries the OT modifier GO",
-        ),
-        Example(
-            _pt_session([_line("97166", None, 1, "GO")]),
-            fails=True,
-            note="a PT billing an OT evaluation code",
-        ),
-        Example(
-            _pt_session([_line("97110", 30, 2, "GP"), _line("97530", 15, 1, "GP")]),
-            fails=False,
-        ),
-        Example(
-            _pt_session([_line("97166", None, 1, "GO")], provider={"discipline": "OT"}),
-            fails=False,
-            note="an OT evaluation by an OT carries GO",
-        ),
-    ),
-)
+@rule("modifier.therapy")
 def therapy_modifier(ctx: Context, r: Rule) -> Iterable[Finding]:
     """GP/GO/GN on always-therapy codes, matching the discipline.
 
@@ -426,12 +355,7 @@ def therapy_modifier(ctx: Context, r: Rule) -> Iterable[Finding]:
             )
         elif present != {need}:
             wrong = sorted(present - {need})
-            fixes = tuple(Fix("remove_modifier", i, m) for m in wrong)
-            if need not in present:
-                fixes += (Fix("add_modifier", i, need),)
-                change = f"replace {_mods_text(wrong)} with {need}"
-            else:
-                change = f"remove {_mods_text(wrong)}"
+            fixes, change = _swap(i, wrong, need, need not in present)
             found.append(
                 r.finding(
                     i,
@@ -458,47 +382,7 @@ def _removals(r: Rule, i: int, mods: AbstractSet[str], say: str) -> list[Finding
 # ---------------------------------------------------------- modifier.assistant
 
 
-@rule(
-    "modifier.assistant",
-    needs=("minutes",),
-    severity="error",
-    citation=(
-        "CMS Pub. 100-04, ch. 5, sec. 20.1; CY 2020 and CY 2022 PFS final rules "
-        "(CQ/CO over 10%, paid at 85% from 2022)"
-    ),
-    summary="CQ/CO missing when an assistant furnished over 10%, unneeded, or mismatched.",
-    payers=("medicare",),
-    confidence="C-3",
-    examples=(
-        Example(
-            _pt_session([_line("97110", 30, 2, "GP", assistant_minutes=10)]),
-            fails=True,
-            note="a PTA furnished 10 of 30 minutes: CQ missing",
-        ),
-        Example(
-            _pt_session([_line("97110", 30, 2, "GP", "CQ")]),
-            fails=True,
-            note="CQ without assistant minutes",
-        ),
-        Example(
-            _pt_session(
-                [_line("97535", 30, 2, "GO", "CQ", assistant_minutes=20)],
-                provider={"discipline": "OT"},
-            ),
-            fails=True,
-            note="an OTA's minutes billed with the PTA modifier CQ",
-        ),
-        Example(
-            _pt_session([_line("97110", 30, 2, "GP", assistant_minutes=3)]),
-            fails=False,
-            note="exactly 10% is not more than 10%",
-        ),
-        Example(
-            _pt_session([_line("97110", 30, 2, "GP", "CQ", assistant_minutes=20)]),
-            fails=False,
-        ),
-    ),
-)
+@rule("modifier.assistant")
 def assistant_modifier(ctx: Context, r: Rule) -> Iterable[Finding]:
     """CQ (PTA, with GP) / CO (OTA, with GO) when an assistant furnished over 10%.
 
@@ -640,12 +524,7 @@ def assistant_modifier(ctx: Context, r: Rule) -> Iterable[Finding]:
         wrong = sorted(have - {need})
         if wrong:
             # The assistant modifier does not match the line's discipline.
-            fixes = tuple(Fix("remove_modifier", i, m) for m in wrong)
-            if over and need not in have:
-                fixes += (Fix("add_modifier", i, need),)
-                change = f"replace {_mods_text(wrong)} with {need}"
-            else:
-                change = f"remove {_mods_text(wrong)}"
+            fixes, change = _swap(i, wrong, need, over and need not in have)
             found.append(
                 r.finding(
                     i,
@@ -760,45 +639,7 @@ def _bucket_lines(ctx: Context) -> dict[str, list[int]]:
     return out
 
 
-def _kx_example(pt_slp: int, ot: int, *, kx: bool, fails: bool, note: str) -> Example:
-    """A 97110 + 97530 PT visit with the year's amounts so far, with or without KX."""
-    mods = ("GP", "KX") if kx else ("GP",)
-    return Example(
-        _pt_session(
-            [_line("97110", 30, 2, *mods), _line("97530", 15, 1, *mods)],
-            therapy_ytd_allowed={"pt_slp": pt_slp, "ot": ot},
-        ),
-        fails=fails,
-        note=note,
-    )
-
-
-@rule(
-    "modifier.kx",
-    severity="error",
-    citation=(
-        "CMS Pub. 100-04, ch. 5, sec. 10.3; the yearly KX threshold per the CMS PFS final "
-        "rule (two to four sources per year); KX attests services at and above the "
-        "threshold (Palmetto GBA modifier lookup, KX, published 2025-02-11); targeted "
-        "medical review at $3,000"
-    ),
-    summary="The year's therapy threshold is passed and KX is missing.",
-    payers=("medicare",),
-    confidence="C-2",
-    examples=(
-        _kx_example(2600, 0, kx=False, fails=True, note="PT/SLP amount past the 2026 threshold"),
-        _kx_example(2600, 0, kx=True, fails=False, note="past the threshold, with KX"),
-        _kx_example(1200, 2600, kx=False, fails=False, note="only the OT bucket is past; PT lines"),
-        _kx_example(
-            2480,
-            0,
-            kx=False,
-            fails=True,
-            note="exactly at the 2026 threshold: the visit is above it",
-        ),
-        _kx_example(2480, 0, kx=True, fails=False, note="at the threshold with KX"),
-    ),
-)
+@rule("modifier.kx")
 def kx_modifier(ctx: Context, r: Rule) -> Iterable[Finding]:
     """KX once the year's allowed therapy amount has passed the threshold.
 
@@ -933,51 +774,7 @@ def _is_em(code: str) -> bool:
     return len(code) == 5 and code.isdigit() and _EM_FIRST <= int(code) <= _EM_LAST
 
 
-@rule(
-    "modifier.distinct",
-    triggers=("mod:distinct",),
-    severity="error",
-    citation=(
-        "CMS NCCI Policy Manual, ch. 1 (modifiers 59 and XE/XS/XP/XU); payer policies on "
-        "59 with an X modifier (two sources)"
-    ),
-    summary="59 together with XE/XS/XP/XU on one line; 59/X where no edit needs it or on E/M.",
-    payers=("*",),
-    confidence="C-2",
-    examples=(
-        Example(
-            _pt_session(
-                [_line("97150", None, 1, "GP"), _manual(15, 1, "GP", "59", "XU")],
-            ),
-            fails=True,
-            note="59 and XU together on 97140",
-        ),
-        Example(
-            _pt_session([_line("97110", 45, 3, "GP", "59")]),
-            fails=True,
-            note="59 on the only line: no edit can need it",
-        ),
-        Example(
-            {
-                "date_of_service": "2026-03-04",
-                "payer": "medicare",
-                "provider": {"discipline": "DO"},
-                "diagnoses": ["M54.50"],
-                "lines": [
-                    _line("99213", None, 1, "59"),
-                    _line("98925", None, 1, regions=["lumbar", "pelvic"]),
-                ],
-            },
-            fails=True,
-            note="59 on an E/M code (the E/M with same-day OMT takes 25)",
-        ),
-        Example(
-            _pt_session([_line("97150", None, 1, "GP"), _manual(15, 1, "GP", "59")]),
-            fails=False,
-            note="97140 with group therapy 97150 in a separate time block, 59 on 97140",
-        ),
-    ),
-)
+@rule("modifier.distinct")
 def distinct_modifier(ctx: Context, r: Rule) -> Iterable[Finding]:
     """59 and XE/XS/XP/XU: never together, not on E/M, and only where an edit needs one.
 
@@ -1063,24 +860,7 @@ def distinct_modifier(ctx: Context, r: Rule) -> Iterable[Finding]:
 # ------------------------------------------------------------------ modifier.at
 
 
-@rule(
-    "modifier.at",
-    triggers=("cmt",),
-    severity="error",
-    citation=(
-        "CMS Pub. 100-04, ch. 12, sec. 220 (AT on chiropractic manipulation; four sources agree)"
-    ),
-    summary="Chiropractic manipulation without AT; AT on a line with GA/GX/GY/GZ.",
-    payers=("*",),
-    confidence="C-4",
-    applies=lambda p: p.cmt_at_modifier,
-    examples=(
-        Example(_dc_session(), fails=True, note="CMT without AT or an ABN modifier"),
-        Example(_dc_session("AT", "GA"), fails=True, note="AT together with GA"),
-        Example(_dc_session("AT"), fails=False, note="active treatment"),
-        Example(_dc_session("GA"), fails=False, note="maintenance with an ABN on file"),
-    ),
-)
+@rule("modifier.at")
 def at_modifier(ctx: Context, r: Rule) -> Iterable[Finding]:
     """AT on chiropractic manipulation (98940-98942) for active treatment, never with GA/GX/GY/GZ.
 
@@ -1130,36 +910,7 @@ def at_modifier(ctx: Context, r: Rule) -> Iterable[Finding]:
 # ------------------------------------------------------------- modifier.unknown
 
 
-@rule(
-    "modifier.unknown",
-    severity="error",
-    citation=(
-        "cptrules modifier catalog (data/modifiers.toml); CMS-1500 item 24D and the "
-        "837P service line hold four modifiers (single source)"
-    ),
-    summary="A modifier the catalog does not know (warning), or more than four on a line.",
-    payers=("*",),
-    confidence="S",
-    examples=(
-        Example(
-            _pt_session([_line("97110", 30, 2, "GP", "ZZ")]),
-            fails=True,
-            note="ZZ is not a modifier",
-        ),
-        Example(
-            _pt_session(
-                [
-                    _line("97530", 15, 1, "GP", "KX"),
-                    _manual(30, 2, "GP", "KX", "59", "CQ", "RT", assistant_minutes=15),
-                ],
-                therapy_ytd_allowed={"pt_slp": 2600, "ot": 0},
-            ),
-            fails=True,
-            note="five modifiers on one line",
-        ),
-        Example(_pt_session([_line("97110", 30, 2, "GP", "KX")]), fails=False),
-    ),
-)
+@rule("modifier.unknown")
 def unknown_modifier(ctx: Context, r: Rule) -> Iterable[Finding]:
     """Modifiers the catalog does not know, and more than four on one line.
 

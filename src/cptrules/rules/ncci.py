@@ -13,16 +13,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from collections.abc import Set as AbstractSet
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 from .._context import Context
 from .._memo import Memo
 from ..ncci import MueEdit, PtpEdit
 from ..payers import PairQuirk, ncci_bypass_modifiers
 from ..report import Finding, Fix
-from ._base import Example, Rule, rule
-from ._examples import DOC as _DOC
-from ._examples import line, pt_visit
+from ._base import Rule, rule
 
 __all__ = ["mue_edit", "ptp_edit"]
 
@@ -34,60 +32,7 @@ _MAI_TEXT = {
 }
 
 
-# ------------------------------------------------------------------- examples
-
-
-def _pt(*lines: dict[str, Any]) -> dict[str, Any]:
-    """A Medicare PT visit on 2026-03-04 with a plan of care in force."""
-    timed = sum(int(line.get("minutes", 0)) for line in lines)
-    return pt_visit(lines, total_treatment_minutes=timed + 30)
-
-
-def _line(code: str, minutes: int | None, units: int, *mods: str, **kw: Any) -> dict[str, Any]:
-    return line(code, minutes, units, "GP", *mods, **kw)
-
-
-def _manual(minutes: int, units: int, *mods: str, region: str = "lumbar") -> dict[str, Any]:
-    return _line(
-        "97140",
-        minutes,
-        units,
-        *mods,
-        regions=[region],
-        techniques=["joint_mobilization"],
-        documentation=_DOC,
-    )
-
-
 # ------------------------------------------------------------------ ncci.ptp
-
-
-_CHIRO_WITH_97140: dict[str, Any] = {
-    "date_of_service": "2026-03-04",
-    "payer": "aetna",
-    "provider": {"discipline": "DC"},
-    "diagnoses": ["M99.03", "M62.830"],
-    "total_treatment_minutes": 35,
-    "lines": [
-        {
-            "code": "98940",
-            "units": 1,
-            "regions": ["lumbar"],
-            "techniques": ["spinal_manipulation"],
-            "diagnosis_pointers": [1],
-        },
-        {
-            "code": "97140",
-            "minutes": 15,
-            "units": 1,
-            "modifiers": ["XS"],
-            "regions": ["upper_extremity"],
-            "techniques": ["soft_tissue_mobilization"],
-            "diagnosis_pointers": [2],
-            "documentation": _DOC,
-        },
-    ],
-}
 
 
 def _order_uncertain(edit: PtpEdit) -> bool:
@@ -179,63 +124,7 @@ def _regions(ctx: Context, lines: Sequence[int]) -> frozenset[str]:
     return frozenset(r for i in lines for r in ctx.lines[i].regions)
 
 
-@rule(
-    "ncci.ptp",
-    severity="error",
-    citation=(
-        "CMS NCCI procedure-to-procedure edits (practitioner); NCCI Policy Manual ch. 1: "
-        "the bypass modifier goes on the column-2 code (confirmed by two sources)"
-    ),
-    summary=(
-        "An NCCI pair billed together: indicator 0 never; indicator 1 only with "
-        "59/XE/XS/XP/XU on the column-2 line."
-    ),
-    payers=("*",),
-    confidence="C-2",
-    examples=(
-        Example(
-            _pt(_line("97150", None, 1), _manual(15, 1)),
-            fails=True,
-            note="group therapy 97150 with 97140 and no modifier on 97140 (indicator 1)",
-        ),
-        Example(
-            _pt(_line("97124", 15, 1, "59", regions=["cervical"]), _manual(15, 1)),
-            fails=True,
-            note="97140 with massage 97124: indicator 0, 59 bypasses nothing",
-        ),
-        Example(
-            _pt(_line("97150", None, 1), _manual(15, 1, "59")),
-            fails=False,
-            note="group therapy and 97140 in separate time blocks, 59 on 97140",
-        ),
-        Example(
-            _pt(_line("97530", 30, 2), _manual(15, 1)),
-            fails=False,
-            note="97140 with 97530: the CMS edit was deleted 2019-12-31; Anthem denies it",
-            payers=("medicare", "commercial", "uhc-commercial", "aetna", "bcbs-mn"),
-        ),
-        Example(
-            _pt(_line("97110", 30, 2), _manual(15, 1)),
-            fails=False,
-            note="no NCCI pair among the codes",
-        ),
-        Example(
-            _CHIRO_WITH_97140,
-            fails=True,
-            note=(
-                "BCBS MN denies 97140 with same-day CMT even with XS on another region; "
-                "Aetna and BCBS NC ask for 59 there (a warning)"
-            ),
-            payers=("aetna", "bcbs-mn", "bcbs-nc"),
-        ),
-        Example(
-            _CHIRO_WITH_97140,
-            fails=False,
-            note="with XS on another region the NCCI edit is bypassed",
-            payers=("commercial", "uhc-commercial", "anthem"),
-        ),
-    ),
-)
+@rule("ncci.ptp")
 def ptp_edit(ctx: Context, r: Rule) -> list[Finding]:
     """NCCI procedure-to-procedure pairs billed on one date of service.
 
@@ -540,29 +429,7 @@ def _reduce(ctx: Context, lines: Sequence[int], excess: int) -> tuple[Fix, ...]:
     return tuple(reversed(fixes))
 
 
-@rule(
-    "ncci.mue",
-    severity="error",
-    citation=(
-        "CMS NCCI medically unlikely edits (practitioner MUE table): MAI 1 per claim line; "
-        "MAI 2/3 units summed per code and date of service (confirmed by three sources)"
-    ),
-    summary="Units above the medically unlikely edit, by its adjudication indicator.",
-    payers=("*",),
-    confidence="C-3",
-    examples=(
-        Example(
-            _pt(_line("97110", 90, 7)),
-            fails=True,
-            note="7 units of 97110 (90 minutes): the CMS MUE is 6 a date of service (MAI 3)",
-        ),
-        Example(
-            _pt(_line("97110", 15, 1), _manual(15, 1, "59"), _line("97530", 15, 1)),
-            fails=False,
-            note="one unit of each code: nothing an MUE table could be needed for",
-        ),
-    ),
-)
+@rule("ncci.mue")
 def mue_edit(ctx: Context, r: Rule) -> Sequence[Finding]:
     """Units of a code above its medically unlikely edit (MUE) on the date of service.
 

@@ -30,13 +30,11 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Sequence
-from typing import Any
 
 from .._context import Context
 from .._memo import Memo
 from ..report import Finding
-from . import _examples as ex
-from ._base import Example, Rule, rule
+from ._base import Rule, rule
 
 __all__ = [
     "CERT_MAX_DAYS",
@@ -139,37 +137,10 @@ def _made(r: Rule, make: _Make, n: int, order: bool) -> Finding:
     return found
 
 
-# --------------------------------------------------------------------------- examples
-
-_POC = ex.POC
-
-
-def _session(**top: Any) -> dict[str, Any]:
-    """A clean Medicare PT visit: 97110 30 min (2 units) + 97112 23 min (2 units)."""
-    lines = [ex.line("97110", 30, 2, "GP"), ex.line("97112", 23, 2, "GP")]
-    defaults = {"treatment_day": 5, "progress_report": False, "total_treatment_minutes": 55}
-    return ex.pt_visit(lines, **{**defaults, **top})
-
-
-_PASS = _session()
-
-
 # --------------------------------------------------------------------------- poc.missing
 
 
-@rule(
-    "poc.missing",
-    needs=("documentation",),
-    severity="error",
-    citation="CMS Pub. 100-02, ch. 15, sec. 220.1.2 (therapy under a plan of care)",
-    summary="Medicare therapy visit without a plan of care.",
-    payers=("medicare",),
-    confidence="C-3",
-    examples=(
-        Example(_session(plan_of_care=None), fails=True, note="PT visit, no plan of care"),
-        Example(_PASS, fails=False, note="plan of care in force, signed on day 9"),
-    ),
-)
+@rule("poc.missing")
 def missing(ctx: Context, r: Rule) -> Sequence[Finding]:
     """A Medicare therapy visit needs a plan of care.
 
@@ -192,38 +163,7 @@ def missing(ctx: Context, r: Rule) -> Sequence[Finding]:
 # --------------------------------------------------------------------------- poc.expired
 
 
-@rule(
-    "poc.expired",
-    needs=("documentation",),
-    severity="error",
-    citation=(
-        "CMS Pub. 100-02, ch. 15, sec. 220.1.3 (certification of at most 90 calendar days; "
-        "recertification)"
-    ),
-    summary="Date of service outside the certified period, or a period over 90 days.",
-    payers=("medicare",),
-    confidence="C-3",
-    examples=(
-        Example(
-            _session(date_of_service="2026-05-01"),
-            fails=True,
-            note="the day after the certified period ends",
-        ),
-        Example(
-            _session(
-                plan_of_care={"start": "2026-02-01", "end": "2026-05-02", "signed": "2026-02-10"}
-            ),
-            fails=True,
-            note="a 91-day period",
-        ),
-        Example(
-            _session(date_of_service="2026-04-30"),
-            fails=False,
-            note="the last day certified",
-        ),
-        Example(_PASS, fails=False, note="mid-period"),
-    ),
-)
+@rule("poc.expired")
 def expired(ctx: Context, r: Rule) -> Sequence[Finding]:
     """The date of service must fall in the certified period; a period covers <= 90 days.
 
@@ -287,39 +227,7 @@ def expired(ctx: Context, r: Rule) -> Sequence[Finding]:
 # --------------------------------------------------------------------------- poc.unsigned
 
 
-@rule(
-    "poc.unsigned",
-    needs=("documentation",),
-    severity="error",
-    citation=(
-        "CMS Pub. 100-02, ch. 15, sec. 220.1.3 (timely initial certification within 30 days)"
-    ),
-    summary="Plan of care not signed within 30 days of its start.",
-    payers=("medicare",),
-    confidence="C-3",
-    examples=(
-        Example(
-            _session(plan_of_care={"start": "2026-02-01", "end": "2026-04-30", "signed": None}),
-            fails=True,
-            note="unsigned, 31 days after the start",
-        ),
-        Example(
-            _session(
-                plan_of_care={"start": "2026-02-01", "end": "2026-04-30", "signed": "2026-03-04"}
-            ),
-            fails=True,
-            note="signed 31 days after the start (late certification)",
-        ),
-        Example(
-            _session(
-                plan_of_care={"start": "2026-02-01", "end": "2026-04-30", "signed": "2026-03-03"}
-            ),
-            fails=False,
-            note="signed on day 30 after the start",
-        ),
-        Example(_PASS, fails=False, note="signed 9 days after the start"),
-    ),
-)
+@rule("poc.unsigned")
 def unsigned(ctx: Context, r: Rule) -> Sequence[Finding]:
     """The physician/NPP signs the plan within 30 days of its start.
 
@@ -418,31 +326,7 @@ def _signed_late(r: Rule, days: int, order: bool) -> Finding:
 # --------------------------------------------------------------------------- poc.progress-report
 
 
-@rule(
-    "poc.progress-report",
-    needs=("documentation",),
-    severity="error",
-    citation=(
-        "CMS Pub. 100-02, ch. 15, sec. 220.3 D (progress report at least every 10 treatment days)"
-    ),
-    summary="The 10th treatment day without a progress report.",
-    payers=("medicare",),
-    confidence="C-2",
-    examples=(
-        Example(_session(treatment_day=10), fails=True, note="day 10, no progress report"),
-        Example(
-            _session(treatment_day=8),
-            fails=True,
-            note="info only: day 8, the report is due within two visits",
-        ),
-        Example(
-            _session(treatment_day=10, progress_report=True),
-            fails=False,
-            note="day 10 with the progress report",
-        ),
-        Example(_session(treatment_day=7), fails=False, note="day 7"),
-    ),
-)
+@rule("poc.progress-report")
 def progress_report(ctx: Context, r: Rule) -> Sequence[Finding]:
     """A progress report is due at least once every 10 treatment days.
 

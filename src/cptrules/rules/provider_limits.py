@@ -10,45 +10,15 @@ Medicare's own limits on who may bill therapy are ``coverage.provider``'s.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 from .._context import Context
 from ..report import Finding
-from ._base import Example, Rule, rule
+from ._base import Rule, rule
 
 __all__ = ["not_checked", "payer_provider"]
 
 
-def _visit(discipline: str, *codes: str) -> dict[str, Any]:
-    return {
-        "date_of_service": "2026-03-04",
-        "payer": "regence-wa",
-        "provider": {"discipline": discipline},
-        "diagnoses": ["M99.03", "M54.50"],
-        "lines": [{"code": c, "units": 1, "regions": ["lumbar"]} for c in codes],
-    }
-
-
-@rule(
-    "coverage.payer-provider",
-    severity="error",
-    citation=(
-        "Payer profile provider limit: each finding cites its entry's source and confidence "
-        "(the bundled entries rest on a single source)"
-    ),
-    summary="A code the payer does not pay to the provider's discipline (profile data).",
-    payers=("*",),
-    confidence="S",
-    applies=lambda p: bool(p.provider_limits),
-    examples=(
-        Example(
-            _visit("PT", "98940"),
-            fails=True,
-            note="Regence Washington pays chiropractic manipulation to chiropractors only",
-        ),
-        Example(_visit("DC", "98940"), fails=False, note="manipulation by a chiropractor"),
-    ),
-)
+@rule("coverage.payer-provider")
 def payer_provider(ctx: Context, r: Rule) -> Sequence[Finding]:
     """A line whose code the profile's ``[[provider_limits]]`` say the payer does not pay
     to the session's provider discipline, on the date of service.
@@ -89,43 +59,7 @@ def payer_provider(ctx: Context, r: Rule) -> Sequence[Finding]:
     return found
 
 
-@rule(
-    "coverage.not-checked",
-    severity="info",
-    citation=(
-        "Payer profile: terms cptrules cannot check, each with its source and confidence "
-        "(the bundled ones: M.G.L. c. 90 secs. 34A and 34M, confirmed by three sources)"
-    ),
-    summary="A payer term the profile says cptrules cannot check, named on every visit.",
-    payers=("*",),
-    confidence="C-3",
-    examples=(
-        Example(
-            {
-                "date_of_service": "2026-03-04",
-                "payer": "ma-auto-pip",
-                "provider": {"discipline": "DC"},
-                "diagnoses": ["M99.03"],
-                "lines": [{"code": "98940", "units": 1, "regions": ["lumbar"]}],
-            },
-            fails=True,
-            note="Massachusetts PIP: the $2,000 / health insurance / $8,000 order is not checked",
-            payers=("ma-auto-pip",),
-        ),
-        Example(
-            {
-                "date_of_service": "2026-03-04",
-                "payer": "commercial",
-                "provider": {"discipline": "DC"},
-                "diagnoses": ["M99.03"],
-                "lines": [{"code": "98940", "units": 1, "regions": ["lumbar"]}],
-            },
-            fails=False,
-            note="a payer whose profile declares nothing it cannot check",
-            payers=("commercial", "aetna", "bcbs-nc"),
-        ),
-    ),
-)
+@rule("coverage.not-checked")
 def not_checked(ctx: Context, r: Rule) -> Sequence[Finding]:
     """Payer terms the profile's ``[[not_checked]]`` entries say cptrules cannot check
     (Massachusetts PIP's coordination with health insurance needs the episode's amounts

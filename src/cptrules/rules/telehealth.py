@@ -20,8 +20,7 @@ import attrs
 from .._context import Context
 from ..errors import DataError
 from ..report import Finding
-from ._base import Example, Rule, rule
-from ._examples import line
+from ._base import Rule, rule
 
 __all__ = ["TelehealthList", "telehealth_list", "telehealth_modifier"]
 
@@ -106,68 +105,7 @@ def telehealth_list() -> TelehealthList:
     return _read(data, mods)
 
 
-# ------------------------------------------------------------------ examples
-
-
-def _visit(day: str, *lines: dict[str, Any]) -> dict[str, Any]:
-    start = dt.date.fromisoformat(day) - dt.timedelta(days=20)
-    return {
-        "date_of_service": day,
-        "payer": "medicare",
-        "provider": {"discipline": "PT"},
-        "diagnoses": ["M54.50"],
-        "plan_of_care": {
-            "start": start.isoformat(),
-            "end": (start + dt.timedelta(days=60)).isoformat(),
-            "signed": (start + dt.timedelta(days=5)).isoformat(),
-        },
-        "treatment_day": 4,
-        "lines": list(lines),
-    }
-
-
-_CITATION = (
-    "CMS Medicare Telehealth Services List for the calendar year (PFS final rules; "
-    "therapy codes on it from 2020-03-01, provisional in 2024-2025, end date uncertain)"
-)
-
-
-@rule(
-    "modifier.telehealth",
-    severity="warning",
-    citation=_CITATION,
-    summary="A telehealth modifier (95, GT, FQ, FR) on a code not on the telehealth list that day.",
-    payers=("medicare",),
-    confidence="C-2",
-    examples=(
-        Example(
-            _visit(
-                "2024-05-06",
-                line("97140", 23, 2, "GP", "95", regions=["lumbar"]),
-                line("97110", 15, 1, "GP", "95"),
-            ),
-            fails=True,
-            note="manual therapy was never on the telehealth list; 97110 was (provisional, 2024)",
-        ),
-        Example(
-            _visit(
-                "2024-05-06", line("97110", 30, 2, "GP", "95"), line("97530", 15, 1, "GP", "95")
-            ),
-            fails=False,
-            note="therapeutic exercise and activities by telehealth in 2024",
-        ),
-        Example(
-            _visit("2020-02-10", line("97110", 30, 2, "GP", "95")),
-            fails=True,
-            note="before 2020-03-01 no therapy code was on the list",
-        ),
-        Example(
-            _visit("2024-05-06", line("97140", 23, 2, "GP", regions=["lumbar"])),
-            fails=False,
-            note="in person: no telehealth modifier, nothing to check",
-        ),
-    ),
-)
+@rule("modifier.telehealth")
 def telehealth_modifier(ctx: Context, r: Rule) -> Sequence[Finding]:
     """A line carries a telehealth modifier (the catalog's ``telehealth`` kind: 95, GT,
     FQ, FR) and its code is not on the telehealth list on the date of service.

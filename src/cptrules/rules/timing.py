@@ -11,12 +11,10 @@ library keeps other input data out of messages.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
 
 from .._context import Context
 from ..report import Finding
-from . import _examples as ex
-from ._base import Example, Rule, rule
+from ._base import Rule, rule
 
 __all__ = ["overlap"]
 
@@ -42,48 +40,10 @@ def _minutes(n: int) -> str:
     return f"{n} minute" if n == 1 else f"{n} minutes"
 
 
-# --------------------------------------------------------------------------- examples
-
-
-def _session(exercise: tuple[str, str], manual: tuple[str, str]) -> dict[str, Any]:
-    """A clean Medicare PT visit: 97110 30 min (2 units) + 97140 23 min (2 units)."""
-    techniques = ["joint_mobilization", "soft_tissue_mobilization"]
-    return ex.pt_visit(
-        [
-            ex.line("97110", 30, 2, "GP", start=exercise[0], end=exercise[1]),
-            ex.manual_line(techniques=techniques, start=manual[0], end=manual[1]),
-        ],
-        treatment_day=5,
-        progress_report=False,
-        total_treatment_minutes=55,
-    )
-
-
-_OVERLAP_FAIL = _session(("10:00", "10:30"), ("10:20", "10:43"))
-_SPAN_FAIL = _session(("10:00", "10:25"), ("10:25", "10:48"))
-_TOUCHING_PASS = _session(("10:00", "10:30"), ("10:30", "10:53"))
-
-
 # --------------------------------------------------------------------------- time.overlap
 
 
-@rule(
-    "time.overlap",
-    needs=("clock",),
-    severity="error",
-    citation=(
-        "CMS Pub. 100-04, ch. 5, sec. 20.2 (timed codes: direct one-on-one time); "
-        "undivided one-on-one attention (three sources agree)"
-    ),
-    summary="Two one-on-one timed services overlapping in clock time.",
-    payers=("*",),
-    confidence="C-3",
-    examples=(
-        Example(_OVERLAP_FAIL, fails=True, note="97140 starts 10 minutes before 97110 ends"),
-        Example(_SPAN_FAIL, fails=True, note="97110 bills 30 minutes in a 25-minute span"),
-        Example(_TOUCHING_PASS, fails=False, note="97140 starts the minute 97110 ends"),
-    ),
-)
+@rule("time.overlap")
 def overlap(ctx: Context, r: Rule) -> list[Finding]:
     """Timed (one-on-one) services may not share clock minutes, nor bill more than their span.
 

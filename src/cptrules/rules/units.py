@@ -7,29 +7,14 @@ error; over-billing is an error, under-billing a warning (money left behind).
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Iterator
-from typing import Any
 
 from .._context import Context
 from ..report import Finding, Fix
 from ..units import _chart, chart_row
-from ._base import Example, Rule, rule
-from ._examples import pt_visit
+from ._base import Rule, rule
 
 __all__: list[str] = []
-
-
-def _pt(lines: list[dict[str, Any]], payer: str = "medicare", **extra: Any) -> dict[str, Any]:
-    """A Medicare-clean PT visit around ``lines`` (plan of care in force, GP on lines)."""
-    return pt_visit(
-        lines, **{"payer": payer, "treatment_day": 3, "total_treatment_minutes": 75, **extra}
-    )
-
-
-def _gp(code: str, minutes: int, units: int) -> dict[str, Any]:
-    """A timed line with GP for the examples."""
-    return {"code": code, "minutes": minutes, "units": units, "modifiers": ["GP"]}
 
 
 def _timed(ctx: Context, r: Rule, method_note: str) -> list[Finding]:
@@ -202,43 +187,7 @@ def _expected_total(ctx: Context, code: str) -> int:
     return sum(ctx.expected[i] or 0 for i in ctx.by_code[code])
 
 
-@rule(
-    "units.total-time",
-    needs=("minutes",),
-    severity="error",
-    citation="CMS Pub. 100-04, ch. 5, sec. 20.2",
-    summary="Timed units must match a legal allocation of the day's total timed minutes.",
-    payers=("*",),
-    confidence="C-5",
-    applies=lambda p: p.unit_method == "total-time",
-    examples=(
-        Example(
-            _pt([_gp("97110", 33, 3), _gp("97112", 7, 0)]),
-            fails=True,
-            note="33 + 7 = 40 minutes: 3 units, but 97110 x2 and 97112 x1 (leftover 3 vs 7)",
-        ),
-        Example(
-            _pt([_gp("97112", 20, 2), _gp("97110", 20, 1)]),
-            fails=False,
-            note="a tie: 2 + 1 either way is legal",
-        ),
-        Example(
-            _pt([_gp("97110", 20, 2), _gp("97112", 20, 2), _gp("97116", 20, 0)]),
-            fails=True,
-            note="a three-way tie billed 2/2/0: 97112 took 97116's unit (over-billed)",
-        ),
-        Example(
-            _pt([{"code": "97129", "minutes": 45, "units": 3, "modifiers": ["GP"]}]),
-            fails=True,
-            note="97129 is the first 15 minutes only: bill 97129 x1 + 97130 x2",
-        ),
-        Example(
-            _pt([_gp("97129", 15, 1), _gp("97130", 30, 2)]),
-            fails=False,
-            note="45 minutes of cognitive intervention as 97129 x1 + 97130 x2",
-        ),
-    ),
-)
+@rule("units.total-time")
 def total_time(ctx: Context, r: Rule) -> list[Finding]:
     """Medicare total-time ("8-minute") method, CMS Pub. 100-04 ch. 5 sec. 20.2.
 
@@ -254,39 +203,7 @@ def total_time(ctx: Context, r: Rule) -> list[Finding]:
     return _timed(ctx, r, "the CMS total-time method")
 
 
-@rule(
-    "units.per-code",
-    needs=("minutes",),
-    severity="error",
-    citation="AMA CPT time rule: a unit is attained when the midpoint is passed, per code",
-    summary="Timed units must match each code's own minutes by the AMA midpoint rule.",
-    payers=("*",),
-    confidence="C-4",
-    applies=lambda p: p.unit_method == "per-code",
-    examples=(
-        Example(
-            _pt(
-                [
-                    {"code": "97110", "minutes": 7, "units": 1},
-                    {"code": "97116", "minutes": 7, "units": 0},
-                ],
-                payer="commercial",
-            ),
-            fails=True,
-            note="7 minutes of one code is no unit under the midpoint rule",
-        ),
-        Example(
-            _pt(
-                [
-                    {"code": "97110", "minutes": 10, "units": 1},
-                    {"code": "97116", "minutes": 10, "units": 1},
-                ],
-                payer="commercial",
-            ),
-            fails=False,
-        ),
-    ),
-)
+@rule("units.per-code")
 def per_code(ctx: Context, r: Rule) -> list[Finding]:
     """AMA midpoint method per code (most commercial payers; four sources agree).
 
@@ -296,22 +213,7 @@ def per_code(ctx: Context, r: Rule) -> list[Finding]:
     return _timed(ctx, r, "the AMA midpoint rule")
 
 
-@rule(
-    "units.untimed",
-    severity="error",
-    citation="CMS Pub. 100-04, ch. 5, sec. 20.2 (service-based codes)",
-    summary="An untimed code billed with more units than its basis allows.",
-    payers=("*",),
-    confidence="C-3",
-    examples=(
-        Example(
-            _pt([{"code": "97012", "units": 2, "modifiers": ["GP"]}]),
-            fails=True,
-            note="mechanical traction is one unit per session",
-        ),
-        Example(_pt([{"code": "97012", "units": 1, "modifiers": ["GP"]}]), fails=False),
-    ),
-)
+@rule("units.untimed")
 def untimed(ctx: Context, r: Rule) -> list[Finding]:
     """Service-based codes: one unit per session (evaluations, supervised modalities,
     97150 per patient, CMT/OMT by regions, 20560/20561 by muscles; three sources agree).
@@ -368,42 +270,7 @@ def untimed(ctx: Context, r: Rule) -> list[Finding]:
     return found
 
 
-@rule(
-    "units.single-line",
-    needs=("minutes",),
-    severity="warning",
-    citation=(
-        "CMS MAC guidance (First Coast), timed codes on a single line per date of service; "
-        "CMS Billing Examples Using CQ/CO Modifiers (therapist and assistant lines)"
-    ),
-    summary="The same timed code on several lines of one date of service.",
-    payers=("medicare",),
-    confidence="C-2",
-    effective=dt.date(2021, 4, 1),
-    examples=(
-        Example(
-            _pt([_gp("97110", 15, 1), _gp("97110", 15, 1)]),
-            fails=True,
-        ),
-        Example(_pt([_gp("97110", 30, 2)]), fails=False),
-        Example(
-            _pt(
-                [
-                    _gp("97110", 13, 1),
-                    {
-                        "code": "97110",
-                        "minutes": 23,
-                        "units": 1,
-                        "modifiers": ["GP", "CQ"],
-                        "assistant_minutes": 23,
-                    },
-                ]
-            ),
-            fails=False,
-            note="a therapist line and a PTA line with CQ, as in CMS's CQ/CO billing examples",
-        ),
-    ),
-)
+@rule("units.single-line")
 def single_line(ctx: Context, r: Rule) -> Iterator[Finding]:
     """Since April 2021 some MACs reject a timed code split over several lines
     of one date of service (two sources). A warning: not every MAC does.
@@ -432,19 +299,7 @@ def single_line(ctx: Context, r: Rule) -> Iterator[Finding]:
         )
 
 
-@rule(
-    "units.missing-minutes",
-    needs=("minutes",),
-    severity="error",
-    citation="CMS Pub. 100-02, ch. 15, sec. 220.3 (timed minutes must be documented)",
-    summary="A timed code without minutes: its units cannot be supported.",
-    payers=("*",),
-    confidence="C-3",
-    examples=(
-        Example(_pt([{"code": "97110", "units": 2, "modifiers": ["GP"]}]), fails=True),
-        Example(_pt([_gp("97110", 30, 2)]), fails=False),
-    ),
-)
+@rule("units.missing-minutes")
 def missing_minutes(ctx: Context, r: Rule) -> list[Finding]:
     """Timed codes are billed by documented direct one-on-one minutes (three sources agree)."""
     return [
@@ -457,32 +312,7 @@ def missing_minutes(ctx: Context, r: Rule) -> list[Finding]:
     ]
 
 
-@rule(
-    "units.daily-cap",
-    severity="error",
-    citation="Payer profile unit cap (see the profile's source line)",
-    summary="More units of capped timed codes in a day than the payer allows.",
-    payers=("*",),
-    confidence="S",
-    applies=lambda p: bool(p.unit_caps),
-    examples=(
-        Example(
-            _pt(
-                [_gp("97110", 45, 3), _gp("97112", 30, 2)],
-                payer="anthem",
-            ),
-            fails=True,
-            note="5 units of timed codes; Anthem allows 4 a day per therapy type (single source)",
-        ),
-        Example(
-            _pt(
-                [_gp("97110", 30, 2), _gp("97112", 30, 2)],
-                payer="anthem",
-            ),
-            fails=False,
-        ),
-    ),
-)
+@rule("units.daily-cap")
 def daily_cap(ctx: Context, r: Rule) -> Iterator[Finding]:
     """Daily unit caps from the payer profile, per therapy type (GP/GO/GN); a single source each.
 

@@ -6,6 +6,7 @@ Importing this package imports every rule module, which registers its rules.
 from __future__ import annotations
 
 from . import (  # noqa: F401  (imported for their registrations)
+    claims,
     code_catalog,
     coding,
     coverage,

@@ -79,13 +79,16 @@ class Example:
     """A session (JSON-shaped dict) on which the rule must fire (``fails``) or stay silent.
 
     ``payers`` limits the profiles the example holds for; None means every
-    profile the rule applies to.
+    profile the rule applies to. ``carries`` checks the session as a claim
+    carrying only these of :data:`NEEDS` (``Engine.check(..., carries=...)``);
+    None checks it as a session, which carries everything.
     """
 
     session: Mapping[str, Any]
     fails: bool
     note: str = ""
     payers: tuple[str, ...] | None = None
+    carries: tuple[str, ...] | None = None
 
 
 @attrs.frozen

@@ -201,3 +201,129 @@ def test_cli_scheduler_and_output_dir(tmp_path: Path, cluster: Any) -> None:
     for k in range(2):
         src = tmp_path / f"visits-{k}.jsonl"
         assert (out / f"visits-{k}.jsonl.reports.jsonl").read_bytes() == _jobs1(src)
+
+
+# --- every option of `cptrules check` under --scheduler: the same bytes as --jobs 1 ----
+
+
+def _cli(argv: list[str]) -> tuple[int, bytes]:
+    """``cptrules check`` in this process: its exit code and what it wrote on stdout."""
+    import contextlib
+
+    from cptrules.cli import main
+
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(io.StringIO()):
+        code = main(argv)
+    return code, out.getvalue().encode()
+
+
+def _same_as_jobs_1(files: list[Path], out: Path, scheduler: str, *options: str) -> list[bytes]:
+    """Run ``check --scheduler`` on ``files`` with ``options``, then ``--jobs 1`` on each
+    file alone with the same options, and hold the outputs equal; returns them."""
+    code, _ = _cli(
+        [
+            "check",
+            *map(str, files),
+            "--format",
+            "jsonl",
+            *options,
+            "--scheduler",
+            scheduler,
+            "--output-dir",
+            str(out),
+        ]
+    )
+    assert code in (0, 1, 2), code  # 2: some record is invalid (reported in its place)
+    got = []
+    for path in files:
+        _, want = _cli(["check", str(path), "--format", "jsonl", "--jobs", "1", *options])
+        written = (out / (path.name + ".reports.jsonl")).read_bytes()
+        assert written == want, path.name
+        got.append(written)
+    return got
+
+
+def test_claim_files_with_their_options(tmp_path: Path, cluster: Any) -> None:
+    """837P and FHIR inputs, read with --payer-map, --discipline and --minutes."""
+    fixtures = Path(__file__).resolve().parent / "fixtures" / "x12"
+    claims = sorted(fixtures.glob("*.837"))
+    session = cptrules.load_session(
+        {**VISIT, "provider": {"discipline": "PT", "npi": "1234567893"}, "payer": "aetna"}
+    )
+    from cptrules import fhir, x12
+
+    mapped = tmp_path / "mapped.837"
+    mapped.write_text(
+        x12.dump_837([("A-1", session)], payer_map=x12.PayerMap(payer_ids={"60054": "aetna"}))
+    )
+    fhir_claim = tmp_path / "claim.fhir.json"
+    fhir_claim.write_text(json.dumps(fhir.dump_claim(session, "F-1")))
+    pmap = tmp_path / "map.toml"
+    pmap.write_text('[payer_ids]\n"60054" = "anthem"\n', encoding="utf-8")
+    minutes = tmp_path / "minutes.csv"
+    minutes.write_text("claim,line,minutes\nA-1,1,33\nA-1,2,7\n", encoding="utf-8")
+    files = [*claims, mapped, fhir_claim]
+    options = ("--payer-map", str(pmap), "--discipline", "PT", "--minutes", str(minutes))
+    got = _same_as_jobs_1(files, tmp_path / "out", cluster.scheduler_address, *options)
+    [report] = [json.loads(x) for x in got[len(claims)].splitlines()]
+    assert report["payer"] == "anthem"  # the payer map was read on the worker
+    units = {u["code"]: (u["billed"], u["expected"]) for u in report["units"]}
+    assert units["97110"] == (3, 2)  # the minutes were read: 40 minutes give 2 + 1
+    assert json.loads(got[-1])["format"] == "fhir"
+
+
+def test_episodes(tmp_path: Path, cluster: Any) -> None:
+    visits = []
+    for day in range(1, 13):
+        for patient in ("p-1", "p-2"):
+            visit = {**VISIT, "patient": patient, "date_of_service": f"2026-03-{day:02d}"}
+            visits.append(json.dumps(visit))
+    path = tmp_path / "episodes.jsonl"
+    path.write_text("\n".join(visits) + "\n")
+    [got] = _same_as_jobs_1(
+        [path], tmp_path / "out", cluster.scheduler_address, "--episodes", "--window", "3"
+    )
+    assert len(got.splitlines()) == 24
+    _, plain = _cli(["check", str(path), "--format", "jsonl", "--jobs", "1"])
+    assert got != plain  # the episodes' reports differ from visit-by-visit ones
+
+
+def test_fees_and_locality(tmp_path: Path, cluster: Any) -> None:
+    from cptrules.fees.store import import_fee_files
+
+    pfs = Path(__file__).resolve().parent / "fixtures" / "pfs"
+    store = tmp_path / "fees"
+    import_fee_files([pfs / "PPRRVU24_JAN.csv", pfs / "GPCI2024.csv"], store)
+    path = tmp_path / "priced.jsonl"
+    visit = {**VISIT, "date_of_service": "2024-06-03"}
+    path.write_text("\n".join(json.dumps(visit) for _ in range(30)) + "\n")
+    options = ("--fees", str(store), "--locality", "99999-02")
+    [got] = _same_as_jobs_1([path], tmp_path / "out", cluster.scheduler_address, *options)
+    reports = [json.loads(x) for x in got.splitlines()]
+    assert all(float(r["estimate"]["total"]) > 0 for r in reports)
+    _, national = _cli(["check", str(path), "--format", "jsonl", "--fees", str(store)])
+    assert got != national  # the locality was used
+
+
+def test_options_that_do_not_apply_are_refused(tmp_path: Path, cluster: Any) -> None:
+    path = tmp_path / "v.jsonl"
+    path.write_text(json.dumps(VISIT) + "\n")
+    base = ["check", str(path), "--scheduler", cluster.scheduler_address]
+    out = tmp_path / "out"
+    for extra, word in (
+        (["--jobs", "2"], "--jobs"),
+        (["--format", "json"], "format"),
+        (["--fees", str(tmp_path / "no-store")], "fee data"),
+        (["--episodes", "--window", "0"], "--window"),
+    ):
+        err = io.StringIO()
+        import contextlib
+
+        from cptrules.cli import main
+
+        with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
+            code = main([*base, *extra, "--output-dir", str(out)])
+        assert code == 2, extra
+        assert word in err.getvalue(), (extra, err.getvalue())
+    assert not out.exists()

@@ -51,7 +51,7 @@ def _examples_under_every_profile() -> Iterator[tuple[str, str, cptrules.report.
                 if profile is None:
                     continue
                 medicare = "yes" if profile.is_a("medicare") else "no"
-                for f in ENGINE.check(dict(ex.session), payer=pid).findings:
+                for f in ENGINE.check(dict(ex.session), payer=pid, carries=ex.carries).findings:
                     yield pid, medicare, f
 
 

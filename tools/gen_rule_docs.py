@@ -43,6 +43,7 @@ FAMILIES: dict[str, str] = {
     "doc": "Documentation",
     "poc": "Plan of care",
     "time": "Clock time",
+    "claim": "Claims",
 }
 
 _ROLE = re.compile(r":[a-z]+(?::[a-z]+)?:`~?([^`]+)`")
@@ -96,7 +97,7 @@ def _pick(rule: Rule, fails: bool) -> Example | None:
 
 
 def _run(engine: cptrules.Engine, example: Example) -> cptrules.Report:
-    return engine.check(cptrules.load_session(dict(example.session)))
+    return engine.check(cptrules.load_session(dict(example.session)), carries=example.carries)
 
 
 def _payers(rule: Rule) -> str:
@@ -127,16 +128,21 @@ def _example_block(engine: cptrules.Engine, rule: Rule, example: Example, fails:
     title = "Failing example" if fails else "Passing example"
     out = [f"**{title}**" + (f": {_markdown(example.note)}" if example.note else ""), ""]
     out += ["```json", _session_json(example.session), "```", ""]
+    gives = "gives"
+    if example.carries is not None:
+        what = ", ".join(f"`{c}`" for c in example.carries)
+        what = what or "none of `minutes`, `clock`, `documentation`"
+        gives = f"Checked as a claim carrying {what}, it gives"
     others = ", ".join(f"`{f.rule}` ({f.severity})" for f in report.findings if f.rule != rule.id)
     if fails:
-        out += [f"gives these `{rule.id}` findings:", ""]
+        out += [f"{gives} these `{rule.id}` findings:", ""]
         out += ["```json", _findings_json(own), "```", ""]
         if others:
             out += [f"Other rules on this example: {others}.", ""]
     elif others:
-        out += [f"gives no `{rule.id}` finding. Other rules on this example: {others}.", ""]
+        out += [f"{gives} no `{rule.id}` finding. Other rules on this example: {others}.", ""]
     else:
-        out += ["gives no finding at all.", ""]
+        out += [f"{gives} no finding at all.", ""]
     return out
 
 

@@ -22,13 +22,12 @@ from collections.abc import Sequence
 from typing import IO, TYPE_CHECKING, Any, NoReturn, cast
 
 from . import units as units_mod
-from ._interop import PayerMap
 from ._version import DATA_VERSION, __version__
 from .batch import (
+    ClaimOptions,
     EngineSettings,
     Summary,
-    check_claims,
-    check_jsonl,
+    check_input,
     default_jobs,
     invalid_report,
     render_text,
@@ -90,10 +89,26 @@ class _Output:
 
 
 def _cmd_check(args: argparse.Namespace) -> int:
+    # One set of prepared options (engine settings, claim options) for both paths:
+    # --jobs here, --scheduler on a Dask cluster, so every option means the same.
+    settings = EngineSettings(
+        profiles=args.profile or (), tables=args.db, fees=args.fees, locality=args.locality
+    )
+    if args.fees is not None and not _has_fee_data(args.fees):
+        return EXIT_INVALID
+    claims = _claim_options(args, "check")
+    if claims is None:
+        return EXIT_INVALID
+    if args.episodes and (args.format == "json" or args.window < 1):
+        print(
+            "cptrules check: --episodes writes --format jsonl or text, with --window of 1 or more",
+            file=sys.stderr,
+        )
+        return EXIT_INVALID
     if args.scheduler is not None or args.output_dir is not None:  # on a Dask cluster
         from .dask import _cli_check
 
-        return _cli_check(args)
+        return _cli_check(args, settings, claims)
     jobs = default_jobs() if args.jobs is None else args.jobs
     if jobs < 1:
         print("cptrules check: --jobs must be at least 1", file=sys.stderr)
@@ -110,21 +125,7 @@ def _cmd_check(args: argparse.Namespace) -> int:
     if files.count("-") > 1:
         print("cptrules check: standard input (-) can be read once only", file=sys.stderr)
         return EXIT_INVALID
-    settings = EngineSettings(
-        profiles=args.profile or (), tables=args.db, fees=args.fees, locality=args.locality
-    )
     engine = None if settings == EngineSettings() else settings
-    if args.fees is not None and not _has_fee_data(args.fees):
-        return EXIT_INVALID
-    claims = _ClaimOptions.from_args(args, "check")
-    if claims is None:
-        return EXIT_INVALID
-    if args.episodes and (args.format == "json" or args.window < 1):
-        print(
-            "cptrules check: --episodes writes --format jsonl or text, with --window of 1 or more",
-            file=sys.stderr,
-        )
-        return EXIT_INVALID
     out = cast("IO[str]", _Output(sys.stdout))
     progress = sys.stderr if not args.quiet and _isatty(sys.stderr) else None
     worst = EXIT_OK
@@ -172,12 +173,13 @@ def _check_file(
     engine: EngineSettings | None,
     progress: IO[str] | None,
     several: bool,
-    claims: _ClaimOptions,
+    claims: ClaimOptions,
 ) -> Summary | None:
     """Check one input; None after a one-line message when it cannot be read.
 
-    A claim file (837P, FHIR) is told from sessions by its first bytes and
-    checked in this process, as it streams; sessions go to ``check_jsonl``.
+    :func:`~cptrules.batch.check_input` tells a claim file (837P, FHIR) from
+    sessions by its first bytes: claims are checked in this process, as they
+    stream; sessions go to ``check_jsonl`` (or the episodes' reader).
     """
     try:
         # A file is read through a 1 MiB buffer (not 8 KiB): a third of the reading
@@ -191,44 +193,19 @@ def _check_file(
         print(f"cptrules: cannot read {name}: {exc.strerror}", file=sys.stderr)
         return None
     try:
-        kind, stream = sniff_input(stream)
-        if args.episodes and kind == "sessions":
-            from .episodes import check_jsonl_episodes  # only --episodes loads it
-
-            return check_jsonl_episodes(
-                stream,
-                out,
-                engine=engine,
-                payer=args.payer,
-                format=args.format,
-                name=name,
-                window=args.window,
-            )
-        if kind != "sessions":
-            return check_claims(
-                kind,
-                stream,
-                out,
-                engine=engine,
-                payer=args.payer,
-                payer_map=claims.payer_map,
-                discipline=claims.discipline,
-                minutes=claims.minutes,
-                format=args.format,
-                name=name,
-                label=name if several else None,
-                progress=progress,
-            )
-        return check_jsonl(
+        return check_input(
             stream,
             out,
             jobs=jobs,
             engine=engine,
             payer=args.payer,
+            claims=claims,
+            episodes=args.episodes,
+            window=args.window,
             format=args.format,
             name=name,
-            progress=progress,
             label=name if several else None,
+            progress=progress,
         )
     except CptRulesError as exc:
         print(f"cptrules: {exc}", file=sys.stderr)
@@ -263,36 +240,22 @@ def _has_fee_data(store: str) -> bool:
     return found
 
 
-class _ClaimOptions:
-    """How claim files are read: the payer map, the discipline and minutes, from the options."""
+def _claim_options(args: argparse.Namespace, command: str) -> ClaimOptions | None:
+    """How claim files are read, from the options; None after a one-line message."""
+    from ._interop import load_minutes, load_payer_map
 
-    def __init__(
-        self,
-        payer_map: PayerMap | None,
-        discipline: str | None,
-        minutes: dict[tuple[str, int], int] | None = None,
-    ) -> None:
-        self.payer_map = payer_map
-        self.discipline = discipline
-        self.minutes = minutes
-
-    @classmethod
-    def from_args(cls, args: argparse.Namespace, command: str) -> _ClaimOptions | None:
-        """The options, or None after a one-line message (an unreadable payer map)."""
-        from ._interop import load_minutes, load_payer_map
-
-        try:
-            payer_map = None if args.payer_map is None else load_payer_map(args.payer_map)
-            minutes = None if args.minutes is None else load_minutes(args.minutes)
-        except CptRulesError as exc:
-            print(f"cptrules {command}: {_printable(str(exc))}", file=sys.stderr)
-            return None
-        return cls(payer_map, args.discipline, minutes)
+    try:
+        payer_map = None if args.payer_map is None else load_payer_map(args.payer_map)
+        minutes = None if args.minutes is None else load_minutes(args.minutes)
+    except CptRulesError as exc:
+        print(f"cptrules {command}: {_printable(str(exc))}", file=sys.stderr)
+        return None
+    return ClaimOptions(payer_map, args.discipline, minutes)
 
 
 def _cmd_fix(args: argparse.Namespace) -> int:
     """``cptrules fix``: an 837P written back with every claim's fixes settled."""
-    claims = _ClaimOptions.from_args(args, "fix")
+    claims = _claim_options(args, "fix")
     if claims is None:
         return EXIT_INVALID
     name = "<stdin>" if args.file == "-" else _printable(args.file)
@@ -353,7 +316,7 @@ def _write_fixed(
     args: argparse.Namespace,
     source: pathlib.Path,
     engine: Engine,
-    claims: _ClaimOptions,
+    claims: ClaimOptions,
     scratch: str,
 ) -> FixOutcome:
     """Write the fixed interchange to a scratch file, then put it in place (or on stdout)."""
@@ -508,7 +471,7 @@ class _NoTables:
         return {}
 
 
-def _claim_options(p: argparse.ArgumentParser) -> None:
+def _add_claim_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--payer-map",
         metavar="FILE",
@@ -578,7 +541,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help="with --episodes: visits held per patient and patients held open (default 1000)",
     )
-    _claim_options(p)
+    _add_claim_options(p)
     p.add_argument("--scheduler", metavar="ADDRESS", help="check on this Dask scheduler")
     p.add_argument(
         "--output-dir", metavar="DIR", help="with --scheduler: one report file per input"
@@ -596,7 +559,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--db", metavar="PATH", help="NCCI store made by `cptrules data import`")
     p.add_argument("--quiet", "-q", action="store_true", help="no summary on stderr")
-    _claim_options(p)
+    _add_claim_options(p)
     p.set_defaults(func=_cmd_fix)
 
     p = sub.add_parser(

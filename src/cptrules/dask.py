@@ -7,9 +7,11 @@ Two entry points:
   :class:`~cptrules.Session` objects) to a bag of reports in the report format
   (a dict per input, in the bag's order; an input that cannot be checked gives
   an ``invalid`` report). Each partition builds one engine.
-- :func:`check_files` checks every JSON Lines file matching some glob patterns
-  on a cluster and writes one report file per input into ``output_dir``: the
-  same bytes as ``cptrules check FILE --jobs 1 --format jsonl`` on that file.
+- :func:`check_files` checks every file matching some glob patterns (JSON
+  Lines of sessions, X12 837P or FHIR claims) on a cluster and writes one report
+  file per input into ``output_dir``: the same bytes as ``cptrules check FILE
+  --jobs 1 --format jsonl`` on that file, with the same options (fees, claim
+  options, episodes).
   Big files are cut into blocks at line ends; each block is checked on a worker
   (one engine per block) and written to a part file, and the parts are joined in
   order. Only small tallies travel through the scheduler, never the reports.
@@ -32,7 +34,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import attrs
 
-from .batch import CHUNK_SIZE, EngineSettings, Summary, check_jsonl
+from .batch import CHUNK_SIZE, ClaimOptions, EngineSettings, Summary, check_input, sniff_input
 from .batch._reading import _BOM, _first_line_kind, _Reader
 from .batch._stream import _render_chunk
 from .batch._tally import _Tally
@@ -173,12 +175,16 @@ def _ends_line(fh: Any, n: int, offset: int) -> bool:
 
 
 def _whole_file(path: str) -> bool:
-    """True when ``path`` must be read as ``check_jsonl`` reads it, in one task.
+    """True when ``path`` must be read as ``cptrules check`` reads it, in one task.
 
-    A byte order mark, or a first line that starts a JSON document spread over
-    several lines: the line-block path reads neither.
+    A claim file (837P, FHIR: read as it streams, claim by claim), a byte order
+    mark, or a first line that starts a JSON document spread over several lines:
+    the line-block path reads none of them.
     """
     with open(path, "rb") as fh:
+        if sniff_input(fh)[0] != "sessions":
+            return True
+        fh.seek(0)
         head = fh.read(len(_BOM))
         if head == _BOM:
             return True
@@ -229,16 +235,37 @@ def _check_block(
     return _tally_of(total)
 
 
+@attrs.frozen
+class _Options:
+    """What a whole-file task needs beyond the engine settings (picklable)."""
+
+    payer: str | None
+    claims: ClaimOptions
+    episodes: bool
+    window: int | None
+
+
 def _check_whole(
-    path: str, output: str, fmt: FileFormat, settings: EngineSettings, payer: str | None
+    path: str, output: str, fmt: FileFormat, settings: EngineSettings, opts: _Options
 ) -> _Tally:
-    """A worker's task: one whole file, as ``cptrules check FILE --jobs 1`` checks it."""
+    """A worker's task: one whole file, as ``cptrules check FILE --jobs 1`` checks it
+    (the same function: sessions, episodes or a claim file, told by its first bytes)."""
     engine = settings.build()
     with (
         open(path, "rb", buffering=1 << 20) as src,
         open(output, "w", encoding="utf-8", newline="") as out,
     ):
-        summary = check_jsonl(src, out, engine=engine, payer=payer, format=fmt, name=path)
+        summary = check_input(
+            src,
+            out,
+            engine=engine,
+            payer=opts.payer,
+            claims=opts.claims,
+            episodes=opts.episodes,
+            window=opts.window,
+            format=fmt,
+            name=path,
+        )
     return _tally_of(summary)
 
 
@@ -270,16 +297,25 @@ def check_files(
     payer: str | None = None,
     format: FileFormat = "jsonl",
     block_bytes: int = BLOCK_BYTES,
+    claims: ClaimOptions | None = None,
+    episodes: bool = False,
+    window: int | None = None,
 ) -> FilesResult:
     """Check every file matching ``patterns`` on a Dask cluster; one report file per input.
 
     ``scheduler``: the scheduler's address (``tcp://host:8786``) or a
     ``distributed.Client``. Each input ``visits-1.jsonl`` gives
-    ``output_dir/visits-1.reports.jsonl`` (``.reports.txt`` for ``text``),
+    ``output_dir/visits-1.jsonl.reports.jsonl`` (``.reports.txt`` for ``text``),
     holding exactly what ``cptrules check FILE --jobs 1 --format FORMAT``
-    writes. Two inputs with the same file name raise
-    :class:`~cptrules.errors.ConfigError`, as does a pattern matching nothing.
-    Every record is counted once in the result's summaries.
+    writes with the same options. Inputs are what ``cptrules check`` reads:
+    JSON Lines of sessions, an X12 837P or FHIR claims (read with ``claims``,
+    the payer map, discipline and minutes), told apart by their first bytes.
+    ``engine`` carries the rest (profiles, NCCI store, fee store and locality:
+    with fee data every report has its ``estimate``); ``episodes`` checks
+    sessions as episodes grouped by patient, one task per file, with ``window``.
+    Two inputs with the same file name raise :class:`~cptrules.errors.ConfigError`,
+    as does a pattern matching nothing. Every record is counted once in the
+    result's summaries.
     """
     if isinstance(patterns, str):
         patterns = [patterns]
@@ -287,6 +323,9 @@ def check_files(
         raise ConfigError("format must be jsonl or text (json is one array per run)")
     if block_bytes < 1:
         raise ConfigError("block_bytes must be at least 1")
+    if window is not None and window < 1:
+        raise ConfigError("the episode window must be at least 1")
+    opts = _Options(payer, claims or ClaimOptions(), episodes, window)
     settings = engine or EngineSettings()
     settings.build()  # bad settings fail here, once
     files = _expand(list(patterns))
@@ -300,9 +339,10 @@ def check_files(
     began = time.monotonic()
     try:
         plans = [
-            _plan(f, o, format, block_bytes, parts_dir) for f, o in zip(files, outputs, strict=True)
+            _plan(f, o, format, block_bytes, parts_dir, episodes)
+            for f, o in zip(files, outputs, strict=True)
         ]
-        futures = [_submit(client, plan, format, settings, payer) for plan in plans]
+        futures = [_submit(client, plan, format, settings, opts) for plan in plans]
         results: list[FileResult] = []
         total = Summary()
         for plan, batch in zip(plans, futures, strict=True):
@@ -332,8 +372,8 @@ class _Plan:
     parts: tuple[str, ...]
 
 
-def _plan(path: str, output: str, fmt: str, size: int, parts_dir: str) -> _Plan:
-    if fmt != "jsonl" or _whole_file(path):
+def _plan(path: str, output: str, fmt: str, size: int, parts_dir: str, episodes: bool) -> _Plan:
+    if fmt != "jsonl" or episodes or _whole_file(path):
         return _Plan(path, output, (), ())
     blocks = tuple(_blocks(path, size))
     if len(blocks) <= 1:
@@ -349,12 +389,13 @@ def _submit(
     plan: _Plan,
     fmt: FileFormat,
     settings: EngineSettings,
-    payer: str | None,
+    opts: _Options,
 ) -> list[Any]:
     if not plan.blocks:
         return [
-            client.submit(_check_whole, plan.input, plan.output, fmt, settings, payer, pure=False)
+            client.submit(_check_whole, plan.input, plan.output, fmt, settings, opts, pure=False)
         ]
+    payer = opts.payer
     return [
         client.submit(_check_block, plan.input, s, e, n, part, settings, payer, pure=False)
         for (s, e, n), part in zip(plan.blocks, plan.parts, strict=True)
@@ -369,8 +410,12 @@ def _join(parts: Iterable[str], output: str) -> None:
             os.remove(part)
 
 
-def _cli_check(args: Any) -> int:
-    """``cptrules check PATTERN... --scheduler ADDRESS --output-dir DIR`` (the CLI calls this)."""
+def _cli_check(args: Any, settings: EngineSettings, claims: ClaimOptions) -> int:
+    """``cptrules check PATTERN... --scheduler ADDRESS --output-dir DIR`` (the CLI calls this).
+
+    ``settings`` and ``claims`` are the options the ``--jobs`` path uses, prepared
+    once by the CLI: every option of ``check`` works the same here, or is refused.
+    """
     import sys
 
     if args.scheduler is None or args.output_dir is None:
@@ -383,6 +428,13 @@ def _cli_check(args: Any) -> int:
             file=sys.stderr,
         )
         return 2
+    if args.jobs is not None:
+        print(
+            "cptrules check: --jobs does not go with --scheduler (the cluster's workers "
+            "check the files)",
+            file=sys.stderr,
+        )
+        return 2
     try:
         import distributed  # noqa: F401
     except ImportError:
@@ -391,7 +443,6 @@ def _cli_check(args: Any) -> int:
             file=sys.stderr,
         )
         return 2
-    settings = EngineSettings(profiles=args.profile or (), tables=args.db)
     try:
         result = check_files(
             args.files,
@@ -400,6 +451,9 @@ def _cli_check(args: Any) -> int:
             engine=settings,
             payer=args.payer,
             format=args.format,
+            claims=claims,
+            episodes=args.episodes,
+            window=args.window if args.episodes else None,
         )
     except CptRulesError as exc:
         print(f"cptrules: {exc}", file=sys.stderr)

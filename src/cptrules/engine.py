@@ -285,8 +285,9 @@ class Engine:
             lacking = frozenset(NEEDS.keys() - frozenset(carries))
             if lacking:
                 run, skipped = _without(run, lacking)
-                if skipped:
-                    findings.append(_not_checked(skipped, lacking, profile))
+                named = next((r for _, r, _ in steps if r.id == NOT_CHECKED), None)
+                if skipped and named is not None:  # None: switched off for this payer
+                    findings.append(_not_checked(named, skipped, lacking, profile))
                 if "minutes" in lacking:
                     expected = ctx.billed
         extend = findings.extend
@@ -426,14 +427,8 @@ def _run_for(
 
 
 #: the id of the one info a check of a claim gives for the rules it could not run
+#: (registered, with its citation, in :mod:`cptrules.rules.claims`)
 NOT_CHECKED = "claim.not-checked"
-
-_NOT_CHECKED_CITATION = (
-    "ASC X12 837P 005010X222A1 and HL7 FHIR R4 Claim: a claim carries codes, units, "
-    "modifiers, diagnoses, the rendering provider and the payer, not the visit's minutes, "
-    "clock times or notes; CMS Pub. 100-02, ch. 15, sec. 220.3 (timed minutes are "
-    "documented in the medical record)"
-)
 
 
 def _without(run: _Run, lacking: frozenset[str]) -> tuple[_Run, tuple[Rule, ...]]:
@@ -449,7 +444,7 @@ def _without(run: _Run, lacking: frozenset[str]) -> tuple[_Run, tuple[Rule, ...]
 
 
 def _not_checked(
-    skipped: tuple[Rule, ...], lacking: frozenset[str], profile: PayerProfile
+    rule: Rule, skipped: tuple[Rule, ...], lacking: frozenset[str], profile: PayerProfile
 ) -> Finding:
     """The one info naming the rules a claim's input could not feed, and why."""
     needed = frozenset().union(*(r.needs for r in skipped))
@@ -465,13 +460,7 @@ def _not_checked(
             " Billed units of timed codes are taken as given; pass the visit's minutes "
             "beside the claim to check them."
         )
-    return Finding(
-        NOT_CHECKED,
-        "info",
-        None,
-        message,
-        _NOT_CHECKED_CITATION,
-    )
+    return rule.finding(None, message)
 
 
 @attrs.frozen

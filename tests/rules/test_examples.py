@@ -56,7 +56,7 @@ def test_every_example_runs_somewhere() -> None:
     ids=[f"{r.id}-{n}-{'fail' if e.fails else 'pass'}-{p}" for r, n, e, p in CASES],
 )
 def test_example(rule: Rule, n: int, example: Example, payer: str) -> None:
-    report = ENGINE.check(dict(example.session), payer=payer)
+    report = ENGINE.check(dict(example.session), payer=payer, carries=example.carries)
     mine = [f for f in report.findings if f.rule == rule.id]
     if example.fails:
         assert mine, f"{rule.id} example {n} should fail under {payer}: {example.note}"

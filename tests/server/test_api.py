@@ -304,3 +304,92 @@ def test_estimate_with_fee_data(tmp_path: Path) -> None:
     finally:
         srv.stop()
     assert srv.log().count("engine ready") == 1  # built once, at startup
+
+
+def _faulty_837() -> str:
+    """Four claims: GP missing and a bundled code; a clean one; CMT without AT; and dry
+    needling billed twice with 59, which settles in two rounds (the second code goes,
+    then the 59 nothing needs any more): a single pass of fixes leaves the 59."""
+    base = {"date_of_service": "2026-03-04", "payer": "medicare"}
+    pt = {"discipline": "PT", "npi": "1234567893"}
+    sessions = [
+        {**base, "provider": pt, "lines": [{"code": "97110", "units": 2}, {"code": "97010"}]},
+        {**base, "provider": pt, "lines": [{"code": "97140", "units": 1, "modifiers": ["GP"]}]},
+        {
+            **base,
+            "provider": {"discipline": "DC", "npi": "1234567893"},
+            "diagnoses": ["M99.03"],
+            "lines": [{"code": "98940", "units": 1}],
+        },
+        {
+            **base,
+            "provider": pt,
+            "lines": [
+                {"code": "20560", "units": 1, "modifiers": ["GP", "59"]},
+                {"code": "20561", "units": 1, "modifiers": ["GP", "59"]},
+            ],
+        },
+    ]
+    return x12.dump_837([(f"C-{i}", cptrules.load_session(s)) for i, s in enumerate(sessions)])
+
+
+def _837_files(tmp_path: Path) -> list[Path]:
+    made = tmp_path / "faulty.837"
+    made.write_text(_faulty_837(), encoding="utf-8", newline="")
+    real = ROOT.parent / "shared" / "real" / "x12"
+    found = sorted((ROOT / "tests" / "fixtures" / "x12").glob("*.837"))
+    return [*found, made, *(sorted(real.iterdir()) if real.is_dir() else [])]
+
+
+def test_fix_x12_is_the_cli_fix_byte_for_byte(server: Server, tmp_path: Path) -> None:
+    """POST /v1/fix answers an 837P with what `cptrules fix` writes for it (fix_837:
+    the fixes applied and re-checked until they settle), or 422 where the CLI could
+    not read a claim (it copies such a claim unchanged and exits 2)."""
+    from cptrules.cli import main
+
+    compared = 0
+    for path in _837_files(tmp_path):
+        out = tmp_path / (path.name + ".fixed")
+        code = main(["fix", str(path), "-o", str(out), "--quiet"])
+        status, headers, body = server.request(
+            "POST", "/v1/fix", path.read_bytes(), "application/edi-x12"
+        )
+        if code == 2:
+            assert status in (400, 422), path.name
+            continue
+        assert status == 200, (path.name, body)
+        assert body == out.read_bytes(), path.name
+        compared += 1
+        assert headers["x-cptrules-visits"] != "0"
+    assert compared >= 4
+    fixed = server.request("POST", "/v1/fix", _faulty_837(), "application/edi-x12")
+    first = next(v for v in x12.read_837(fixed[2].decode()) if isinstance(v, x12.ClaimVisit))
+    assert [ln.code for ln in first.session.lines] == ["97110"]  # 97010 is bundled
+    assert fixed[1]["x-cptrules-changed"] == "3"  # the first claim, the CMT (AT), dry needling
+    assert "SV1*HC:20561:GP*1" in fixed[2].decode()  # settled: no 59 left behind
+
+
+def test_claim_reports_carry_their_record_as_the_batch_does(server: Server) -> None:
+    from cptrules.batch import check_claims
+
+    text = _faulty_837()
+    status, _, body = server.request("POST", "/v1/check", text, "application/edi-x12")
+    assert status == 200, body
+    got = json.loads(body)["reports"]
+    want = io.StringIO()
+    check_claims("x12", io.StringIO(text), want, format="jsonl")
+    assert got == [json.loads(x) for x in want.getvalue().splitlines()]
+    assert [r["record"] for r in got] == [1, 2, 3, 4]
+    bundle = {
+        "resourceType": "Bundle",
+        "type": "collection",
+        "entry": [
+            {"resource": fhir.dump_claim(_claim_session(), f"fhir-claim-{i}")} for i in (1, 2)
+        ],
+    }
+    status, doc = server.post_json("/v1/check", bundle, "application/fhir+json")
+    assert status == 200, doc
+    assert [(r["claim"], r["record"]) for r in doc["reports"]] == [
+        ("fhir-claim-1", 1),
+        ("fhir-claim-2", 2),
+    ]

@@ -114,25 +114,36 @@ def test_an_invalid_visit_shows_every_problem(server: Server, browser: Any) -> N
     assert "provider" in problems
 
 
-def test_an_837_claim_is_fixed_into_a_downloadable_837(server: Server, browser: Any) -> None:
+def test_an_837_claim_is_fixed_into_a_downloadable_837(
+    server: Server, browser: Any, tmp_path: Path
+) -> None:
     from selenium.webdriver.common.by import By
 
     import cptrules
     from cptrules import x12
+    from cptrules.cli import main
 
-    session = cptrules.load_session(
-        {
-            "date_of_service": "2026-03-04",
-            "payer": "medicare",
-            "provider": {"discipline": "PT", "npi": "1234567893"},
-            "lines": [{"code": "97110", "units": 2}],
-        }
+    visit = {
+        "date_of_service": "2026-03-04",
+        "payer": "medicare",
+        "provider": {"discipline": "PT", "npi": "1234567893"},
+        "lines": [{"code": "97110", "units": 2}],
+    }
+    needling = {  # settles in two rounds: 20561 goes, then the 59 nothing needs
+        **visit,
+        "lines": [
+            {"code": "20560", "units": 1, "modifiers": ["GP", "59"]},
+            {"code": "20561", "units": 1, "modifiers": ["GP", "59"]},
+        ],
+    }
+    claims = x12.dump_837(
+        [("CLAIM-5", cptrules.load_session(visit)), ("CLAIM-6", cptrules.load_session(needling))]
     )
+    source = tmp_path / "claims.837"
+    source.write_text(claims, encoding="utf-8", newline="")
+    assert main(["fix", str(source), "-o", str(tmp_path / "cli.837"), "--quiet"]) in (0, 1)
     browser.get(f"http://127.0.0.1:{server.port}/")
-    browser.execute_script(
-        "document.getElementById('source').value = arguments[0]",
-        x12.dump_837([("CLAIM-5", session)]),
-    )
+    browser.execute_script("document.getElementById('source').value = arguments[0]", claims)
     browser.find_element(By.ID, "check").click()
     _wait(browser, lambda d: d.find_element(By.ID, "result").is_displayed())
     reports = browser.find_element(By.ID, "reports").text
@@ -151,3 +162,9 @@ def test_an_837_claim_is_fixed_into_a_downloadable_837(server: Server, browser: 
     text = browser.find_element(By.ID, "source").get_attribute("value")
     assert text.startswith("ISA")
     assert "HC:97110:GP" in text
+    downloaded = browser.execute_async_script(
+        "const done = arguments[arguments.length - 1];"
+        "fetch(document.getElementById('download').href).then((r) => r.text()).then(done);"
+    )
+    # What the person downloads is what `cptrules fix` writes for the same claims.
+    assert downloaded == (tmp_path / "cli.837").read_text(encoding="utf-8")

@@ -33,7 +33,14 @@ from __future__ import annotations
 
 from ..report import invalid_report, render_invalid_text, render_text
 from ._check import BatchResult, Record, check_many
-from ._claims import InputKind, check_claims, claim_line_names, sniff_input
+from ._claims import (
+    ClaimOptions,
+    InputKind,
+    check_claims,
+    check_input,
+    claim_line_names,
+    sniff_input,
+)
 from ._pool import CHUNK_SIZE, EngineSettings, default_jobs
 from ._reading import MAX_LINE_BYTES, MAX_RECORD_BYTES, iter_records
 from ._stream import Format, check_jsonl
@@ -44,12 +51,14 @@ __all__ = [
     "MAX_LINE_BYTES",
     "MAX_RECORD_BYTES",
     "BatchResult",
+    "ClaimOptions",
     "EngineSettings",
     "Format",
     "InputKind",
     "Record",
     "Summary",
     "check_claims",
+    "check_input",
     "check_jsonl",
     "check_many",
     "claim_line_names",

@@ -23,15 +23,17 @@ import time
 from collections.abc import Iterator, Mapping
 from typing import IO, Any, Literal
 
+import attrs
+
 from .._interop import ClaimReport, ClaimVisit, Minutes, PayerMap, check_visit
 from ..engine import Engine, default_engine
 from ..errors import ConfigError, CptRulesError
 from ..report import _printable, invalid_report, render_invalid_text, render_text
 from ._pool import EngineSettings, _check_payer
-from ._stream import Format, _Interrupt, _Progress
+from ._stream import Format, _Interrupt, _Progress, check_jsonl
 from ._tally import Summary
 
-__all__ = ["InputKind", "check_claims", "sniff_input"]
+__all__ = ["ClaimOptions", "InputKind", "check_claims", "check_input", "sniff_input"]
 
 #: What an input holds: sessions (JSON Lines or one JSON document), an X12 837P
 #: interchange, a FHIR document (Claim, ExplanationOfBenefit, Bundle) or FHIR NDJSON.
@@ -315,3 +317,88 @@ def _dump(doc: dict[str, Any], fmt: Format, margin: str) -> str:
         return json.dumps(doc, separators=(",", ":"))
     text = json.dumps(doc, indent=2)
     return margin + text.replace("\n", "\n" + margin) if margin else text
+
+
+# --------------------------------------------------------------------------- any input
+
+
+@attrs.frozen
+class ClaimOptions:
+    """How claim files (837P, FHIR) are read: ``cptrules check --payer-map/--discipline/--minutes``.
+
+    ``payer_map`` maps payer ids and claim filing codes to profiles (None: the
+    bundled map); ``discipline`` is the provider's where the taxonomy does not
+    tell it; ``minutes`` (claim id, line position) -> minutes fills in what the
+    claims do not carry. Picklable, so a worker process or a Dask worker can
+    read claims exactly as ``cptrules check`` does. Sessions ignore it.
+    """
+
+    payer_map: PayerMap | None = None
+    discipline: str | None = None
+    minutes: Minutes | None = attrs.field(default=None, hash=False)
+
+
+def check_input(
+    in_stream: IO[bytes] | IO[str],
+    out_stream: IO[str],
+    *,
+    engine: Engine | EngineSettings | None = None,
+    payer: str | None = None,
+    claims: ClaimOptions | None = None,
+    episodes: bool = False,
+    window: int | None = None,
+    format: Format = "jsonl",
+    name: str = "<input>",
+    label: str | None = None,
+    progress: IO[str] | None = None,
+    jobs: int = 1,
+) -> Summary:
+    """Check one input of any kind ``cptrules check FILE`` reads, exactly as it reads it.
+
+    The kind is told by :func:`sniff_input`: a claim file goes to
+    :func:`check_claims` (with ``claims``), sessions to
+    :func:`~cptrules.batch.check_jsonl` (over ``jobs`` processes), or, with
+    ``episodes``, to :func:`cptrules.episodes.check_jsonl_episodes` (``window``:
+    its default when None). ``cptrules check`` and ``cptrules.dask.check_files``
+    both check a file through here, so their output is the same.
+    """
+    kind, stream = sniff_input(in_stream)
+    if episodes and kind == "sessions":
+        from ..episodes import DEFAULT_WINDOW, check_jsonl_episodes  # only episodes load it
+
+        return check_jsonl_episodes(
+            stream,
+            out_stream,
+            engine=engine,
+            payer=payer,
+            format=format,
+            name=name,
+            window=DEFAULT_WINDOW if window is None else window,
+        )
+    if kind != "sessions":
+        opts = claims or ClaimOptions()
+        return check_claims(
+            kind,
+            stream,
+            out_stream,
+            engine=engine,
+            payer=payer,
+            payer_map=opts.payer_map,
+            discipline=opts.discipline,
+            minutes=opts.minutes,
+            format=format,
+            name=name,
+            label=label,
+            progress=progress,
+        )
+    return check_jsonl(
+        stream,
+        out_stream,
+        jobs=jobs,
+        engine=engine,
+        payer=payer,
+        format=format,
+        name=name,
+        progress=progress,
+        label=label,
+    )

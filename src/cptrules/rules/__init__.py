@@ -8,6 +8,7 @@ the data declares was registered.
 from __future__ import annotations
 
 from . import (  # noqa: F401  (imported for their registrations)
+    claims,
     code_catalog,
     coding,
     coverage,

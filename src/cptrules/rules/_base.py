@@ -101,13 +101,16 @@ class Example:
     """A session (JSON-shaped dict) on which the rule must fire (``fails``) or stay silent.
 
     ``payers`` limits the profiles the example holds for; None means every
-    profile the rule applies to.
+    profile the rule applies to. ``carries`` checks the session as a claim
+    carrying only these of :data:`NEEDS` (``Engine.check(..., carries=...)``);
+    None checks it as a session, which carries everything.
     """
 
     session: Mapping[str, Any]
     fails: bool
     note: str = ""
     payers: tuple[str, ...] | None = None
+    carries: tuple[str, ...] | None = None
 
 
 @attrs.frozen
@@ -197,7 +200,7 @@ _SEVERITIES: frozenset[str] = frozenset(("error", "warning", "info"))
 _CONFIDENCE = re.compile(r"C-[1-9]|S|\?")
 _REQUIRED = ("severity", "citation", "summary", "payers", "confidence")
 _OPTIONAL = ("effective", "until", "needs", "triggers", "applies", "examples")
-_EXAMPLE_KEYS = frozenset(("fails", "note", "payers", "session"))
+_EXAMPLE_KEYS = frozenset(("fails", "note", "payers", "carries", "session"))
 
 
 @attrs.frozen
@@ -248,16 +251,17 @@ def _example(raw: object, where: str, source: str) -> Example:
     from ._examples import expand  # here: _examples reads data/rules/ too
 
     if not isinstance(raw, dict) or not raw.keys() <= _EXAMPLE_KEYS or "session" not in raw:
-        raise DataError(f"{where}: session, fails, note and payers only", source=source)
+        raise DataError(f"{where}: session, fails, note, payers and carries only", source=source)
     fails, note = raw.get("fails"), raw.get("note", "")
     if not isinstance(fails, bool) or not isinstance(note, str):
         raise DataError(f"{where}: fails must be true or false, note a string", source=source)
-    payers = raw.get("payers")
+    payers, carries = raw.get("payers"), raw.get("carries")
     return Example(
         expand(raw["session"], where, source),
         fails,
         note,
         None if payers is None else _strings(payers, f"{where}.payers", source),
+        None if carries is None else _strings(carries, f"{where}.carries", source),
     )
 
 

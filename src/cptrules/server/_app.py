@@ -19,12 +19,13 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from .._interop import ClaimReport, ClaimVisit, check_visit
+from .._interop import ClaimVisit, check_visit
 from .._version import DATA_VERSION, __version__
 from ..batch import EngineSettings, check_jsonl
 from ..engine import Engine
 from ..errors import CptRulesError, InvalidSessionError
 from ..parsing import dump_session, load_session
+from ..report import invalid_report
 from ..rules import REGISTRY
 from ._schema_doc import openapi
 
@@ -206,29 +207,80 @@ def _claims(kind: str, body: bytes, doc: Any, payer: str | None) -> list[ClaimVi
     return items
 
 
-def _claim_reports(engine: Engine, visits: list[Any], payer: str | None) -> list[Any]:
-    out: list[Any] = []
-    for item in visits:
+def _claim_reports(
+    engine: Engine, kind: str, visits: list[Any], payer: str | None
+) -> list[dict[str, Any]]:
+    """One report per claim visit, in the reader's order, numbered as ``cptrules check`` does.
+
+    ``record`` is the 1-based position of the claim visit in the input (a claim
+    that cannot be read keeps its number), as in the batch's reports of a claim file.
+    """
+    out: list[dict[str, Any]] = []
+    for number, item in enumerate(visits, 1):
         if isinstance(item, ClaimVisit):
             try:
-                out.append(check_visit(item, engine=engine, payer=payer))
+                out.append(check_visit(item, engine=engine, payer=payer).to_dict(record=number))
             except CptRulesError as exc:
-                out.append(_invalid_claim(item.claim, exc))
+                out.append(_invalid_claim(item.claim, kind, number, exc))
         else:
-            out.append(_invalid_claim(getattr(item, "claim", None), item))
+            out.append(_invalid_claim(getattr(item, "claim", None), kind, number, item))
     return out
 
 
-def _invalid_claim(claim: str | None, exc: BaseException) -> dict[str, Any]:
+def _invalid_claim(claim: str | None, fmt: str, number: int, exc: BaseException) -> dict[str, Any]:
     errors = getattr(exc, "errors", None) or (("", str(exc)),)
-    head: dict[str, Any] = {"ok": False, "invalid": True}
-    if claim is not None:
-        head["claim"] = claim
-    return {**head, "errors": [{"path": p, "message": m} for p, m in errors]}
+    return {"claim": claim, "format": fmt, **invalid_report(number, errors)}
 
 
-def _as_dict(item: Any) -> dict[str, Any]:
-    return item.to_dict() if isinstance(item, ClaimReport) else dict(item)
+def _fix_837(engine: Engine, body: bytes, payer: str | None) -> tuple[str, Any]:
+    """The corrected 837P, written by :func:`cptrules.x12.fix_837` as ``cptrules fix`` writes it.
+
+    All or nothing: a claim that cannot be read (``cptrules fix`` copies it
+    unchanged and exits 2) is a 422 naming every problem, by claim visit number.
+    """
+    from .. import x12
+
+    out = io.StringIO()
+    try:
+        outcome = x12.fix_837(_text(body), out, engine=engine, payer=payer)
+    except CptRulesError as exc:
+        raise _invalid(exc) from None
+    if outcome.not_read:
+        errors = tuple(
+            (f"record {number}" + (f": {path}" if path else ""), message)
+            for number, problems in outcome.invalid
+            for path, message in problems
+        )
+        raise _Problem(422, "a claim could not be read, so none is rewritten", errors)
+    if not outcome.visits:
+        raise _Problem(422, "the input is not valid", (("", "no claim in the input"),))
+    return out.getvalue(), outcome
+
+
+def _fix_fhir(engine: Engine, body: bytes, doc: Any, payer: str | None) -> list[str]:
+    """Each claim visit of a FHIR input as its corrected session, settled as ``fix_837`` does.
+
+    The re-checks keep what the claim carries (no minutes: units taken as given).
+    """
+    visits = _claims("fhir", body, doc, payer)
+    fixed: list[str] = []
+    errors: list[tuple[str, str]] = []
+    for number, item in enumerate(visits, 1):
+        where = f"record {number}"
+        if not isinstance(item, ClaimVisit):
+            problems = getattr(item, "errors", None) or (("", str(item)),)
+            errors += [(f"{where}: {p}" if p else where, m) for p, m in problems]
+            continue
+        try:
+            session = check_visit(item, engine=engine, payer=payer).report.fixed()
+        except CptRulesError as exc:
+            problems = getattr(exc, "errors", None) or (("", str(exc)),)
+            errors += [(f"{where}: {p}" if p else where, m) for p, m in problems]
+            continue
+        fixed.append(json.dumps(dump_session(session)))
+    if errors:
+        raise _Problem(422, "a claim could not be read, so none is rewritten", tuple(errors))
+    return fixed
 
 
 class _Service:
@@ -254,8 +306,8 @@ class _Service:
             report = await self.worker.run(self._session, engine, doc, payer)
             return _ok(report.to_dict())
         visits = await self.worker.run(_claims, kind, body, doc, payer)
-        reports = await self.worker.run(_claim_reports, engine, visits, payer)
-        return _ok({"reports": [_as_dict(r) for r in reports]})
+        reports = await self.worker.run(_claim_reports, engine, kind, visits, payer)
+        return _ok({"reports": reports})
 
     async def fix(self, request: Request) -> Response:
         kind, body, doc, payer = await self._read(request)
@@ -266,21 +318,15 @@ class _Service:
         if kind == "jsonl":
             text = await self.worker.run(self._fix_jsonl, engine, body, payer)
             return Response(text, 200, media_type="application/x-ndjson")
-        visits = await self.worker.run(_claims, kind, body, doc, payer)
-        reports = await self.worker.run(_claim_reports, engine, visits, payer)
-        bad = [r for r in reports if not isinstance(r, ClaimReport)]
-        if bad:
-            errors = tuple((e["path"], e["message"]) for r in bad for e in r["errors"])
-            raise _Problem(422, "a claim could not be read, so none is rewritten", errors)
         if kind == "x12":
-            from .. import x12
-
-            try:
-                text = x12.write_837(_text(body), reports) or ""
-            except CptRulesError as exc:
-                raise _invalid(exc) from None
-            return Response(text, 200, media_type="application/edi-x12")
-        lines = [json.dumps(dump_session(r.report.fixed(engine=engine))) for r in reports]
+            text, outcome = await self.worker.run(_fix_837, engine, body, payer)
+            headers = {
+                "X-Cptrules-Visits": str(outcome.visits),
+                "X-Cptrules-Changed": str(outcome.changed),
+                "X-Cptrules-Unsettled": str(outcome.unsettled),
+            }
+            return Response(text, 200, headers, media_type="application/edi-x12")
+        lines = await self.worker.run(_fix_fhir, engine, body, doc, payer)
         return Response("".join(x + "\n" for x in lines), 200, media_type="application/x-ndjson")
 
     async def estimate(self, request: Request) -> Response:

@@ -67,7 +67,14 @@ _REPORT = {
     "properties": {
         "ok": {"type": "boolean", "description": "No finding has severity error."},
         "id": {"type": "string", "description": "The session's id, when it had one."},
-        "record": {"type": "integer", "description": "JSON Lines: the 1-based input line."},
+        "record": {
+            "type": "integer",
+            "description": (
+                "Where the report's input is: JSON Lines, the 1-based input line; X12 837P "
+                "and FHIR, the 1-based position of the claim visit (one claim on one date "
+                "of service) in the input, as `cptrules check` numbers them."
+            ),
+        },
         "claim": {"type": "string", "description": "X12 CLM01 or the FHIR Claim id."},
         "format": {"enum": ["x12", "fhir"]},
         "invalid": {"type": "boolean", "description": "The input could not be checked."},
@@ -114,6 +121,17 @@ _FAILURES = {
     "415": _error("A content type this endpoint does not take."),
     "422": _error("Well-formed but invalid: every problem with its path."),
     "503": _error("The work took longer than the server's time limit."),
+}
+
+_COUNT = {"schema": {"type": "integer", "minimum": 0}}
+#: The counts of an 837P fix, as ``cptrules fix`` prints them.
+_FIX_COUNTS = {
+    "X-Cptrules-Visits": {"description": "837P: claim visits checked.", **_COUNT},
+    "X-Cptrules-Changed": {"description": "837P: claim visits with lines changed.", **_COUNT},
+    "X-Cptrules-Unsettled": {
+        "description": "837P: claim visits still with errors the fixes cannot settle.",
+        **_COUNT,
+    },
 }
 
 _SESSION = {"schema": {"$ref": "#/components/schemas/Session"}}
@@ -179,12 +197,19 @@ def openapi() -> dict[str, Any]:
             "/v1/fix": {
                 "post": {
                     "summary": "Apply every finding's fixes: the corrected session or 837P",
+                    "description": (
+                        "Fixes are applied and the result checked again until it settles. An "
+                        "837P is answered with what `cptrules fix` writes for it (only the "
+                        "changed service lines and claim totals are rewritten). All or "
+                        "nothing: a record or claim that cannot be read is a 422 naming it."
+                    ),
                     "parameters": [_PAYER],
                     "requestBody": check_in,
                     "responses": {
                         "200": {
                             "description": "The corrected input in the same format (FHIR: the "
                             "corrected sessions as JSON Lines).",
+                            "headers": _FIX_COUNTS,
                             "content": {
                                 "application/json": _SESSION,
                                 "application/x-ndjson": _TEXT,

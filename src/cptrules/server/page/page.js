@@ -107,7 +107,7 @@ async function check() {
   const box = $("reports");
   box.replaceChildren();
   reports.forEach((r, i) => {
-    const title = r.claim !== undefined ? "Claim " + (i + 1) : r.record !== undefined ? "Record " + r.record : "Visit";
+    const title = r.claim !== undefined ? "Claim " + (r.record || i + 1) : r.record !== undefined ? "Record " + r.record : "Visit";
     box.append(reportTable(r, title));
   });
 }

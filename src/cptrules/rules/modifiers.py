@@ -35,7 +35,7 @@ from .._memo import Memo
 from ..catalog import catalog
 from ..errors import DataError
 from ..report import Finding, Fix
-from ._base import Example, Rule, rule
+from ._base import REGISTRY, Example, Rule, rule
 from ._examples import DOC as _DOC_97140
 from ._examples import line as _line
 from ._examples import pt_visit
@@ -48,6 +48,7 @@ __all__ = [
     "assistant_policy",
     "at_modifier",
     "distinct_modifier",
+    "em_25_modifier",
     "kx_modifier",
     "kx_thresholds",
     "plan_discipline",
@@ -1124,6 +1125,152 @@ def at_modifier(ctx: Context, r: Rule) -> Iterable[Finding]:
                     fixes=(Fix("add_modifier", i, "AT"),),
                 )
             )
+    return found
+
+
+# -------------------------------------------------------------- modifier.em-25
+
+
+def _em_visit(
+    discipline: str, payer: str, procedure: dict[str, Any], *em_mods: str
+) -> dict[str, Any]:
+    """An office E/M (99213) beside a same-day procedure line, on 2026-03-04."""
+    return {
+        "date_of_service": "2026-03-04",
+        "payer": payer,
+        "provider": {"discipline": discipline},
+        "diagnoses": ["M99.03", "M99.04", "M54.50", "J06.9"],
+        "lines": [_line("99213", None, 1, *em_mods, diagnosis_pointers=[4]), procedure],
+    }
+
+
+#: the bundled commercial profiles (Medicare pays a chiropractor for no E/M at all)
+_COMMERCIAL = (
+    "commercial",
+    "aetna",
+    "anthem",
+    "bcbs-mn",
+    "bcbs-nc",
+    "ma-auto-pip",
+    "regence-wa",
+    "uhc-commercial",
+)
+_OMT = _line("98926", None, 1, regions=["lumbar", "sacral", "pelvic"], diagnosis_pointers=[1, 2])
+_CMT = _line(
+    "98940",
+    None,
+    1,
+    "AT",
+    regions=["lumbar", "sacral"],
+    techniques=["spinal_manipulation"],
+    diagnosis_pointers=[1, 2],
+)
+
+
+@rule(
+    "modifier.em-25",
+    triggers=("em",),
+    severity="error",
+    citation=(
+        "CMS Pub. 100-04, ch. 12, sec. 30.6.6 B (E/M on the day of a minor procedure: "
+        "significant, separately identifiable, with modifier 25); CMS NCCI Policy Manual, "
+        "ch. XI (OMT and CMT include a pre-manipulation assessment); payer manipulation "
+        "policies (three sources agree)"
+    ),
+    summary=(
+        "An E/M visit billed the same day as OMT, CMT, acupuncture or dry needling without 25."
+    ),
+    payers=("*",),
+    confidence="C-3",
+    examples=(
+        Example(
+            _em_visit("DO", "medicare", _OMT),
+            fails=True,
+            note="a physician's 99213 beside OMT 98926 without 25",
+        ),
+        Example(
+            _em_visit("DC", "commercial", _CMT),
+            fails=True,
+            note="a chiropractor's 99213 beside CMT 98940 without 25 (commercial payer)",
+            payers=_COMMERCIAL,
+        ),
+        Example(
+            _em_visit("DO", "medicare", _OMT, "25"),
+            fails=False,
+            note="the separately identifiable E/M carries 25",
+        ),
+        Example(
+            _em_visit("DC", "commercial", _CMT, "25"),
+            fails=False,
+            note="CMT with a separately identifiable E/M, 25 on the E/M",
+            payers=_COMMERCIAL,
+        ),
+        Example(
+            _em_visit("DC", "medicare", _CMT, "GY"),
+            fails=False,
+            note="Medicare: a chiropractor's E/M is not a benefit and is billed with GY; "
+            "25 bypasses nothing there",
+            payers=("medicare",),
+        ),
+    ),
+)
+def em_25_modifier(ctx: Context, r: Rule) -> Iterable[Finding]:
+    """An E/M visit billed the same day as a minor procedure needs modifier 25.
+
+    Sources (``[same_day_em]`` of ``data/modifiers.toml``; three sources agree):
+    CMS Pub. 100-04 ch. 12 sec. 30.6.6 B -- an E/M visit on the day of a
+    procedure with a 0- or 10-day global period is paid only when it is
+    significant and separately identifiable from the procedure's usual pre- and
+    post-service work, and is billed with modifier 25; the CMS NCCI Policy
+    Manual ch. XI -- osteopathic (98925-98929) and chiropractic (98940-98943)
+    manipulative treatment include a pre-manipulation assessment, and a separate
+    E/M takes 25; CPT and payer manipulation policies say the same (Highmark
+    Y-9, Premera's manipulation services policy). Acupuncture 97810-97814 and
+    dry needling 20560/20561 are minor procedures of the same kind.
+
+    - an E/M code (catalog family ``em``: 99202-99215, and 99201 until 2020) on a
+      visit that also bills one of those procedures, without 25 -> error, fix
+      ``add_modifier`` 25 on the E/M line. Whether the notes support a
+      separately identifiable E/M cannot be seen on a claim: the message says
+      to remove the E/M line when they do not.
+    - An E/M line carrying GY or GZ (billed as excluded or expected to deny) is
+      left alone: 25 bypasses nothing there.
+    - Medicare and a chiropractor: Medicare pays a chiropractor for no E/M at
+      all (Pub. 100-02 ch. 15 sec. 240.1.1); ``coverage.chiropractor`` reports
+      that (add GY), so this rule stays silent there (one problem, one finding).
+    """
+    procedures = ctx.catalog.em_25_procedures
+    if ctx.codes.isdisjoint(procedures):  # the usual visit: an E/M alone, or no E/M
+        return ()
+    em_mod = ctx.catalog.kind("em")
+    if not em_mod:
+        return ()
+    mod = min(em_mod)
+    excluded = ("GY", "GZ")
+    dc_not_covered = False
+    if ctx.session.provider.discipline == "DC":
+        other = REGISTRY.get("coverage.chiropractor")
+        dc_not_covered = other is not None and other.for_profile(ctx.profile)
+    found: list[Finding] = []
+    beside: str | None = None
+    for i in ctx.family_lines("em"):
+        mods = ctx.mods[i]
+        if mod in mods or dc_not_covered or not mods.isdisjoint(excluded):
+            continue
+        if beside is None:
+            beside = ", ".join(sorted(ctx.codes & procedures))
+        code = ctx.lines[i].code
+        found.append(
+            r.finding(
+                i,
+                f"{code} is an E/M visit billed the same day as {beside}, whose value "
+                f"includes a brief pre-procedure assessment: {ctx.profile.name} pays the E/M "
+                f"only as a significant, separately identifiable service, with modifier "
+                f"{mod}. Add {mod} to {code} if the notes show such a service; if they do "
+                f"not, remove the E/M line.",
+                fixes=(Fix("add_modifier", i, mod),),
+            )
+        )
     return found
 
 

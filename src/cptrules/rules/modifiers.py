@@ -46,6 +46,7 @@ __all__ = [
     "ThresholdYear",
     "assistant_modifier",
     "assistant_policy",
+    "assistant_units",
     "at_modifier",
     "distinct_modifier",
     "em_25_modifier",
@@ -443,6 +444,62 @@ def therapy_modifier(ctx: Context, r: Rule) -> Iterable[Finding]:
     return found
 
 
+def assistant_units(minutes: int, assistant: int, units: int, percent: int = 10) -> int:
+    """How many of a timed line's ``units`` CMS's de minimis standard gives the assistant.
+
+    The steps of CMS's billing examples for CQ/CO (Pub. 100-04 ch. 5 sec. 20.1):
+    each full 15 minutes the therapist furnished alone is a unit without CQ/CO,
+    each full 15 minutes the assistant furnished alone a unit with it; the units
+    left are billed on the minutes left over, with CQ/CO when the assistant's
+    share of those minutes is more than ``percent`` (10%). When two units are
+    left and each clinician's share passes the standard (each furnished 9-14 of
+    the leftover minutes), one goes to each (CY 2022 PFS final rule). Units
+    billed short of the full blocks are taken as the therapist's first.
+
+    >>> assistant_units(40, 3, 3)   # PT 37, PTA 3: the third unit is 7 + 3 minutes
+    1
+    >>> assistant_units(40, 1, 3)   # PTA 1 of the last unit's 10 minutes: not over 10%
+    0
+    >>> assistant_units(36, 23, 2)  # PTA 23, PT 13: 15 by the PTA, then 8 of 21
+    2
+    """
+    if units <= 0 or assistant <= 0:
+        return 0
+    assistant = min(assistant, minutes)
+    t_full, t_rest = divmod(minutes - assistant, 15)
+    a_full, a_rest = divmod(assistant, 15)
+    left = units - t_full - a_full
+    if left <= 0:
+        return max(0, units - t_full)
+    rest = t_rest + a_rest
+    if a_rest * 100 <= rest * percent:
+        return a_full
+    if left >= 2 and t_rest * 100 > rest * percent:
+        return a_full + left - 1
+    return a_full + left
+
+
+def _assistant_share(ctx: Context, i: int, assist: int, pct: int) -> tuple[int, int]:
+    """(units the assistant's minutes put CQ/CO on, units of the line) for line ``i``.
+
+    Timed codes are tested per 15-minute unit (:func:`assistant_units`) of the
+    units the minutes support; an untimed service, or a line without units, as a whole: (1, 1) when
+    the assistant furnished more than ``pct`` percent of its minutes, else (0, 1).
+    """
+    line = ctx.lines[i]
+    minutes = line.minutes or 0
+    # the units the minutes support (a billing slip is the unit rules' finding, not
+    # a reason for CQ/CO); a code split over lines: each line's own billed units
+    units = ctx.billed[i]
+    expected = ctx.expected[i]
+    if expected is not None and len(ctx.by_code[line.code]) == 1:
+        units = expected
+    info = ctx.infos[i]
+    if info is not None and info.timed and units:
+        return assistant_units(minutes, assist, units, pct), units
+    return (1 if minutes > 0 and assist * 100 > minutes * pct else 0), 1
+
+
 def _removals(r: Rule, i: int, mods: AbstractSet[str], say: str) -> list[Finding]:
     """One finding per modifier of ``mods`` (sorted) on line ``i``, each fixed by removing it.
 
@@ -490,9 +547,52 @@ def _removals(r: Rule, i: int, mods: AbstractSet[str], say: str) -> list[Finding
             note="an OTA's minutes billed with the PTA modifier CQ",
         ),
         Example(
-            _pt_session([_line("97110", 30, 2, "GP", assistant_minutes=3)]),
+            _pt_session([_line("97110", 40, 3, "GP", assistant_minutes=3)]),
+            fails=True,
+            note="PT 37 and PTA 3 minutes: the third unit is 7 + 3 minutes, 30% the PTA's "
+            "(3 of 40 in all is not the test: CMS tests each unit)",
+        ),
+        Example(
+            _pt_session(
+                [
+                    _line("97110", 36, 2, "GP", assistant_minutes=23),
+                    _manual(30, 2, "GP"),
+                ]
+            ),
+            fails=True,
+            note="CMS billing example: PTA 23 and PT 13 minutes of 97110, PT 30 of 97140; "
+            "both 97110 units need CQ",
+        ),
+        Example(
+            _pt_session(
+                [
+                    _line("97110", 36, 2, "GP", "CQ", assistant_minutes=23),
+                    _manual(30, 2, "GP"),
+                ]
+            ),
             fails=False,
-            note="exactly 10% is not more than 10%",
+            note="the same CMS example billed as CMS bills it: 97110 x2 with CQ, 97140 x2",
+        ),
+        Example(
+            _pt_session([_line("97110", 15, 1, "GP", "CQ", assistant_minutes=10)]),
+            fails=False,
+            note="PTA 10 and PT 5 minutes make one unit: the PTA's 10 are over 10%, CQ",
+        ),
+        Example(
+            _pt_session(
+                [
+                    _line("97110", 30, 2, "GP"),
+                    _line("97110", 15, 1, "GP", "CQ", assistant_minutes=15),
+                ]
+            ),
+            fails=False,
+            note="a therapist line and an assistant line of one code, as CMS's examples split "
+            "them (units.single-line accepts the pair)",
+        ),
+        Example(
+            _pt_session([_line("97110", 40, 3, "GP", assistant_minutes=1)]),
+            fails=False,
+            note="PTA 1 of the third unit's 10 minutes: exactly 10% is not more than 10%",
         ),
         Example(
             _pt_session([_line("97110", 30, 2, "GP", "CQ", assistant_minutes=20)]),
@@ -509,11 +609,21 @@ def assistant_modifier(ctx: Context, r: Rule) -> Iterable[Finding]:
     85%; CQ goes with GP and CO with GO. Three or more sources agree. The share
     and the dates are data (``medicare_thresholds.toml``).
 
-    CMS measures the 10% per timed unit or per untimed service; a session
-    records assistant minutes per line, so cptrules applies the test per line:
-    ``assistant_minutes * 100 > minutes * 10`` (integers: exactly 10% is not
-    over). The assistant modifier follows the line's discipline
-    (:func:`plan_discipline`): CQ for PT, CO for OT.
+    CMS measures the 10% per 15-minute unit of a timed code and per untimed
+    service (CMS, "Billing Examples Using CQ/CO Modifiers for Services
+    Furnished In Whole or In Part by PTAs and OTAs"; Pub. 100-04 ch. 5 sec.
+    20.1): full 15-minute blocks each clinician furnished alone are that
+    clinician's units; the units left are tested on the leftover minutes
+    (:func:`assistant_units`; integers: exactly 10% is not over). So PT 37 and
+    PTA 3 minutes of 97110 (3 units) put CQ on the third unit (3 of its 10
+    minutes), though 3 of 40 minutes is under 10%. A line some of whose units
+    are the assistant's needs the modifier; CMS bills such a code on two lines,
+    the therapist's without CQ/CO and the assistant's with it, and
+    ``units.single-line`` accepts that pair. No fix splits a line: the fix adds
+    CQ/CO to the line (the message names the split as the alternative), which
+    no other rule's fix undoes. An untimed service, or a line whose units are
+    unknown, is tested as a whole. The assistant modifier follows the line's
+    discipline (:func:`plan_discipline`): CQ for PT, CO for OT.
 
     - over 10% and the right modifier missing -> error, fix ``add_modifier``;
     - CQ/CO on a line with no assistant minutes (absent or 0), or on a code that
@@ -554,7 +664,7 @@ def assistant_modifier(ctx: Context, r: Rule) -> Iterable[Finding]:
             and clash is not None
             and clash.isdisjoint(mods)
             and line.minutes
-            and assist * 100 > line.minutes * pct
+            and _assistant_share(ctx, i, assist, pct)[0] > 0
         ):
             continue
         have = mods & k.assistant
@@ -571,7 +681,8 @@ def assistant_modifier(ctx: Context, r: Rule) -> Iterable[Finding]:
             )
             continue
         minutes = line.minutes or 0
-        over = minutes > 0 and assist * 100 > minutes * pct
+        share, units = _assistant_share(ctx, i, assist, pct) if assist else (0, 1)
+        over = share > 0
         discipline = plan_discipline(ctx, i)
         need = k.assistant_of.get(discipline) if discipline else None
         if not assist:
@@ -677,11 +788,18 @@ def assistant_modifier(ctx: Context, r: Rule) -> Iterable[Finding]:
                 else ""
             )
             name = _ASSISTANT_NAME[need]
+            part = (
+                f" Tested per 15-minute unit, {share} of the {units} units are the "
+                f"assistant's: bill them on a second {code} line with {need} and the other "
+                f"{units - share} on this line without it, or add {need} to this line."
+                if share < units
+                else ""
+            )
             found.append(
                 r.finding(
                     i,
                     f"{name[0].upper()}{name[1:]} furnished {assist} of {code}'s {minutes} "
-                    f"minutes, more than {pct}%: add {need}.{pay}",
+                    f"minutes, more than {pct}% of a billed unit: add {need}.{part}{pay}",
                     fixes=(Fix("add_modifier", i, need),),
                 )
             )
@@ -690,7 +808,8 @@ def assistant_modifier(ctx: Context, r: Rule) -> Iterable[Finding]:
                 r.finding(
                     i,
                     f"The assistant furnished {assist} of {code}'s {minutes} minutes, not more "
-                    f"than {pct}%: {need} is not needed and cuts the payment; remove {need}.",
+                    f"than {pct}% of any billed unit: {need} is not needed and cuts the payment; "
+                    f"remove {need}.",
                     severity="warning",
                     fixes=(Fix("remove_modifier", i, need),),
                 )

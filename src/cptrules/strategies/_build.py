@@ -36,6 +36,7 @@ import hypothesis.strategies as st
 
 from ..models import Documentation, PlanOfCare, Provider, ServiceLine, Session, TherapyYtd
 from ..payers import PayerProfile, ProfileSet
+from ..rules.modifiers import assistant_units
 from ..units import timed_expectations
 from . import _data as D
 
@@ -490,7 +491,10 @@ def build_clean(
             ):
                 kind = draw(st.integers(0, 3))
                 if kind == 1:
+                    # within the de minimis of every billed unit: no CQ/CO
                     assistant = draw(st.integers(0, line_minutes // 10))
+                    while assistant and assistant_units(line_minutes, assistant, units[c]):
+                        assistant -= 1
                 elif kind == 2:
                     assistant = draw(st.integers(max(1, line_minutes // 2), line_minutes))
                     mods.append(D.ASSISTANT_MODIFIER[discipline])

@@ -331,6 +331,10 @@ def build_clean(
         cmt_regions = tuple(r for r in spinal if r in picked)
         codes.append(D.cmt_code_for(len(cmt_regions)))
         keep = frozenset(c for c in keep if c not in D.CMT_CODES) | {codes[0]}
+        if draw(st.integers(0, 3)) == 0:
+            # a separately identifiable E/M visit beside the manipulation (25; GY
+            # where the payer pays a chiropractor for no E/M: Medicare)
+            codes.append(draw(st.sampled_from(D.family_codes("em", day)), label="E/M code"))
     pool_timed = [c for c in D.THERAPY_TIMED if _paid(prof, c)]
     pool_untimed = [c for c in D.THERAPY_UNTIMED if _paid(prof, c)]
     if discipline == "SLP":
@@ -362,6 +366,17 @@ def build_clean(
         codes.extend(timed)
         if draw(st.integers(0, 3)) == 0:
             codes.append(draw(st.sampled_from(pool_untimed)))
+        # now and then a sometimes-therapy service: strapping, wound care, RTM
+        for family, who in D.EXTRA_FAMILIES.items():
+            if discipline not in who or draw(st.integers(0, 5)) != 0:
+                continue
+            pool = [c for c in D.family_codes(family, day) if _paid(prof, c)]
+            if pool:
+                extra = draw(st.sampled_from(pool), label=f"{family} code")
+                codes.append(extra)
+                addon = D.addon_of(extra, day)
+                if addon is not None and draw(st.booleans()):
+                    codes.append(addon)
         if discipline in D.EVALUATIONS and draw(st.integers(0, 5)) == 0:
             evaluation = draw(
                 st.sampled_from(D.EVALUATIONS[discipline] + D.REEVALUATIONS[discipline])
@@ -480,7 +495,8 @@ def build_clean(
         mods: list[str] = []
         line_minutes = minutes.get(c)
         assistant: int | None = None
-        if info.therapy == "always" and discipline in D.THERAPY_MODIFIER:
+        if info.therapy != "never" and discipline in D.THERAPY_MODIFIER:
+            # always therapy, and sometimes-therapy codes a therapist furnishes
             if therapy_mods or commercial_gp:
                 mods.append(D.THERAPY_MODIFIER[discipline])
             if (
@@ -500,6 +516,8 @@ def build_clean(
                     mods.append(D.ASSISTANT_MODIFIER[discipline])
             if needs_kx:
                 mods.append("KX")
+        if info.family == "em":
+            mods.append("GY" if chiro_only else "25")
         if c in D.CMT_CODES and at_rule:
             mods.append("AT")
         if c in bypass and prof.ncci:

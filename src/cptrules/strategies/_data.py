@@ -110,6 +110,35 @@ REGION_SENSITIVE = frozenset(("97140", "97124", "97112"))
 CMT_CODES = ("98940", "98941", "98942")
 
 
+#: Families of "sometimes therapy" services a therapy clinic adds to a visit now
+#: and then (CMS annual therapy code list): strapping and multi-layer compression
+#: (PT/OT), active wound care (PT), remote therapeutic monitoring (PT/OT). Their
+#: codes come from the catalog's families; add-ons ride with their primary.
+EXTRA_FAMILIES: dict[str, tuple[str, ...]] = {
+    "strapping": ("PT", "OT"),
+    "wound_care": ("PT",),
+    "rtm": ("PT", "OT"),
+}
+
+
+def family_codes(family: str, day: dt.date) -> tuple[str, ...]:
+    """The catalog's primary (non add-on) codes of ``family`` valid on ``day``."""
+    codes = cat().codes
+    return tuple(
+        c
+        for c in cat().families.get(family, ())
+        if not codes[c].addon_to and codes[c].valid_on(day)
+    )
+
+
+def addon_of(code: str, day: dt.date) -> str | None:
+    """The add-on code billed beside ``code`` (97598 beside 97597), valid on ``day``."""
+    for c, info in cat().codes.items():
+        if code in info.addon_to and info.valid_on(day) and not info.timed:
+            return c
+    return None
+
+
 #: Payer profile ids the strategies know: the bundled ones.
 def payer_ids() -> tuple[str, ...]:
     """Every bundled payer profile id, sorted."""

@@ -788,13 +788,14 @@ def assistant_modifier(ctx: Context, r: Rule) -> Iterable[Finding]:
                 else ""
             )
             name = _ASSISTANT_NAME[need]
-            part = (
-                f" Tested per 15-minute unit, {share} of the {units} units are the "
-                f"assistant's: bill them on a second {code} line with {need} and the other "
-                f"{units - share} on this line without it, or add {need} to this line."
-                if share < units
-                else ""
-            )
+            part = ""
+            if share < units:
+                are, them = ("is", "it") if share == 1 else ("are", "them")
+                part = (
+                    f" Tested per 15-minute unit, {share} of the {units} units {are} the "
+                    f"assistant's: bill {them} on a second {code} line with {need} and the "
+                    f"other {units - share} on this line without it, or add {need} to this line."
+                )
             found.append(
                 r.finding(
                     i,

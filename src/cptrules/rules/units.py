@@ -138,10 +138,10 @@ def _timed_findings(
         mue_note = ""
         if cap is not None and expected > cap:
             # Over the MUE every unit of the day denies (MAI 2/3): the clinic bills the
-            # MUE and the chart's further units go unbilled. Billing the chart's count is
-            # ncci.mue's finding, not this rule's: both counts pass here.
-            if billed[code] in (expected, cap):
-                continue
+            # MUE and the chart's further units go unbilled. Billing past the MUE but within
+            # the chart is ncci.mue's finding, not this rule's: those counts pass here.
+            if cap <= billed[code] <= expected:
+                continue  # the MUE, or past it within the chart: ncci.mue's finding
             mue_note = (
                 f" (the chart gives {expected}, but {code}'s medically unlikely edit allows "
                 f"{cap} a day and over it every unit denies)"
@@ -290,8 +290,8 @@ def total_time(ctx: Context, r: Rule) -> list[Finding]:
     are date-of-service edits: past the value every unit of the code that day
     denies, so the chart's further units go unbilled). Where the loaded MUE of
     a code is below its allocation, billing the MUE is not under-billing and
-    the fix of an over-billed code is the MUE; billing the chart's count is left
-    to ``ncci.mue``. The fixes of the two rules agree, so ``Report.settle()``
+    the fix of an over-billed code is the MUE; billing past the MUE but within
+    the chart is left to ``ncci.mue``. The fixes of the two rules agree, so ``Report.settle()``
     ends on the MUE (97110 for 105 minutes: chart 7, MUE 6 -> bill 6).
     """
     return _timed(ctx, r, "the CMS total-time method")

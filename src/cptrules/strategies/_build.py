@@ -372,11 +372,7 @@ def build_clean(
                 continue
             pool = [c for c in D.family_codes(family, day) if _paid(prof, c)]
             if pool:
-                extra = draw(st.sampled_from(pool), label=f"{family} code")
-                codes.append(extra)
-                addon = D.addon_of(extra, day)
-                if addon is not None and draw(st.booleans()):
-                    codes.append(addon)
+                codes.append(draw(st.sampled_from(pool), label=f"{family} code"))
         if discipline in D.EVALUATIONS and draw(st.integers(0, 5)) == 0:
             evaluation = draw(
                 st.sampled_from(D.EVALUATIONS[discipline] + D.REEVALUATIONS[discipline])

@@ -113,7 +113,8 @@ CMT_CODES = ("98940", "98941", "98942")
 #: Families of "sometimes therapy" services a therapy clinic adds to a visit now
 #: and then (CMS annual therapy code list): strapping and multi-layer compression
 #: (PT/OT), active wound care (PT), remote therapeutic monitoring (PT/OT). Their
-#: codes come from the catalog's families; add-ons ride with their primary.
+#: codes come from the catalog's families (primary codes only: an add-on's units
+#: are not the engine's to compute).
 EXTRA_FAMILIES: dict[str, tuple[str, ...]] = {
     "strapping": ("PT", "OT"),
     "wound_care": ("PT",),
@@ -129,14 +130,6 @@ def family_codes(family: str, day: dt.date) -> tuple[str, ...]:
         for c in cat().families.get(family, ())
         if not codes[c].addon_to and codes[c].valid_on(day)
     )
-
-
-def addon_of(code: str, day: dt.date) -> str | None:
-    """The add-on code billed beside ``code`` (97598 beside 97597), valid on ``day``."""
-    for c, info in cat().codes.items():
-        if code in info.addon_to and info.valid_on(day) and not info.timed:
-            return c
-    return None
 
 
 #: Payer profile ids the strategies know: the bundled ones.

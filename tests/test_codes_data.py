@@ -30,12 +30,12 @@ def _span(first: int, last: int) -> list[str]:
 #: what a PT, OT, SLP, chiropractic, massage or acupuncture clinic bills
 CLINIC_CODES = [
     "92507", "92508", "92520", "92521", "92522", "92523", "92524", "92526", "92597",
-    "92605", "92606", "92607", "92608", "92609", "92610", "92611", "92612", "92616", "92618",
+    "92605", "92606", "92607", "92608", "92609", *_span(92610, 92618),
     "97129", "97130", "97150", *_span(97169, 97172), "97533", "97535", "97537", "97542",
     "97545", "97546", *_span(97550, 97552), "97750", "97755", "97760", "97761", "97763",
     "29200", "29240", "29260", "29280", "29520", "29530", "29540", "29550", "29580", "29581",
     "29584", "95992", "97597", "97598", "97602", *_span(97605, 97608), "97610",
-    *_span(98975, 98978), "98980", "98981", "G0283", "98943", *_span(98925, 98929),
+    *_span(98975, 98981), "98984", "98985", "G0283", "98943", *_span(98925, 98929),
     "97810", "97811", "97813", "97814", "20560", "20561", *_span(99202, 99205),
     *_span(99211, 99215), "97139", "97799", *_span(98940, 98942),
 ]  # fmt: skip
@@ -100,6 +100,18 @@ def test_codes_are_valid_for_their_years() -> None:
     assert codes["97550"].valid_on(dt.date(2024, 1, 1))
     assert not codes["98978"].valid_on(dt.date(2022, 6, 1))
     assert codes["98977"].valid_on(dt.date(2022, 1, 1))
+    for new_in_2026 in ("98979", "98984", "98985"):  # CMS CR 14250
+        assert not codes[new_in_2026].valid_on(dt.date(2025, 12, 31))
+        assert codes[new_in_2026].valid_on(dt.date(2026, 1, 1))
+
+
+def test_endoscopic_swallowing_codes_as_the_therapy_code_list_has_them() -> None:
+    codes = catalog().codes
+    for code in ("92612", "92614", "92616"):  # sometimes therapy
+        assert codes[code].therapy == "sometimes", code
+    for code in ("92613", "92615", "92617"):  # the physician's interpretation only
+        assert codes[code].therapy == "never", code
+        assert "SLP" not in codes[code].disciplines, code
 
 
 def _mue() -> dict[str, tuple[int, int]]:

@@ -23,6 +23,8 @@ import cptrules
 from cptrules import report as report_mod
 from cptrules import strategies
 from cptrules._memo import Memo
+from cptrules.ncci import bundled_tables
+from cptrules.ncci.tables import MemoryTables
 from cptrules.report import Finding, Fix, LineUnits, Report, encode_report
 from cptrules.strategies import _data
 from cptrules.strategies._build import env_of
@@ -253,7 +255,9 @@ def test_a_fix_load_session_would_reject_is_left_out_and_said() -> None:
         "provider": {"discipline": "PT"},
         "lines": [{"code": "97110", "minutes": 1440, "units": 1, "modifiers": ["GP"]}] * 11,
     }
-    settled = cptrules.check(visit).settle()
+    # without an MUE loaded (with one, the fix is the MUE of 97110: a valid 6 units)
+    no_mue = cptrules.Engine(tables=MemoryTables("no-mue", bundled_tables().edits()))
+    settled = no_mue.check(visit).settle()
     assert cptrules.load_session(cptrules.dump_session(settled.session)) == settled.session
     assert max(x.units or 0 for x in settled.session.lines) <= 999
     assert Fix("set_units", 0, 1056) in settled.skipped

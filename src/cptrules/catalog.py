@@ -164,6 +164,10 @@ class Catalog:
     data_start: dt.date
     #: the five spinal regions used to count CMT regions
     spinal_regions: frozenset[str]
+    #: procedures an E/M billed the same day needs modifier 25 beside
+    #: (``[same_day_em]`` of ``modifiers.toml``), and the source that says so
+    em_25_procedures: frozenset[str] = frozenset()
+    em_25_source: str = ""
     #: codes fixed to one discipline (the evaluations), worked out from ``codes``
     discipline_codes: frozenset[str] = attrs.field(init=False, eq=False, repr=False)
     #: once-per-day group -> its codes, in catalog order, worked out from ``codes``
@@ -320,6 +324,12 @@ def catalog() -> Catalog:
         )
         for m, v in mods_raw["modifiers"].items()
     }
+    same_day_em = mods_raw.get("same_day_em", {})
+    em_25 = frozenset(str(c) for c in same_day_em.get("procedures", ()))
+    if not em_25 <= codes.keys():
+        raise DataError(
+            "same_day_em: a procedure the catalog does not know", source="modifiers.toml"
+        )
     regions = {r: bool(v["spinal"]) for r, v in vocab["regions"].items()}
     techniques = {t: str(f) for t, f in vocab["techniques"].items()}
     for technique, family in techniques.items():
@@ -335,5 +345,7 @@ def catalog() -> Catalog:
             families={f: tuple(c) for f, c in families.items()},
             data_start=codes_raw["data_start"],
             spinal_regions=frozenset(r for r, spinal in regions.items() if spinal),
+            em_25_procedures=em_25,
+            em_25_source=str(same_day_em.get("source", "")),
         ),
     )

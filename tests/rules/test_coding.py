@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 import cptrules
 import cptrules.ncci
 from cptrules.catalog import catalog
+from cptrules.ncci.tables import MemoryTables
 from cptrules.report import Finding, Fix
 from cptrules.rules import REGISTRY
 
@@ -326,12 +327,30 @@ def test_without_cmt_nothing_is_compared_with_it() -> None:
     assert found(s, "code.same-region") == []
 
 
-def test_97124_and_97140_on_one_region_is_a_warning_citing_the_ncci_pair() -> None:
+@pytest.mark.parametrize("payer", PAYERS)
+def test_97124_and_97140_where_the_edit_table_pairs_them_is_ncci_only(payer: str) -> None:
+    """One fact, one finding: the CMS indicator-0 pair 97140/97124 is ncci.ptp's."""
+    s = visit(
+        manual(["joint_mobilization"], regions=["lumbar", "upper_extremity"]),
+        line("97124", minutes=10, units=1, regions=["upper_extremity"]),
+        payer=payer,
+    )
+    report = ENGINE.check(s)
+    assert [f for f in report.findings if f.rule == "code.same-region"] == []
+    ptp = [f for f in report.findings if f.rule == "ncci.ptp" and f.line == 1]
+    assert len(ptp) == 1
+    assert ptp[0].severity == "error"
+
+
+def test_97124_and_97140_on_one_region_without_the_pair_is_a_warning_citing_it() -> None:
     s = visit(
         manual(["joint_mobilization"], regions=["lumbar", "upper_extremity"]),
         line("97124", minutes=10, units=1, regions=["upper_extremity"]),
     )
-    (f,) = found(s, "code.same-region")
+    bundled = cptrules.ncci.bundled_tables()
+    others = [e for e in bundled.edits() if {e.column1, e.column2} != {"97124", "97140"}]
+    engine = cptrules.Engine(tables=MemoryTables("without-97140-97124", others))
+    (f,) = [x for x in engine.check(s).findings if x.rule == "code.same-region"]
     assert (f.severity, f.line, f.fixes) == ("warning", 1, ())
     assert "97140/97124, modifier indicator 0" in f.citation
     assert "upper_extremity" in f.message

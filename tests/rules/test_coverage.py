@@ -381,3 +381,33 @@ def test_cmt_without_any_diagnosis() -> None:
     del s["lines"][0]["diagnosis_pointers"]
     (f,) = found(s, "coverage.subluxation")
     assert "no diagnosis" in f.message
+
+
+# --- a chiropractor's E/M visit -------------------------------------------------------
+
+
+def _em(*mods: str) -> dict[str, Any]:
+    return {"code": "99213", "units": 1, "modifiers": list(mods), "diagnosis_pointers": [1]}
+
+
+def test_medicare_pays_a_chiropractor_for_no_em_visit() -> None:
+    """Pub. 100-02 ch. 15 sec. 240.1.1: GY, one finding (modifier.em-25 stays silent)."""
+    report = ENGINE.check(dc(_em()))
+    assert [(f.rule, f.line) for f in report.findings if f.severity == "error"] == [
+        ("coverage.chiropractor", 1)
+    ]
+    (f,) = found(dc(_em()), "coverage.chiropractor")
+    assert "99213 (an E/M visit)" in f.message
+    settled = ENGINE.check(report.fixed())
+    assert settled.ok
+    assert "GY" in settled.fixed().lines[1].modifiers
+
+
+@pytest.mark.parametrize("payer", ["commercial", "aetna", "uhc-commercial"])
+def test_a_commercial_payer_wants_25_on_a_chiropractors_em_beside_cmt(payer: str) -> None:
+    assert found(dc(_em(), payer=payer), "coverage.chiropractor") == []
+    (f,) = found(dc(_em(), payer=payer), "modifier.em-25")
+    assert f.line == 1
+    assert [(x.action, x.value) for x in f.fixes] == [("add_modifier", "25")]
+    assert "Medicare" not in f.message
+    assert found(dc(_em("25"), payer=payer), "modifier.em-25") == []

@@ -17,7 +17,7 @@ from cptrules.catalog import CodeInfo, catalog
 from cptrules.ncci import bundled_tables
 from cptrules.report import Finding
 from cptrules.rules import REGISTRY
-from cptrules.rules.modifiers import assistant_policy, kx_thresholds
+from cptrules.rules.modifiers import assistant_policy, assistant_units, kx_thresholds
 
 ENGINE = cptrules.Engine(tables=bundled_tables())
 POC = {"start": "2026-02-01", "end": "2026-04-30", "signed": "2026-02-10"}
@@ -215,20 +215,25 @@ def test_sometimes_therapy_checked_only_with_a_therapy_modifier() -> None:
 
 
 @pytest.mark.parametrize(
-    ("minutes", "assistant", "over"),
+    ("minutes", "assistant", "units", "over"),
     [
-        (30, 3, False),  # exactly 10%
-        (30, 4, True),
-        (100, 10, False),  # exactly 10%
-        (100, 11, True),
-        (1000, 100, False),  # exactly 10%
-        (1000, 101, True),  # 10.1%
-        (30, 0, False),
-        (30, 30, True),
+        (40, 1, 3, False),  # the third unit: PT 9 + PTA 1 minutes, exactly 10%
+        (40, 2, 3, True),  # PT 8 + PTA 2: 20% of the third unit
+        (30, 3, 2, True),  # 3 of 30 minutes is 10%, but the second unit is 12 + 3
+        (30, 1, 2, False),
+        (15, 2, 1, True),
+        (20, 2, 1, False),  # the one unit is the PT's own full 15 minutes
+        (100, 11, 7, True),  # two units left: PT 14 and PTA 11 minutes, one each
+        (1000, 101, 67, True),
+        (30, 0, 2, False),
+        (30, 30, 2, True),
     ],
 )
-def test_assistant_ten_percent_boundary(minutes: int, assistant: int, over: bool) -> None:
-    s = visit(line("97110", minutes, 1, "GP", assistant_minutes=assistant))
+def test_assistant_ten_percent_of_each_unit(
+    minutes: int, assistant: int, units: int, over: bool
+) -> None:
+    """CMS tests the 10% per 15-minute unit, not over the line's minutes."""
+    s = visit(line("97110", minutes, units, "GP", assistant_minutes=assistant))
     got = found(s, "modifier.assistant")
     if over:
         (f,) = got
@@ -238,6 +243,41 @@ def test_assistant_ten_percent_boundary(minutes: int, assistant: int, over: bool
         assert cleared(s, "modifier.assistant")
     else:
         assert not got
+
+
+@pytest.mark.parametrize(
+    ("minutes", "assistant", "units", "expected"),
+    [
+        (40, 3, 3, 1),  # PT 37, PTA 3
+        (40, 33, 3, 3),  # PTA 33, PT 7: two full units and 3 of the last 10 minutes
+        (36, 23, 2, 2),  # CMS example: PTA 23, PT 13
+        (45, 15, 3, 1),  # PT 30, PTA 15: one full unit each side
+        (15, 10, 1, 1),  # PTA 10, PT 5
+        (50, 25, 3, 2),  # PT 25, PTA 25: a full unit each, then 10 + 10 for the third
+        (25, 12, 2, 1),  # two units left, PT 13 and PTA 12 minutes: one each
+        (30, 0, 2, 0),
+    ],
+)
+def test_assistant_units_follow_cms_steps(
+    minutes: int, assistant: int, units: int, expected: int
+) -> None:
+    assert assistant_units(minutes, assistant, units) == expected
+
+
+def test_a_mixed_line_names_the_split() -> None:
+    s = visit(line("97110", 40, 3, "GP", assistant_minutes=3))
+    (f,) = found(s, "modifier.assistant")
+    assert "1 of the 3 units" in f.message
+    assert "second 97110 line with CQ" in f.message
+
+
+def test_the_therapist_and_assistant_lines_of_one_code_pass_both_rules() -> None:
+    s = visit(
+        line("97110", 30, 2, "GP"),
+        line("97110", 15, 1, "GP", "CQ", assistant_minutes=15),
+    )
+    report = ENGINE.check(s)
+    assert [f.rule for f in report.findings if f.severity != "info"] == []
 
 
 def test_ota_needs_co() -> None:
@@ -264,7 +304,7 @@ def test_assistant_modifier_without_assistant_minutes(
 
 
 def test_assistant_modifier_at_ten_percent_or_less_is_a_warning() -> None:
-    s = visit(line("97110", 30, 2, "GP", "CQ", assistant_minutes=3))
+    s = visit(line("97110", 30, 2, "GP", "CQ", assistant_minutes=1))
     (f,) = found(s, "modifier.assistant")
     assert f.severity == "warning"
     assert fixes(f) == [("remove_modifier", 0, "CQ")]
@@ -338,19 +378,31 @@ def test_assistant_rule_is_medicare_only() -> None:
 
 @settings(max_examples=150, deadline=None)
 @given(
-    minutes=st.integers(1, 1440),
+    minutes=st.integers(8, 1440),
     share=st.floats(0, 1),
     cq=st.booleans(),
 )
 def test_assistant_property(minutes: int, share: float, cq: bool) -> None:
-    """CQ is asked for exactly when assistant*10 > minutes; fixes always clear the rule."""
+    """CQ is asked for exactly when some billed unit is the assistant's; fixes clear the rule."""
     assistant = min(minutes, int(minutes * share))
+    units = cptrules.units.total_time({"97110": minutes})["97110"]
     mods = ("GP", "CQ") if cq else ("GP",)
-    s = visit(line("97110", minutes, 1, *mods, assistant_minutes=assistant))
+    s = visit(line("97110", minutes, units, *mods, assistant_minutes=assistant))
     got = found(s, "modifier.assistant")
-    over = assistant * 10 > minutes
-    assert bool(got) == (over != cq)
+    assert bool(got) == ((assistant_units(minutes, assistant, units) > 0) != cq)
     assert cleared(s, "modifier.assistant")
+
+
+@settings(max_examples=300, deadline=None)
+@given(minutes=st.integers(8, 600), a=st.integers(0, 600), b=st.integers(0, 600))
+def test_assistant_units_invariants(minutes: int, a: int, b: int) -> None:
+    """Within the units; none without assistant minutes, all when the assistant did all;
+    more assistant minutes of the same service never fewer assistant units."""
+    units = cptrules.units.total_time({"97110": minutes})["97110"]
+    lo, hi = sorted((min(a, minutes), min(b, minutes)))
+    assert 0 <= assistant_units(minutes, lo, units) <= assistant_units(minutes, hi, units) <= units
+    assert assistant_units(minutes, 0, units) == 0
+    assert assistant_units(minutes, minutes, units) == units
 
 
 # ---------------------------------------------------------------------- modifier.kx

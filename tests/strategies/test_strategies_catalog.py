@@ -9,7 +9,13 @@ import cptrules
 from cptrules import strategies
 from cptrules.strategies._faults import FAULTS
 
-NEW_RULES = ("code.unknown", "code.add-on", "coverage.provider", "coverage.subluxation")
+NEW_RULES = (
+    "code.unknown",
+    "code.add-on",
+    "coverage.provider",
+    "coverage.subluxation",
+    "modifier.em-25",
+)
 
 
 def test_every_new_rule_has_a_fault() -> None:

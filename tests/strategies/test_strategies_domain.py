@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 import cptrules
 from cptrules import strategies
+from cptrules.catalog import catalog
 from cptrules.report import apply_fixes
 from cptrules.strategies import _data
 from cptrules.strategies._build import env_of
@@ -93,6 +94,15 @@ def _has(session: cptrules.Session, code: str, modifier: str | None = None) -> b
     )
 
 
+def _family(session: cptrules.Session, family: str, *modifiers: str) -> bool:
+    """A line of the catalog family carrying one of ``modifiers``."""
+    codes = catalog().families[family]
+    return any(
+        line.code in codes and not set(modifiers).isdisjoint(line.modifiers)
+        for line in session.lines
+    )
+
+
 REACHABLE = [
     ("medicare", "KX on therapy past the threshold", lambda s: _has(s, "97110", "KX")),
     ("medicare", "CQ for a PTA's share", lambda s: any("CQ" in ln.modifiers for ln in s.lines)),
@@ -105,6 +115,11 @@ REACHABLE = [
     ("commercial", "97014 for a commercial payer", lambda s: _has(s, "97014")),
     ("uhc-commercial", "clock times", lambda s: any(ln.start for ln in s.lines)),
     ("anthem", "four timed units, the cap", lambda s: sum(ln.units or 0 for ln in s.lines) >= 4),
+    ("medicare", "strapping with GP/GO", lambda s: _family(s, "strapping", "GP", "GO")),
+    ("medicare", "wound care with GP", lambda s: _family(s, "wound_care", "GP")),
+    ("medicare", "remote therapeutic monitoring", lambda s: _family(s, "rtm", "GP", "GO")),
+    ("commercial", "an E/M with 25 beside CMT", lambda s: _family(s, "em", "25")),
+    ("medicare", "a chiropractor's E/M with GY", lambda s: _family(s, "em", "GY")),
 ]
 
 

@@ -70,6 +70,10 @@ CMT_SECONDARY: Mapping[str, str] = {
     "97124": "two sources agree",
 }
 
+#: massage and manual therapy: one region treated twice (``code.same-region``), unless
+#: the payer's edit table pairs the two codes (then it is ``ncci.ptp``'s finding)
+_MASSAGE_MANUAL = frozenset(("97124", "97140"))
+
 _MUSCLE_BREAK = 3  # 20560: 1-2 muscles; 20561: 3 or more (CPT 2020 code descriptors)
 _DRY_NEEDLING = ("20560", "20561")
 
@@ -279,10 +283,13 @@ def same_region(ctx: Context, r: Rule) -> Iterator[Finding]:
     only where both lines document them (doc.manual-therapy flags a 97140
     without a region).
 
-    97124 and 97140 on one region the same day: a warning on the 97124 line.
-    The CMS table pairs 97140 (column 1) with 97124 at indicator 0, so the
-    payer denies 97124 beside 97140 whatever the region (``ncci.ptp`` reports
-    that); on one region it is also one service billed twice.
+    97124 and 97140 on one region the same day: a warning on the 97124 line,
+    only where the payer's edit tables hold no pair of the two codes in force
+    (a profile that applies no NCCI edits, a date or an imported table without
+    the pair). The CMS table pairs 97140 (column 1) with 97124 at indicator 0
+    (quarter beginning 2024-07-01), so wherever that edit is loaded the payer
+    denies 97124 beside 97140 whatever the region and ``ncci.ptp`` reports it:
+    one fact, one finding.
 
     No automatic fix: a region cannot be moved, and whether to drop the line
     or correct its documented region is the clinician's call.
@@ -311,6 +318,11 @@ def same_region(ctx: Context, r: Rule) -> Iterator[Finding]:
     manual = ctx.by_code.get("97140", ())
     if not massage or not manual:
         return
+    tables = ctx.tables
+    if tables is not None:
+        for e in tables.ptp(_MASSAGE_MANUAL, ctx.dos):
+            if {e.column1, e.column2} == _MASSAGE_MANUAL:
+                return  # the payer's edit table pairs them: ncci.ptp reports it, once
     manual_regions = frozenset(reg for m in manual for reg in ctx.lines[m].regions)
     for j in massage:
         both = frozenset(ctx.lines[j].regions) & manual_regions

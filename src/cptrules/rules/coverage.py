@@ -96,10 +96,16 @@ def chiropractor(ctx: Context, r: Rule) -> Iterator[Finding]:
     """
     if ctx.session.provider.discipline != "DC":
         return
+    em_codes = ctx.catalog.families.get("em", ())
     for i, line in enumerate(ctx.lines):
         if line.code in CMT_CODES or _GY in ctx.mods[i]:
             continue
-        what = "98943 (extraspinal manipulation)" if line.code == "98943" else line.code
+        if line.code == "98943":
+            what = "98943 (extraspinal manipulation)"
+        elif line.code in em_codes:
+            what = f"{line.code} (an E/M visit)"
+        else:
+            what = line.code
         fixes = [Fix("add_modifier", i, _GY)]
         extra = ""
         if _AT in ctx.mods[i]:

@@ -35,7 +35,7 @@ from .._memo import Memo
 from ..catalog import catalog
 from ..errors import DataError
 from ..report import Finding, Fix
-from ._base import Rule, rule
+from ._base import REGISTRY, Rule, rule
 
 __all__ = [
     "THERAPY_MODIFIER",  # noqa: F822  # served by the module __getattr__ below
@@ -43,8 +43,10 @@ __all__ = [
     "ThresholdYear",
     "assistant_modifier",
     "assistant_policy",
+    "assistant_units",
     "at_modifier",
     "distinct_modifier",
+    "em_25_modifier",
     "kx_modifier",
     "kx_thresholds",
     "plan_discipline",
@@ -366,6 +368,62 @@ def therapy_modifier(ctx: Context, r: Rule) -> Iterable[Finding]:
     return found
 
 
+def assistant_units(minutes: int, assistant: int, units: int, percent: int = 10) -> int:
+    """How many of a timed line's ``units`` CMS's de minimis standard gives the assistant.
+
+    The steps of CMS's billing examples for CQ/CO (Pub. 100-04 ch. 5 sec. 20.1):
+    each full 15 minutes the therapist furnished alone is a unit without CQ/CO,
+    each full 15 minutes the assistant furnished alone a unit with it; the units
+    left are billed on the minutes left over, with CQ/CO when the assistant's
+    share of those minutes is more than ``percent`` (10%). When two units are
+    left and each clinician's share passes the standard (each furnished 9-14 of
+    the leftover minutes), one goes to each (CY 2022 PFS final rule). Units
+    billed short of the full blocks are taken as the therapist's first.
+
+    >>> assistant_units(40, 3, 3)   # PT 37, PTA 3: the third unit is 7 + 3 minutes
+    1
+    >>> assistant_units(40, 1, 3)   # PTA 1 of the last unit's 10 minutes: not over 10%
+    0
+    >>> assistant_units(36, 23, 2)  # PTA 23, PT 13: 15 by the PTA, then 8 of 21
+    2
+    """
+    if units <= 0 or assistant <= 0:
+        return 0
+    assistant = min(assistant, minutes)
+    t_full, t_rest = divmod(minutes - assistant, 15)
+    a_full, a_rest = divmod(assistant, 15)
+    left = units - t_full - a_full
+    if left <= 0:
+        return max(0, units - t_full)
+    rest = t_rest + a_rest
+    if a_rest * 100 <= rest * percent:
+        return a_full
+    if left >= 2 and t_rest * 100 > rest * percent:
+        return a_full + left - 1
+    return a_full + left
+
+
+def _assistant_share(ctx: Context, i: int, assist: int, pct: int) -> tuple[int, int]:
+    """(units the assistant's minutes put CQ/CO on, units of the line) for line ``i``.
+
+    Timed codes are tested per 15-minute unit (:func:`assistant_units`) of the
+    units the minutes support; an untimed service, or a line without units, as a whole: (1, 1) when
+    the assistant furnished more than ``pct`` percent of its minutes, else (0, 1).
+    """
+    line = ctx.lines[i]
+    minutes = line.minutes or 0
+    # the units the minutes support (a billing slip is the unit rules' finding, not
+    # a reason for CQ/CO); a code split over lines: each line's own billed units
+    units = ctx.billed[i]
+    expected = ctx.expected[i]
+    if expected is not None and len(ctx.by_code[line.code]) == 1:
+        units = expected
+    info = ctx.infos[i]
+    if info is not None and info.timed and units:
+        return assistant_units(minutes, assist, units, pct), units
+    return (1 if minutes > 0 and assist * 100 > minutes * pct else 0), 1
+
+
 def _removals(r: Rule, i: int, mods: AbstractSet[str], say: str) -> list[Finding]:
     """One finding per modifier of ``mods`` (sorted) on line ``i``, each fixed by removing it.
 
@@ -392,11 +450,21 @@ def assistant_modifier(ctx: Context, r: Rule) -> Iterable[Finding]:
     85%; CQ goes with GP and CO with GO. Three or more sources agree. The share
     and the dates are data (``medicare_thresholds.toml``).
 
-    CMS measures the 10% per timed unit or per untimed service; a session
-    records assistant minutes per line, so cptrules applies the test per line:
-    ``assistant_minutes * 100 > minutes * 10`` (integers: exactly 10% is not
-    over). The assistant modifier follows the line's discipline
-    (:func:`plan_discipline`): CQ for PT, CO for OT.
+    CMS measures the 10% per 15-minute unit of a timed code and per untimed
+    service (CMS, "Billing Examples Using CQ/CO Modifiers for Services
+    Furnished In Whole or In Part by PTAs and OTAs"; Pub. 100-04 ch. 5 sec.
+    20.1): full 15-minute blocks each clinician furnished alone are that
+    clinician's units; the units left are tested on the leftover minutes
+    (:func:`assistant_units`; integers: exactly 10% is not over). So PT 37 and
+    PTA 3 minutes of 97110 (3 units) put CQ on the third unit (3 of its 10
+    minutes), though 3 of 40 minutes is under 10%. A line some of whose units
+    are the assistant's needs the modifier; CMS bills such a code on two lines,
+    the therapist's without CQ/CO and the assistant's with it, and
+    ``units.single-line`` accepts that pair. No fix splits a line: the fix adds
+    CQ/CO to the line (the message names the split as the alternative), which
+    no other rule's fix undoes. An untimed service, or a line whose units are
+    unknown, is tested as a whole. The assistant modifier follows the line's
+    discipline (:func:`plan_discipline`): CQ for PT, CO for OT.
 
     - over 10% and the right modifier missing -> error, fix ``add_modifier``;
     - CQ/CO on a line with no assistant minutes (absent or 0), or on a code that
@@ -437,7 +505,7 @@ def assistant_modifier(ctx: Context, r: Rule) -> Iterable[Finding]:
             and clash is not None
             and clash.isdisjoint(mods)
             and line.minutes
-            and assist * 100 > line.minutes * pct
+            and _assistant_share(ctx, i, assist, pct)[0] > 0
         ):
             continue
         have = mods & k.assistant
@@ -454,7 +522,8 @@ def assistant_modifier(ctx: Context, r: Rule) -> Iterable[Finding]:
             )
             continue
         minutes = line.minutes or 0
-        over = minutes > 0 and assist * 100 > minutes * pct
+        share, units = _assistant_share(ctx, i, assist, pct) if assist else (0, 1)
+        over = share > 0
         discipline = plan_discipline(ctx, i)
         need = k.assistant_of.get(discipline) if discipline else None
         if not assist:
@@ -555,11 +624,19 @@ def assistant_modifier(ctx: Context, r: Rule) -> Iterable[Finding]:
                 else ""
             )
             name = _ASSISTANT_NAME[need]
+            part = ""
+            if share < units:
+                are, them = ("is", "it") if share == 1 else ("are", "them")
+                part = (
+                    f" Tested per 15-minute unit, {share} of the {units} units {are} the "
+                    f"assistant's: bill {them} on a second {code} line with {need} and the "
+                    f"other {units - share} on this line without it, or add {need} to this line."
+                )
             found.append(
                 r.finding(
                     i,
                     f"{name[0].upper()}{name[1:]} furnished {assist} of {code}'s {minutes} "
-                    f"minutes, more than {pct}%: add {need}.{pay}",
+                    f"minutes, more than {pct}% of a billed unit: add {need}.{part}{pay}",
                     fixes=(Fix("add_modifier", i, need),),
                 )
             )
@@ -568,7 +645,8 @@ def assistant_modifier(ctx: Context, r: Rule) -> Iterable[Finding]:
                 r.finding(
                     i,
                     f"The assistant furnished {assist} of {code}'s {minutes} minutes, not more "
-                    f"than {pct}%: {need} is not needed and cuts the payment; remove {need}.",
+                    f"than {pct}% of any billed unit: {need} is not needed and cuts the payment; "
+                    f"remove {need}.",
                     severity="warning",
                     fixes=(Fix("remove_modifier", i, need),),
                 )
@@ -904,6 +982,70 @@ def at_modifier(ctx: Context, r: Rule) -> Iterable[Finding]:
                     fixes=(Fix("add_modifier", i, "AT"),),
                 )
             )
+    return found
+
+
+# -------------------------------------------------------------- modifier.em-25
+
+
+@rule("modifier.em-25")
+def em_25_modifier(ctx: Context, r: Rule) -> Iterable[Finding]:
+    """An E/M visit billed the same day as a minor procedure needs modifier 25.
+
+    Sources (``[same_day_em]`` of ``data/modifiers.toml``; three sources agree):
+    CMS Pub. 100-04 ch. 12 sec. 30.6.6 B -- an E/M visit on the day of a
+    procedure with a 0- or 10-day global period is paid only when it is
+    significant and separately identifiable from the procedure's usual pre- and
+    post-service work, and is billed with modifier 25; the CMS NCCI Policy
+    Manual ch. XI -- osteopathic (98925-98929) and chiropractic (98940-98943)
+    manipulative treatment include a pre-manipulation assessment, and a separate
+    E/M takes 25; CPT and payer manipulation policies say the same (Highmark
+    Y-9, Premera's manipulation services policy). Acupuncture 97810-97814 and
+    dry needling 20560/20561 are minor procedures of the same kind.
+
+    - an E/M code (catalog family ``em``: 99202-99215, and 99201 until 2020) on a
+      visit that also bills one of those procedures, without 25 -> error, fix
+      ``add_modifier`` 25 on the E/M line. Whether the notes support a
+      separately identifiable E/M cannot be seen on a claim: the message says
+      to remove the E/M line when they do not.
+    - An E/M line carrying GY or GZ (billed as excluded or expected to deny) is
+      left alone: 25 bypasses nothing there.
+    - Medicare and a chiropractor: Medicare pays a chiropractor for no E/M at
+      all (Pub. 100-02 ch. 15 sec. 240.1.1); ``coverage.chiropractor`` reports
+      that (add GY), so this rule stays silent there (one problem, one finding).
+    """
+    procedures = ctx.catalog.em_25_procedures
+    if ctx.codes.isdisjoint(procedures):  # the usual visit: an E/M alone, or no E/M
+        return ()
+    em_mod = ctx.catalog.kind("em")
+    if not em_mod:
+        return ()
+    mod = min(em_mod)
+    excluded = ("GY", "GZ")
+    dc_not_covered = False
+    if ctx.session.provider.discipline == "DC":
+        other = REGISTRY.get("coverage.chiropractor")
+        dc_not_covered = other is not None and other.for_profile(ctx.profile)
+    found: list[Finding] = []
+    beside: str | None = None
+    for i in ctx.family_lines("em"):
+        mods = ctx.mods[i]
+        if mod in mods or dc_not_covered or not mods.isdisjoint(excluded):
+            continue
+        if beside is None:
+            beside = ", ".join(sorted(ctx.codes & procedures))
+        code = ctx.lines[i].code
+        found.append(
+            r.finding(
+                i,
+                f"{code} is an E/M visit billed the same day as {beside}, whose value "
+                f"includes a brief pre-procedure assessment: {ctx.profile.name} pays the E/M "
+                f"only as a significant, separately identifiable service, with modifier "
+                f"{mod}. Add {mod} to {code} if the notes show such a service; if they do "
+                f"not, remove the E/M line.",
+                fixes=(Fix("add_modifier", i, mod),),
+            )
+        )
     return found
 
 

@@ -116,8 +116,22 @@ def _timed_findings(
             f" Together the timed codes are billed {billed_sum} units, the chart gives {chart}."
         )
     firsts = ctx.catalog.first_unit_of
+    caps = _mue_caps(ctx)
     for code in minutes:
         expected = best[code]
+        cap = caps.get(code)
+        mue_note = ""
+        if cap is not None and expected > cap:
+            # Over the MUE every unit of the day denies (MAI 2/3): the clinic bills the
+            # MUE and the chart's further units go unbilled. Billing past the MUE but within
+            # the chart is ncci.mue's finding, not this rule's: those counts pass here.
+            if cap <= billed[code] <= expected:
+                continue  # the MUE, or past it within the chart: ncci.mue's finding
+            mue_note = (
+                f" (the chart gives {expected}, but {code}'s medically unlikely edit allows "
+                f"{cap} a day and over it every unit denies)"
+            )
+            expected = cap
         if billed[code] == expected or (code in firsts and max(billed[code], expected) > 1):
             continue  # (a first-unit code billed past one unit: _first_unit_findings words it)
         over = billed[code] > expected
@@ -150,10 +164,31 @@ def _timed_findings(
         yield r.finding(
             lines[0],
             f"{code} billed {billed[code]} unit(s) but {method_note} allows {allowed}: {why}."
-            f"{together} This is {verdict}; bill {expected}.",
+            f"{together} This is {verdict}; bill {expected}{mue_note}.",
             severity="error" if over else "warning",
             fixes=fixes,
         )
+
+
+def _mue_caps(ctx: Context) -> dict[str, int]:
+    """The most units of each timed code the loaded MUEs let a clinic bill on the day.
+
+    A date-of-service MUE (MAI 2 or 3) caps the code's units summed over the day;
+    a per-line MUE (MAI 1) caps each line, so the code's lines with minutes
+    together. Empty where the profile applies no NCCI edits or no MUE is loaded.
+    Read on the rare branch only (a visit whose units are off).
+    """
+    tables = ctx.tables
+    if tables is None or not tables.has_mue:
+        return {}
+    caps: dict[str, int] = {}
+    for code, edit in tables.mue(frozenset(ctx.timed_minutes), ctx.dos).items():
+        if edit.indicator == 1:
+            lines = sum(1 for i in ctx.by_code[code] if ctx.lines[i].minutes is not None)
+            caps[code] = edit.value * max(lines, 1)
+        else:
+            caps[code] = edit.value
+    return caps
 
 
 def _closest_allocation(ctx: Context, billed: dict[str, int]) -> dict[str, int]:
@@ -199,6 +234,14 @@ def total_time(ctx: Context, r: Rule) -> list[Finding]:
     every allocation is legal; ``expected`` is the engine's deterministic pick.
     Billed units are held to the closest legal allocation: a code billed above
     it is over-billed (error) even when the day's total matches the chart.
+
+    The day's MUE caps what a clinic should bill (CMS NCCI MUE; MAI 2 and 3
+    are date-of-service edits: past the value every unit of the code that day
+    denies, so the chart's further units go unbilled). Where the loaded MUE of
+    a code is below its allocation, billing the MUE is not under-billing and
+    the fix of an over-billed code is the MUE; billing past the MUE but within
+    the chart is left to ``ncci.mue``. The fixes of the two rules agree, so ``Report.settle()``
+    ends on the MUE (97110 for 105 minutes: chart 7, MUE 6 -> bill 6).
     """
     return _timed(ctx, r, "the CMS total-time method")
 
@@ -208,7 +251,8 @@ def per_code(ctx: Context, r: Rule) -> list[Finding]:
     """AMA midpoint method per code (most commercial payers; four sources agree).
 
     Each code's own minutes through the 8/23/38... ladder; leftovers of
-    different codes are never pooled.
+    different codes are never pooled. A loaded date-of-service MUE caps what to
+    bill, as for ``units.total-time``.
     """
     return _timed(ctx, r, "the AMA midpoint rule")
 

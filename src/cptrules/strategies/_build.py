@@ -36,6 +36,7 @@ import hypothesis.strategies as st
 
 from ..models import Documentation, PlanOfCare, Provider, ServiceLine, Session, TherapyYtd
 from ..payers import PayerProfile, ProfileSet
+from ..rules.modifiers import assistant_units
 from ..units import timed_expectations
 from . import _data as D
 
@@ -330,6 +331,10 @@ def build_clean(
         cmt_regions = tuple(r for r in spinal if r in picked)
         codes.append(D.cmt_code_for(len(cmt_regions)))
         keep = frozenset(c for c in keep if c not in D.CMT_CODES) | {codes[0]}
+        if draw(st.integers(0, 3)) == 0:
+            # a separately identifiable E/M visit beside the manipulation (25; GY
+            # where the payer pays a chiropractor for no E/M: Medicare)
+            codes.append(draw(st.sampled_from(D.family_codes("em", day)), label="E/M code"))
     pool_timed = [c for c in D.THERAPY_TIMED if _paid(prof, c)]
     pool_untimed = [c for c in D.THERAPY_UNTIMED if _paid(prof, c)]
     if discipline == "SLP":
@@ -361,6 +366,13 @@ def build_clean(
         codes.extend(timed)
         if draw(st.integers(0, 3)) == 0:
             codes.append(draw(st.sampled_from(pool_untimed)))
+        # now and then a sometimes-therapy service: strapping, wound care, RTM
+        for family, who in D.EXTRA_FAMILIES.items():
+            if discipline not in who or draw(st.integers(0, 5)) != 0:
+                continue
+            pool = [c for c in D.family_codes(family, day) if _paid(prof, c)]
+            if pool:
+                codes.append(draw(st.sampled_from(pool), label=f"{family} code"))
         if discipline in D.EVALUATIONS and draw(st.integers(0, 5)) == 0:
             evaluation = draw(
                 st.sampled_from(D.EVALUATIONS[discipline] + D.REEVALUATIONS[discipline])
@@ -479,7 +491,8 @@ def build_clean(
         mods: list[str] = []
         line_minutes = minutes.get(c)
         assistant: int | None = None
-        if info.therapy == "always" and discipline in D.THERAPY_MODIFIER:
+        if info.therapy != "never" and discipline in D.THERAPY_MODIFIER:
+            # always therapy, and sometimes-therapy codes a therapist furnishes
             if therapy_mods or commercial_gp:
                 mods.append(D.THERAPY_MODIFIER[discipline])
             if (
@@ -490,12 +503,17 @@ def build_clean(
             ):
                 kind = draw(st.integers(0, 3))
                 if kind == 1:
+                    # within the de minimis of every billed unit: no CQ/CO
                     assistant = draw(st.integers(0, line_minutes // 10))
+                    while assistant and assistant_units(line_minutes, assistant, units[c]):
+                        assistant -= 1
                 elif kind == 2:
                     assistant = draw(st.integers(max(1, line_minutes // 2), line_minutes))
                     mods.append(D.ASSISTANT_MODIFIER[discipline])
             if needs_kx:
                 mods.append("KX")
+        if info.family == "em":
+            mods.append("GY" if chiro_only else "25")
         if c in D.CMT_CODES and at_rule:
             mods.append("AT")
         if c in bypass and prof.ncci:

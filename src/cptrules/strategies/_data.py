@@ -110,6 +110,28 @@ REGION_SENSITIVE = frozenset(("97140", "97124", "97112"))
 CMT_CODES = ("98940", "98941", "98942")
 
 
+#: Families of "sometimes therapy" services a therapy clinic adds to a visit now
+#: and then (CMS annual therapy code list): strapping and multi-layer compression
+#: (PT/OT), active wound care (PT), remote therapeutic monitoring (PT/OT). Their
+#: codes come from the catalog's families (primary codes only: an add-on's units
+#: are not the engine's to compute).
+EXTRA_FAMILIES: dict[str, tuple[str, ...]] = {
+    "strapping": ("PT", "OT"),
+    "wound_care": ("PT",),
+    "rtm": ("PT", "OT"),
+}
+
+
+def family_codes(family: str, day: dt.date) -> tuple[str, ...]:
+    """The catalog's primary (non add-on) codes of ``family`` valid on ``day``."""
+    codes = cat().codes
+    return tuple(
+        c
+        for c in cat().families.get(family, ())
+        if not codes[c].addon_to and codes[c].valid_on(day)
+    )
+
+
 #: Payer profile ids the strategies know: the bundled ones.
 def payer_ids() -> tuple[str, ...]:
     """Every bundled payer profile id, sorted."""

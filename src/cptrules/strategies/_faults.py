@@ -32,6 +32,9 @@ modifier.kx                       year-to-date dollars past every sourced thresh
 modifier.distinct                 59 added next to the X bypass modifier of a PTP pair
 modifier.at                       AT removed from Medicare CMT
 modifier.unknown                  a well-formed modifier the catalog does not know
+modifier.em-25                    an E/M visit without 25 beside same-day CMT (beside OMT
+                                  by an osteopathic physician under Medicare, which pays a
+                                  chiropractor for no E/M)
 coverage.chiropractor             a chiropractor billing extraspinal CMT 98943
 coverage.replaced-code            Medicare 97014 (G0283 required)
 coverage.bundled                  Medicare 97010
@@ -45,9 +48,9 @@ code.unknown                      a line with a code the catalog does not know
 code.add-on                       an add-on code without its primary (97811 without
                                   97810/97813; Medicare coverage rules of acupuncture too)
 code.technique                    a technique of another code's family on 97140
-code.same-region                  97124 added on a region 97140 treats the same day
-                                  (``ncci.ptp`` too: an indicator-0 pair)
-                                  (``ncci.mue`` when it lifts a neighbour past its MUE)
+code.same-region                  97140/97112/97124 with XS added on a spinal region that
+                                  same-day CMT manipulated (GY under Medicare; ``ncci.ptp``
+                                  where a payer denies the pair whatever the modifier)
 code.cmt-regions                  a CMT code whose region range misses the regions treated
 doc.manual-therapy                97140 without techniques, patient response or rationale
 doc.timed-minutes                 total visit minutes below the timed minutes
@@ -68,7 +71,7 @@ from decimal import Decimal
 import attrs
 import hypothesis.strategies as st
 
-from ..models import PlanOfCare, ServiceLine, Session, TherapyYtd
+from ..models import Documentation, PlanOfCare, ServiceLine, Session, TherapyYtd
 from ..payers import PayerProfile
 from ..units import timed_expectations
 from . import _data as D
@@ -191,11 +194,32 @@ def _over_cap(draw: st.DrawFn, session: Session, prof: PayerProfile, env: Env) -
     )
 
 
+def _without_minor_assistance(session: Session) -> Session:
+    """Lines without CQ/CO lose their (de minimis) assistant minutes.
+
+    A fault that moves units between codes can hand such a line a unit whose few
+    assistant minutes pass 10% of it (CMS tests each unit): only the fault's own
+    rule may trip, so the minor assistance goes (no assistant is as clean).
+    """
+    lines = tuple(
+        line
+        if line.assistant_minutes is None or {"CQ", "CO"} & set(line.modifiers)
+        else attrs.evolve(line, assistant_minutes=None)
+        for line in session.lines
+    )
+    return attrs.evolve(session, lines=lines)
+
+
 def _set_minutes(
     draw: st.DrawFn, session: Session, i: int, minutes: int, prof: PayerProfile
 ) -> Session:
     """Line ``i`` gets ``minutes``; billed units and total visit minutes follow."""
-    session = _replace(session, i, attrs.evolve(session.lines[i], minutes=minutes))
+    session = _without_minor_assistance(session)
+    line = session.lines[i]
+    assistant = line.assistant_minutes
+    if assistant is not None:
+        assistant = min(assistant, minutes)
+    session = _replace(session, i, attrs.evolve(line, minutes=minutes, assistant_minutes=assistant))
     expected = timed_expectations(_minutes(session), prof.unit_method)[0]
     for j in _timed(session):
         other = session.lines[j]
@@ -248,7 +272,7 @@ def _no_minutes(draw: st.DrawFn, session: Session, prof: PayerProfile, env: Env)
         assistant_minutes=None,
         modifiers=tuple(m for m in line.modifiers if m not in ("CQ", "CO")),
     )
-    session = _replace(session, i, stripped)
+    session = _without_minor_assistance(_replace(session, i, stripped))
     # the other timed codes' allocation changes without this code's minutes; a freed
     # leftover unit must not push another code past its MUE (only this rule may trip)
     rest = _minutes(session)
@@ -266,7 +290,9 @@ def _no_minutes(draw: st.DrawFn, session: Session, prof: PayerProfile, env: Env)
         assert other.minutes is not None
         if other.minutes <= 15:
             break
-        session = _replace(session, j, attrs.evolve(other, minutes=other.minutes - 15))
+        fewer = other.minutes - 15
+        helped = None if other.assistant_minutes is None else min(other.assistant_minutes, fewer)
+        session = _replace(session, j, attrs.evolve(other, minutes=fewer, assistant_minutes=helped))
         rest = _minutes(session)
     if rest:
         expected = timed_expectations(rest, prof.unit_method)[0]
@@ -523,30 +549,70 @@ def _wrong_technique(draw: st.DrawFn, session: Session, prof: PayerProfile, env:
 
 @_fault(
     "code.same-region",
-    Need(codes=frozenset(("97140",))),
+    Need(codes=frozenset(("98940",))),
     _every,
-    # the added timed minutes can win a tied leftover unit for a neighbour under
-    # total-time units and push it past its bundled MUE (97034 38 min: 2 -> 3, MUE 2)
+    # a payer that denies 97140 beside CMT whatever the modifier (Aetna, BCBS
+    # Minnesota) or wants it on another region (BCBS North Carolina) says so in
+    # ncci.ptp; a capped payer may count the added units (units.daily-cap)
     implies=("ncci.ptp", "units.daily-cap", "ncci.mue"),
 )
 def _same_region(draw: st.DrawFn, session: Session, prof: PayerProfile, env: Env) -> Session:
-    # 97140/97124 is an NCCI indicator-0 pair, so no clean session holds both:
-    # add a 97124 line on a region 97140 treats (units recomputed).
-    j = _index(session, "97140")
-    manual = session.lines[j]
-    shared = draw(st.sampled_from(manual.regions))
-    mods = tuple(m for m in manual.modifiers if m in ("GP", "GO", "GN", "KX"))
-    massage = ServiceLine(
-        code="97124",
+    # CMT with 97140/97112/97124 is an NCCI indicator-1 pair payable only for another
+    # region: add one of them on a spinal region the CMT line manipulated, with XS
+    # (which bypasses the edit but cannot make the same region distinct). Medicare
+    # pays a chiropractor for no therapy: the line carries GY, as it rightly would.
+    # (97140 with 97124 is an indicator-0 pair: ncci.ptp's alone.)
+    i = next(i for i, line in enumerate(session.lines) if line.code in D.CMT_CODES)
+    cmt = session.lines[i]
+    spinal = [r for r in cmt.regions if D.cat().regions.get(r)]
+    st_assume(bool(spinal))
+    billed = {line.code for line in session.lines}
+    free = [c for c in ("97140", "97112", "97124") if c not in billed]
+    st_assume(bool(free))  # one line per code: the units stay the code's own
+    code = draw(st.sampled_from(free))
+    mods = ("XS", "GY") if D.is_medicare(prof) else ("XS",)
+    extra = ServiceLine(
+        code=code,
         minutes=draw(st.integers(8, 22)),
-        units=None if manual.units is None else 1,
+        units=None if cmt.units is None else 1,
         modifiers=mods,
-        regions=(shared,),
-        diagnosis_pointers=manual.diagnosis_pointers,
+        regions=(draw(st.sampled_from(spinal)),),
+        techniques=("joint_mobilization",) if code == "97140" else (),
+        diagnosis_pointers=cmt.diagnosis_pointers,
+        documentation=(
+            Documentation(D.DOC_RESPONSES[0], D.DOC_RATIONALES[0], D.DOC_GOALS[0])
+            if code == "97140"
+            else None
+        ),
     )
-    session = attrs.evolve(session, lines=(*session.lines, massage))
-    i = len(session.lines) - 1
-    return _set_minutes(draw, session, i, massage.minutes or 8, prof)
+    session = attrs.evolve(session, lines=(*session.lines, extra))
+    j = len(session.lines) - 1
+    return _set_minutes(draw, session, j, extra.minutes or 8, prof)
+
+
+@_fault("modifier.em-25", Need(codes=frozenset(("98940",))), _every)
+def _em_without_25(draw: st.DrawFn, session: Session, prof: PayerProfile, env: Env) -> Session:
+    # An E/M visit beside same-day manipulation, without 25. Medicare pays a
+    # chiropractor for no E/M (coverage.chiropractor's finding), so there the
+    # visit becomes an osteopathic physician's: OMT of the same regions.
+    day = session.date_of_service
+    lines = [line for line in session.lines if D.cat().codes[line.code].family != "em"]
+    if D.rule_applies("coverage.chiropractor", prof, D.is_medicare):
+        i = next(i for i, line in enumerate(lines) if line.code in D.CMT_CODES)
+        cmt = lines[i]
+        count = len(cmt.regions)
+        omt = next(
+            c
+            for c in D.cat().families["omt"]
+            if (D.cat().codes[c].regions_min or 0) <= count <= (D.cat().codes[c].regions_max or 0)
+        )
+        lines[i] = attrs.evolve(
+            cmt, code=omt, modifiers=tuple(m for m in cmt.modifiers if m != "AT")
+        )
+        session = attrs.evolve(session, provider=attrs.evolve(session.provider, discipline="DO"))
+    em = draw(st.sampled_from(D.family_codes("em", day)))
+    visit = ServiceLine(code=em, units=1, diagnosis_pointers=lines[0].diagnosis_pointers)
+    return attrs.evolve(session, lines=(visit, *lines))
 
 
 @_fault("code.cmt-regions", Need(codes=frozenset(("98940",))), _every)

@@ -6,6 +6,7 @@ import copy
 import datetime as dt
 import itertools
 import json
+import math
 import re
 from collections.abc import Collection
 from decimal import Decimal
@@ -367,7 +368,8 @@ def _odd(value: object, draw: st.DrawFn) -> object:
             | st.sampled_from(_ODD_INTS)
         )
     if type(value) is float:
-        return draw(st.sampled_from(_ODD_FLOATS) | st.just(int(value)))
+        whole = st.just(int(value)) if math.isfinite(value) else st.nothing()  # NaN: drawn before
+        return draw(st.sampled_from(_ODD_FLOATS) | whole)
     if type(value) is dict:
         pick = draw(st.integers(0, 2))
         if pick == 0:

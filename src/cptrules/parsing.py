@@ -33,8 +33,8 @@ from ._memo import Memo
 from .catalog import catalog
 from .errors import CptRulesError, InvalidSessionError
 from .models import (
+    BUILD,
     DISCIPLINES,
-    TRUSTED_INIT,
     VALIDATOR,
     Documentation,
     PlanOfCare,
@@ -90,6 +90,9 @@ _VALID: dict[re.Pattern[str], Memo[str, bool]] = {
         (S.PAYER, "payers"),
     )
 }
+#: The same memos by their pattern's text: a compiled pattern's hash is computed
+#: afresh on every lookup, over its compiled code, its text's is cached.
+_SEEN: dict[str, Memo[str, bool]] = {p.pattern: memo for p, memo in _VALID.items()}
 _NPIS: Memo[str, bool] = Memo("parser NPIs", size=_MEMO)
 _MAX_DOLLARS_INT = int(MAX_DOLLARS)
 # The hot path reads the memos' dicts directly: a hit is its commonest step, and
@@ -100,15 +103,14 @@ _CODE_HITS = _VALID[S.CODE]
 _MODIFIER_HITS = _VALID[S.MODIFIER]
 _PAYER_HITS = _VALID[S.PAYER]
 
-_new = object.__new__
-# The attrs __init__ of each model, without the model's own validation: the parser
-# builds a model only from values it has just validated.
-_init_provider = TRUSTED_INIT[Provider]
-_init_plan = TRUSTED_INIT[PlanOfCare]
-_init_ytd = TRUSTED_INIT[TherapyYtd]
-_init_doc = TRUSTED_INIT[Documentation]
-_init_line = TRUSTED_INIT[ServiceLine]
-_init_session = TRUSTED_INIT[Session]
+# Each model made from its fields' values without the model's own validation: the
+# parser builds a model only from values it has just validated.
+_build_provider = BUILD[Provider]
+_build_plan = BUILD[PlanOfCare]
+_build_ytd = BUILD[TherapyYtd]
+_build_doc = BUILD[Documentation]
+_build_line = BUILD[ServiceLine]
+_build_session = BUILD[Session]
 
 
 def _path(at: _At, name: str) -> str:
@@ -226,7 +228,7 @@ def _int(value: object, f: S.Field, at: _At, errs: _Errors) -> int | None:
 
 def _matches(value: str, pattern: re.Pattern[str]) -> bool:
     """Whether ``value`` fully matches ``pattern`` (memoised per pattern)."""
-    seen = _VALID.get(pattern)
+    seen = _SEEN.get(pattern.pattern)
     if seen is None:
         return pattern.fullmatch(value) is not None
     if value in seen:
@@ -289,8 +291,7 @@ def _strs(value: object, f: S.Field, at: _At, errs: _Errors) -> tuple[str, ...]:
     """A list of distinct strings, each matching the field's pattern or vocabulary."""
     pattern = f.pattern
     if pattern is not None:
-        memo = _VALID[pattern]
-        known: Mapping[str, object] = memo
+        known: Mapping[str, object] = _SEEN[pattern.pattern]
     else:
         known = _VOCABS.get(f.vocab) or _vocab(f)  # type: ignore[arg-type]
     if (type(value) is list or type(value) is tuple) and len(value) <= f.hi:
@@ -464,9 +465,7 @@ def _provider(value: object, errs: _Errors) -> Provider | None:
     if len(errs) != n:
         return None
     assert type(discipline) is str
-    provider: Provider = _new(Provider)
-    _init_provider(provider, discipline, npi)
-    return _PROVIDERS.put((discipline, npi), provider)
+    return _PROVIDERS.put((discipline, npi), _build_provider(discipline, npi))
 
 
 def _plan_of_care(value: object, errs: _Errors) -> PlanOfCare | None:
@@ -493,8 +492,7 @@ def _plan_of_care(value: object, errs: _Errors) -> PlanOfCare | None:
         errs.append(("plan_of_care.end", "is before plan_of_care.start"))
     if len(errs) != n or start is None or end is None:
         return None
-    plan: PlanOfCare = _new(PlanOfCare)
-    _init_plan(plan, start, end, signed)
+    plan: PlanOfCare = _build_plan(start, end, signed)
     return plan
 
 
@@ -515,8 +513,7 @@ def _ytd(value: object, errs: _Errors) -> TherapyYtd | None:
         ot = _dollars(ot, _F_OT, "therapy_ytd_allowed", errs)
     if len(errs) != n:
         return None
-    ytd: TherapyYtd = _new(TherapyYtd)
-    _init_ytd(ytd, pt, ot)
+    ytd: TherapyYtd = _build_ytd(pt, ot)
     return ytd
 
 
@@ -537,8 +534,7 @@ def _documentation(value: object, at: _At, errs: _Errors) -> Documentation | Non
         texts.append(text)
     if len(errs) != n:
         return None
-    doc: Documentation = _new(Documentation)
-    _init_doc(doc, *texts)
+    doc: Documentation = _build_doc(*texts)
     return doc
 
 
@@ -625,9 +621,7 @@ def _line(value: object, at: _At, n_diagnoses: int | None, errs: _Errors) -> Ser
         doc = _documentation(doc, at, errs)
     if len(errs) != n:
         return None
-    line: ServiceLine = _new(ServiceLine)
-    _init_line(
-        line,
+    line: ServiceLine = _build_line(
         code,
         minutes,
         units,
@@ -709,9 +703,7 @@ def _session(value: object, errs: _Errors) -> Session | None:
 
     if errs:
         return None
-    session: Session = _new(Session)
-    _init_session(
-        session,
+    session: Session = _build_session(
         dos,
         payer,
         provider,

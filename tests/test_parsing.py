@@ -531,3 +531,30 @@ def test_memo_tables_hold_only_what_the_patterns_accept() -> None:
         for key in table:
             assert type(key) is str
             assert pattern.fullmatch(key), key
+
+
+_TEXT = json.dumps(VALID)
+
+
+@pytest.mark.parametrize(
+    ("text", "error"),
+    [
+        ("\n" + _TEXT, None),
+        (" " + _TEXT + " \t\r\n", None),
+        (_TEXT + "\n\n", None),
+        ("", "not valid JSON (line 1, column 1)"),
+        (" ", "not valid JSON (line 1, column 2)"),
+        (_TEXT + "\n{}", "not valid JSON (line 2, column 1)"),
+        (_TEXT + "x", f"not valid JSON (line 1, column {len(_TEXT) + 1})"),
+        (_TEXT + "\x0b", f"not valid JSON (line 1, column {len(_TEXT) + 1})"),  # not JSON space
+        (_TEXT[:-1], f"not valid JSON (line 1, column {len(_TEXT)})"),
+    ],
+)
+def test_json_text_around_the_value(text: str, error: str | None) -> None:
+    """Whitespace before and after the value is JSON's; anything else is an error at its place."""
+    if error is None:
+        assert load_session(text) == load_session(VALID)
+    else:
+        with pytest.raises(InvalidSessionError) as exc:
+            load_session(text)
+        assert exc.value.errors == (("", error),)

@@ -759,9 +759,26 @@ def _text_of(data: str | bytes | bytearray | memoryview) -> str:
     return text[1:] if text.startswith("\ufeff") else text
 
 
+_JSON_SPACE = " \t\n\r"
+
+
 def _decode(text: str, decoder: json.JSONDecoder) -> object:
+    """The JSON value of ``text``, scanned by ``decoder``'s C scanner.
+
+    The scanner is called directly (``decode`` first and last matches a regular
+    expression in Python); text that does not start with a value (leading
+    whitespace, nothing) or has more than whitespace after it is left to
+    ``decode``, which skips the whitespace or raises its own error.
+    """
+    scan: Any = decoder.scan_once  # type: ignore[attr-defined]  # set by __init__, not typed
     try:
-        return decoder.decode(text)
+        try:
+            obj, end = scan(text, 0)
+        except StopIteration:
+            return decoder.decode(text)
+        if end != len(text) and text[end:].strip(_JSON_SPACE):
+            return decoder.decode(text)
+        return obj
     except json.JSONDecodeError as exc:
         raise InvalidSessionError(
             [("", f"not valid JSON (line {exc.lineno}, column {exc.colno})")]

@@ -272,11 +272,6 @@ def _id(value: object, f: S.Field, at: _At, errs: _Errors) -> str | None:
 _VOCABS: dict[str, Mapping[str, object]] = {}
 
 
-def _optional(value: object, f: S.Field, read: Any, errs: _Errors) -> Any:
-    """``read`` of a session-level value that may be absent or null."""
-    return None if value is None else read(value, f, "", errs)
-
-
 def _vocab(f: S.Field) -> Mapping[str, object]:
     """The catalog's vocabulary of ``f`` (read on first use: importing reads no data)."""
     assert f.vocab is not None
@@ -287,17 +282,23 @@ def _vocab(f: S.Field) -> Mapping[str, object]:
     return vocab
 
 
+#: What a list field's items are known to be, by field name: the memo of its
+#: pattern (strings seen valid so far) or its vocabulary.
+_KNOWN: dict[str, Mapping[str, object]] = {}
+
+
+def _known(f: S.Field) -> Mapping[str, object]:
+    known = _KNOWN[f.name] = _vocab(f) if f.pattern is None else _SEEN[f.pattern.pattern]
+    return known
+
+
 def _strs(value: object, f: S.Field, at: _At, errs: _Errors) -> tuple[str, ...]:
     """A list of distinct strings, each matching the field's pattern or vocabulary."""
-    pattern = f.pattern
-    if pattern is not None:
-        known: Mapping[str, object] = _SEEN[pattern.pattern]
-    else:
-        known = _VOCABS.get(f.vocab) or _vocab(f)  # type: ignore[arg-type]
+    known = _KNOWN.get(f.name) or _known(f)
     if (type(value) is list or type(value) is tuple) and len(value) <= f.hi:
         for item in value:
             if type(item) is not str or (
-                item not in known and (pattern is None or not _matches(item, pattern))
+                item not in known and (f.pattern is None or not _matches(item, f.pattern))
             ):
                 break
         else:
@@ -545,10 +546,18 @@ def _line(value: object, at: _At, n_diagnoses: int | None, errs: _Errors) -> Ser
             _pointers(value.diagnosis_pointers, _F_POINTERS, at, n_diagnoses, errs)
         return value
     n = len(errs)
-    obj = _object(value, _LINE_KEYS, at, "", errs)
-    if obj is None:
-        errs.append((_where(at, ""), "must be an object"))
-        return None
+    try:
+        plain = type(value) is dict and _LINE_KEYS.issuperset(value)
+    except Exception:  # a key whose __hash__ or __eq__ raises: _object says so
+        plain = False
+    if plain:
+        obj: dict[str, Any] = value  # type: ignore[assignment]  # a dict, tested above
+    else:
+        got = _object(value, _LINE_KEYS, at, "", errs)
+        if got is None:
+            errs.append((_where(at, ""), "must be an object"))
+            return None
+        obj = got
     get = obj.get
     code = get("code")
     if type(code) is not str or (code not in _CODE_HITS and not _matches(code, S.CODE)):
@@ -686,8 +695,12 @@ def _session(value: object, errs: _Errors) -> Session | None:
     total = get("total_treatment_minutes")
     if total is not None and not (type(total) is int and _TOTAL_LO <= total <= _TOTAL_HI):
         total = _int(total, _F_TOTAL, "", errs)
-    sid = _optional(get("id"), _F_ID, _id, errs)
-    patient = _optional(get("patient"), _F_PATIENT, _id, errs)
+    sid = get("id")
+    if sid is not None:
+        sid = _id(sid, _F_ID, "", errs)
+    patient = get("patient")
+    if patient is not None:
+        patient = _id(patient, _F_PATIENT, "", errs)
 
     raw = get("lines")
     lines = []

@@ -12,6 +12,7 @@ record, in order, over ``--jobs`` processes, with a summary on stderr.
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import pathlib
@@ -34,7 +35,7 @@ from .batch import (
     render_text,
     sniff_input,
 )
-from .engine import Engine
+from .engine import Engine, default_engine
 from .errors import CptRulesError
 from .models import DISCIPLINES
 from .report import _printable
@@ -219,17 +220,28 @@ def _check_file(
                 label=name if several else None,
                 progress=progress,
             )
-        return check_jsonl(
-            stream,
-            out,
-            jobs=jobs,
-            engine=engine,
-            payer=args.payer,
-            format=args.format,
-            name=name,
-            progress=progress,
-            label=name if several else None,
-        )
+        frozen = jobs == 1 and engine is None
+        if frozen:
+            # The default engine checks in this process: while it does, what is alive
+            # now (the engine's tables) is out of the cyclic collector's sight, so
+            # the collections each record's objects set off stay short.
+            default_engine()
+            gc.freeze()
+        try:
+            return check_jsonl(
+                stream,
+                out,
+                jobs=jobs,
+                engine=engine,
+                payer=args.payer,
+                format=args.format,
+                name=name,
+                progress=progress,
+                label=name if several else None,
+            )
+        finally:
+            if frozen:
+                gc.unfreeze()
     except CptRulesError as exc:
         print(f"cptrules: {exc}", file=sys.stderr)
         return None

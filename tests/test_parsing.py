@@ -558,3 +558,34 @@ def test_json_text_around_the_value(text: str, error: str | None) -> None:
         with pytest.raises(InvalidSessionError) as exc:
             load_session(text)
         assert exc.value.errors == (("", error),)
+
+
+def _answer(text: str) -> object:
+    try:
+        return dump_session(load_session(text))
+    except InvalidSessionError as exc:
+        return exc.errors
+
+
+def test_the_compiled_decoder_changes_no_answer(monkeypatch: pytest.MonkeyPatch) -> None:
+    """With the [fast] extra (msgspec) or json alone: the same sessions and errors."""
+    pytest.importorskip("msgspec")
+    assert parsing._FAST is not None
+    texts = [
+        _TEXT,
+        _TEXT.replace('"minutes": 23', '"minutes": 23, "minutes": 24'),
+        _TEXT.replace('"minutes": 23', '"minutes": 1e400'),
+        _TEXT.replace('"minutes": 23', '"minutes": NaN'),
+        _TEXT.replace('"minutes": 23', f'"minutes": {"9" * 30}'),
+        _TEXT.replace('"response": "', '"response": "\\ud800'),
+        _TEXT.replace("1820.5", "1820.499999999999999999"),
+        _TEXT + "\x0b",
+        " " + _TEXT,
+    ]
+    # msgspec reads a few levels deeper than json before giving up: json's answer holds
+    texts += [
+        _TEXT.replace('"minutes": 23', '"minutes": ' + "[" * n + "]" * n) for n in range(900, 1010)
+    ]
+    fast = [_answer(t) for t in texts]
+    monkeypatch.setattr(parsing, "_FAST", None)
+    assert [_answer(t) for t in texts] == fast

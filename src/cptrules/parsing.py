@@ -749,6 +749,13 @@ def _pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return out if len(out) == len(pairs) else _DupDict(pairs)
 
 
+try:  # the [fast] extra: a compiled decoder tried first on JSON text
+    from msgspec.json import Decoder as _FastDecoder
+except ImportError:  # pragma: no cover - json alone
+    _FAST: Any = None
+else:
+    _FAST = _FastDecoder().decode
+
 # json.loads(text, ...) builds a decoder per call; build them once. The second sees
 # every JSON object's pairs, so it finds a key given twice, at twice the cost.
 _DECODER = json.JSONDecoder(parse_constant=_reject_constant)
@@ -841,7 +848,18 @@ def _parse(data: object, errs: _Errors) -> Session | None:
     if not isinstance(data, str | bytes | bytearray | memoryview):
         return _session(data, errs)
     text = _text_of(data)
-    obj = _decode(text, _DECODER)
+    # The compiled decoder (the [fast] extra) first. Its value is used only for a
+    # session found valid: any other input is decoded again by json below, whose
+    # errors and values (Infinity for 1e400, lone surrogates, its depth limit, met
+    # a few levels sooner) are the parser's. What it refuses goes to json at once,
+    # called from here as if it were alone (same stack depth, same depth limit).
+    if _FAST is None:
+        obj = _decode(text, _DECODER)
+    else:
+        try:
+            obj = _FAST(text)
+        except Exception:  # json says what is wrong, or reads it
+            obj = _decode(text, _DECODER)
     session = _session(obj, errs)
     if session is not None and type(obj) is dict and text.count(":") == _keys_given(obj, session):
         return session

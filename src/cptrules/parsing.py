@@ -470,6 +470,24 @@ def _provider(value: object, errs: _Errors) -> Provider | None:
 
 
 def _plan_of_care(value: object, errs: _Errors) -> PlanOfCare | None:
+    if type(value) is dict:  # the usual plan: known dates in order, no other key
+        raw_start, raw_end, raw_signed = value.get("start"), value.get("end"), value.get("signed")
+        if (
+            type(raw_start) is str
+            and type(raw_end) is str
+            and (raw_signed is None or type(raw_signed) is str)
+            and len(value) == 2 + ("signed" in value)
+        ):
+            start, end = _DATE_HITS.get(raw_start), _DATE_HITS.get(raw_end)
+            signed = None if raw_signed is None else _DATE_HITS.get(raw_signed)
+            if (
+                start is not None
+                and end is not None
+                and start <= end
+                and (signed is not None or raw_signed is None)
+            ):
+                plan: PlanOfCare = _build_plan(start, end, signed)
+                return plan
     obj = _object(value, _POC_KEYS, "", "plan_of_care", errs)
     if obj is None:
         if isinstance(value, PlanOfCare):
@@ -493,8 +511,8 @@ def _plan_of_care(value: object, errs: _Errors) -> PlanOfCare | None:
         errs.append(("plan_of_care.end", "is before plan_of_care.start"))
     if len(errs) != n or start is None or end is None:
         return None
-    plan: PlanOfCare = _build_plan(start, end, signed)
-    return plan
+    made: PlanOfCare = _build_plan(start, end, signed)
+    return made
 
 
 def _ytd(value: object, errs: _Errors) -> TherapyYtd | None:

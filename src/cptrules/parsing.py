@@ -536,7 +536,24 @@ def _ytd(value: object, errs: _Errors) -> TherapyYtd | None:
     return ytd
 
 
+_HI_RESPONSE, _HI_RATIONALE, _HI_GOALS = (f.hi for f in _F_DOC_TEXT)
+
+
 def _documentation(value: object, at: _At, errs: _Errors) -> Documentation | None:
+    if type(value) is dict:  # the usual notes: strings within bounds, no other key
+        response, rationale, goals = (
+            value.get("response"),
+            value.get("rationale"),
+            value.get("goals"),
+        )
+        if (
+            (response is None or (type(response) is str and len(response) <= _HI_RESPONSE))
+            and (rationale is None or (type(rationale) is str and len(rationale) <= _HI_RATIONALE))
+            and (goals is None or (type(goals) is str and len(goals) <= _HI_GOALS))
+            and len(value) == ("response" in value) + ("rationale" in value) + ("goals" in value)
+        ):
+            doc: Documentation = _build_doc(response, rationale, goals)
+            return doc
     obj = _object(value, _DOC_KEYS, at, "documentation", errs)
     if obj is None:
         if isinstance(value, Documentation):
@@ -553,8 +570,8 @@ def _documentation(value: object, at: _At, errs: _Errors) -> Documentation | Non
         texts.append(text)
     if len(errs) != n:
         return None
-    doc: Documentation = _build_doc(*texts)
-    return doc
+    made: Documentation = _build_doc(*texts)
+    return made
 
 
 def _line(value: object, at: _At, n_diagnoses: int | None, errs: _Errors) -> ServiceLine | None:

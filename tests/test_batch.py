@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import io
 import itertools
 import json
@@ -731,3 +732,16 @@ def test_huge_records_are_refused_unread_and_memory_stays_bounded(
     records, invalid, peak_mb = map(int, result.stdout.split())
     assert (records, invalid) == (5, 4)
     assert peak_mb < 100, f"peak RSS {peak_mb} MB"
+
+
+def test_a_worker_keeps_its_engine_out_of_the_collectors_sight() -> None:
+    from cptrules.batch import _pool
+
+    previous = signal.getsignal(signal.SIGINT)
+    try:
+        _pool._init_worker(EngineSettings(), {"payer": None})
+        assert gc.get_freeze_count() > 0  # gc.freeze() after the engine is built
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        gc.unfreeze()
+        _pool._STATE.clear()

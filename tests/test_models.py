@@ -250,3 +250,49 @@ def test_a_time_is_not_a_date_nor_a_date_a_time() -> None:
     )
     line = {**VISIT["lines"][0], "start": dt.time(10, 0), "end": dt.time(10, 30)}
     assert load_session({**VISIT, "lines": [line]}).lines[0].end == dt.time(10, 30)
+
+
+def test_parsed_models_are_exactly_the_models_built_by_hand() -> None:
+    """The parser builds models without their ``__init__``: the result is the same."""
+    data = {
+        **VISIT,
+        "diagnoses": ["M54.50"],
+        "plan_of_care": {"start": "2026-02-01", "end": "2026-04-30"},
+        "therapy_ytd_allowed": {"pt_slp": 10.5},
+        "lines": [
+            {
+                "code": "97140",
+                "minutes": 23,
+                "modifiers": ["GP"],
+                "diagnosis_pointers": [1],
+                "documentation": {"response": "r"},
+            }
+        ],
+    }
+    parsed = load_session(data)
+    line = ServiceLine(
+        "97140", 23, modifiers=["GP"], diagnosis_pointers=[1], documentation=Documentation("r")
+    )
+    by_hand = Session(
+        dt.date(2026, 3, 4),
+        "medicare",
+        Provider("PT"),
+        [line],
+        diagnoses=["M54.50"],
+        plan_of_care=PlanOfCare(dt.date(2026, 2, 1), dt.date(2026, 4, 30)),
+        therapy_ytd_allowed=TherapyYtd(Decimal("10.5")),
+    )
+    assert parsed == by_hand
+    assert hash(parsed) == hash(by_hand)
+    assert repr(parsed) == repr(by_hand)
+    for got in (
+        parsed,
+        parsed.provider,
+        parsed.plan_of_care,
+        parsed.therapy_ytd_allowed,
+        parsed.lines[0],
+        parsed.lines[0].documentation,
+    ):
+        assert type(got) in (Session, Provider, PlanOfCare, TherapyYtd, ServiceLine, Documentation)
+        with pytest.raises(attrs.exceptions.FrozenInstanceError):
+            setattr(got, "payer", "x")  # noqa: B010  (a frozen model refuses any store)

@@ -12,6 +12,7 @@ record, in order, over ``--jobs`` processes, with a summary on stderr.
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import pathlib
@@ -33,7 +34,7 @@ from .batch import (
     render_text,
     sniff_input,
 )
-from .engine import Engine
+from .engine import Engine, default_engine
 from .errors import CptRulesError
 from .models import DISCIPLINES
 from .report import _printable
@@ -193,20 +194,31 @@ def _check_file(
         print(f"cptrules: cannot read {name}: {exc.strerror}", file=sys.stderr)
         return None
     try:
-        return check_input(
-            stream,
-            out,
-            jobs=jobs,
-            engine=engine,
-            payer=args.payer,
-            claims=claims,
-            episodes=args.episodes,
-            window=args.window,
-            format=args.format,
-            name=name,
-            label=name if several else None,
-            progress=progress,
-        )
+        frozen = jobs == 1 and engine is None
+        if frozen:
+            # The default engine checks in this process: while it does, what is alive
+            # now (the engine's tables) is out of the cyclic collector's sight, so
+            # the collections each record's objects set off stay short.
+            default_engine()
+            gc.freeze()
+        try:
+            return check_input(
+                stream,
+                out,
+                jobs=jobs,
+                engine=engine,
+                payer=args.payer,
+                claims=claims,
+                episodes=args.episodes,
+                window=args.window,
+                format=args.format,
+                name=name,
+                label=name if several else None,
+                progress=progress,
+            )
+        finally:
+            if frozen:
+                gc.unfreeze()
     except CptRulesError as exc:
         print(f"cptrules: {exc}", file=sys.stderr)
         return None

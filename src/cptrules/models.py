@@ -50,6 +50,11 @@ _T = TypeVar("_T")
 #: builds models with it after validating their fields itself.
 TRUSTED_INIT: dict[type, Callable[..., None]] = {}
 
+#: A function per model that builds one from every field's value, in the model's
+#: field order, without validating (see :func:`_builder`): the parser's one way of
+#: making a model from values it has just validated.
+BUILD: dict[type, Callable[..., Any]] = {}
+
 #: The parser's validator (:func:`cptrules.parsing.validate`), installed by the
 #: parser when it is imported: it imports this module, so this one cannot import it.
 VALIDATOR: list[Callable[[Any], Any]] = []
@@ -67,8 +72,41 @@ def _validating(cls: type[_T]) -> type[_T]:
             object.__setattr__(self, a.name, getattr(valid, a.name))
 
     TRUSTED_INIT[cls] = trusted
+    BUILD[cls] = _builder(cls)
     setattr(cls, "__init__", __init__)  # noqa: B010  (mypy keeps attrs' signature)
     return cls
+
+
+def _builder(cls: type) -> Callable[..., Any]:
+    """A function making a ``cls`` from all its fields' values, in their order.
+
+    It stores each value with a plain attribute assignment on an instance of a
+    private subclass that adds nothing (no slots, no methods but the ordinary
+    ``__setattr__``), then makes the instance a ``cls`` (``__class__``
+    assignment, allowed between such layouts): about a quarter of the
+    instructions of the attrs ``__init__``, whose frozen stores each go through
+    ``object.__setattr__``. The result is an ordinary ``cls`` in every way (type,
+    equality, hash, repr, pickling).
+    """
+    names = [a.name for a in attrs.fields(cls)]
+    shadow = type(
+        f"_Building{cls.__name__}",
+        (cls,),
+        {"__slots__": (), "__setattr__": object.__setattr__, "__delattr__": object.__delattr__},
+    )
+    body = "".join(f"    self.{name} = {name}\n" for name in names)
+    source = (
+        f"def build({', '.join(names)}):\n"
+        "    self = _new(_shadow)\n"
+        f"{body}"
+        "    self.__class__ = _cls\n"
+        "    return self\n"
+    )
+    # The source is made from the field names only, as attrs makes its methods.
+    scope: dict[str, Any] = {"_new": object.__new__, "_shadow": shadow, "_cls": cls}
+    exec(compile(source, f"<cptrules build {cls.__name__}>", "exec"), scope)
+    build: Callable[..., Any] = scope["build"]
+    return build
 
 
 def _hidden(value: object) -> str:

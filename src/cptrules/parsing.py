@@ -33,8 +33,8 @@ from ._memo import Memo
 from .catalog import catalog
 from .errors import CptRulesError, InvalidSessionError
 from .models import (
+    BUILD,
     DISCIPLINES,
-    TRUSTED_INIT,
     VALIDATOR,
     Documentation,
     PlanOfCare,
@@ -90,6 +90,9 @@ _VALID: dict[re.Pattern[str], Memo[str, bool]] = {
         (S.PAYER, "payers"),
     )
 }
+#: The same memos by their pattern's text: a compiled pattern's hash is computed
+#: afresh on every lookup, over its compiled code, its text's is cached.
+_SEEN: dict[str, Memo[str, bool]] = {p.pattern: memo for p, memo in _VALID.items()}
 _NPIS: Memo[str, bool] = Memo("parser NPIs", size=_MEMO)
 _MAX_DOLLARS_INT = int(MAX_DOLLARS)
 # The hot path reads the memos' dicts directly: a hit is its commonest step, and
@@ -100,15 +103,14 @@ _CODE_HITS = _VALID[S.CODE]
 _MODIFIER_HITS = _VALID[S.MODIFIER]
 _PAYER_HITS = _VALID[S.PAYER]
 
-_new = object.__new__
-# The attrs __init__ of each model, without the model's own validation: the parser
-# builds a model only from values it has just validated.
-_init_provider = TRUSTED_INIT[Provider]
-_init_plan = TRUSTED_INIT[PlanOfCare]
-_init_ytd = TRUSTED_INIT[TherapyYtd]
-_init_doc = TRUSTED_INIT[Documentation]
-_init_line = TRUSTED_INIT[ServiceLine]
-_init_session = TRUSTED_INIT[Session]
+# Each model made from its fields' values without the model's own validation: the
+# parser builds a model only from values it has just validated.
+_build_provider = BUILD[Provider]
+_build_plan = BUILD[PlanOfCare]
+_build_ytd = BUILD[TherapyYtd]
+_build_doc = BUILD[Documentation]
+_build_line = BUILD[ServiceLine]
+_build_session = BUILD[Session]
 
 
 def _path(at: _At, name: str) -> str:
@@ -226,7 +228,7 @@ def _int(value: object, f: S.Field, at: _At, errs: _Errors) -> int | None:
 
 def _matches(value: str, pattern: re.Pattern[str]) -> bool:
     """Whether ``value`` fully matches ``pattern`` (memoised per pattern)."""
-    seen = _VALID.get(pattern)
+    seen = _SEEN.get(pattern.pattern)
     if seen is None:
         return pattern.fullmatch(value) is not None
     if value in seen:
@@ -267,12 +269,12 @@ def _id(value: object, f: S.Field, at: _At, errs: _Errors) -> str | None:
     return None
 
 
-_VOCABS: dict[str, Mapping[str, object]] = {}
-
-
 def _optional(value: object, f: S.Field, read: Any, errs: _Errors) -> Any:
     """``read`` of a session-level value that may be absent or null."""
     return None if value is None else read(value, f, "", errs)
+
+
+_VOCABS: dict[str, Mapping[str, object]] = {}
 
 
 def _vocab(f: S.Field) -> Mapping[str, object]:
@@ -285,18 +287,23 @@ def _vocab(f: S.Field) -> Mapping[str, object]:
     return vocab
 
 
+#: What a list field's items are known to be, by field name: the memo of its
+#: pattern (strings seen valid so far) or its vocabulary.
+_KNOWN: dict[str, Mapping[str, object]] = {}
+
+
+def _known(f: S.Field) -> Mapping[str, object]:
+    known = _KNOWN[f.name] = _vocab(f) if f.pattern is None else _SEEN[f.pattern.pattern]
+    return known
+
+
 def _strs(value: object, f: S.Field, at: _At, errs: _Errors) -> tuple[str, ...]:
     """A list of distinct strings, each matching the field's pattern or vocabulary."""
-    pattern = f.pattern
-    if pattern is not None:
-        memo = _VALID[pattern]
-        known: Mapping[str, object] = memo
-    else:
-        known = _VOCABS.get(f.vocab) or _vocab(f)  # type: ignore[arg-type]
+    known = _KNOWN.get(f.name) or _known(f)
     if (type(value) is list or type(value) is tuple) and len(value) <= f.hi:
         for item in value:
             if type(item) is not str or (
-                item not in known and (pattern is None or not _matches(item, pattern))
+                item not in known and (f.pattern is None or not _matches(item, f.pattern))
             ):
                 break
         else:
@@ -462,12 +469,28 @@ def _provider(value: object, errs: _Errors) -> Provider | None:
     if len(errs) != n:
         return None
     assert type(discipline) is str
-    provider: Provider = _new(Provider)
-    _init_provider(provider, discipline, npi)
-    return _PROVIDERS.put((discipline, npi), provider)
+    return _PROVIDERS.put((discipline, npi), _build_provider(discipline, npi))
 
 
 def _plan_of_care(value: object, errs: _Errors) -> PlanOfCare | None:
+    if type(value) is dict:  # the usual plan: known dates in order, no other key
+        raw_start, raw_end, raw_signed = value.get("start"), value.get("end"), value.get("signed")
+        if (
+            type(raw_start) is str
+            and type(raw_end) is str
+            and (raw_signed is None or type(raw_signed) is str)
+            and len(value) == 2 + ("signed" in value)
+        ):
+            start, end = _DATE_HITS.get(raw_start), _DATE_HITS.get(raw_end)
+            signed = None if raw_signed is None else _DATE_HITS.get(raw_signed)
+            if (
+                start is not None
+                and end is not None
+                and start <= end
+                and (signed is not None or raw_signed is None)
+            ):
+                plan: PlanOfCare = _build_plan(start, end, signed)
+                return plan
     obj = _object(value, _POC_KEYS, "", "plan_of_care", errs)
     if obj is None:
         if isinstance(value, PlanOfCare):
@@ -491,9 +514,8 @@ def _plan_of_care(value: object, errs: _Errors) -> PlanOfCare | None:
         errs.append(("plan_of_care.end", "is before plan_of_care.start"))
     if len(errs) != n or start is None or end is None:
         return None
-    plan: PlanOfCare = _new(PlanOfCare)
-    _init_plan(plan, start, end, signed)
-    return plan
+    made: PlanOfCare = _build_plan(start, end, signed)
+    return made
 
 
 def _ytd(value: object, errs: _Errors) -> TherapyYtd | None:
@@ -513,12 +535,28 @@ def _ytd(value: object, errs: _Errors) -> TherapyYtd | None:
         ot = _dollars(ot, _F_OT, "therapy_ytd_allowed", errs)
     if len(errs) != n:
         return None
-    ytd: TherapyYtd = _new(TherapyYtd)
-    _init_ytd(ytd, pt, ot)
+    ytd: TherapyYtd = _build_ytd(pt, ot)
     return ytd
 
 
+_HI_RESPONSE, _HI_RATIONALE, _HI_GOALS = (f.hi for f in _F_DOC_TEXT)
+
+
 def _documentation(value: object, at: _At, errs: _Errors) -> Documentation | None:
+    if type(value) is dict:  # the usual notes: strings within bounds, no other key
+        response, rationale, goals = (
+            value.get("response"),
+            value.get("rationale"),
+            value.get("goals"),
+        )
+        if (
+            (response is None or (type(response) is str and len(response) <= _HI_RESPONSE))
+            and (rationale is None or (type(rationale) is str and len(rationale) <= _HI_RATIONALE))
+            and (goals is None or (type(goals) is str and len(goals) <= _HI_GOALS))
+            and len(value) == ("response" in value) + ("rationale" in value) + ("goals" in value)
+        ):
+            doc: Documentation = _build_doc(response, rationale, goals)
+            return doc
     obj = _object(value, _DOC_KEYS, at, "documentation", errs)
     if obj is None:
         if isinstance(value, Documentation):
@@ -535,9 +573,8 @@ def _documentation(value: object, at: _At, errs: _Errors) -> Documentation | Non
         texts.append(text)
     if len(errs) != n:
         return None
-    doc: Documentation = _new(Documentation)
-    _init_doc(doc, *texts)
-    return doc
+    made: Documentation = _build_doc(*texts)
+    return made
 
 
 def _line(value: object, at: _At, n_diagnoses: int | None, errs: _Errors) -> ServiceLine | None:
@@ -547,10 +584,18 @@ def _line(value: object, at: _At, n_diagnoses: int | None, errs: _Errors) -> Ser
             _pointers(value.diagnosis_pointers, _F_POINTERS, at, n_diagnoses, errs)
         return value
     n = len(errs)
-    obj = _object(value, _LINE_KEYS, at, "", errs)
-    if obj is None:
-        errs.append((_where(at, ""), "must be an object"))
-        return None
+    try:
+        plain = type(value) is dict and _LINE_KEYS.issuperset(value)
+    except Exception:  # a key whose __hash__ or __eq__ raises: _object says so
+        plain = False
+    if plain:
+        obj: dict[str, Any] = value  # type: ignore[assignment]  # a dict, tested above
+    else:
+        got = _object(value, _LINE_KEYS, at, "", errs)
+        if got is None:
+            errs.append((_where(at, ""), "must be an object"))
+            return None
+        obj = got
     get = obj.get
     code = get("code")
     if type(code) is not str or (code not in _CODE_HITS and not _matches(code, S.CODE)):
@@ -623,9 +668,7 @@ def _line(value: object, at: _At, n_diagnoses: int | None, errs: _Errors) -> Ser
         doc = _documentation(doc, at, errs)
     if len(errs) != n:
         return None
-    line: ServiceLine = _new(ServiceLine)
-    _init_line(
-        line,
+    line: ServiceLine = _build_line(
         code,
         minutes,
         units,
@@ -703,9 +746,7 @@ def _session(value: object, errs: _Errors) -> Session | None:
 
     if errs:
         return None
-    session: Session = _new(Session)
-    _init_session(
-        session,
+    session: Session = _build_session(
         dos,
         payer,
         provider,
@@ -738,6 +779,13 @@ def _pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return out if len(out) == len(pairs) else _DupDict(pairs)
 
 
+try:  # the [fast] extra: a compiled decoder tried first on JSON text
+    from msgspec.json import Decoder as _FastDecoder
+except ImportError:  # pragma: no cover - json alone
+    _FAST: Any = None
+else:
+    _FAST = _FastDecoder().decode
+
 # json.loads(text, ...) builds a decoder per call; build them once. The second sees
 # every JSON object's pairs, so it finds a key given twice, at twice the cost.
 _DECODER = json.JSONDecoder(parse_constant=_reject_constant)
@@ -761,9 +809,26 @@ def _text_of(data: str | bytes | bytearray | memoryview) -> str:
     return text[1:] if text.startswith("\ufeff") else text
 
 
+_JSON_SPACE = " \t\n\r"
+
+
 def _decode(text: str, decoder: json.JSONDecoder) -> object:
+    """The JSON value of ``text``, scanned by ``decoder``'s C scanner.
+
+    The scanner is called directly (``decode`` first and last matches a regular
+    expression in Python); text that does not start with a value (leading
+    whitespace, nothing) or has more than whitespace after it is left to
+    ``decode``, which skips the whitespace or raises its own error.
+    """
+    scan: Any = decoder.scan_once  # type: ignore[attr-defined]  # set by __init__, not typed
     try:
-        return decoder.decode(text)
+        try:
+            obj, end = scan(text, 0)
+        except StopIteration:
+            return decoder.decode(text)
+        if end != len(text) and text[end:].strip(_JSON_SPACE):
+            return decoder.decode(text)
+        return obj
     except json.JSONDecodeError as exc:
         raise InvalidSessionError(
             [("", f"not valid JSON (line {exc.lineno}, column {exc.colno})")]
@@ -813,7 +878,18 @@ def _parse(data: object, errs: _Errors) -> Session | None:
     if not isinstance(data, str | bytes | bytearray | memoryview):
         return _session(data, errs)
     text = _text_of(data)
-    obj = _decode(text, _DECODER)
+    # The compiled decoder (the [fast] extra) first. Its value is used only for a
+    # session found valid: any other input is decoded again by json below, whose
+    # errors and values (Infinity for 1e400, lone surrogates, its depth limit, met
+    # a few levels sooner) are the parser's. What it refuses goes to json at once,
+    # called from here as if it were alone (same stack depth, same depth limit).
+    if _FAST is None:
+        obj = _decode(text, _DECODER)
+    else:
+        try:
+            obj = _FAST(text)
+        except Exception:  # json says what is wrong, or reads it
+            obj = _decode(text, _DECODER)
     session = _session(obj, errs)
     if session is not None and type(obj) is dict and text.count(":") == _keys_given(obj, session):
         return session

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import collections
+import gc
 import os
 import signal
 import sys
@@ -141,11 +142,18 @@ _STATE: dict[str, Any] = {}
 
 
 def _init_worker(settings: EngineSettings, options: Mapping[str, Any]) -> None:
-    """Worker initializer: ignore Ctrl-C (the parent handles it) and build one engine."""
+    """Worker initializer: ignore Ctrl-C (the parent handles it) and build one engine.
+
+    Everything alive once the engine is built lives as long as the worker: it is
+    moved out of the cyclic garbage collector's sight (``gc.freeze``), so that the
+    collections the records' objects set off do not walk the engine's tables each
+    time (about 2% of a record's instructions).
+    """
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _STATE.clear()
     _STATE.update(options)
     _STATE["engine"] = settings.build()
+    gc.freeze()
 
 
 def _ordered(

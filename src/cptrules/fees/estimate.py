@@ -28,13 +28,13 @@ import tomllib
 from collections.abc import Hashable, Mapping, Sequence
 from decimal import ROUND_HALF_UP, Decimal
 from importlib import resources
-from typing import Any, TypeVar
+from typing import Any
 
 import attrs
 
 from .._memo import Memo
 from ..errors import DataError
-from ..models import Session
+from ..models import ServiceLine, Session
 from .loaders import PAYABLE_STATUS, Gpci
 from .schedule import NATIONAL, ContractSchedule, FeeSchedule, Release
 
@@ -245,9 +245,13 @@ def _in_force(entries: Sequence[_Dated], day: dt.date) -> _Dated | None:
 # --- Medicare ----------------------------------------------------------------------------
 
 
-@attrs.frozen(cache_hash=True)
+@attrs.frozen(eq=False)
 class _Price:
-    """One code priced for one release, locality, setting and day: prepared once."""
+    """One code priced for one release, locality, setting and day: prepared once.
+
+    Compared and hashed by identity: its table holds one per code, and keys the
+    worded line estimates by it.
+    """
 
     full: Decimal  # one unit, rounded
     reduced: Decimal  # one unit with the MPPR share of its PE, rounded
@@ -259,14 +263,91 @@ class _Price:
 
 _PRICING_MODIFIERS = frozenset({"26", "TC", "53"})
 _NO_UNITS = "no units billed or given: not priced"
+#: line estimates each prepared table remembers (by price, position, modifiers, units)
+_LINES_PER_TABLE = 4096
 
 
-_T = TypeVar("_T")
+class _Table:
+    """Everything one (release, GPCI year, locality, place of service, policy period) prices.
 
+    Built once, then shared by every date of service of that period: per code
+    the prepared :class:`_Price` (filled on first use; at most one per code of
+    the release), the line estimates already worded, and the estimate's source.
+    A visit then costs a few dictionary lookups and Decimal additions.
+    """
 
-def _remember(memo: Memo[Hashable, Any], key: Hashable, value: _T) -> _T:
-    memo.put(key, value)
-    return value
+    __slots__ = (
+        "day",
+        "facility",
+        "gpci",
+        "left_out",
+        "lines",
+        "locality",
+        "prices",
+        "release",
+        "source",
+    )
+
+    def __init__(
+        self,
+        release: Release,
+        gpci: Gpci,
+        day: dt.date,
+        locality: str,
+        place_of_service: str,
+    ) -> None:
+        self.release = release
+        self.gpci = gpci
+        self.day = day  # any day of the period: the policy entries in force are the same
+        self.locality = locality
+        self.facility = place_of_service in policy().facility_pos
+        self.prices: dict[Hashable, _Price] = {}
+        self.lines: Memo[Hashable, LineEstimate] = Memo(
+            "fee schedule line estimates", size=_LINES_PER_TABLE
+        )
+        self.source = _source(release, day.year, locality, self.facility, place_of_service)
+        self.left_out = policy().left_out
+
+    def with_modifiers(self, code: str, modifiers: tuple[str, ...]) -> _Price:
+        """The price of ``code`` billed with a pricing modifier (26, TC, 53) among ``modifiers``."""
+        key = (code, tuple(m for m in modifiers if m in _PRICING_MODIFIERS))
+        p = self.prices.get(key)
+        if p is None:
+            p = self.prices[key] = self.price(code, key[1])
+        return p
+
+    def line(self, index: int, line: ServiceLine, units: int, p: _Price, top: bool) -> LineEstimate:
+        """The worded estimate of one priced line (``top``: it holds the day's full-PE unit)."""
+        if p.note is not None:
+            return LineEstimate(index, line.code, units, _ZERO if p.zero else None, note=p.note)
+        return _price_line(index, line.code, line.modifiers, units, p, top, self.day)
+
+    def price(self, code: str, pricing: tuple[str, ...]) -> _Price:
+        """The prepared price of ``code`` (with its billed pricing modifiers), made on first use."""
+        pol = policy()
+        rvu = self.release.lookup(code, pricing)
+        if rvu is None:
+            note = f"not in the fee schedule release {self.release.label}"
+            return _Price(_ZERO, _ZERO, _ZERO, None, note)
+        if rvu.status not in PAYABLE_STATUS:
+            if rvu.status == "B":
+                note = "status B: bundled, never paid separately"
+                return _Price(_ZERO, _ZERO, _ZERO, None, note, zero=True)
+            note = f"status {rvu.status}: not priced by the national fee schedule"
+            return _Price(_ZERO, _ZERO, _ZERO, None, note)
+        mppr = _in_force(pol.mppr.get(rvu.mult_proc, ()), self.day)
+        use_facility = self.facility and not (
+            pol.therapy_non_facility and rvu.mult_proc in pol.mppr
+        )
+        pe_rvu = rvu.pe_facility if use_facility else rvu.pe_non_facility
+        cf = self.release.conversion_factor
+        gpci = self.gpci
+        w, pe, mp = rvu.work * gpci.work, pe_rvu * gpci.pe, rvu.mp * gpci.mp
+        # CMS sums the GPCI-adjusted RVUs unrounded, multiplies by the CF and
+        # rounds the amount to the cent (data/fees.toml [rounding]).
+        full = _cents((w + pe + mp) * cf)
+        reduced = _cents((w + pe * mppr.share + mp) * cf) if mppr else full
+        return _Price(full, reduced, pe * cf, mppr)
 
 
 def _units_of(session: Session, units: Sequence[int | None] | None) -> list[int | None]:
@@ -275,42 +356,6 @@ def _units_of(session: Session, units: Sequence[int | None] | None) -> list[int 
         given = units[i] if units is not None and i < len(units) else None
         out.append(line.units if line.units is not None else given)
     return out
-
-
-def _price(
-    schedule: FeeSchedule,
-    release: Release,
-    gpci: Gpci,
-    locality: str,
-    facility: bool,
-    day: dt.date,
-    code: str,
-    mods: tuple[str, ...],
-) -> _Price:
-    pricing = tuple(m for m in mods if m in _PRICING_MODIFIERS)
-    key = ("price", release.effective, locality, facility, policy().epoch(day), code, pricing)
-    hit: _Price | None = schedule.memo.get(key)
-    if hit is not None:
-        return hit
-    pol = policy()
-    rvu = release.lookup(code, pricing)
-    if rvu is None:
-        note = f"not in the fee schedule release {release.label}"
-        return _remember(schedule.memo, key, _Price(_ZERO, _ZERO, _ZERO, None, note))
-    if rvu.status not in PAYABLE_STATUS:
-        if rvu.status == "B":
-            note = "status B: bundled, never paid separately"
-            return _remember(schedule.memo, key, _Price(_ZERO, _ZERO, _ZERO, None, note, zero=True))
-        note = f"status {rvu.status}: not priced by the national fee schedule"
-        return _remember(schedule.memo, key, _Price(_ZERO, _ZERO, _ZERO, None, note))
-    mppr = _in_force(pol.mppr.get(rvu.mult_proc, ()), day)
-    use_facility = facility and not (pol.therapy_non_facility and rvu.mult_proc in pol.mppr)
-    pe_rvu = rvu.pe_facility if use_facility else rvu.pe_non_facility
-    cf = release.conversion_factor
-    w, pe, mp = rvu.work * gpci.work, pe_rvu * gpci.pe, rvu.mp * gpci.mp
-    full = _cents((w + pe + mp) * cf)
-    reduced = _cents((w + pe * mppr.share + mp) * cf) if mppr else full
-    return _remember(schedule.memo, key, _Price(full, reduced, pe * cf, mppr))
 
 
 def estimate(
@@ -330,108 +375,115 @@ def estimate(
     not pay by the fee schedule) has ``allowed`` None and a note, and the
     estimate is not ``complete``.
 
-    The schedule remembers prepared prices and whole-visit answers (a bounded
-    memo): the same visit shape on the same day and locality is answered once.
+    The schedule prepares each code's amounts once per release, GPCI year,
+    locality, place of service and policy period (bounded memos), so a visit
+    costs a few lookups and additions, whatever its shape.
     """
-    lines = session.lines
-    if units is None:
-        shape = tuple([(ln.code, ln.modifiers, ln.units) for ln in lines])
-    else:
-        line_units = _units_of(session, units)
-        shape = tuple([(ln.code, ln.modifiers, n) for ln, n in zip(lines, line_units, strict=True)])
-    day = session.date_of_service
-    release = schedule.release_for(day)
-    key = (
-        None if release is None else release.effective,
-        day.year,
-        policy().epoch(day),
-        session.payer,
-        locality,
-        place_of_service,
-        shape,
+    return price_lines(
+        session,
+        schedule,
+        _units_of(session, units),
+        locality=locality,
+        place_of_service=place_of_service,
+        payer=session.payer,
     )
-    hit: Estimate | None = schedule.visits.get(key)
+
+
+def _table(
+    schedule: FeeSchedule, day: dt.date, locality: str, place_of_service: str
+) -> _Table | str:
+    """The prepared table for ``day``, or why there is none (no release, no GPCI)."""
+    memo = schedule.memo
+    key = (day, locality, place_of_service)
+    hit: _Table | str | None = memo.get(key)
     if hit is not None:
         return hit
-    fresh = _estimate(session, schedule, locality, place_of_service, [n for _, _, n in shape])
-    return _remember(schedule.visits, key, fresh)
-
-
-def _estimate(
-    session: Session,
-    schedule: FeeSchedule,
-    locality: str,
-    place_of_service: str,
-    line_units: list[int | None],
-) -> Estimate:
-    pol = policy()
-    day = session.date_of_service
     release = schedule.release_for(day)
     gpci = schedule.gpci_for(day, locality)
-    if release is None or gpci is None:
-        why = (
-            f"no fee schedule release covers {day.isoformat()}"
-            if release is None
-            else f"no GPCI for locality {locality} in {day.year}"
-        )
+    table: _Table | str
+    if release is None:
+        table = f"no fee schedule release covers {day.isoformat()}"
+    elif gpci is None:
+        table = f"no GPCI for locality {locality} in {day.year}"
+    else:
+        period = (release.effective, day.year, policy().epoch(day), locality, place_of_service)
+        shared: _Table | None = memo.get(period)
+        if shared is None:
+            shared = _Table(release, gpci, day, locality, place_of_service)
+            memo.put(period, shared)
+        table = shared
+    memo.put(key, table)
+    return table
+
+
+def price_lines(
+    session: Session,
+    schedule: FeeSchedule,
+    units: Sequence[int | None],
+    *,
+    locality: str,
+    place_of_service: str = "11",
+    payer: str,
+) -> Estimate:
+    """The Medicare estimate of ``session`` with ``units`` priced per line, as given.
+
+    Unlike :func:`estimate`, a line's own units do not override ``units``: the
+    engine prices a visit with the units it reports, or with a fix applied. A
+    line whose units are None is not priced. ``payer`` labels the estimate.
+    """
+    day = session.date_of_service
+    table: _Table | str | None = schedule.memo.get((day, locality, place_of_service))
+    if table is None:
+        table = _table(schedule, day, locality, place_of_service)
+    lines = session.lines
+    if isinstance(table, str):
         empty = tuple(
-            LineEstimate(i, ln.code, line_units[i] or 0, None, note=why)
-            for i, ln in enumerate(session.lines)
+            LineEstimate(i, ln.code, units[i] or 0, None, note=table) for i, ln in enumerate(lines)
         )
-        return Estimate(session.payer, _ZERO, empty, why, locality, pol.left_out)
-    facility = place_of_service in pol.facility_pos
-    epoch = pol.epoch(day)
-    prices: list[_Price | None] = []
-    for line, n in zip(session.lines, line_units, strict=True):
-        if n is None:
-            prices.append(None)
-        else:
-            prices.append(
-                _price(schedule, release, gpci, locality, facility, day, line.code, line.modifiers)
-            )
+        return Estimate(payer, _ZERO, empty, table, locality, policy().left_out)
+    prices = table.prices
+    priced: list[_Price | None] = []
     # The one unit paid in full: the highest PE payment among the MPPR units (first line on ties).
     top = -1
     best = _ZERO
-    for i, p in enumerate(prices):
-        if (
-            p is not None
-            and p.mppr is not None
-            and line_units[i]
-            and (top < 0 or p.pe_payment > best)
-        ):
-            top, best = i, p.pe_payment
-    lines: list[LineEstimate] = []
-    total = _ZERO
-    for i, (line, p) in enumerate(zip(session.lines, prices, strict=True)):
-        n = line_units[i]
-        if p is None or n is None:
-            lines.append(LineEstimate(i, line.code, 0, None, note=_NO_UNITS))
-        elif p.note is not None:
-            lines.append(LineEstimate(i, line.code, n, _ZERO if p.zero else None, note=p.note))
+    for i, (line, n) in enumerate(zip(lines, units, strict=True)):
+        if n is None:
+            priced.append(None)
+            continue
+        mods = line.modifiers
+        p: _Price | None
+        if mods and not _PRICING_MODIFIERS.isdisjoint(mods):
+            p = table.with_modifiers(line.code, mods)
         else:
-            line_key = ("line", p, i, line.code, line.modifiers, n, i == top, epoch)
-            est: LineEstimate | None = schedule.memo.get(line_key)
-            if est is None:
-                est = _price_line(i, line.code, line.modifiers, n, p, i == top, day)
-                schedule.memo.put(line_key, est)
-            total += est.allowed or _ZERO
-            lines.append(est)
-    source = _source(schedule, release, day.year, locality, facility, place_of_service)
-    return Estimate(session.payer, total, tuple(lines), source, locality, pol.left_out)
+            p = prices.get(line.code)
+            if p is None:
+                p = prices[line.code] = table.price(line.code, ())
+        priced.append(p)
+        if n and p.mppr is not None and (top < 0 or p.pe_payment > best):
+            top, best = i, p.pe_payment
+    done = table.lines
+    out: list[LineEstimate] = []
+    total = _ZERO
+    for i, (line, n, q) in enumerate(zip(lines, units, priced, strict=True)):
+        if q is None or n is None:
+            est = LineEstimate(i, line.code, 0, None, note=_NO_UNITS)
+        else:
+            key = (q, i, line.modifiers, n, i == top)
+            hit = done.get(key)
+            est = hit if hit is not None else done.put(key, table.line(i, line, n, q, i == top))
+            if est.allowed is not None:
+                total += est.allowed
+        out.append(est)
+    return Estimate(payer, total, tuple(out), table.source, locality, table.left_out)
 
 
 def _source(
-    schedule: FeeSchedule,
     release: Release,
     year: int,
     locality: str,
     facility: bool,
     place_of_service: str,
 ) -> str:
-    key = ("source", release.effective, year, locality, place_of_service)
-    hit: str | None = schedule.memo.get(key)
-    if hit is not None:
-        return hit
     where = "national" if locality == NATIONAL else f"locality {locality}"
     text = (
         f"CMS Medicare Physician Fee Schedule {release.label} (in force from "
@@ -441,7 +493,7 @@ def _source(
     )
     if facility:
         text = f"{text} ({policy().facility_note})"
-    return _remember(schedule.memo, key, text)
+    return text
 
 
 def _price_line(
@@ -490,12 +542,21 @@ def estimate_contract(
 
     No MPPR or assistant reduction is applied: a contract that has them says so
     in its rates. ``payer`` labels the estimate (default: the session's payer).
+    ``units`` gives, per line, the units to price where the line bills none.
     """
+    return price_contract_lines(
+        session, rates, _units_of(session, units), payer=payer or session.payer
+    )
+
+
+def price_contract_lines(
+    session: Session, rates: ContractSchedule, units: Sequence[int | None], *, payer: str
+) -> Estimate:
+    """:func:`estimate_contract` with ``units`` priced per line as given, as :func:`price_lines`."""
     day = session.date_of_service
-    line_units = _units_of(session, units)
     lines: list[LineEstimate] = []
     for i, line in enumerate(session.lines):
-        n = line_units[i]
+        n = units[i]
         if n is None:
             lines.append(LineEstimate(i, line.code, 0, None, note="no units billed or given"))
             continue
@@ -508,7 +569,7 @@ def estimate_contract(
         lines.append(LineEstimate(i, line.code, n, _cents(rate.rate * n)))
     total = sum((ln.allowed for ln in lines if ln.allowed is not None), _ZERO)
     source = f"contract rates {rates.name}"
-    return Estimate(payer or session.payer, total, tuple(lines), source)
+    return Estimate(payer, total, tuple(lines), source)
 
 
 def compare(

@@ -164,7 +164,10 @@ class Engine:
         plan = self._plans.get(id(profile))
         if plan is None:
             rules = tuple(
-                r for r in REGISTRY.values() if r.id not in self.disabled and r.for_profile(profile)
+                r
+                for r in REGISTRY.values()
+                # an episode rule needs a series of visits: only check_episode words it
+                if not r.episode and r.id not in self.disabled and r.for_profile(profile)
             )
             sev = dict(profile.severities)
             sev.update(self.severities)

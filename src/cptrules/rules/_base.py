@@ -33,7 +33,11 @@ modifiers, diagnoses, discipline and payer: on input that does not carry it
 (a claim: see :func:`cptrules.x12.check_visit`) the engine does not run the
 rule and names it in one ``claim.not-checked`` info instead.
 Rules whose facts come from a single source, or whose sources disagree, say so
-in words in the citation.
+in words in the citation. ``episode=True`` marks a rule that needs a series of
+visits (:func:`cptrules.check_episode`, ``cptrules check --episodes``): it is
+listed and documented like every rule, but :meth:`Engine.check
+<cptrules.Engine.check>` never runs it on one visit; its examples give the
+earlier visits of the patient in ``Example.before``.
 """
 
 from __future__ import annotations
@@ -79,13 +83,17 @@ class Example:
     """A session (JSON-shaped dict) on which the rule must fire (``fails``) or stay silent.
 
     ``payers`` limits the profiles the example holds for; None means every
-    profile the rule applies to.
+    profile the rule applies to. ``before`` (an episode rule's example) gives
+    the patient's earlier visits: the example is checked with
+    :func:`cptrules.check_episode` over ``before`` and ``session``, and judged
+    on the report of ``session``.
     """
 
     session: Mapping[str, Any]
     fails: bool
     note: str = ""
     payers: tuple[str, ...] | None = None
+    before: tuple[Mapping[str, Any], ...] = ()
 
 
 @attrs.frozen
@@ -110,6 +118,8 @@ class Rule:
     triggers: frozenset[str] | None = None
     #: what of :data:`NEEDS` the rule reads; the engine skips it on input without it
     needs: frozenset[str] = frozenset()
+    #: needs a series of visits: only :func:`cptrules.check_episode` runs it, never check()
+    episode: bool = False
 
     @property
     def effective(self) -> dt.date:
@@ -148,6 +158,7 @@ class Rule:
             "until": None if self.until is None else self.until.isoformat(),
             "citation": self.citation,
             "summary": self.summary,
+            "episode": self.episode,
         }
 
     def in_force(self, day: dt.date) -> bool:
@@ -184,6 +195,7 @@ def rule(
     applies: Callable[[PayerProfile], bool] | None = None,
     triggers: Iterable[str] | None = None,
     needs: Iterable[str] = (),
+    episode: bool = False,
 ) -> Callable[[RuleFunc], RuleFunc]:
     """Register the decorated function as rule ``rule_id`` (ids are unique)."""
     wanted = frozenset(needs)
@@ -208,6 +220,7 @@ def rule(
             family=rule_id.split(".", 1)[0],
             triggers=None if triggers is None else frozenset(triggers),
             needs=wanted,
+            episode=episode,
         )
         return func
 

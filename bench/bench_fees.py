@@ -20,10 +20,11 @@ The first form prints:
 ``--callgrind`` runs this script under ``valgrind --tool=callgrind`` (with
 ``PYTHONHASHSEED=0``) four times: ``Engine().check()`` and
 ``Engine(fees=...).check()``, each with ``--calls`` calls and with 0 calls
-(same setup: fee files, 50 warm-up visits, the visits built); the figure is
-(instructions of the run with calls - instructions of the 0-call run) / calls,
-so setup is subtracted. Every measured visit is distinct and none was seen in
-the warm-up. Instruction counts are steady on a shared machine, timings are not.
+(same setup: fee files, 2,000 warm-up visits of another seed covering the
+year's days, the visits built); the figure is (instructions of the run with
+calls - instructions of the 0-call run) / calls, so setup is subtracted. Every
+measured visit is distinct and none is among the warm-up ones. Instruction
+counts are steady on a shared machine, timings are not.
 
 Targets: import under 5 s; an estimate adds under 10% to check().
 The generated rows are made up (random RVUs), in the CMS layout; no real data.
@@ -32,6 +33,7 @@ The generated rows are made up (random RVUs), in the CMS layout; no real data.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import random
 import re
@@ -147,15 +149,21 @@ def _cpu_us(fn: Callable[[Any], object], items: Sequence[Any]) -> float:
     return (time.process_time() - t) / len(items) * 1e6
 
 
-WARM = 50
+#: warm-up visits: another seed of the same generator, so every day of 2026 has been seen
+WARM = 2000
 
 
-def setup(rows: int, sessions: int) -> tuple[FeeSchedule, list[cptrules.Session]]:
-    """A 2026 fee schedule (generated files) and ``WARM + sessions`` distinct 4-line visits.
+def setup(
+    rows: int, sessions: int, warm: int = WARM
+) -> tuple[FeeSchedule, list[cptrules.Session], list[cptrules.Session]]:
+    """A 2026 fee schedule (generated files), ``warm`` warm-up visits and ``sessions``
+    measured visits, none of them among the warm-up ones.
 
-    The visits are ``make_sessions`` of ``bench_check.py``: Medicare PT visits
-    with dates of service across 2026, some with CQ, KX or XU, one line in ten
-    with wrong units.
+    The visits are ``make_sessions`` of ``bench_check.py``: 4-line Medicare PT
+    visits with dates of service across 2026, some with CQ, KX or XU, one line
+    in ten with wrong units. The warm-up set (another seed) covers the year's
+    days, so neither side measures first-day costs (an engine's route per day, a
+    fee table per day); the measured visits are new to both.
     """
     sys.path.insert(0, str(Path(__file__).resolve().parent))
     import bench_check
@@ -163,19 +171,24 @@ def setup(rows: int, sessions: int) -> tuple[FeeSchedule, list[cptrules.Session]
     with tempfile.TemporaryDirectory() as tmp:
         files = write_fee_files(Path(tmp), _rows(rows, random.Random(16)), 2026)
         schedule = FeeSchedule.from_files(files)
-    dicts = bench_check.make_sessions(WARM + sessions, 4, "medicare")
-    return schedule, [cptrules.load_session(d) for d in dicts]
+    warm_dicts = bench_check.make_sessions(warm, 4, "medicare", seed=16)
+    dicts = bench_check.make_sessions(sessions, 4, "medicare")
+    seen = {json.dumps(d, sort_keys=True) for d in warm_dicts}
+    dicts = [d for d in dicts if json.dumps(d, sort_keys=True) not in seen]
+    assert len({json.dumps(d, sort_keys=True) for d in dicts}) == len(dicts), "repeated visits"
+    load = cptrules.load_session
+    return schedule, [load(d) for d in warm_dicts], [load(d) for d in dicts]
 
 
 def run_calls(which: str, calls: int, rows: int) -> None:
     """The body measured under callgrind: setup, warm-up, then ``calls`` checks."""
-    schedule, visits = setup(rows, max(calls, 1))
+    schedule, warm, visits = setup(rows, max(calls, 1))
     engine = (
         cptrules.Engine(fees=schedule, locality=LOCALITY) if which == "fees" else cptrules.Engine()
     )
-    for s in visits[:WARM]:
+    for s in warm:
         engine.check(s)
-    for s in visits[WARM : WARM + calls]:
+    for s in visits[:calls]:
         engine.check(s)
 
 
@@ -249,8 +262,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         secs = _best(lambda: open_schedule(store))
         print(f"open the fee store: {secs:.2f} s")
 
-    schedule, visits = setup(args.rows, args.sessions)
-    warm, measured = visits[:WARM], visits[WARM:]
+    schedule, warm, measured = setup(args.rows, args.sessions)
     plain = cptrules.Engine()
     fees = cptrules.Engine(fees=schedule, locality=LOCALITY)
     for s in warm:

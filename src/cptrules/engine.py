@@ -339,12 +339,14 @@ class Engine:
         Nothing where a line involved is not priced.
         """
         lines = estimate.lines
+        complete = all(ln.allowed is not None for ln in lines)
         out: list[Finding] = []
         priced: list[int | None] | None = None
         for f in findings:
             amount = None
-            raised = [x for x in f.fixes if x.action == "set_units"]
-            if raised:
+            fixes = f.fixes
+            raised = [x for x in fixes if x.action == "set_units"] if fixes else None
+            if raised and complete:
                 if priced is None:
                     priced = [u.billed if u.billed is not None else u.expected for u in units]
                 fixed = list(priced)
@@ -352,7 +354,7 @@ class Engine:
                     if 0 <= x.line < len(fixed) and isinstance(x.value, int):
                         fixed[x.line] = x.value
                 # only more units can leave money behind: lowering them prices nothing
-                if estimate.complete and any(
+                if any(
                     b is not None and (a is None or b > a)
                     for a, b in zip(priced, fixed, strict=True)
                 ):

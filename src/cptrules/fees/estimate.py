@@ -25,7 +25,7 @@ import bisect
 import datetime as dt
 import functools
 import tomllib
-from collections.abc import Hashable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from decimal import ROUND_HALF_UP, Decimal
 from importlib import resources
 from typing import Any
@@ -34,7 +34,7 @@ import attrs
 
 from .._memo import Memo
 from ..errors import DataError
-from ..models import ServiceLine, Session
+from ..models import Session
 from .loaders import PAYABLE_STATUS, Gpci
 from .schedule import NATIONAL, ContractSchedule, FeeSchedule, Release
 
@@ -263,8 +263,30 @@ class _Price:
 
 _PRICING_MODIFIERS = frozenset({"26", "TC", "53"})
 _NO_UNITS = "no units billed or given: not priced"
-#: line estimates each prepared table remembers (by price, position, modifiers, units)
-_LINES_PER_TABLE = 4096
+#: code-and-modifier entries each prepared table remembers
+_BILLED_PER_TABLE = 4096
+#: worded line estimates each entry remembers (by position, units and the full-PE unit)
+_LINES_PER_BILLED = 256
+
+
+class _Billed:
+    """One code with one list of modifiers, priced for one table: prepared once.
+
+    ``rank`` is the PE payment of one unit when the MPPR applies (None when it
+    does not), ``assistant`` the first CQ/CO-like modifier in force among the
+    modifiers, ``lines`` the worded line estimates already made.
+    """
+
+    __slots__ = ("assistant", "code", "lines", "price", "rank")
+
+    def __init__(self, code: str, price: _Price, assistant: str | None) -> None:
+        self.code = code
+        self.price = price
+        self.rank = price.pe_payment if price.mppr is not None and price.note is None else None
+        self.assistant = assistant
+        self.lines: Memo[tuple[int, int, bool], LineEstimate] = Memo(
+            "fee schedule line estimates", size=_LINES_PER_BILLED
+        )
 
 
 class _Table:
@@ -277,11 +299,12 @@ class _Table:
     """
 
     __slots__ = (
+        "assistant",
+        "billed",
         "day",
         "facility",
         "gpci",
         "left_out",
-        "lines",
         "locality",
         "prices",
         "release",
@@ -301,26 +324,37 @@ class _Table:
         self.day = day  # any day of the period: the policy entries in force are the same
         self.locality = locality
         self.facility = place_of_service in policy().facility_pos
-        self.prices: dict[Hashable, _Price] = {}
-        self.lines: Memo[Hashable, LineEstimate] = Memo(
-            "fee schedule line estimates", size=_LINES_PER_TABLE
+        self.prices: dict[tuple[str, tuple[str, ...]], _Price] = {}
+        self.billed: Memo[tuple[str, tuple[str, ...]], _Billed] = Memo(
+            "fee schedule billed codes", size=_BILLED_PER_TABLE
         )
         self.source = _source(release, day.year, locality, self.facility, place_of_service)
         self.left_out = policy().left_out
+        #: the assistant modifiers (CQ, CO) whose reduction is in force, with it
+        self.assistant: dict[str, _Dated] = {}
+        for mod, entries in policy().assistant.items():
+            if (hit := _in_force(entries, day)) is not None:
+                self.assistant[mod] = hit
 
-    def with_modifiers(self, code: str, modifiers: tuple[str, ...]) -> _Price:
-        """The price of ``code`` billed with a pricing modifier (26, TC, 53) among ``modifiers``."""
-        key = (code, tuple(m for m in modifiers if m in _PRICING_MODIFIERS))
-        p = self.prices.get(key)
-        if p is None:
-            p = self.prices[key] = self.price(code, key[1])
-        return p
+    def bill(self, code: str, modifiers: tuple[str, ...]) -> _Billed:
+        """The entry of ``code`` billed with ``modifiers``, made on first use and kept."""
+        pricing = tuple(m for m in modifiers if m in _PRICING_MODIFIERS)
+        key = (code, pricing)
+        price = self.prices.get(key)
+        if price is None:
+            price = self.prices[key] = self.price(code, pricing)
+        assistant = next((m for m in modifiers if m in self.assistant), None)
+        return self.billed.put((code, modifiers), _Billed(code, price, assistant))
 
-    def line(self, index: int, line: ServiceLine, units: int, p: _Price, top: bool) -> LineEstimate:
+    def line(self, billed: _Billed, index: int, units: int, top: bool) -> LineEstimate:
         """The worded estimate of one priced line (``top``: it holds the day's full-PE unit)."""
+        p = billed.price
         if p.note is not None:
-            return LineEstimate(index, line.code, units, _ZERO if p.zero else None, note=p.note)
-        return _price_line(index, line.code, line.modifiers, units, p, top, self.day)
+            est = LineEstimate(index, billed.code, units, _ZERO if p.zero else None, note=p.note)
+        else:
+            share = None if billed.assistant is None else self.assistant[billed.assistant]
+            est = _price_line(index, billed.code, units, p, top, share)
+        return billed.lines.put((index, units, top), est)
 
     def price(self, code: str, pricing: tuple[str, ...]) -> _Price:
         """The prepared price of ``code`` (with its billed pricing modifiers), made on first use."""
@@ -441,36 +475,31 @@ def price_lines(
             LineEstimate(i, ln.code, units[i] or 0, None, note=table) for i, ln in enumerate(lines)
         )
         return Estimate(payer, _ZERO, empty, table, locality, policy().left_out)
-    prices = table.prices
-    priced: list[_Price | None] = []
+    billed = table.billed
+    entries: list[_Billed | None] = []
     # The one unit paid in full: the highest PE payment among the MPPR units (first line on ties).
     top = -1
     best = _ZERO
     for i, (line, n) in enumerate(zip(lines, units, strict=True)):
         if n is None:
-            priced.append(None)
+            entries.append(None)
             continue
-        mods = line.modifiers
-        p: _Price | None
-        if mods and not _PRICING_MODIFIERS.isdisjoint(mods):
-            p = table.with_modifiers(line.code, mods)
-        else:
-            p = prices.get(line.code)
-            if p is None:
-                p = prices[line.code] = table.price(line.code, ())
-        priced.append(p)
-        if n and p.mppr is not None and (top < 0 or p.pe_payment > best):
-            top, best = i, p.pe_payment
-    done = table.lines
+        b = billed.get((line.code, line.modifiers))
+        if b is None:
+            b = table.bill(line.code, line.modifiers)
+        entries.append(b)
+        rank = b.rank
+        if rank is not None and n and (top < 0 or rank > best):
+            top, best = i, rank
     out: list[LineEstimate] = []
     total = _ZERO
-    for i, (line, n, q) in enumerate(zip(lines, units, priced, strict=True)):
-        if q is None or n is None:
-            est = LineEstimate(i, line.code, 0, None, note=_NO_UNITS)
+    for i, b in enumerate(entries):
+        n = units[i]
+        if b is None or n is None:
+            est = LineEstimate(i, lines[i].code, 0, None, note=_NO_UNITS)
         else:
-            key = (q, i, line.modifiers, n, i == top)
-            hit = done.get(key)
-            est = hit if hit is not None else done.put(key, table.line(i, line, n, q, i == top))
+            hit = b.lines.get((i, n, i == top))
+            est = hit if hit is not None else table.line(b, i, n, i == top)
             if est.allowed is not None:
                 total += est.allowed
         out.append(est)
@@ -499,11 +528,10 @@ def _source(
 def _price_line(
     index: int,
     code: str,
-    modifiers: tuple[str, ...],
     units: int,
     p: _Price,
     top: bool,
-    day: dt.date,
+    assistant: _Dated | None,
 ) -> LineEstimate:
     adjustments: list[Adjustment] = []
     reduced_units = 0
@@ -514,11 +542,6 @@ def _price_line(
             adjustments.append(Adjustment("mppr", cut, p.mppr.text, reduced_units))
     full_units = units - reduced_units
     allowed = p.full * full_units + p.reduced * reduced_units
-    assistant = None
-    if modifiers:
-        pol = policy()
-        for mod in modifiers:
-            assistant = assistant or _in_force(pol.assistant.get(mod, ()), day)
     if assistant is not None:
         share = assistant.share
         scaled = _cents(p.full * share) * full_units + _cents(p.reduced * share) * reduced_units

@@ -21,7 +21,8 @@ The first form prints:
 ``PYTHONHASHSEED=0``) four times: ``Engine().check()`` and
 ``Engine(fees=...).check()``, each with ``--calls`` calls and with 0 calls
 (same setup: fee files, 2,000 warm-up visits of another seed covering the
-year's days, the visits built); the figure is (instructions of the run with
+year's days, the visits built, then ``gc.freeze()`` so the collector does not
+walk the setup's objects during the calls); the figure is (instructions of the run with
 calls - instructions of the 0-call run) / calls, so setup is subtracted. Every
 measured visit is distinct and none is among the warm-up ones. Instruction
 counts are steady on a shared machine, timings are not.
@@ -33,6 +34,7 @@ The generated rows are made up (random RVUs), in the CMS layout; no real data.
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import random
@@ -180,14 +182,22 @@ def setup(
     return schedule, [load(d) for d in warm_dicts], [load(d) for d in dicts]
 
 
-def run_calls(which: str, calls: int, rows: int) -> None:
-    """The body measured under callgrind: setup, warm-up, then ``calls`` checks."""
-    schedule, warm, visits = setup(rows, max(calls, 1))
+def run_calls(which: str, calls: int, rows: int, visits_made: int) -> None:
+    """The body measured under callgrind: setup, warm-up, then ``calls`` checks.
+
+    The setup is the same whatever ``calls`` is (``visits_made`` visits are built),
+    so a run with 0 calls measures exactly what is subtracted.
+    """
+    schedule, warm, visits = setup(rows, visits_made)
     engine = (
         cptrules.Engine(fees=schedule, locality=LOCALITY) if which == "fees" else cptrules.Engine()
     )
     for s in warm:
         engine.check(s)
+    # the setup's objects (visits, fee rows) are not the engine's: keep the collector off them
+    gc.collect()
+    gc.freeze()
+    assert len(visits) >= calls, "not enough distinct visits"
     for s in visits[:calls]:
         engine.check(s)
 
@@ -212,6 +222,8 @@ def callgrind(calls: int, rows: int) -> None:
                     str(n),
                     "--rows",
                     str(rows),
+                    "--visits",
+                    str(calls + 20),  # a few spare: visits equal to a warm-up one are dropped
                 ]
                 subprocess.run(cmd, env=env, check=True, capture_output=True)
                 text = out.read_text(encoding="utf-8", errors="replace")
@@ -235,9 +247,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     ap.add_argument("--callgrind", action="store_true", help="instructions per call (valgrind)")
     ap.add_argument("--calls", type=int, default=300, help="calls measured by --callgrind")
     ap.add_argument("--run", choices=("plain", "fees"), help=argparse.SUPPRESS)
+    ap.add_argument("--visits", type=int, default=0, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.run:
-        run_calls(args.run, args.calls, args.rows)
+        run_calls(args.run, args.calls, args.rows, max(args.visits, args.calls))
         return
     if args.callgrind:
         # the per-visit cost does not depend on the file's size: a smaller one sets up faster

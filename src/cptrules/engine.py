@@ -339,13 +339,15 @@ class Engine:
         Nothing where a line involved is not priced.
         """
         lines = estimate.lines
-        complete = all(ln.allowed is not None for ln in lines)
+        complete: bool | None = None  # read on the first finding that needs it
         out: list[Finding] = []
         priced: list[int | None] | None = None
         for f in findings:
             amount = None
             fixes = f.fixes
             raised = [x for x in fixes if x.action == "set_units"] if fixes else None
+            if raised and complete is None:
+                complete = estimate.complete
             if raised and complete:
                 if priced is None:
                     priced = [u.billed if u.billed is not None else u.expected for u in units]

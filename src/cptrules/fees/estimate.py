@@ -284,7 +284,7 @@ class _Billed:
         self.price = price
         self.rank = price.pe_payment if price.mppr is not None and price.note is None else None
         self.assistant = assistant
-        self.lines: Memo[tuple[int, int, bool], LineEstimate] = Memo(
+        self.lines: Memo[tuple[int, int | None, bool], tuple[LineEstimate, int]] = Memo(
             "fee schedule line estimates", size=_LINES_PER_BILLED
         )
 
@@ -346,15 +346,22 @@ class _Table:
         assistant = next((m for m in modifiers if m in self.assistant), None)
         return self.billed.put((code, modifiers), _Billed(code, price, assistant))
 
-    def line(self, billed: _Billed, index: int, units: int, top: bool) -> LineEstimate:
-        """The worded estimate of one priced line (``top``: it holds the day's full-PE unit)."""
+    def line(
+        self, billed: _Billed, index: int, units: int | None, top: bool
+    ) -> tuple[LineEstimate, int]:
+        """The worded estimate of one line and its allowed amount in cents (0 when not
+        priced), made once and kept (``top``: the line holds the day's full-PE unit;
+        ``units`` None: not priced)."""
         p = billed.price
-        if p.note is not None:
+        if units is None:
+            est = LineEstimate(index, billed.code, 0, None, note=_NO_UNITS)
+        elif p.note is not None:
             est = LineEstimate(index, billed.code, units, _ZERO if p.zero else None, note=p.note)
         else:
             share = None if billed.assistant is None else self.assistant[billed.assistant]
             est = _price_line(index, billed.code, units, p, top, share)
-        return billed.lines.put((index, units, top), est)
+        cents = 0 if est.allowed is None else int(est.allowed.scaleb(2))
+        return billed.lines.put((index, units, top), (est, cents))
 
     def price(self, code: str, pricing: tuple[str, ...]) -> _Price:
         """The prepared price of ``code`` (with its billed pricing modifiers), made on first use."""
@@ -476,33 +483,23 @@ def price_lines(
         )
         return Estimate(payer, _ZERO, empty, table, locality, policy().left_out)
     billed = table.billed
-    entries: list[_Billed | None] = []
+    bill = table.bill
+    entries = [billed.get((ln.code, ln.modifiers)) or bill(ln.code, ln.modifiers) for ln in lines]
     # The one unit paid in full: the highest PE payment among the MPPR units (first line on ties).
     top = -1
     best = _ZERO
-    for i, (line, n) in enumerate(zip(lines, units, strict=True)):
-        if n is None:
-            entries.append(None)
-            continue
-        b = billed.get((line.code, line.modifiers))
-        if b is None:
-            b = table.bill(line.code, line.modifiers)
-        entries.append(b)
+    for i, b in enumerate(entries):
         rank = b.rank
-        if rank is not None and n and (top < 0 or rank > best):
+        if rank is not None and units[i] and (top < 0 or rank > best):
             top, best = i, rank
     out: list[LineEstimate] = []
-    total = _ZERO
+    cents = 0  # every allowed amount is whole cents: add integers, make one Decimal
     for i, b in enumerate(entries):
         n = units[i]
-        if b is None or n is None:
-            est = LineEstimate(i, lines[i].code, 0, None, note=_NO_UNITS)
-        else:
-            hit = b.lines.get((i, n, i == top))
-            est = hit if hit is not None else table.line(b, i, n, i == top)
-            if est.allowed is not None:
-                total += est.allowed
+        est, amount = b.lines.get((i, n, i == top)) or table.line(b, i, n, i == top)
         out.append(est)
+        cents += amount
+    total = Decimal(cents).scaleb(-2)
     return Estimate(payer, total, tuple(out), table.source, locality, table.left_out)
 
 

@@ -1,20 +1,31 @@
-"""Benchmark the fee data: importing a full-size PPRRVU file, and estimate() vs check().
+"""Benchmark the fee data: importing a full-size PPRRVU file, and the estimate's cost in check().
 
 Run by hand (not in CI):
 
-    .venv/bin/python bench/bench_fees.py [--rows 19000] [--sessions 500]
+    .venv/bin/python bench/bench_fees.py [--rows 19000] [--sessions 1000]
+    .venv/bin/python bench/bench_fees.py --callgrind [--calls 300]
 
-It prints:
+The first form prints:
 
 1. reading a generated full-size PPRRVU CSV (``--rows``, CMS layout, written to
    a temporary directory and deleted) and its fixed-width TXT twin into a
    :class:`~cptrules.fees.FeeSchedule`, with a GPCI table; importing the CSV
    into a fee store and opening it (best of 3 each);
-2. ``check()`` of a prepared 4-line Medicare therapy visit, ``estimate()`` of
-   the same visit, and their ratio (median microseconds per call, cycling
-   through ``--sessions`` distinct visits); a repeated visit shape is answered
-   from the schedule's memo, so a new shape (prices prepared) and a fully cold
-   call are timed too.
+2. CPU time per call (``time.process_time``, best of 5 alternating rounds) of
+   ``Engine().check()`` and ``Engine(fees=...).check()`` over ``--sessions``
+   DISTINCT generated 4-line Medicare visits (``make_sessions`` of
+   ``bench_check.py``, dates of service across 2026), each checked once per
+   round, and ``estimate()`` alone on the same visits.
+
+``--callgrind`` runs this script under ``valgrind --tool=callgrind`` (with
+``PYTHONHASHSEED=0``) four times: ``Engine().check()`` and
+``Engine(fees=...).check()``, each with ``--calls`` calls and with 0 calls
+(same setup: fee files, 2,000 warm-up visits of another seed covering the
+year's days, the visits built, then ``gc.freeze()`` so the collector does not
+walk the setup's objects during the calls); the figure is (instructions of the run with
+calls - instructions of the 0-call run) / calls, so setup is subtracted. Every
+measured visit is distinct and none is among the warm-up ones. Instruction
+counts are steady on a shared machine, timings are not.
 
 Targets: import under 5 s; an estimate adds under 10% to check().
 The generated rows are made up (random RVUs), in the CMS layout; no real data.
@@ -23,10 +34,13 @@ The generated rows are made up (random RVUs), in the CMS layout; no real data.
 from __future__ import annotations
 
 import argparse
-import datetime as dt
+import gc
+import json
 import os
 import random
-import statistics
+import re
+import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Callable, Sequence
@@ -47,7 +61,7 @@ _BOTTOM = (
     "IND,DAYS,OP,OP,OP,PROC,SURG,SURG,SURG,SURG,BASE,FACTOR,PROCEDURES,FLAG,INDICATOR,AMOUNT,"
     "AMOUNT,AMOUNT"
 )
-THERAPY = ("97110", "97112", "97116", "97140", "97530", "97535", "97035", "97012")
+THERAPY = ("97110", "97112", "97116", "97140", "97530", "97535", "97035", "97012", "G0283")
 CF = "32.7442"
 
 
@@ -99,12 +113,26 @@ def write_txt(path: Path, rows: Sequence[tuple[str, ...]]) -> None:
     path.write_text("\r\n".join(lines) + "\r\n", encoding="cp1252")
 
 
-GPCI = (
-    "ADDENDUM E. GENERATED GPCI FOR A BENCHMARK\r\n\r\n"
-    "Medicare Administrative Contractor (MAC),State,Locality Number,Locality Name,"
-    "2024 PW GPCI (with 1.0 Floor),2024 PE GPCI,2024 MP GPCI\r\n"
-    "99999,ZZ,01,BENCH LOCALITY,1.000,0.950,0.800\r\n"
-)
+def gpci_text(year: int) -> str:
+    """A GPCI file in the CMS layout (Addendum E) with one made-up locality."""
+    return (
+        f"ADDENDUM E. GENERATED GPCI FOR A BENCHMARK\r\n\r\n"
+        "Medicare Administrative Contractor (MAC),State,Locality Number,Locality Name,"
+        f"{year} PW GPCI (with 1.0 Floor),{year} PE GPCI,{year} MP GPCI\r\n"
+        "99999,ZZ,01,BENCH LOCALITY,1.000,0.950,0.800\r\n"
+    )
+
+
+LOCALITY = "99999-01"
+
+
+def write_fee_files(folder: Path, rows: Sequence[tuple[str, ...]], year: int) -> list[Path]:
+    """The PPRRVU CSV of January ``year`` and that year's GPCI file, in ``folder``."""
+    rvu = folder / f"PPRRVU{year % 100:02d}_JAN.csv"
+    gpci = folder / f"GPCI{year}.csv"
+    write_csv(rvu, rows)
+    gpci.write_text(gpci_text(year), encoding="cp1252")
+    return [rvu, gpci]
 
 
 def _best(fn: Callable[[], object], repeat: int = 3) -> float:
@@ -116,65 +144,127 @@ def _best(fn: Callable[[], object], repeat: int = 3) -> float:
     return min(times)
 
 
-def _median_us(fn: Callable[[Any], object], items: Sequence[object], rounds: int = 20) -> float:
-    per_call = []
-    for _ in range(rounds):
-        t0 = time.perf_counter_ns()
-        for item in items:
-            fn(item)
-        per_call.append((time.perf_counter_ns() - t0) / len(items) / 1000)
-    return statistics.median(per_call)
+def _cpu_us(fn: Callable[[Any], object], items: Sequence[Any]) -> float:
+    t = time.process_time()
+    for item in items:
+        fn(item)
+    return (time.process_time() - t) / len(items) * 1e6
 
 
-def _sessions(n: int, rng: random.Random) -> list[cptrules.Session]:
-    out = []
-    for _ in range(n):
-        codes = rng.sample(THERAPY[:6], 4)
-        lines = []
-        for code in codes:
-            minutes = rng.randint(8, 30)
-            mods = ["GP", "CQ"] if rng.random() < 0.2 else ["GP"]
-            lines.append({"code": code, "minutes": minutes, "modifiers": mods})
-        session = cptrules.load_session(
-            {
-                "date_of_service": "2024-06-03",
-                "payer": "medicare",
-                "provider": {"discipline": "PT"},
-                "lines": lines,
-            }
-        )
-        units = [
-            u.billed if u.billed is not None else u.expected for u in cptrules.check(session).units
-        ]
-        out.append(
-            cptrules.load_session(
-                {
-                    "date_of_service": "2024-06-03",
-                    "payer": "medicare",
-                    "provider": {"discipline": "PT"},
-                    "lines": [{**ln, "units": u} for ln, u in zip(lines, units, strict=True) if u]
-                    or lines[:1],
-                }
-            )
-        )
-    return out
+#: warm-up visits: another seed of the same generator, so every day of 2026 has been seen
+WARM = 2000
+
+
+def setup(
+    rows: int, sessions: int, warm: int = WARM
+) -> tuple[FeeSchedule, list[cptrules.Session], list[cptrules.Session]]:
+    """A 2026 fee schedule (generated files), ``warm`` warm-up visits and ``sessions``
+    measured visits, none of them among the warm-up ones.
+
+    The visits are ``make_sessions`` of ``bench_check.py``: 4-line Medicare PT
+    visits with dates of service across 2026, some with CQ, KX or XU, one line
+    in ten with wrong units. The warm-up set (another seed) covers the year's
+    days, so neither side measures first-day costs (an engine's route per day, a
+    fee table per day); the measured visits are new to both.
+    """
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    import bench_check
+
+    with tempfile.TemporaryDirectory() as tmp:
+        files = write_fee_files(Path(tmp), _rows(rows, random.Random(16)), 2026)
+        schedule = FeeSchedule.from_files(files)
+    warm_dicts = bench_check.make_sessions(warm, 4, "medicare", seed=16)
+    dicts = bench_check.make_sessions(sessions, 4, "medicare")
+    seen = {json.dumps(d, sort_keys=True) for d in warm_dicts}
+    dicts = [d for d in dicts if json.dumps(d, sort_keys=True) not in seen]
+    assert len({json.dumps(d, sort_keys=True) for d in dicts}) == len(dicts), "repeated visits"
+    load = cptrules.load_session
+    return schedule, [load(d) for d in warm_dicts], [load(d) for d in dicts]
+
+
+def run_calls(which: str, calls: int, rows: int, visits_made: int) -> None:
+    """The body measured under callgrind: setup, warm-up, then ``calls`` checks.
+
+    The setup is the same whatever ``calls`` is (``visits_made`` visits are built),
+    so a run with 0 calls measures exactly what is subtracted.
+    """
+    schedule, warm, visits = setup(rows, visits_made)
+    engine = (
+        cptrules.Engine(fees=schedule, locality=LOCALITY) if which == "fees" else cptrules.Engine()
+    )
+    for s in warm:
+        engine.check(s)
+    # the setup's objects (visits, fee rows) are not the engine's: keep the collector off them
+    gc.collect()
+    gc.freeze()
+    assert len(visits) >= calls, "not enough distinct visits"
+    for s in visits[:calls]:
+        engine.check(s)
+
+
+def callgrind(calls: int, rows: int) -> None:
+    """Instructions per call of Engine().check() and Engine(fees=...).check(), setup subtracted."""
+    env = dict(os.environ, PYTHONHASHSEED="0")
+    totals: dict[tuple[str, int], int] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for which in ("plain", "fees"):
+            for n in (0, calls):
+                out = Path(tmp) / f"cg.{which}.{n}"
+                cmd = [
+                    "valgrind",
+                    "--tool=callgrind",
+                    f"--callgrind-out-file={out}",
+                    sys.executable,
+                    __file__,
+                    "--run",
+                    which,
+                    "--calls",
+                    str(n),
+                    "--rows",
+                    str(rows),
+                    "--visits",
+                    str(calls + 20),  # a few spare: visits equal to a warm-up one are dropped
+                ]
+                subprocess.run(cmd, env=env, check=True, capture_output=True)
+                text = out.read_text(encoding="utf-8", errors="replace")
+                match = re.search(r"^(?:summary|totals): (\d+)", text, flags=re.M)
+                assert match, "no totals in the callgrind output"
+                totals[which, n] = int(match.group(1))
+    plain = (totals["plain", calls] - totals["plain", 0]) / calls
+    fees = (totals["fees", calls] - totals["fees", 0]) / calls
+    print(f"callgrind, {calls} distinct 4-line Medicare visits, instructions per call:")
+    print(f"  Engine().check():           {plain:,.0f}")
+    print(f"  Engine(fees=...).check():   {fees:,.0f}")
+    print(
+        f"  the estimate adds:          {fees - plain:,.0f} = {100 * (fees - plain) / plain:+.1f}%"
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rows", type=int, default=19_000)
-    ap.add_argument("--sessions", type=int, default=500)
+    ap.add_argument("--sessions", type=int, default=1000)
+    ap.add_argument("--callgrind", action="store_true", help="instructions per call (valgrind)")
+    ap.add_argument("--calls", type=int, default=300, help="calls measured by --callgrind")
+    ap.add_argument("--run", choices=("plain", "fees"), help=argparse.SUPPRESS)
+    ap.add_argument("--visits", type=int, default=0, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
+    if args.run:
+        run_calls(args.run, args.calls, args.rows, max(args.visits, args.calls))
+        return
+    if args.callgrind:
+        # the per-visit cost does not depend on the file's size: a smaller one sets up faster
+        callgrind(args.calls, min(args.rows, 2000))
+        return
     print(f"load average: {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs")
-    rng = random.Random(16)
-    rows = _rows(args.rows, rng)
+    rows = _rows(args.rows, random.Random(16))
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         csv_path, txt_path = folder / "PPRRVU24_JAN.csv", folder / "PPRRVU24_JAN.txt"
         gpci = folder / "GPCI2024.csv"
         write_csv(csv_path, rows)
         write_txt(txt_path, rows)
-        gpci.write_text(GPCI, encoding="cp1252")
+        gpci.write_text(gpci_text(2024), encoding="cp1252")
         for label, path in (("CSV", csv_path), ("TXT", txt_path)):
             size = path.stat().st_size / 1e6
             secs = _best(lambda path=path: FeeSchedule.from_files([path, gpci]))
@@ -184,50 +274,26 @@ def main(argv: Sequence[str] | None = None) -> None:
         print(f"cptrules data import (into the fee store) CSV {len(rows)} rows: {secs:.2f} s")
         secs = _best(lambda: open_schedule(store))
         print(f"open the fee store: {secs:.2f} s")
-        schedule = FeeSchedule.from_files([csv_path, gpci])
 
-    sessions = _sessions(args.sessions, rng)
-    engine = cptrules.default_engine()
-    engine.check(sessions[0])
-    for s in sessions:
-        estimate(s, schedule, locality="99999-01")
-    check_us = _median_us(engine.check, sessions)
-    est_us = _median_us(lambda s: estimate(s, schedule, locality="99999-01"), sessions)
-
-    def cold(s: cptrules.Session) -> object:
-        schedule.memo.clear()
-        schedule.visits.clear()
-        return estimate(s, schedule, locality="99999-01")
-
-    def visit_cold(s: cptrules.Session) -> object:
-        schedule.visits.clear()
-        return estimate(s, schedule, locality="99999-01")
-
-    def clear(_: object) -> None:
-        schedule.memo.clear()
-        schedule.visits.clear()
-
-    clear_us = _median_us(clear, sessions)
-    cold_us = _median_us(cold, sessions, rounds=5) - clear_us
-    visit_cold_us = _median_us(visit_cold, sessions, rounds=5) - clear_us
-    dict_us = _median_us(lambda s: estimate(s, schedule, locality="99999-01").to_dict(), sessions)
-    with_fees = cptrules.Engine(fees=schedule, locality="99999-01")
-    for s in sessions:
-        with_fees.check(s)
-    fees_us = _median_us(with_fees.check, sessions)
-    print(f"check() 4-line Medicare visit: {check_us:.1f} us median")
-    print(
-        f"Engine(fees=...).check() same visits: {fees_us:.1f} us median = "
-        f"{100 * (fees_us - check_us) / check_us:+.0f}% (target < +10%)"
-    )
-    print(
-        f"estimate() same visits: {est_us:.1f} us median = {100 * est_us / check_us:.0f}% of "
-        "check() (target < 10%)"
-    )
-    print(f"estimate() new visit shape, prices prepared: {visit_cold_us:.1f} us median")
-    print(f"estimate() cold (both memos emptied before each call): {cold_us:.1f} us median")
-    print(f"estimate() + to_dict(): {dict_us:.1f} us median")
-    print(f"(date {dt.date(2024, 6, 3)}, locality 99999-01, {len(sessions)} distinct visits)")
+    schedule, warm, measured = setup(args.rows, args.sessions)
+    plain = cptrules.Engine()
+    fees = cptrules.Engine(fees=schedule, locality=LOCALITY)
+    for s in warm:
+        plain.check(s)
+        fees.check(s)
+    est = lambda s: estimate(s, schedule, locality=LOCALITY)  # noqa: E731
+    best: dict[str, float] = {"plain": float("inf"), "fees": float("inf"), "estimate": float("inf")}
+    for _ in range(5):  # alternating rounds: the machine's load changes under both sides alike
+        best["plain"] = min(best["plain"], _cpu_us(plain.check, measured))
+        best["fees"] = min(best["fees"], _cpu_us(fees.check, measured))
+        best["estimate"] = min(best["estimate"], _cpu_us(est, measured))
+    added = best["fees"] - best["plain"]
+    print(f"CPU time per call, {len(measured)} distinct 4-line Medicare visits (best of 5):")
+    print(f"  Engine().check():          {best['plain']:.1f} us")
+    print(f"  Engine(fees=...).check():  {best['fees']:.1f} us")
+    print(f"  the estimate adds:         {added:.1f} us = {100 * added / best['plain']:+.1f}%")
+    print(f"  estimate() alone:          {best['estimate']:.1f} us (target: < 10% of check())")
+    print(f"(locality {LOCALITY}, generated 2026 release of {args.rows} rows)")
 
 
 if __name__ == "__main__":

@@ -85,6 +85,7 @@ def test_forty_visits_cross_the_2026_kx_threshold_at_the_exact_line(
         if running > kx and first is None:
             first = ln.line
     assert first is not None
+    assert running > kx  # the exact visit: it starts below the threshold and ends above it
     named = [f.line for f in visit.report.findings if f.rule == "episode.kx-crossed"]
     assert named[0] == first
     assert all(
@@ -95,6 +96,14 @@ def test_forty_visits_cross_the_2026_kx_threshold_at_the_exact_line(
         assert ("modifier.kx", "error") not in {(r, s) for r, s, _ in _rules(v.report)}
     for v in episode.visits[visit.index + 1 :]:
         assert ("modifier.kx", "error") in {(r, s) for r, s, _ in _rules(v.report)}
+    # no progress report in the forty visits: the first error is on treatment day 10
+    flagged = [
+        v.treatment_day
+        for v in episode.visits
+        if ("poc.progress-report", "error", None) in _rules(v.report)
+    ]
+    assert flagged[0] == 10
+    assert episode.visits[9].treatment_day == 10
     # the accrued amount grows by each visit's estimate
     for a, b in zip(episode.visits, episode.visits[1:], strict=False):
         assert a.report.estimate is not None

@@ -25,6 +25,7 @@ from typing import Any
 import pytest
 
 import cptrules
+from cptrules.episodes import check_example
 from cptrules.ncci import bundled_tables
 from cptrules.payers import bundled_profiles
 from cptrules.rules import REGISTRY
@@ -51,7 +52,7 @@ def _examples_under_every_profile() -> Iterator[tuple[str, str, cptrules.report.
                 if profile is None:
                     continue
                 medicare = "yes" if profile.is_a("medicare") else "no"
-                for f in ENGINE.check(dict(ex.session), payer=pid, carries=ex.carries).findings:
+                for f in check_example(r, ex, engine=ENGINE, payer=pid).findings:
                     yield pid, medicare, f
 
 

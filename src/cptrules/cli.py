@@ -451,6 +451,8 @@ def _cmd_rules(args: argparse.Namespace) -> int:
     else:
         for row in rows:
             print(f"{row['id']:<24} {row['severity']:<7} [{row['confidence']}] {row['summary']}")
+            if row["episode"]:
+                print(f"{'':<24} needs a series of visits: cptrules check FILE --episodes")
             print(f"{'':<24} source: {row['citation']}")
     return EXIT_OK
 

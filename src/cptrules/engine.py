@@ -154,16 +154,20 @@ class Engine:
         self.contracts = dict(contracts or {})
         self.fee_options = (locality, place_of_service)
         if fees is not None or self.contracts:
-            from .fees import estimate, estimate_contract  # only engines with fee data load it
+            # only engines with fee data load it
+            from .fees.estimate import price_contract_lines, price_lines
 
-            self._fee_functions = (estimate, estimate_contract)
+            self._fee_functions = (price_lines, price_contract_lines)
 
     def plan(self, profile: PayerProfile) -> _Plan:
         """The rules ``profile`` runs (before dates), prepared once per profile version."""
         plan = self._plans.get(id(profile))
         if plan is None:
             rules = tuple(
-                r for r in REGISTRY.values() if r.id not in self.disabled and r.for_profile(profile)
+                r
+                for r in REGISTRY.values()
+                # an episode rule needs a series of visits: only check_episode words it
+                if not r.episode and r.id not in self.disabled and r.for_profile(profile)
             )
             sev = dict(profile.severities)
             sev.update(self.severities)
@@ -335,26 +339,41 @@ class Engine:
         without such fixes gets the line's allowed amount (what it would lose).
         Nothing where a line involved is not priced.
         """
-        allowed = {ln.line: ln.allowed for ln in estimate.lines}
+        lines = estimate.lines
+        complete: bool | None = None  # read on the first finding that needs it
         out: list[Finding] = []
+        priced: list[int | None] | None = None
         for f in findings:
             amount = None
-            raised = [x for x in f.fixes if x.action == "set_units"]
-            if raised and estimate.complete:
-                priced = [u.billed if u.billed is not None else u.expected for u in units]
+            fixes = f.fixes
+            raised = [x for x in fixes if x.action == "set_units"] if fixes else None
+            if raised and complete is None:
+                complete = estimate.complete
+            if raised and complete:
+                if priced is None:
+                    priced = [u.billed if u.billed is not None else u.expected for u in units]
+                fixed = list(priced)
                 for x in raised:
-                    if 0 <= x.line < len(priced) and isinstance(x.value, int):
-                        priced[x.line] = x.value
-                lines = tuple(
-                    ln if ln.units is None or ln.units == n else attrs.evolve(ln, units=n)
-                    for ln, n in zip(session.lines, priced, strict=True)
+                    if 0 <= x.line < len(fixed) and isinstance(x.value, int):
+                        fixed[x.line] = x.value
+                # only more units can leave money behind: lowering them prices nothing
+                if any(
+                    b is not None and (a is None or b > a)
+                    for a, b in zip(priced, fixed, strict=True)
+                ):
+                    again = self._estimate(session, profile, units, fixed)
+                    if again is not None and again.complete and again.total > estimate.total:
+                        amount = again.total - estimate.total
+            elif f.severity == "error" and f.line is not None and 0 <= f.line < len(lines):
+                amount = lines[f.line].allowed
+            if amount is None:
+                out.append(f)
+            else:  # built directly: attrs.evolve costs several times more
+                out.append(
+                    Finding(
+                        f.rule, f.severity, f.line, f.message, f.citation, f.fixes, amount=amount
+                    )
                 )
-                again = self._estimate(attrs.evolve(session, lines=lines), profile, units, priced)
-                if again is not None and again.complete and again.total > estimate.total:
-                    amount = again.total - estimate.total
-            elif f.severity == "error" and f.line is not None:
-                amount = allowed.get(f.line)
-            out.append(f if amount is None else attrs.evolve(f, amount=amount))
         return out
 
     def _line_units(
@@ -378,19 +397,27 @@ class Engine:
         units: tuple[LineUnits, ...],
         priced: list[int | None] | None = None,
     ) -> Estimate | None:
-        """What the visit pays under ``profile``, when the engine has its fee data."""
-        estimate, estimate_contract = self._fee_functions
+        """What the visit pays under ``profile``, when the engine has its fee data.
+
+        ``priced`` (default: the report's units, billed or else expected) gives
+        every line's units as priced, a line's own units included.
+        """
+        price_lines, price_contract_lines = self._fee_functions
         if priced is None:
             priced = [u.billed if u.billed is not None else u.expected for u in units]
         rates = self.contracts.get(profile.id)
         if rates is not None:
-            return estimate_contract(session, rates, payer=profile.id, units=priced)
+            return price_contract_lines(session, rates, priced, payer=profile.id)
         if self.fees is not None and profile.is_a("medicare"):
             locality, pos = self.fee_options
-            est = estimate(
-                session, self.fees, locality=locality, place_of_service=pos, units=priced
+            return price_lines(
+                session,
+                self.fees,
+                priced,
+                locality=locality,
+                place_of_service=pos,
+                payer=profile.id,
             )
-            return est if est.payer == profile.id else attrs.evolve(est, payer=profile.id)
         return None
 
 

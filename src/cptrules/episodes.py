@@ -22,6 +22,7 @@ import tomllib
 from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from importlib import resources
+from types import MappingProxyType
 from typing import IO, TYPE_CHECKING, Any
 
 import attrs
@@ -41,11 +42,13 @@ from .report import (
     render_invalid_text,
     render_text,
 )
-from .rules._base import Rule
+from .rules._base import REGISTRY, Example, Rule
 from .rules.coverage import NCD_30_3_3_START
+from .rules.episode import EPISODE_RULE_IDS
 
 if TYPE_CHECKING:
     from .batch import EngineSettings, Summary
+    from .payers import PayerProfile
 
 __all__ = [
     "DEFAULT_WINDOW",
@@ -53,6 +56,7 @@ __all__ = [
     "Episode",
     "EpisodeVisit",
     "check_episode",
+    "check_example",
     "check_jsonl_episodes",
 ]
 
@@ -60,68 +64,10 @@ _BUCKETS = ("pt_slp", "ot")
 _LABEL = {"pt_slp": "PT and SLP", "ot": "OT"}
 
 
-def _silent(ctx: Any, r: Rule) -> tuple[Finding, ...]:
-    """Episode rules do not run on one visit: :func:`check_episode` words them."""
-    return ()
-
-
-def _episode_rule(
-    rule_id: str, severity: str, citation: str, summary: str, payers: tuple[str, ...], conf: str
-) -> Rule:
-    return Rule(
-        id=rule_id,
-        severity=severity,  # type: ignore[arg-type]  # one of the three, written here
-        citation=citation,
-        summary=summary,
-        payers=payers,
-        confidence=conf,
-        func=_silent,
-        family="episode",
-    )
-
-
-#: the episode rules, by id: findings only :func:`check_episode` can make
-EPISODE_RULES: Mapping[str, Rule] = {
-    r.id: r
-    for r in (
-        _episode_rule(
-            "episode.kx-crossed",
-            "error",
-            "CMS Pub. 100-04, ch. 5, sec. 10.3; the yearly KX threshold per the CMS PFS final "
-            "rule (two to four sources per year)",
-            "The year's therapy threshold is crossed inside this visit and the line that "
-            "crosses it (or a later one of its bucket) lacks KX.",
-            ("medicare",),
-            "C-2",
-        ),
-        _episode_rule(
-            "episode.acupuncture-visits",
-            "error",
-            "NCD 30.3.3, Acupuncture for Chronic Low Back Pain (CMS, effective 2020-01-21): "
-            "12 visits in 90 days, 8 more with documented improvement, at most 20 a year",
-            "More acupuncture or dry needling visits than NCD 30.3.3 covers.",
-            ("medicare",),
-            "C-2",
-        ),
-        _episode_rule(
-            "episode.given-value",
-            "info",
-            "CMS Pub. 100-02, ch. 15, sec. 220.3 D (treatment days); CMS Pub. 100-04, ch. 5, "
-            "sec. 10.3 (allowed amount this year)",
-            "A value the caller gave differs from the one the episode derives; the caller's wins.",
-            ("*",),
-            "C-2",
-        ),
-        _episode_rule(
-            "episode.not-checked",
-            "info",
-            "CMS Pub. 100-04, ch. 5, sec. 10.3; CMS Pub. 100-02, ch. 15, sec. 220.3 D",
-            "A value the episode could not derive, so the rule that needs it was not checked.",
-            ("*",),
-            "C-2",
-        ),
-    )
-}
+#: the episode rules, by id: registered in :data:`cptrules.rules.REGISTRY` with
+#: ``episode=True`` (``cptrules rules`` lists them); findings only
+#: :func:`check_episode` can make
+EPISODE_RULES: Mapping[str, Rule] = MappingProxyType({i: REGISTRY[i] for i in EPISODE_RULE_IDS})
 
 
 @attrs.frozen
@@ -246,6 +192,7 @@ def check_episode(
     *,
     engine: Engine | None = None,
     start: TherapyYtd | Mapping[str, Any] | None = None,
+    payer: str | None = None,
 ) -> Episode:
     """Check one patient's visits together, deriving what one visit cannot know.
 
@@ -260,8 +207,11 @@ def check_episode(
     The allowed amounts come from the engine's fee estimates (``Engine(fees=...)``):
     an engine without fee data derives none. A value the caller put on a
     session wins over the derived one (``episode.given-value`` info when they
-    differ). Raises :class:`~cptrules.InvalidSessionError` for bad input, with
-    paths ``[n].key`` (n the input position).
+    differ). ``payer`` overrides every session's payer, as in
+    :func:`~cptrules.check`. The episode rules follow the engine's
+    ``disabled`` and ``severities`` and the payer profile's, like every rule.
+    Raises :class:`~cptrules.InvalidSessionError` for bad input, with paths
+    ``[n].key`` (n the input position).
     """
     eng = default_engine() if engine is None else engine
     loaded: list[Session] = []
@@ -290,7 +240,7 @@ def check_episode(
 
     order = sorted(range(len(loaded)), key=when)
     out: dict[int, EpisodeVisit] = {}
-    walk = _Walk(eng, limits, first_ytd)
+    walk = _Walk(eng, limits, first_ytd, payer)
     for n in order:
         out[n] = walk.visit(n, loaded[n])
     return Episode(tuple(out[n] for n in range(len(loaded))))
@@ -343,6 +293,8 @@ class _Walk:
             self._accrue(filled, report, profile.name, extra)
         if medicare:
             self._acupuncture(s, extra)
+        if extra:
+            extra = _graded(self.engine, profile, extra)
         if extra:
             findings = sorted((*report.findings, *extra), key=Finding.sort_key)
             report = attrs.evolve(report, findings=tuple(findings))
@@ -508,6 +460,37 @@ class _Walk:
                     severity="warning",
                 )
             )
+
+
+def _graded(engine: Engine, profile: PayerProfile, found: list[Finding]) -> list[Finding]:
+    """Episode findings as the engine and profile grade them: switched off or re-graded."""
+    regrade = engine.plan(profile).severities
+    out = []
+    for f in found:
+        if f.rule in engine.disabled or not REGISTRY[f.rule].for_profile(profile):
+            continue
+        sev = regrade.get(f.rule)
+        out.append(f if sev is None or sev == f.severity else attrs.evolve(f, severity=sev))
+    return out
+
+
+def check_example(
+    rule: Rule, example: Example, *, engine: Engine | None = None, payer: str | None = None
+) -> Report:
+    """The report a rule's example is judged on.
+
+    A rule checked per visit: ``check()`` of the example's session (as a claim
+    carrying ``example.carries``, where the example gives it). An episode
+    rule (``rule.episode``): :func:`check_episode` over the example's earlier
+    visits (``example.before``) and its session, and the session's report. The
+    tests of every rule's examples and the generated rule pages both use this.
+    """
+    eng = default_engine() if engine is None else engine
+    if not rule.episode:
+        return eng.check(dict(example.session), payer, carries=example.carries)
+    visits = [*map(dict, example.before), dict(example.session)]
+    episode = check_episode(visits, engine=eng, payer=payer)
+    return episode.visits[-1].report
 
 
 #: visits held per patient, and patients held open, by :func:`check_jsonl_episodes`

@@ -2,21 +2,36 @@
 
 A failing example must produce at least one finding of its rule, a passing one
 none. Fixable failing examples must be cleared of that rule's findings by
-``report.fixed()``.
+``report.fixed()``. An episode rule's example (earlier visits in ``before``) runs
+through ``check_episode`` by ``check_example``, with fee data (the fixture's
+made-up RVUs, national locality) for the rules that need allowed amounts.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
+import attrs
 import pytest
 
 import cptrules
+from cptrules.episodes import check_example
+from cptrules.fees import FeeSchedule
 from cptrules.ncci import bundled_tables
 from cptrules.payers import bundled_profiles
 from cptrules.rules import REGISTRY, Example, Rule
 
 ENGINE = cptrules.Engine(tables=bundled_tables())
+PFS = Path(__file__).resolve().parents[1] / "fixtures" / "pfs"
+EPISODE_ENGINE = cptrules.Engine(
+    tables=bundled_tables(),
+    fees=FeeSchedule.from_files([PFS / "PPRRVU24_JAN.csv", PFS / "GPCI2024.csv"]),
+)
+
+
+def _engine(rule: Rule) -> cptrules.Engine:
+    return EPISODE_ENGINE if rule.episode else ENGINE
 
 
 def _cases() -> list[tuple[Rule, int, Example, str]]:
@@ -56,7 +71,8 @@ def test_every_example_runs_somewhere() -> None:
     ids=[f"{r.id}-{n}-{'fail' if e.fails else 'pass'}-{p}" for r, n, e, p in CASES],
 )
 def test_example(rule: Rule, n: int, example: Example, payer: str) -> None:
-    report = ENGINE.check(dict(example.session), payer=payer, carries=example.carries)
+    engine = _engine(rule)
+    report = check_example(rule, example, engine=engine, payer=payer)
     mine = [f for f in report.findings if f.rule == rule.id]
     if example.fails:
         assert mine, f"{rule.id} example {n} should fail under {payer}: {example.note}"
@@ -64,7 +80,8 @@ def test_example(rule: Rule, n: int, example: Example, payer: str) -> None:
             assert f.citation, "every finding cites its source"
             assert f.message
         if any(f.fixes for f in mine):
-            again = ENGINE.check(report.fixed(), payer=payer)
+            fixed = attrs.evolve(example, session=cptrules.dump_session(report.fixed()))
+            again = check_example(rule, fixed, engine=engine, payer=payer)
             left = [f for f in again.findings if f.rule == rule.id and f.fixes]
             assert not [f for f in left if f in mine], f"fixes of {rule.id} did not clear it"
     else:

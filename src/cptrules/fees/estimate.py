@@ -25,10 +25,10 @@ import bisect
 import datetime as dt
 import functools
 import tomllib
-from collections.abc import Hashable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from decimal import ROUND_HALF_UP, Decimal
 from importlib import resources
-from typing import Any, TypeVar
+from typing import Any
 
 import attrs
 
@@ -245,9 +245,13 @@ def _in_force(entries: Sequence[_Dated], day: dt.date) -> _Dated | None:
 # --- Medicare ----------------------------------------------------------------------------
 
 
-@attrs.frozen(cache_hash=True)
+@attrs.frozen(eq=False)
 class _Price:
-    """One code priced for one release, locality, setting and day: prepared once."""
+    """One code priced for one release, locality, setting and day: prepared once.
+
+    Compared and hashed by identity: its table holds one per code, and keys the
+    worded line estimates by it.
+    """
 
     full: Decimal  # one unit, rounded
     reduced: Decimal  # one unit with the MPPR share of its PE, rounded
@@ -259,14 +263,132 @@ class _Price:
 
 _PRICING_MODIFIERS = frozenset({"26", "TC", "53"})
 _NO_UNITS = "no units billed or given: not priced"
+#: code-and-modifier entries each prepared table remembers
+_BILLED_PER_TABLE = 4096
+#: worded line estimates each entry remembers (by position, units and the full-PE unit)
+_LINES_PER_BILLED = 256
 
 
-_T = TypeVar("_T")
+class _Billed:
+    """One code with one list of modifiers, priced for one table: prepared once.
+
+    ``rank`` is the PE payment of one unit when the MPPR applies (None when it
+    does not), ``assistant`` the first CQ/CO-like modifier in force among the
+    modifiers, ``lines`` the worded line estimates already made.
+    """
+
+    __slots__ = ("assistant", "code", "lines", "price", "rank")
+
+    def __init__(self, code: str, price: _Price, assistant: str | None) -> None:
+        self.code = code
+        self.price = price
+        self.rank = price.pe_payment if price.mppr is not None and price.note is None else None
+        self.assistant = assistant
+        self.lines: Memo[tuple[int, int | None, bool], tuple[LineEstimate, int]] = Memo(
+            "fee schedule line estimates", size=_LINES_PER_BILLED
+        )
 
 
-def _remember(memo: Memo[Hashable, Any], key: Hashable, value: _T) -> _T:
-    memo.put(key, value)
-    return value
+class _Table:
+    """Everything one (release, GPCI year, locality, place of service, policy period) prices.
+
+    Built once, then shared by every date of service of that period: per code
+    the prepared :class:`_Price` (filled on first use; at most one per code of
+    the release), the line estimates already worded, and the estimate's source.
+    A visit then costs a few dictionary lookups and Decimal additions.
+    """
+
+    __slots__ = (
+        "assistant",
+        "billed",
+        "day",
+        "facility",
+        "gpci",
+        "left_out",
+        "locality",
+        "prices",
+        "release",
+        "source",
+    )
+
+    def __init__(
+        self,
+        release: Release,
+        gpci: Gpci,
+        day: dt.date,
+        locality: str,
+        place_of_service: str,
+    ) -> None:
+        self.release = release
+        self.gpci = gpci
+        self.day = day  # any day of the period: the policy entries in force are the same
+        self.locality = locality
+        self.facility = place_of_service in policy().facility_pos
+        self.prices: dict[tuple[str, tuple[str, ...]], _Price] = {}
+        self.billed: Memo[tuple[str, tuple[str, ...]], _Billed] = Memo(
+            "fee schedule billed codes", size=_BILLED_PER_TABLE
+        )
+        self.source = _source(release, day.year, locality, self.facility, place_of_service)
+        self.left_out = policy().left_out
+        #: the assistant modifiers (CQ, CO) whose reduction is in force, with it
+        self.assistant: dict[str, _Dated] = {}
+        for mod, entries in policy().assistant.items():
+            if (hit := _in_force(entries, day)) is not None:
+                self.assistant[mod] = hit
+
+    def bill(self, code: str, modifiers: tuple[str, ...]) -> _Billed:
+        """The entry of ``code`` billed with ``modifiers``, made on first use and kept."""
+        pricing = tuple(m for m in modifiers if m in _PRICING_MODIFIERS)
+        key = (code, pricing)
+        price = self.prices.get(key)
+        if price is None:
+            price = self.prices[key] = self.price(code, pricing)
+        assistant = next((m for m in modifiers if m in self.assistant), None)
+        return self.billed.put((code, modifiers), _Billed(code, price, assistant))
+
+    def line(
+        self, billed: _Billed, index: int, units: int | None, top: bool
+    ) -> tuple[LineEstimate, int]:
+        """The worded estimate of one line and its allowed amount in cents (0 when not
+        priced), made once and kept (``top``: the line holds the day's full-PE unit;
+        ``units`` None: not priced)."""
+        p = billed.price
+        if units is None:
+            est = LineEstimate(index, billed.code, 0, None, note=_NO_UNITS)
+        elif p.note is not None:
+            est = LineEstimate(index, billed.code, units, _ZERO if p.zero else None, note=p.note)
+        else:
+            share = None if billed.assistant is None else self.assistant[billed.assistant]
+            est = _price_line(index, billed.code, units, p, top, share)
+        cents = 0 if est.allowed is None else int(est.allowed.scaleb(2))
+        return billed.lines.put((index, units, top), (est, cents))
+
+    def price(self, code: str, pricing: tuple[str, ...]) -> _Price:
+        """The prepared price of ``code`` (with its billed pricing modifiers), made on first use."""
+        pol = policy()
+        rvu = self.release.lookup(code, pricing)
+        if rvu is None:
+            note = f"not in the fee schedule release {self.release.label}"
+            return _Price(_ZERO, _ZERO, _ZERO, None, note)
+        if rvu.status not in PAYABLE_STATUS:
+            if rvu.status == "B":
+                note = "status B: bundled, never paid separately"
+                return _Price(_ZERO, _ZERO, _ZERO, None, note, zero=True)
+            note = f"status {rvu.status}: not priced by the national fee schedule"
+            return _Price(_ZERO, _ZERO, _ZERO, None, note)
+        mppr = _in_force(pol.mppr.get(rvu.mult_proc, ()), self.day)
+        use_facility = self.facility and not (
+            pol.therapy_non_facility and rvu.mult_proc in pol.mppr
+        )
+        pe_rvu = rvu.pe_facility if use_facility else rvu.pe_non_facility
+        cf = self.release.conversion_factor
+        gpci = self.gpci
+        w, pe, mp = rvu.work * gpci.work, pe_rvu * gpci.pe, rvu.mp * gpci.mp
+        # CMS sums the GPCI-adjusted RVUs unrounded, multiplies by the CF and
+        # rounds the amount to the cent (data/fees.toml [rounding]).
+        full = _cents((w + pe + mp) * cf)
+        reduced = _cents((w + pe * mppr.share + mp) * cf) if mppr else full
+        return _Price(full, reduced, pe * cf, mppr)
 
 
 def _units_of(session: Session, units: Sequence[int | None] | None) -> list[int | None]:
@@ -275,42 +397,6 @@ def _units_of(session: Session, units: Sequence[int | None] | None) -> list[int 
         given = units[i] if units is not None and i < len(units) else None
         out.append(line.units if line.units is not None else given)
     return out
-
-
-def _price(
-    schedule: FeeSchedule,
-    release: Release,
-    gpci: Gpci,
-    locality: str,
-    facility: bool,
-    day: dt.date,
-    code: str,
-    mods: tuple[str, ...],
-) -> _Price:
-    pricing = tuple(m for m in mods if m in _PRICING_MODIFIERS)
-    key = ("price", release.effective, locality, facility, policy().epoch(day), code, pricing)
-    hit: _Price | None = schedule.memo.get(key)
-    if hit is not None:
-        return hit
-    pol = policy()
-    rvu = release.lookup(code, pricing)
-    if rvu is None:
-        note = f"not in the fee schedule release {release.label}"
-        return _remember(schedule.memo, key, _Price(_ZERO, _ZERO, _ZERO, None, note))
-    if rvu.status not in PAYABLE_STATUS:
-        if rvu.status == "B":
-            note = "status B: bundled, never paid separately"
-            return _remember(schedule.memo, key, _Price(_ZERO, _ZERO, _ZERO, None, note, zero=True))
-        note = f"status {rvu.status}: not priced by the national fee schedule"
-        return _remember(schedule.memo, key, _Price(_ZERO, _ZERO, _ZERO, None, note))
-    mppr = _in_force(pol.mppr.get(rvu.mult_proc, ()), day)
-    use_facility = facility and not (pol.therapy_non_facility and rvu.mult_proc in pol.mppr)
-    pe_rvu = rvu.pe_facility if use_facility else rvu.pe_non_facility
-    cf = release.conversion_factor
-    w, pe, mp = rvu.work * gpci.work, pe_rvu * gpci.pe, rvu.mp * gpci.mp
-    full = _cents((w + pe + mp) * cf)
-    reduced = _cents((w + pe * mppr.share + mp) * cf) if mppr else full
-    return _remember(schedule.memo, key, _Price(full, reduced, pe * cf, mppr))
 
 
 def estimate(
@@ -330,108 +416,100 @@ def estimate(
     not pay by the fee schedule) has ``allowed`` None and a note, and the
     estimate is not ``complete``.
 
-    The schedule remembers prepared prices and whole-visit answers (a bounded
-    memo): the same visit shape on the same day and locality is answered once.
+    The schedule prepares each code's amounts once per release, GPCI year,
+    locality, place of service and policy period (bounded memos), so a visit
+    costs a few lookups and additions, whatever its shape.
     """
-    lines = session.lines
-    if units is None:
-        shape = tuple([(ln.code, ln.modifiers, ln.units) for ln in lines])
-    else:
-        line_units = _units_of(session, units)
-        shape = tuple([(ln.code, ln.modifiers, n) for ln, n in zip(lines, line_units, strict=True)])
-    day = session.date_of_service
-    release = schedule.release_for(day)
-    key = (
-        None if release is None else release.effective,
-        day.year,
-        policy().epoch(day),
-        session.payer,
-        locality,
-        place_of_service,
-        shape,
+    return price_lines(
+        session,
+        schedule,
+        _units_of(session, units),
+        locality=locality,
+        place_of_service=place_of_service,
+        payer=session.payer,
     )
-    hit: Estimate | None = schedule.visits.get(key)
+
+
+def _table(
+    schedule: FeeSchedule, day: dt.date, locality: str, place_of_service: str
+) -> _Table | str:
+    """The prepared table for ``day``, or why there is none (no release, no GPCI)."""
+    memo = schedule.memo
+    key = (day, locality, place_of_service)
+    hit: _Table | str | None = memo.get(key)
     if hit is not None:
         return hit
-    fresh = _estimate(session, schedule, locality, place_of_service, [n for _, _, n in shape])
-    return _remember(schedule.visits, key, fresh)
-
-
-def _estimate(
-    session: Session,
-    schedule: FeeSchedule,
-    locality: str,
-    place_of_service: str,
-    line_units: list[int | None],
-) -> Estimate:
-    pol = policy()
-    day = session.date_of_service
     release = schedule.release_for(day)
     gpci = schedule.gpci_for(day, locality)
-    if release is None or gpci is None:
-        why = (
-            f"no fee schedule release covers {day.isoformat()}"
-            if release is None
-            else f"no GPCI for locality {locality} in {day.year}"
-        )
+    table: _Table | str
+    if release is None:
+        table = f"no fee schedule release covers {day.isoformat()}"
+    elif gpci is None:
+        table = f"no GPCI for locality {locality} in {day.year}"
+    else:
+        period = (release.effective, day.year, policy().epoch(day), locality, place_of_service)
+        shared: _Table | None = memo.get(period)
+        if shared is None:
+            shared = _Table(release, gpci, day, locality, place_of_service)
+            memo.put(period, shared)
+        table = shared
+    memo.put(key, table)
+    return table
+
+
+def price_lines(
+    session: Session,
+    schedule: FeeSchedule,
+    units: Sequence[int | None],
+    *,
+    locality: str,
+    place_of_service: str = "11",
+    payer: str,
+) -> Estimate:
+    """The Medicare estimate of ``session`` with ``units`` priced per line, as given.
+
+    Unlike :func:`estimate`, a line's own units do not override ``units``: the
+    engine prices a visit with the units it reports, or with a fix applied. A
+    line whose units are None is not priced. ``payer`` labels the estimate.
+    """
+    day = session.date_of_service
+    table: _Table | str | None = schedule.memo.get((day, locality, place_of_service))
+    if table is None:
+        table = _table(schedule, day, locality, place_of_service)
+    lines = session.lines
+    if isinstance(table, str):
         empty = tuple(
-            LineEstimate(i, ln.code, line_units[i] or 0, None, note=why)
-            for i, ln in enumerate(session.lines)
+            LineEstimate(i, ln.code, units[i] or 0, None, note=table) for i, ln in enumerate(lines)
         )
-        return Estimate(session.payer, _ZERO, empty, why, locality, pol.left_out)
-    facility = place_of_service in pol.facility_pos
-    epoch = pol.epoch(day)
-    prices: list[_Price | None] = []
-    for line, n in zip(session.lines, line_units, strict=True):
-        if n is None:
-            prices.append(None)
-        else:
-            prices.append(
-                _price(schedule, release, gpci, locality, facility, day, line.code, line.modifiers)
-            )
+        return Estimate(payer, _ZERO, empty, table, locality, policy().left_out)
+    billed = table.billed
+    bill = table.bill
+    entries = [billed.get((ln.code, ln.modifiers)) or bill(ln.code, ln.modifiers) for ln in lines]
     # The one unit paid in full: the highest PE payment among the MPPR units (first line on ties).
     top = -1
     best = _ZERO
-    for i, p in enumerate(prices):
-        if (
-            p is not None
-            and p.mppr is not None
-            and line_units[i]
-            and (top < 0 or p.pe_payment > best)
-        ):
-            top, best = i, p.pe_payment
-    lines: list[LineEstimate] = []
-    total = _ZERO
-    for i, (line, p) in enumerate(zip(session.lines, prices, strict=True)):
-        n = line_units[i]
-        if p is None or n is None:
-            lines.append(LineEstimate(i, line.code, 0, None, note=_NO_UNITS))
-        elif p.note is not None:
-            lines.append(LineEstimate(i, line.code, n, _ZERO if p.zero else None, note=p.note))
-        else:
-            line_key = ("line", p, i, line.code, line.modifiers, n, i == top, epoch)
-            est: LineEstimate | None = schedule.memo.get(line_key)
-            if est is None:
-                est = _price_line(i, line.code, line.modifiers, n, p, i == top, day)
-                schedule.memo.put(line_key, est)
-            total += est.allowed or _ZERO
-            lines.append(est)
-    source = _source(schedule, release, day.year, locality, facility, place_of_service)
-    return Estimate(session.payer, total, tuple(lines), source, locality, pol.left_out)
+    for i, b in enumerate(entries):
+        rank = b.rank
+        if rank is not None and units[i] and (top < 0 or rank > best):
+            top, best = i, rank
+    out: list[LineEstimate] = []
+    cents = 0  # every allowed amount is whole cents: add integers, make one Decimal
+    for i, b in enumerate(entries):
+        n = units[i]
+        est, amount = b.lines.get((i, n, i == top)) or table.line(b, i, n, i == top)
+        out.append(est)
+        cents += amount
+    total = Decimal(cents).scaleb(-2)
+    return Estimate(payer, total, tuple(out), table.source, locality, table.left_out)
 
 
 def _source(
-    schedule: FeeSchedule,
     release: Release,
     year: int,
     locality: str,
     facility: bool,
     place_of_service: str,
 ) -> str:
-    key = ("source", release.effective, year, locality, place_of_service)
-    hit: str | None = schedule.memo.get(key)
-    if hit is not None:
-        return hit
     where = "national" if locality == NATIONAL else f"locality {locality}"
     text = (
         f"CMS Medicare Physician Fee Schedule {release.label} (in force from "
@@ -441,17 +519,16 @@ def _source(
     )
     if facility:
         text = f"{text} ({policy().facility_note})"
-    return _remember(schedule.memo, key, text)
+    return text
 
 
 def _price_line(
     index: int,
     code: str,
-    modifiers: tuple[str, ...],
     units: int,
     p: _Price,
     top: bool,
-    day: dt.date,
+    assistant: _Dated | None,
 ) -> LineEstimate:
     adjustments: list[Adjustment] = []
     reduced_units = 0
@@ -462,11 +539,6 @@ def _price_line(
             adjustments.append(Adjustment("mppr", cut, p.mppr.text, reduced_units))
     full_units = units - reduced_units
     allowed = p.full * full_units + p.reduced * reduced_units
-    assistant = None
-    if modifiers:
-        pol = policy()
-        for mod in modifiers:
-            assistant = assistant or _in_force(pol.assistant.get(mod, ()), day)
     if assistant is not None:
         share = assistant.share
         scaled = _cents(p.full * share) * full_units + _cents(p.reduced * share) * reduced_units
@@ -490,12 +562,21 @@ def estimate_contract(
 
     No MPPR or assistant reduction is applied: a contract that has them says so
     in its rates. ``payer`` labels the estimate (default: the session's payer).
+    ``units`` gives, per line, the units to price where the line bills none.
     """
+    return price_contract_lines(
+        session, rates, _units_of(session, units), payer=payer or session.payer
+    )
+
+
+def price_contract_lines(
+    session: Session, rates: ContractSchedule, units: Sequence[int | None], *, payer: str
+) -> Estimate:
+    """:func:`estimate_contract` with ``units`` priced per line as given, as :func:`price_lines`."""
     day = session.date_of_service
-    line_units = _units_of(session, units)
     lines: list[LineEstimate] = []
     for i, line in enumerate(session.lines):
-        n = line_units[i]
+        n = units[i]
         if n is None:
             lines.append(LineEstimate(i, line.code, 0, None, note="no units billed or given"))
             continue
@@ -508,7 +589,7 @@ def estimate_contract(
         lines.append(LineEstimate(i, line.code, n, _cents(rate.rate * n)))
     total = sum((ln.allowed for ln in lines if ln.allowed is not None), _ZERO)
     source = f"contract rates {rates.name}"
-    return Estimate(payer or session.payer, total, tuple(lines), source)
+    return Estimate(payer, total, tuple(lines), source)
 
 
 def compare(

@@ -47,7 +47,7 @@ __all__ = [
     "effective_from_name",
 ]
 
-#: Entries each of a schedule's memos holds (prices; visit estimates), oldest dropped first.
+#: Entries a schedule's memo holds (prepared tables by day and by period), oldest dropped first.
 MEMO_SIZE = 8192
 #: The locality key for national amounts: every GPCI 1.000 (no geographic adjustment).
 NATIONAL = "national"
@@ -105,10 +105,8 @@ class FeeSchedule:
     releases: tuple[Release, ...]
     gpcis: Mapping[int, Mapping[str, Gpci]] = attrs.field(repr=False)
     _starts: tuple[dt.date, ...] = attrs.field(repr=False)
-    #: prepared per-code prices and texts (cptrules.fees.estimate fills it)
+    #: prepared price tables by period and by day (cptrules.fees.estimate fills it)
     memo: Memo[Hashable, Any] = attrs.field(repr=False, eq=False)
-    #: whole-visit estimates by visit shape, day, payer and locality
-    visits: Memo[Hashable, Any] = attrs.field(repr=False, eq=False)
 
     def __init__(self, releases: Iterable[Release], gpcis: Iterable[GpciTable] = ()) -> None:
         ordered = tuple(sorted(releases, key=lambda r: r.effective))
@@ -124,8 +122,7 @@ class FeeSchedule:
             ordered,
             MappingProxyType(years),
             tuple(r.effective for r in ordered),
-            Memo("fee schedule prices", size=MEMO_SIZE),
-            Memo("fee schedule visit estimates", size=MEMO_SIZE),
+            Memo("fee schedule price tables", size=MEMO_SIZE),
         )
 
     @classmethod

@@ -13,6 +13,7 @@ from . import (  # noqa: F401  (imported for their registrations)
     coding,
     coverage,
     documentation,
+    episode,
     modifiers,
     ncci,
     plan_of_care,

@@ -50,7 +50,11 @@ units, modifiers, diagnoses, discipline and payer: on input that does not carry
 it (a claim: see :func:`cptrules.x12.check_visit`) the engine does not run the
 rule and names it in one ``claim.not-checked`` info instead.
 Rules whose facts come from a single source, or whose sources disagree, say so
-in words in the citation.
+in words in the citation. ``episode=True`` marks a rule that needs a series of
+visits (:func:`cptrules.check_episode`, ``cptrules check --episodes``): it is
+listed and documented like every rule, but :meth:`Engine.check
+<cptrules.Engine.check>` never runs it on one visit; its examples give the
+earlier visits of the patient in ``Example.before``.
 """
 
 from __future__ import annotations
@@ -103,7 +107,10 @@ class Example:
     ``payers`` limits the profiles the example holds for; None means every
     profile the rule applies to. ``carries`` checks the session as a claim
     carrying only these of :data:`NEEDS` (``Engine.check(..., carries=...)``);
-    None checks it as a session, which carries everything.
+    None checks it as a session, which carries everything. ``before`` (an
+    episode rule's example) gives the patient's earlier visits: the example is
+    checked with :func:`cptrules.check_episode` over ``before`` and ``session``,
+    and judged on the report of ``session``.
     """
 
     session: Mapping[str, Any]
@@ -111,6 +118,7 @@ class Example:
     note: str = ""
     payers: tuple[str, ...] | None = None
     carries: tuple[str, ...] | None = None
+    before: tuple[Mapping[str, Any], ...] = ()
 
 
 @attrs.frozen
@@ -135,6 +143,8 @@ class Rule:
     triggers: frozenset[str] | None = None
     #: what of :data:`NEEDS` the rule reads; the engine skips it on input without it
     needs: frozenset[str] = frozenset()
+    #: needs a series of visits: only :func:`cptrules.check_episode` runs it, never check()
+    episode: bool = False
 
     @property
     def effective(self) -> dt.date:
@@ -173,6 +183,7 @@ class Rule:
             "until": None if self.until is None else self.until.isoformat(),
             "citation": self.citation,
             "summary": self.summary,
+            "episode": self.episode,
         }
 
     def in_force(self, day: dt.date) -> bool:
@@ -199,8 +210,8 @@ _SEVERITIES: frozenset[str] = frozenset(("error", "warning", "info"))
 #: a fact's confidence: agreed by n sources, a single source, or sources disagree
 _CONFIDENCE = re.compile(r"C-[1-9]|S|\?")
 _REQUIRED = ("severity", "citation", "summary", "payers", "confidence")
-_OPTIONAL = ("effective", "until", "needs", "triggers", "applies", "examples")
-_EXAMPLE_KEYS = frozenset(("fails", "note", "payers", "carries", "session"))
+_OPTIONAL = ("effective", "until", "needs", "triggers", "applies", "episode", "examples")
+_EXAMPLE_KEYS = frozenset(("fails", "note", "payers", "carries", "before", "session"))
 
 
 @attrs.frozen
@@ -251,17 +262,22 @@ def _example(raw: object, where: str, source: str) -> Example:
     from ._examples import expand  # here: _examples reads data/rules/ too
 
     if not isinstance(raw, dict) or not raw.keys() <= _EXAMPLE_KEYS or "session" not in raw:
-        raise DataError(f"{where}: session, fails, note, payers and carries only", source=source)
+        raise DataError(
+            f"{where}: session, fails, note, payers, carries and before only", source=source
+        )
     fails, note = raw.get("fails"), raw.get("note", "")
     if not isinstance(fails, bool) or not isinstance(note, str):
         raise DataError(f"{where}: fails must be true or false, note a string", source=source)
-    payers, carries = raw.get("payers"), raw.get("carries")
+    payers, carries, before = raw.get("payers"), raw.get("carries"), raw.get("before", [])
+    if not isinstance(before, list):
+        raise DataError(f"{where}.before: an array of sessions", source=source)
     return Example(
         expand(raw["session"], where, source),
         fails,
         note,
         None if payers is None else _strings(payers, f"{where}.payers", source),
         None if carries is None else _strings(carries, f"{where}.carries", source),
+        tuple(expand(b, f"{where}.before[{n}]", source) for n, b in enumerate(before)),
     )
 
 
@@ -310,6 +326,9 @@ def declare(
     examples = table.get("examples", [])
     if not isinstance(examples, list):
         raise DataError(f"{rule_id}.examples: an array of tables", source=source)
+    episode = table.get("episode", False)
+    if not isinstance(episode, bool):
+        raise DataError(f"{rule_id}.episode: true or false", source=source)
     return Rule(
         id=rule_id,
         severity=severity,
@@ -327,6 +346,7 @@ def declare(
         family=rule_id.split(".", 1)[0],
         triggers=None if triggers is None else frozenset(triggers),
         needs=needs,
+        episode=episode,
     )
 
 

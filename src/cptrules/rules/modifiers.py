@@ -1035,17 +1035,14 @@ def em_25_modifier(ctx: Context, r: Rule) -> Iterable[Finding]:
         if beside is None:
             beside = ", ".join(sorted(ctx.codes & procedures))
         code = ctx.lines[i].code
-        found.append(
-            r.finding(
-                i,
-                f"{code} is an E/M visit billed the same day as {beside}, whose value "
-                f"includes a brief pre-procedure assessment: {ctx.profile.name} pays the E/M "
-                f"only as a significant, separately identifiable service, with modifier "
-                f"{mod}. Add {mod} to {code} if the notes show such a service; if they do "
-                f"not, remove the E/M line.",
-                fixes=(Fix("add_modifier", i, mod),),
-            )
+        say = (
+            f"{code} is an E/M visit billed the same day as {beside}, whose value "
+            f"includes a brief pre-procedure assessment: {ctx.profile.name} pays the E/M "
+            f"only as a significant, separately identifiable service, with modifier "
+            f"{mod}. Add {mod} to {code} if the notes show such a service; if they do "
+            f"not, remove the E/M line."
         )
+        found.append(r.finding(i, say, fixes=(Fix("add_modifier", i, mod),)))
     return found
 
 

@@ -265,6 +265,8 @@ _PRICING_MODIFIERS = frozenset({"26", "TC", "53"})
 _NO_UNITS = "no units billed or given: not priced"
 #: code-and-modifier entries each prepared table remembers
 _BILLED_PER_TABLE = 4096
+#: most visit shapes (codes, modifiers, units) whose estimates a prepared table keeps
+_VISITS_PER_TABLE = 4096
 #: worded line estimates each entry remembers (by position, units and the full-PE unit)
 _LINES_PER_BILLED = 256
 
@@ -309,6 +311,7 @@ class _Table:
         "prices",
         "release",
         "source",
+        "visits",
     )
 
     def __init__(
@@ -328,6 +331,10 @@ class _Table:
         self.billed: Memo[tuple[str, tuple[str, ...]], _Billed] = Memo(
             "fee schedule billed codes", size=_BILLED_PER_TABLE
         )
+        #: (payer, per line its code, modifiers and units) -> the visit's estimate;
+        #: distinct visits bill the same few shapes, and an Estimate is immutable
+        self.visits: Memo[tuple[str, tuple[tuple[str, tuple[str, ...], int | None], ...]], Estimate]
+        self.visits = Memo("fee schedule visit shapes", size=_VISITS_PER_TABLE)
         self.source = _source(release, day.year, locality, self.facility, place_of_service)
         self.left_out = policy().left_out
         #: the assistant modifiers (CQ, CO) whose reduction is in force, with it
@@ -482,6 +489,10 @@ def price_lines(
             LineEstimate(i, ln.code, units[i] or 0, None, note=table) for i, ln in enumerate(lines)
         )
         return Estimate(payer, _ZERO, empty, table, locality, policy().left_out)
+    shape = (payer, tuple([(ln.code, ln.modifiers, n) for ln, n in zip(lines, units, strict=True)]))
+    hit = table.visits.get(shape)
+    if hit is not None:
+        return hit
     billed = table.billed
     bill = table.bill
     entries = [billed.get((ln.code, ln.modifiers)) or bill(ln.code, ln.modifiers) for ln in lines]
@@ -500,7 +511,8 @@ def price_lines(
         out.append(est)
         cents += amount
     total = Decimal(cents).scaleb(-2)
-    return Estimate(payer, total, tuple(out), table.source, locality, table.left_out)
+    visit = Estimate(payer, total, tuple(out), table.source, locality, table.left_out)
+    return table.visits.put(shape, visit)
 
 
 def _source(

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import threading
+from bisect import bisect_right
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -144,9 +145,10 @@ class Engine:
         # Engine-owned memos: they live and die with the engine, and
         # cptrules.clear_caches() empties them (answers never depend on them).
         self._plans: Memo[int, _Plan] = Memo("engine: plans by profile", size=1024)
-        self._routes: Memo[tuple[str, dt.date], _Route] = Memo(
-            "engine: routes by payer and day", size=_DAYS_CACHED
+        self._routes: Memo[tuple[str, int], _Route] = Memo(
+            "engine: routes by payer and period", size=_DAYS_CACHED
         )
+        self._periods = _periods(self.profiles, self.catalog.data_start)
         self._unit_rows: Memo[tuple[int, str, int | None, int | None], LineUnits] = Memo(
             "engine: units rows", size=_UNIT_ROWS_CACHED
         )
@@ -232,11 +234,11 @@ class Engine:
         dos = session.date_of_service
         return tuple(r for r in self.plan(profile).rules if r.in_force(dos))
 
-    def _route(self, payer: str, session: Session) -> _Route:
+    def _route(self, payer: str, session: Session, period: int) -> _Route:
         """Profile, plan, rules in force and tables for ``payer`` on the session's date.
 
-        Worked out once per (payer, date of service) and kept in a bounded
-        cache; a date before our data or an unknown payer raises every time.
+        Worked out once per payer and ``period`` (see :func:`_periods`) and kept in
+        a bounded cache; a date before our data or an unknown payer raises every time.
         """
         profile = self.profile_for(payer, session)
         plan = self.plan(profile)
@@ -245,7 +247,7 @@ class Engine:
         route = _Route(
             profile, plan, steps, self.tables if profile.ncci else None, payer, plan.runs(steps)
         )
-        return self._routes.put((payer, dos), route)
+        return self._routes.put((payer, period), route)
 
     def check(
         self,
@@ -270,9 +272,10 @@ class Engine:
             session = load_session(session)
         dos = session.date_of_service
         pid = session.payer if payer is None else payer
-        route = self._routes.get((pid, dos))
+        period = bisect_right(self._periods, dos)
+        route = self._routes.get((pid, period))
         if route is None:
-            route = self._route(pid, session)
+            route = self._route(pid, session, period)
         profile, plan, steps, tables, pid, runs = route
         ctx = Context(session, profile, self.catalog, tables)
         present = ctx.present
@@ -394,6 +397,27 @@ class Engine:
 
 
 _UNIT_ROWS_CACHED = 4096
+
+
+def _periods(profiles: ProfileSet, data_start: dt.date) -> list[dt.date]:
+    """The days on which what a route holds may change, sorted.
+
+    A route (profile version, rules in force) is the same for every date of
+    service between two of these days: the first day of the data, and the
+    first and the day after the last day of every profile version and rule.
+    ``bisect_right`` of a date of service gives its period.
+    """
+    days = {data_start}
+    dated: list[tuple[dt.date | None, dt.date | None]] = [
+        (p.effective, p.until) for p in profiles.all()
+    ]
+    dated += [(r.starts, r.until) for r in REGISTRY.values()]
+    for first, last in dated:
+        if first is not None:
+            days.add(first)
+        if last is not None and last < dt.date.max:
+            days.add(last + dt.timedelta(days=1))
+    return sorted(days)
 
 
 class _Route(NamedTuple):

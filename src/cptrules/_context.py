@@ -123,6 +123,7 @@ class Context:
     - ``by_code``: code -> indices of its lines, in order
     - ``by_family``: code family -> indices of its lines
     - ``codes``: every code billed
+    - ``line_codes``: the lines' codes, in order
     - ``present``: codes, code families, ``@DISCIPLINE`` and ``mod:KIND`` for each
       modifier kind on the session (what rule triggers match)
     - ``timed_minutes``: timed code -> minutes summed over its lines (lines with minutes)
@@ -146,6 +147,7 @@ class Context:
         "expected",
         "infos",
         "legal",
+        "line_codes",
         "lines",
         "mods",
         "present",
@@ -171,10 +173,12 @@ class Context:
         self.profile = profile
         self.catalog = catalog
         self.tables = tables
+        line_codes = tuple(map(_code_of, lines))
+        self.line_codes: tuple[str, ...] = line_codes
         key = (
             id(catalog),
             session.provider.discipline,
-            tuple(map(_code_of, lines)),
+            line_codes,
             tuple(map(_modifiers_of, lines)),
         )
         shape = _SHAPES.get(key)

@@ -21,10 +21,11 @@ from ._memo import Memo
 from ._version import DATA_VERSION
 from .catalog import catalog
 from .errors import ConfigError, InvalidSessionError, NoRuleDataError, ProfileError
-from .models import ServiceLine, Session
+from .models import Session
 from .parsing import load_session
 from .payers import PayerProfile, ProfileSet, bundled_profiles
 from .report import SEVERITIES, Finding, LineUnits, Report, Severity
+from .report import _Recheck as _ReportRecheck
 from .rules import REGISTRY, Rule
 from .rules._base import NEEDS, RuleFunc
 
@@ -149,9 +150,11 @@ class Engine:
             "engine: routes by payer and period", size=_DAYS_CACHED
         )
         self._periods = _periods(self.profiles, self.catalog.data_start)
-        self._unit_rows: Memo[tuple[int, str, int | None, int | None], LineUnits] = Memo(
+        self._unit_rows: Memo[_UnitsKey, tuple[LineUnits, ...]] = Memo(
             "engine: units rows", size=_UNIT_ROWS_CACHED
         )
+        #: what every report of this engine keeps to check a fixed session again
+        self._recheck = _ReportRecheck(self.check)
         self.fees = fees
         self.contracts = dict(contracts or {})
         self.fee_options = (locality, place_of_service)
@@ -304,7 +307,9 @@ class Engine:
                 ]
             if len(findings) > 1:
                 findings.sort(key=Finding.sort_key)
-        units = tuple(map(self._line_units, range(len(ctx.lines)), ctx.lines, ctx.billed, expected))
+        units = self._unit_rows.get((ctx.line_codes, ctx.billed, expected))
+        if units is None:
+            units = self._units(ctx, expected)
         estimate = None
         if self.fees is not None or self.contracts:
             estimate = self._estimate(session, profile, units)
@@ -319,7 +324,7 @@ class Engine:
             findings=tuple(findings),
             units=units,
             estimate=estimate,
-            recheck=self.check if carries is None else _Recheck(self, frozenset(carries)),
+            recheck=self._recheck if carries is None else _Recheck(self, frozenset(carries)),
         )
 
     def _amounts(
@@ -359,19 +364,22 @@ class Engine:
             out.append(f if amount is None else attrs.evolve(f, amount=amount))
         return out
 
-    def _line_units(
-        self, i: int, line: ServiceLine, billed: int | None, expected: int | None
-    ) -> LineUnits:
-        """The report's units row of line ``i``: one shared immutable object per distinct row.
+    def _units(self, ctx: Context, expected: tuple[int | None, ...]) -> tuple[LineUnits, ...]:
+        """The report's units rows: one shared immutable tuple per distinct set of rows.
 
-        Rows repeat (line 0, 97110, 2 billed, 2 expected); looking one up costs a
-        third of building it.
+        Rows repeat (97110 x2 billed, 2 expected on line 0, ...); looking the
+        whole tuple up costs a fraction of building it.
         """
-        key = (i, line.code, billed, expected)
-        row = self._unit_rows.get(key)
-        if row is None:
-            row = self._unit_rows.put(key, LineUnits(*key))
-        return row
+        key = (ctx.line_codes, ctx.billed, expected)
+        rows = self._unit_rows.get(key)
+        if rows is None:
+            rows = self._unit_rows.put(
+                key,
+                tuple(
+                    map(LineUnits, range(len(ctx.line_codes)), ctx.line_codes, ctx.billed, expected)
+                ),
+            )
+        return rows
 
     def _estimate(
         self,
@@ -397,6 +405,8 @@ class Engine:
 
 
 _UNIT_ROWS_CACHED = 4096
+#: the lines' codes, billed and expected units: what a report's units rows say
+_UnitsKey = tuple[tuple[str, ...], tuple[int | None, ...], tuple[int | None, ...]]
 
 
 def _periods(profiles: ProfileSet, data_start: dt.date) -> list[dt.date]:

@@ -594,8 +594,18 @@ def mue_edit(ctx: Context, r: Rule) -> Sequence[Finding]:
     mues = tables.mue(ctx.codes, ctx.dos)
     if not mues:
         return ()
-    found: list[Finding] = []
     by_code = ctx.by_code
+    billed = ctx.billed
+    if len(by_code) == len(billed):
+        # Guard: every code on one line (the usual claim), so a code's units are its
+        # line's (a line without a count is one unit), per line and summed alike.
+        for code, edit in mues.items():
+            units = billed[by_code[code][0]]
+            if (1 if units is None else units) > edit.value:
+                break
+        else:
+            return ()
+    found: list[Finding] = []
     for code, edit in sorted(mues.items()):
         lines = by_code.get(code)
         if not lines:

@@ -35,7 +35,10 @@ def _gp(code: str, minutes: int, units: int) -> dict[str, Any]:
 def _timed(ctx: Context, r: Rule, method_note: str) -> list[Finding]:
     """Shared by units.total-time and units.per-code: compare billed to legal units."""
     minutes = ctx.timed_minutes
-    if not minutes:
+    firsts = ctx.catalog.first_unit_of
+    # Guard: every line billed as the engine expects (units left out count so) is a
+    # legal allocation adding up to the chart; only a first-unit code needs a look.
+    if not minutes or (ctx.billed == ctx.expected and ctx.codes.isdisjoint(firsts)):
         return []
     by_code = ctx.by_code
     lines_ = ctx.lines
@@ -61,7 +64,6 @@ def _timed(ctx: Context, r: Rule, method_note: str) -> list[Finding]:
         billed_sum += total
         if total not in legal[code]:
             bad.append(code)
-    firsts = ctx.catalog.first_unit_of
     split = [] if ctx.codes.isdisjoint(firsts) else _first_unit_findings(ctx, r, billed)
     if not bad and billed_sum == chart:
         return split

@@ -96,6 +96,11 @@ def gen(out: Path, count: int) -> None:
         docs.append(json.loads(path.read_text(encoding="utf-8")))
     docs += _generated(count // 2)
     docs += _drawn(count - len(docs))
+    if len(docs) < count:  # the draws are split evenly between strategies: top up
+        sys.path.insert(0, str(HERE))
+        from bench_check import make_sessions
+
+        docs += make_sessions(count - len(docs), 4, "medicare", seed=98)
     with out.open("w", encoding="utf-8") as f:
         for doc in docs:
             f.write(json.dumps(doc) + "\n")

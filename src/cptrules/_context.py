@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping, Sequence
-from operator import attrgetter
 from typing import TYPE_CHECKING, NamedTuple
 
 from ._memo import Memo
@@ -62,9 +61,6 @@ _ShapeKey = tuple[int, str, tuple[str, ...], tuple[tuple[str, ...], ...]]
 #: id too: the entries and modifier kinds are the catalog's. The lists inside
 #: are shared between sessions (read-only by convention, as every Context field).
 _SHAPES: Memo[_ShapeKey, _Shape] = Memo("visit shapes", size=4096)
-
-_code_of = attrgetter("code")
-_modifiers_of = attrgetter("modifiers")
 
 
 def _shape_of(catalog: Catalog, key: _ShapeKey) -> _Shape:
@@ -173,14 +169,14 @@ class Context:
         self.profile = profile
         self.catalog = catalog
         self.tables = tables
-        line_codes = tuple(map(_code_of, lines))
+        codes: list[str] = []
+        modifiers: list[tuple[str, ...]] = []
+        for line in lines:  # one loop: cheaper than two tuple(map(...))
+            codes.append(line.code)
+            modifiers.append(line.modifiers)
+        line_codes = tuple(codes)
         self.line_codes: tuple[str, ...] = line_codes
-        key = (
-            id(catalog),
-            session.provider.discipline,
-            line_codes,
-            tuple(map(_modifiers_of, lines)),
-        )
+        key = (id(catalog), session.provider.discipline, line_codes, tuple(modifiers))
         shape = _SHAPES.get(key)
         if shape is None:
             shape = _shape_of(catalog, key)

@@ -315,15 +315,15 @@ class Engine:
             estimate = self._estimate(session, profile, units)
             if estimate is not None and findings:
                 findings = self._amounts(findings, session, profile, units, estimate)
-        return Report(
-            session=session,
-            payer=pid,
-            date_of_service=dos,
-            data_version=plan.data_version,
-            data=plan.data,
-            findings=tuple(findings),
-            units=units,
-            estimate=estimate,
+        return Report(  # positional: matching keywords costs more than the rest of the call
+            session,
+            pid,
+            dos,
+            plan.data_version,
+            tuple(findings),
+            units,
+            estimate,
+            plan.data,
             recheck=self._recheck if carries is None else _Recheck(self, frozenset(carries)),
         )
 

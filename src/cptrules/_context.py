@@ -42,11 +42,14 @@ class _Shape(NamedTuple):
     infos: tuple[CodeInfo | None, ...]
     mods: tuple[frozenset[str], ...]
     all_mods: frozenset[str]
+    most_mods: int
     by_code: Mapping[str, list[int]]
     by_family: Mapping[str, list[int]]
     codes: frozenset[str]
     present: frozenset[str]
     untimed: Sequence[int]
+    #: indices of the lines whose code the catalog does not know
+    unknown: Sequence[int]
     #: indices of the lines of known timed codes
     timed: Sequence[int]
     #: each line's expected units before minutes are looked at: an untimed code's
@@ -71,6 +74,7 @@ def _shape_of(catalog: Catalog, key: _ShapeKey) -> _Shape:
     by_code: dict[str, list[int]] = {}
     by_family: dict[str, list[int]] = {}
     untimed: list[int] = []
+    unknown: list[int] = []
     timed: list[int] = []
     expected: list[int | None] = []
     for i, code in enumerate(codes):
@@ -85,6 +89,8 @@ def _shape_of(catalog: Catalog, key: _ShapeKey) -> _Shape:
             else:
                 e = info.max_units
                 untimed.append(i)
+        else:
+            unknown.append(i)
         expected.append(e)
     mods = tuple(frozenset(m) for m in modkeys)
     every = _NO_MODS.union(*mods)
@@ -96,11 +102,13 @@ def _shape_of(catalog: Catalog, key: _ShapeKey) -> _Shape:
             tuple(infos),
             mods,
             every,
+            max(map(len, modkeys), default=0),
             by_code,
             by_family,
             code_set,
             code_set.union(by_family, kinds, ("@" + discipline,)),
             tuple(untimed),
+            tuple(unknown),
             tuple(timed),
             tuple(expected),
         ),
@@ -116,6 +124,7 @@ class Context:
     - ``infos[i]``: the catalog entry of line i's code, or None when unknown
     - ``mods[i]``: line i's modifiers as a frozenset
     - ``all_mods``: every modifier of the session
+    - ``most_mods``: the most modifiers any one line carries
     - ``by_code``: code -> indices of its lines, in order
     - ``by_family``: code family -> indices of its lines
     - ``codes``: every code billed
@@ -125,6 +134,7 @@ class Context:
     - ``timed_minutes``: timed code -> minutes summed over its lines (lines with minutes)
     - ``unminuted``: indices of the lines of timed codes that carry no minutes
     - ``untimed``: indices of the lines of known untimed codes
+    - ``unknown``: indices of the lines whose code the catalog does not know
     - ``clocked``: indices of the lines of timed codes with a start time
     - ``expected[i]``: the engine's expected units for line i, or None when unknown
     - ``legal[code]``: every unit count of a timed code that some legal allocation gives
@@ -146,11 +156,13 @@ class Context:
         "line_codes",
         "lines",
         "mods",
+        "most_mods",
         "present",
         "profile",
         "session",
         "tables",
         "timed_minutes",
+        "unknown",
         "unminuted",
         "untimed",
     )
@@ -184,11 +196,13 @@ class Context:
             self.infos,
             self.mods,
             self.all_mods,
+            self.most_mods,
             self.by_code,
             self.by_family,
             self.codes,
             self.present,
             self.untimed,
+            self.unknown,
             timed_lines,
             expected0,
         ) = shape

@@ -104,7 +104,7 @@ def unknown_code(ctx: Context, r: Rule) -> Iterator[Finding]:
     catalog: 99201 ended 2020-12-31; 97550 began 2024-01-01) is a warning: the
     payer rejects a code that does not exist on the date of service.
     """
-    if None not in ctx.infos and ctx.codes.isdisjoint(ctx.catalog.dated_codes):
+    if not ctx.unknown and ctx.codes.isdisjoint(ctx.catalog.dated_codes):
         return  # the usual visit: every code known, none of them dated
     dos = ctx.dos
     for i, info in enumerate(ctx.infos):
@@ -212,10 +212,19 @@ def addon_codes(ctx: Context, r: Rule) -> Iterator[Finding]:
       count (a timed once-a-day code such as 97129: ``set_units`` 1; several
       lines: ``remove_line`` for the extra ones).
     """
-    watched = ctx.catalog.per_day_or_addon
-    if ctx.codes.isdisjoint(watched):
-        return
     codes = ctx.codes
+    here = codes & ctx.catalog.per_day_or_addon
+    if not here:
+        return
+    if len(here) == 1:
+        # Guard: one watched code (the usual: a once-a-day modality such as 97012),
+        # so alone in its group; on one line and not timed, its units are
+        # units.untimed's; not an add-on: nothing to find.
+        (only,) = here
+        entry = ctx.catalog.codes[only]
+        if not entry.addon_to and not entry.timed and len(ctx.by_code[only]) == 1:
+            return
+    watched = ctx.catalog.per_day_or_addon
     groups: dict[str, list[int]] = {}
     for i, info in enumerate(ctx.infos):
         if info is None or ctx.lines[i].code not in watched:

@@ -1175,6 +1175,8 @@ def unknown_modifier(ctx: Context, r: Rule) -> Iterable[Finding]:
     """
     known = ctx.catalog.known_modifiers
     all_known = ctx.all_mods <= known
+    if all_known and ctx.most_mods <= _MAX_MODIFIERS:
+        return ()  # the usual visit: every modifier known, none over four on a line
     found: list[Finding] = []
     for i, line in enumerate(ctx.lines):
         count = len(line.modifiers)

@@ -449,6 +449,8 @@ def single_line(ctx: Context, r: Rule) -> Iterator[Finding]:
 )
 def missing_minutes(ctx: Context, r: Rule) -> list[Finding]:
     """Timed codes are billed by documented direct one-on-one minutes (three sources agree)."""
+    if not ctx.unminuted:
+        return []
     return [
         r.finding(
             i,

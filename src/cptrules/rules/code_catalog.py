@@ -17,7 +17,6 @@ entry with its public source.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 from .._context import Context
@@ -92,7 +91,7 @@ def _acu(code: str, units: int = 1) -> dict[str, Any]:
         ),
     ),
 )
-def unknown_code(ctx: Context, r: Rule) -> Iterator[Finding]:
+def unknown_code(ctx: Context, r: Rule) -> list[Finding]:
     """A code the catalog does not know, or one not in use on the date of service.
 
     Unknown codes are not wrong -- the catalog holds what outpatient therapy,
@@ -104,16 +103,19 @@ def unknown_code(ctx: Context, r: Rule) -> Iterator[Finding]:
     catalog: 99201 ended 2020-12-31; 97550 began 2024-01-01) is a warning: the
     payer rejects a code that does not exist on the date of service.
     """
+    found: list[Finding] = []
     if not ctx.unknown and ctx.codes.isdisjoint(ctx.catalog.dated_codes):
-        return  # the usual visit: every code known, none of them dated
+        return found  # the usual visit: every code known, none of them dated
     dos = ctx.dos
     for i, info in enumerate(ctx.infos):
         code = ctx.lines[i].code
         if info is None:
-            yield r.finding(
-                i,
-                f"{code} is not in this library's code catalog, so nothing about it was "
-                f"checked (units, modifiers, code pairs, coverage). Check this line by hand.",
+            found.append(
+                r.finding(
+                    i,
+                    f"{code} is not in this library's code catalog, so nothing about it was "
+                    f"checked (units, modifiers, code pairs, coverage). Check this line by hand.",
+                )
             )
         elif not info.valid_on(dos):
             if info.valid_from is not None and dos < info.valid_from:
@@ -121,12 +123,15 @@ def unknown_code(ctx: Context, r: Rule) -> Iterator[Finding]:
             else:
                 assert info.valid_until is not None
                 when = f"it was last in use on {info.valid_until.isoformat()}"
-            yield r.finding(
-                i,
-                f"{code} is not a valid code on this date of service ({when}); the payer "
-                f"will reject it. Bill the code in use on that date.",
-                severity="warning",
+            found.append(
+                r.finding(
+                    i,
+                    f"{code} is not a valid code on this date of service ({when}); the payer "
+                    f"will reject it. Bill the code in use on that date.",
+                    severity="warning",
+                )
             )
+    return found
 
 
 # ------------------------------------------------------------------ code.add-on
@@ -190,7 +195,7 @@ def unknown_code(ctx: Context, r: Rule) -> Iterator[Finding]:
         ),
     ),
 )
-def addon_codes(ctx: Context, r: Rule) -> Iterator[Finding]:
+def addon_codes(ctx: Context, r: Rule) -> list[Finding]:
     """An add-on without its primary, or a once-per-day code billed twice or with a sibling.
 
     Facts (catalog data, ``codes.toml``, each entry with its source):
@@ -212,10 +217,11 @@ def addon_codes(ctx: Context, r: Rule) -> Iterator[Finding]:
       count (a timed once-a-day code such as 97129: ``set_units`` 1; several
       lines: ``remove_line`` for the extra ones).
     """
+    found: list[Finding] = []
     codes = ctx.codes
     here = codes & ctx.catalog.per_day_or_addon
     if not here:
-        return
+        return found
     if len(here) == 1:
         # Guard: one watched code (the usual: a once-a-day modality such as 97012),
         # so alone in its group; on one line and not timed, its units are
@@ -223,7 +229,7 @@ def addon_codes(ctx: Context, r: Rule) -> Iterator[Finding]:
         (only,) = here
         entry = ctx.catalog.codes[only]
         if not entry.addon_to and not entry.timed and len(ctx.by_code[only]) == 1:
-            return
+            return found
     watched = ctx.catalog.per_day_or_addon
     groups: dict[str, list[int]] = {}
     for i, info in enumerate(ctx.infos):
@@ -231,11 +237,13 @@ def addon_codes(ctx: Context, r: Rule) -> Iterator[Finding]:
             continue
         if info.addon_to and codes.isdisjoint(info.addon_to):
             code = info.code
-            yield r.finding(
-                i,
-                f"{code} is an add-on code: it is billed only with "
-                f"{_codes_text(list(info.addon_to))} on the same date of service, and none "
-                f"is on this claim. Bill the first unit of time with the primary code.",
+            found.append(
+                r.finding(
+                    i,
+                    f"{code} is an add-on code: it is billed only with "
+                    f"{_codes_text(list(info.addon_to))} on the same date of service, and none "
+                    f"is on this claim. Bill the first unit of time with the primary code.",
+                )
             )
         group = info.per_day
         if group is not None:
@@ -250,12 +258,14 @@ def addon_codes(ctx: Context, r: Rule) -> Iterator[Finding]:
             units = ctx.billed[i]
             if info is not None and info.timed and units is not None and units > 1:
                 code = info.code
-                yield r.finding(
-                    i,
-                    f"{code} is billed {units} units, but it is billed once per date of "
-                    f"service (its time beyond the first unit goes on its add-on code). "
-                    f"Bill 1.",
-                    fixes=(Fix("set_units", i, 1),),
+                found.append(
+                    r.finding(
+                        i,
+                        f"{code} is billed {units} units, but it is billed once per date of "
+                        f"service (its time beyond the first unit goes on its add-on code). "
+                        f"Bill 1.",
+                        fixes=(Fix("set_units", i, 1),),
+                    )
                 )
             continue
         billed = [ctx.lines[i].code for i in lines]
@@ -266,16 +276,21 @@ def addon_codes(ctx: Context, r: Rule) -> Iterator[Finding]:
                 info = ctx.infos[i]
                 if info is not None and info.max_units is not None:
                     continue  # one code on several lines: units.untimed's finding
-                yield r.finding(
-                    i,
-                    f"{code} is on {len(lines)} lines, but it is billed once per date of "
-                    f"service. Remove the extra line.",
-                    fixes=(Fix("remove_line", i),),
+                found.append(
+                    r.finding(
+                        i,
+                        f"{code} is on {len(lines)} lines, but it is billed once per date of "
+                        f"service. Remove the extra line.",
+                        fixes=(Fix("remove_line", i),),
+                    )
                 )
             else:
-                yield r.finding(
-                    i,
-                    f"{_and_text(distinct)} are billed on the same date of service, but only "
-                    f"one of them may be billed per day: one code describes the whole "
-                    f"session. Keep the code that fits what was done and remove the other.",
+                found.append(
+                    r.finding(
+                        i,
+                        f"{_and_text(distinct)} are billed on the same date of service, but only "
+                        f"one of them may be billed per day: one code describes the whole "
+                        f"session. Keep the code that fits what was done and remove the other.",
+                    )
                 )
+    return found

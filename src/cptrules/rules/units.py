@@ -406,7 +406,7 @@ def untimed(ctx: Context, r: Rule) -> list[Finding]:
         ),
     ),
 )
-def single_line(ctx: Context, r: Rule) -> Iterator[Finding]:
+def single_line(ctx: Context, r: Rule) -> list[Finding]:
     """Since April 2021 some MACs reject a timed code split over several lines
     of one date of service (two sources). A warning: not every MAC does.
 
@@ -416,8 +416,9 @@ def single_line(ctx: Context, r: Rule) -> Iterator[Finding]:
     In Whole or In Part by PTAs and OTAs"). A code on exactly two lines, one
     with an assistant modifier and one without, is therefore not reported.
     """
+    found: list[Finding] = []
     if len(ctx.by_code) == len(ctx.lines):  # no code on two lines
-        return
+        return found
     assistant = ctx.catalog.mods.assistant
     for code in ctx.timed_minutes:
         idxs = ctx.by_code[code]
@@ -427,11 +428,14 @@ def single_line(ctx: Context, r: Rule) -> Iterator[Finding]:
             first, second = (ctx.mods[i].isdisjoint(assistant) for i in idxs)
             if first is not second:
                 continue  # the therapist line and the assistant line of CMS's examples
-        yield r.finding(
-            idxs[1],
-            f"{code} is on {len(idxs)} lines; put it on one line with the summed minutes "
-            "and units (some Medicare contractors reject split timed codes).",
+        found.append(
+            r.finding(
+                idxs[1],
+                f"{code} is on {len(idxs)} lines; put it on one line with the summed minutes "
+                "and units (some Medicare contractors reject split timed codes).",
+            )
         )
+    return found
 
 
 @rule(

@@ -136,15 +136,18 @@ class _Pair(NamedTuple):
 #: the tables' answer (edits in force between a claim's codes) -> its pairs. Claims
 #: repeat the same few code sets, so the same answers come back visit after visit:
 #: choosing one edit per pair, sorting and formatting citations (lowercasing long
-#: rationales) is done once per answer instead of once per visit. Keyed by the
-#: edits' values, so it holds for any tables; bounded (oldest dropped first).
-_PAIRS: Memo[tuple[PtpEdit, ...], tuple[_Pair, ...]] = Memo("ncci.ptp pairs", size=4096)
+#: rationales) is done once per answer instead of once per visit. The tables hand
+#: out one tuple per answer, so it is found by identity (hashing the edits by
+#: value took a Python call per edit): keyed by its id, the tuple kept beside its
+#: pairs so the id cannot be reused while remembered; bounded (oldest dropped first).
+_PAIRS: Memo[int, tuple[tuple[PtpEdit, ...], tuple[_Pair, ...]]] = Memo("ncci.ptp pairs", size=4096)
 
 
 def _pairs(edits: Sequence[PtpEdit]) -> tuple[_Pair, ...]:
     """The edits for a claim: one per ordered pair, indicator 0 before 1, pair order."""
     key = edits if type(edits) is tuple else tuple(edits)
-    got = _PAIRS.get(key)
+    seen = _PAIRS.get(id(key))
+    got = seen[1] if seen is not None and seen[0] is key else None
     if got is None:
         best: dict[tuple[str, str], PtpEdit] = {}
         for edit in key:
@@ -155,7 +158,7 @@ def _pairs(edits: Sequence[PtpEdit]) -> tuple[_Pair, ...]:
             _Pair(e.column1, e.column2, e.indicator, _edit_citation(e), _order_uncertain(e))
             for e in (best[k] for k in sorted(best))
         )
-        _PAIRS.put(key, got)
+        _PAIRS.put(id(key), (key, got))
     return got
 
 

@@ -162,6 +162,12 @@ def _pairs(edits: Sequence[PtpEdit]) -> tuple[_Pair, ...]:
     return got
 
 
+#: (rule, line, pair and everything the words and fixes depend on) -> the finding.
+#: Visits repeat the same few pairs on the same lines, and a finding is immutable,
+#: so each is worded once (a 12-line visit words five on average); bounded.
+_FOUND: Memo[tuple[object, ...], Finding] = Memo("ncci.ptp findings", size=4096)
+
+
 def _bypass_mods(ctx: Context, lines: Sequence[int]) -> frozenset[str]:
     """The bypass modifiers (59, X{EPSU}) carried by any of ``lines``."""
     mods = ctx.mods
@@ -298,16 +304,21 @@ def ptp_edit(ctx: Context, r: Rule) -> list[Finding]:
             if keep_col1:
                 removing.add(c2)
             for i in col2_lines:
-                found.append(
-                    r.finding(
-                        i,
-                        f"{c2} is not payable with {c1} on the same day (NCCI edit, modifier "
-                        f"indicator 0): no modifier bypasses it. Remove the {c2} line, or bill "
-                        f"only the service you performed.",
-                        fixes=(Fix("remove_line", i),) if keep_col1 else (),
-                        citation=citation,
+                key = (r.id, r.severity, 0, i, c1, c2, citation, keep_col1)
+                got = _FOUND.get(key)
+                if got is None:
+                    got = _FOUND.put(
+                        key,
+                        r.finding(
+                            i,
+                            f"{c2} is not payable with {c1} on the same day (NCCI edit, "
+                            f"modifier indicator 0): no modifier bypasses it. Remove the {c2} "
+                            f"line, or bill only the service you performed.",
+                            fixes=(Fix("remove_line", i),) if keep_col1 else (),
+                            citation=citation,
+                        ),
                     )
-                )
+                found.append(got)
             continue
         col1_lines = by_code.get(c1, ())
         for i in col2_lines:
@@ -429,20 +440,27 @@ def _indicator_1(
     either: bool,
     col1_lines: Sequence[int],
 ) -> Finding:
-    """The finding on column-2 line ``i`` of an indicator-1 pair billed without a bypass."""
+    """The finding on column-2 line ``i`` of an indicator-1 pair billed without a bypass.
+
+    Remembered by what its words and fixes depend on (see :data:`_FOUND`).
+    """
     col1_mods = _bypass_mods(ctx, col1_lines)
     regions = ctx.lines[i].regions
+    moving = bool(col1_mods) and not either
+    col1_regions = _regions(ctx, col1_lines) if regions and not moving else None
+    key = (r.id, r.severity, 1, i, c1, c2, citation, either, col1_mods, regions, col1_regions)
+    got = _FOUND.get(key)
+    if got is not None:
+        return got
     fixes: tuple[Fix, ...] = ()
-    if col1_mods and not either:
+    if moving:
         moved = sorted(col1_mods)
         advice = (
             f"The {c1} line carries {' and '.join(moved)}, but the modifier belongs "
             f"on the column-2 line ({c2})."
         )
         fixes = tuple(Fix("add_modifier", i, m) for m in moved)
-    elif (
-        regions and (col1_regions := _regions(ctx, col1_lines)) and not set(regions) & col1_regions
-    ):
+    elif regions and col1_regions and not set(regions) & col1_regions:
         advice = (
             f"This {c2} line treats other regions than the {c1} line: if that is "
             f"right, add XS (separate structure) to it."
@@ -456,12 +474,15 @@ def _indicator_1(
             f"the {c2} line; otherwise remove the {c2} line."
         )
     order = " (sources disagree on the column order of this bundled pair)" if either else ""
-    return r.finding(
-        i,
-        f"{c2} with {c1} is an NCCI pair (modifier indicator 1): {c2} is denied "
-        f"without 59 or an X modifier{order}. {advice}",
-        fixes=fixes,
-        citation=citation,
+    return _FOUND.put(
+        key,
+        r.finding(
+            i,
+            f"{c2} with {c1} is an NCCI pair (modifier indicator 1): {c2} is denied "
+            f"without 59 or an X modifier{order}. {advice}",
+            fixes=fixes,
+            citation=citation,
+        ),
     )
 
 

@@ -222,13 +222,19 @@ def addon_codes(ctx: Context, r: Rule) -> list[Finding]:
     here = codes & ctx.catalog.per_day_or_addon
     if not here:
         return found
-    if len(here) == 1:
-        # Guard: one watched code (the usual: a once-a-day modality such as 97012),
-        # so alone in its group; on one line and not timed, its units are
-        # units.untimed's; not an add-on: nothing to find.
-        (only,) = here
-        entry = ctx.catalog.codes[only]
-        if not entry.addon_to and not entry.timed and len(ctx.by_code[only]) == 1:
+    # Guard: the usual watched codes are once-a-day modalities (97012, G0283), each
+    # alone in its group, on one line and not timed (units are units.untimed's), and
+    # no add-on: nothing to find.
+    entries = ctx.catalog.codes
+    by_code = ctx.by_code
+    kinds: set[str | None] = set()
+    for only in here:
+        entry = entries[only]
+        if entry.addon_to or entry.timed or len(by_code[only]) > 1:
+            break
+        kinds.add(entry.per_day)
+    else:
+        if len(kinds) == len(here):
             return found
     watched = ctx.catalog.per_day_or_addon
     groups: dict[str, list[int]] = {}

@@ -310,3 +310,25 @@ def test_a_plan_of_care_near_the_last_date_does_not_overflow() -> None:
     assert "poc.unsigned" in report.rules()
     late = {**visit, "plan_of_care": {**visit["plan_of_care"], "signed": "9999-12-31"}}
     assert "poc.unsigned" not in engine().check(late).rules()
+
+
+def test_rules_in_force_follow_the_date_of_service_on_one_engine() -> None:
+    """The engine keeps what it looked up per period of dates: a rule that starts on a
+    day (units.single-line, 2021-04-01) runs from that day on, not the day before."""
+    e = engine()
+    split = copy.deepcopy(BASE)
+    split["lines"] = [
+        {"code": "97110", "minutes": 15, "units": 1, "modifiers": ["GP"]},
+        {"code": "97110", "minutes": 15, "units": 1, "modifiers": ["GP"]},
+    ]
+    split["plan_of_care"] = {"start": "2021-03-01", "end": "2021-05-29", "signed": "2021-03-02"}
+    seen = {}
+    for day in ("2021-03-30", "2021-03-31", "2021-04-01", "2021-04-02", "2021-03-31"):
+        split["date_of_service"] = day
+        seen[day] = "units.single-line" in e.check(split).rules()
+    assert seen == {
+        "2021-03-30": False,
+        "2021-03-31": False,
+        "2021-04-01": True,
+        "2021-04-02": True,
+    }

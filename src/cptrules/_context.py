@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from ._memo import Memo
 from .catalog import Catalog, CodeInfo
@@ -35,20 +35,84 @@ _UnitsAnswer = tuple[Mapping[str, int], Mapping[str, frozenset[int]]]
 #: for the key.
 _UNITS: Memo[_UnitsKey, _UnitsAnswer] = Memo("unit allocations", size=8192)
 
-_ModsAnswer = tuple[tuple[frozenset[str], ...], frozenset[str], frozenset[str]]
-#: the lines' modifiers -> each line's as a frozenset, the session's, and the
-#: trigger names of their kinds (``mod:distinct``, ...). A few combinations recur
-#: in every visit, so one lookup per visit answers all three. Keyed by the
-#: catalog's id too: the kinds are the catalog's.
-_MODS: Memo[tuple[int, tuple[tuple[str, ...], ...]], _ModsAnswer] = Memo("modifier sets", size=4096)
+
+class _Shape(NamedTuple):
+    """What a visit's codes, modifiers and discipline alone decide (see :func:`_shape_of`)."""
+
+    infos: tuple[CodeInfo | None, ...]
+    mods: tuple[frozenset[str], ...]
+    all_mods: frozenset[str]
+    most_mods: int
+    by_code: Mapping[str, list[int]]
+    by_family: Mapping[str, list[int]]
+    codes: frozenset[str]
+    present: frozenset[str]
+    untimed: Sequence[int]
+    #: indices of the lines whose code the catalog does not know
+    unknown: Sequence[int]
+    #: indices of the lines of known timed codes
+    timed: Sequence[int]
+    #: each line's expected units before minutes are looked at: an untimed code's
+    #: most units, None elsewhere
+    expected: tuple[int | None, ...]
 
 
-def _mods_of(catalog: Catalog, key: tuple[tuple[str, ...], ...]) -> _ModsAnswer:
+_ShapeKey = tuple[int, str, tuple[str, ...], tuple[tuple[str, ...], ...]]
+#: (catalog, discipline, the lines' codes, the lines' modifiers) -> the visit's shape.
+#: Clinics bill a few combinations of codes and modifiers over and over, so one
+#: lookup per visit answers everything but the minutes. Keyed by the catalog's
+#: id too: the entries and modifier kinds are the catalog's. The lists inside
+#: are shared between sessions (read-only by convention, as every Context field).
+_SHAPES: Memo[_ShapeKey, _Shape] = Memo("visit shapes", size=4096)
+
+
+def _shape_of(catalog: Catalog, key: _ShapeKey) -> _Shape:
+    _, discipline, codes, modkeys = key
+    get_info = catalog.codes.get
     known = catalog.modifiers
-    per_line = tuple(frozenset(m) for m in key)
-    every = _NO_MODS.union(*per_line)
+    infos: list[CodeInfo | None] = []
+    by_code: dict[str, list[int]] = {}
+    by_family: dict[str, list[int]] = {}
+    untimed: list[int] = []
+    unknown: list[int] = []
+    timed: list[int] = []
+    expected: list[int | None] = []
+    for i, code in enumerate(codes):
+        info = get_info(code)
+        infos.append(info)
+        by_code.setdefault(code, []).append(i)
+        e: int | None = None
+        if info is not None:
+            by_family.setdefault(info.family, []).append(i)
+            if info.timed:
+                timed.append(i)
+            else:
+                e = info.max_units
+                untimed.append(i)
+        else:
+            unknown.append(i)
+        expected.append(e)
+    mods = tuple(frozenset(m) for m in modkeys)
+    every = _NO_MODS.union(*mods)
     kinds = frozenset("mod:" + known[m].kind for m in every if m in known)
-    return _MODS.put((id(catalog), key), (per_line, every, kinds))
+    code_set = frozenset(by_code)
+    return _SHAPES.put(
+        key,
+        _Shape(
+            tuple(infos),
+            mods,
+            every,
+            max(map(len, modkeys), default=0),
+            by_code,
+            by_family,
+            code_set,
+            code_set.union(by_family, kinds, ("@" + discipline,)),
+            tuple(untimed),
+            tuple(unknown),
+            tuple(timed),
+            tuple(expected),
+        ),
+    )
 
 
 class Context:
@@ -60,14 +124,17 @@ class Context:
     - ``infos[i]``: the catalog entry of line i's code, or None when unknown
     - ``mods[i]``: line i's modifiers as a frozenset
     - ``all_mods``: every modifier of the session
+    - ``most_mods``: the most modifiers any one line carries
     - ``by_code``: code -> indices of its lines, in order
     - ``by_family``: code family -> indices of its lines
     - ``codes``: every code billed
+    - ``line_codes``: the lines' codes, in order
     - ``present``: codes, code families, ``@DISCIPLINE`` and ``mod:KIND`` for each
       modifier kind on the session (what rule triggers match)
     - ``timed_minutes``: timed code -> minutes summed over its lines (lines with minutes)
     - ``unminuted``: indices of the lines of timed codes that carry no minutes
     - ``untimed``: indices of the lines of known untimed codes
+    - ``unknown``: indices of the lines whose code the catalog does not know
     - ``clocked``: indices of the lines of timed codes with a start time
     - ``expected[i]``: the engine's expected units for line i, or None when unknown
     - ``legal[code]``: every unit count of a timed code that some legal allocation gives
@@ -86,13 +153,16 @@ class Context:
         "expected",
         "infos",
         "legal",
+        "line_codes",
         "lines",
         "mods",
+        "most_mods",
         "present",
         "profile",
         "session",
         "tables",
         "timed_minutes",
+        "unknown",
         "unminuted",
         "untimed",
     )
@@ -111,87 +181,73 @@ class Context:
         self.profile = profile
         self.catalog = catalog
         self.tables = tables
-        get_info = catalog.codes.get
-        modkeys: list[tuple[str, ...]] = []
-        infos: list[CodeInfo | None] = []
-        by_code: dict[str, list[int]] = {}
-        by_family: dict[str, list[int]] = {}
+        codes: list[str] = []
+        modifiers: list[tuple[str, ...]] = []
+        for line in lines:  # one loop: cheaper than two tuple(map(...))
+            codes.append(line.code)
+            modifiers.append(line.modifiers)
+        line_codes = tuple(codes)
+        self.line_codes: tuple[str, ...] = line_codes
+        key = (id(catalog), session.provider.discipline, line_codes, tuple(modifiers))
+        shape = _SHAPES.get(key)
+        if shape is None:
+            shape = _shape_of(catalog, key)
+        (
+            self.infos,
+            self.mods,
+            self.all_mods,
+            self.most_mods,
+            self.by_code,
+            self.by_family,
+            self.codes,
+            self.present,
+            self.untimed,
+            self.unknown,
+            timed_lines,
+            expected0,
+        ) = shape
         timed: dict[str, int] = {}
-        expected: list[int | None] = []
         firsts: list[int] = []  # each timed code's first line with minutes
         unminuted: list[int] = []
-        untimed: list[int] = []
         clocked: list[int] = []
-        for i, line in enumerate(lines):
-            code = line.code
-            info = get_info(code)
-            infos.append(info)
-            modkeys.append(line.modifiers)
-            if code in by_code:
-                by_code[code].append(i)
+        expected: list[int | None] = list(expected0)
+        for i in timed_lines:
+            line = lines[i]
+            if line.start is not None:
+                clocked.append(i)
+            minutes = line.minutes
+            if minutes is None:
+                unminuted.append(i)
             else:
-                by_code[code] = [i]
-            e: int | None = None
-            if info is not None:
-                family = info.family
-                if family in by_family:
-                    by_family[family].append(i)
+                # The code's units all go on its first line with minutes (set
+                # below, once the minutes are summed); its other lines get 0.
+                expected[i] = 0
+                code = line.code
+                if code in timed:
+                    timed[code] += minutes
                 else:
-                    by_family[family] = [i]
-                if not info.timed:
-                    e = info.max_units
-                    untimed.append(i)
-                else:
-                    if line.start is not None:
-                        clocked.append(i)
-                    if line.minutes is None:
-                        unminuted.append(i)
-                    else:
-                        # The code's units all go on its first line with minutes (set
-                        # below, once the minutes are summed); its other lines get 0.
-                        e = 0
-                        if code in timed:
-                            timed[code] += line.minutes
-                        else:
-                            timed[code] = line.minutes
-                            firsts.append(i)
-            expected.append(e)
-        self.infos: tuple[CodeInfo | None, ...] = tuple(infos)
-        mods_key = tuple(modkeys)
-        answer_mods = _MODS.get((id(catalog), mods_key))
-        if answer_mods is None:
-            answer_mods = _mods_of(catalog, mods_key)
-        self.mods, self.all_mods, kinds = answer_mods
-        self.by_code: Mapping[str, list[int]] = by_code
-        self.by_family: Mapping[str, list[int]] = by_family
-        codes = frozenset(by_code)
-        self.codes: frozenset[str] = codes
-        #: what rule triggers match: codes, code families, ``@DISCIPLINE``, ``mod:KIND``
-        self.present: frozenset[str] = codes.union(
-            by_family, kinds, ("@" + session.provider.discipline,)
-        )
+                    timed[code] = minutes
+                    firsts.append(i)
         self.timed_minutes: Mapping[str, int] = timed
         self.unminuted: Sequence[int] = unminuted
-        self.untimed: Sequence[int] = untimed
         self.clocked: Sequence[int] = clocked
         legal: Mapping[str, frozenset[int]] = _NO_LEGAL
         if timed:
-            key = (profile.unit_method, tuple(timed.items()))
-            answer = _UNITS.get(key)
+            units_key = (profile.unit_method, tuple(timed.items()))
+            answer = _UNITS.get(units_key)
             if answer is None:
                 # Shared between sessions from now on: typed read-only (Mapping).
-                answer = _UNITS.put(key, _session_units(timed, key[0]))
+                answer = _UNITS.put(units_key, _session_units(timed, units_key[0]))
             per_code, legal = answer
             for i in firsts:
                 expected[i] = per_code[lines[i].code]
         self.legal = legal
         self.expected: tuple[int | None, ...] = tuple(expected)
-        self.billed: tuple[int | None, ...] = tuple(
-            [
-                e if line.units is None else line.units
-                for line, e in zip(lines, expected, strict=True)
-            ]
-        )
+        billed = expected[:]
+        for i, line in enumerate(lines):
+            if line.units is not None:
+                billed[i] = line.units
+        self.billed: tuple[int | None, ...] = tuple(billed)
 
     def family_lines(self, family: str) -> list[int]:
         """Indices of the lines whose code belongs to ``family`` (empty when none)."""

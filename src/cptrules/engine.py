@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import threading
+from bisect import bisect_right
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -20,10 +21,11 @@ from ._memo import Memo
 from ._version import DATA_VERSION
 from .catalog import catalog
 from .errors import ConfigError, InvalidSessionError, NoRuleDataError, ProfileError
-from .models import ServiceLine, Session
+from .models import Session
 from .parsing import load_session
 from .payers import PayerProfile, ProfileSet, bundled_profiles
 from .report import SEVERITIES, Finding, LineUnits, Report, Severity
+from .report import _Recheck as _ReportRecheck
 from .rules import REGISTRY, Rule
 from .rules._base import NEEDS, RuleFunc
 
@@ -144,12 +146,15 @@ class Engine:
         # Engine-owned memos: they live and die with the engine, and
         # cptrules.clear_caches() empties them (answers never depend on them).
         self._plans: Memo[int, _Plan] = Memo("engine: plans by profile", size=1024)
-        self._routes: Memo[tuple[str, dt.date], _Route] = Memo(
-            "engine: routes by payer and day", size=_DAYS_CACHED
+        self._routes: Memo[tuple[str, int], _Route] = Memo(
+            "engine: routes by payer and period", size=_DAYS_CACHED
         )
-        self._unit_rows: Memo[tuple[int, str, int | None, int | None], LineUnits] = Memo(
+        self._periods = _periods(self.profiles, self.catalog.data_start)
+        self._unit_rows: Memo[_UnitsKey, tuple[LineUnits, ...]] = Memo(
             "engine: units rows", size=_UNIT_ROWS_CACHED
         )
+        #: what every report of this engine keeps to check a fixed session again
+        self._recheck = _ReportRecheck(self.check)
         self.fees = fees
         self.contracts = dict(contracts or {})
         self.fee_options = (locality, place_of_service)
@@ -236,11 +241,11 @@ class Engine:
         dos = session.date_of_service
         return tuple(r for r in self.plan(profile).rules if r.in_force(dos))
 
-    def _route(self, payer: str, session: Session) -> _Route:
+    def _route(self, payer: str, session: Session, period: int) -> _Route:
         """Profile, plan, rules in force and tables for ``payer`` on the session's date.
 
-        Worked out once per (payer, date of service) and kept in a bounded
-        cache; a date before our data or an unknown payer raises every time.
+        Worked out once per payer and ``period`` (see :func:`_periods`) and kept in
+        a bounded cache; a date before our data or an unknown payer raises every time.
         """
         profile = self.profile_for(payer, session)
         plan = self.plan(profile)
@@ -249,7 +254,7 @@ class Engine:
         route = _Route(
             profile, plan, steps, self.tables if profile.ncci else None, payer, plan.runs(steps)
         )
-        return self._routes.put((payer, dos), route)
+        return self._routes.put((payer, period), route)
 
     def check(
         self,
@@ -274,9 +279,10 @@ class Engine:
             session = load_session(session)
         dos = session.date_of_service
         pid = session.payer if payer is None else payer
-        route = self._routes.get((pid, dos))
+        period = bisect_right(self._periods, dos)
+        route = self._routes.get((pid, period))
         if route is None:
-            route = self._route(pid, session)
+            route = self._route(pid, session, period)
         profile, plan, steps, tables, pid, runs = route
         ctx = Context(session, profile, self.catalog, tables)
         present = ctx.present
@@ -306,22 +312,24 @@ class Engine:
                 ]
             if len(findings) > 1:
                 findings.sort(key=Finding.sort_key)
-        units = tuple(map(self._line_units, range(len(ctx.lines)), ctx.lines, ctx.billed, expected))
+        units = self._unit_rows.get((ctx.line_codes, ctx.billed, expected))
+        if units is None:
+            units = self._units(ctx, expected)
         estimate = None
         if self.fees is not None or self.contracts:
             estimate = self._estimate(session, profile, units)
             if estimate is not None and findings:
                 findings = self._amounts(findings, session, profile, units, estimate)
-        return Report(
-            session=session,
-            payer=pid,
-            date_of_service=dos,
-            data_version=plan.data_version,
-            data=plan.data,
-            findings=tuple(findings),
-            units=units,
-            estimate=estimate,
-            recheck=self.check if carries is None else _Recheck(self, frozenset(carries)),
+        return Report(  # positional: matching keywords costs more than the rest of the call
+            session,
+            pid,
+            dos,
+            plan.data_version,
+            tuple(findings),
+            units,
+            estimate,
+            plan.data,
+            recheck=self._recheck if carries is None else _Recheck(self, frozenset(carries)),
         )
 
     def _amounts(
@@ -376,19 +384,22 @@ class Engine:
                 )
         return out
 
-    def _line_units(
-        self, i: int, line: ServiceLine, billed: int | None, expected: int | None
-    ) -> LineUnits:
-        """The report's units row of line ``i``: one shared immutable object per distinct row.
+    def _units(self, ctx: Context, expected: tuple[int | None, ...]) -> tuple[LineUnits, ...]:
+        """The report's units rows: one shared immutable tuple per distinct set of rows.
 
-        Rows repeat (line 0, 97110, 2 billed, 2 expected); looking one up costs a
-        third of building it.
+        Rows repeat (97110 x2 billed, 2 expected on line 0, ...); looking the
+        whole tuple up costs a fraction of building it.
         """
-        key = (i, line.code, billed, expected)
-        row = self._unit_rows.get(key)
-        if row is None:
-            row = self._unit_rows.put(key, LineUnits(*key))
-        return row
+        key = (ctx.line_codes, ctx.billed, expected)
+        rows = self._unit_rows.get(key)
+        if rows is None:
+            rows = self._unit_rows.put(
+                key,
+                tuple(
+                    map(LineUnits, range(len(ctx.line_codes)), ctx.line_codes, ctx.billed, expected)
+                ),
+            )
+        return rows
 
     def _estimate(
         self,
@@ -422,6 +433,29 @@ class Engine:
 
 
 _UNIT_ROWS_CACHED = 4096
+#: the lines' codes, billed and expected units: what a report's units rows say
+_UnitsKey = tuple[tuple[str, ...], tuple[int | None, ...], tuple[int | None, ...]]
+
+
+def _periods(profiles: ProfileSet, data_start: dt.date) -> list[dt.date]:
+    """The days on which what a route holds may change, sorted.
+
+    A route (profile version, rules in force) is the same for every date of
+    service between two of these days: the first day of the data, and the
+    first and the day after the last day of every profile version and rule.
+    ``bisect_right`` of a date of service gives its period.
+    """
+    days = {data_start}
+    dated: list[tuple[dt.date | None, dt.date | None]] = [
+        (p.effective, p.until) for p in profiles.all()
+    ]
+    dated += [(r.starts, r.until) for r in REGISTRY.values()]
+    for first, last in dated:
+        if first is not None:
+            days.add(first)
+        if last is not None and last < dt.date.max:
+            days.add(last + dt.timedelta(days=1))
+    return sorted(days)
 
 
 class _Route(NamedTuple):

@@ -306,32 +306,42 @@ def _session_units(
             expected[code] = u
             legal[code] = _ONE[u] if u < 100 else frozenset((u,))
         return expected, legal
-    total = sum(timed.values())
+    total = 0
+    full = 0
     ranked: list[tuple[int, int, str]] = []
+    one = _ONE
     for code, m in timed.items():
+        total += m
         f = expected[code] = m // UNIT_MINUTES
+        full += f
         if m != f * UNIT_MINUTES:  # leftover minutes: ranked by most, then most minutes, code
             ranked.append((f * UNIT_MINUTES - m, -m, code))
-    remaining = (0 if total < MIDPOINT_MINUTES else (total + 7) // UNIT_MINUTES) - sum(
-        expected.values()
-    )
+    remaining = (0 if total < MIDPOINT_MINUTES else (total + 7) // UNIT_MINUTES) - full
+    if remaining == len(ranked):  # every code with leftover minutes gets a unit
+        for _, _, code in ranked:
+            expected[code] += 1
+        remaining = 0
     if remaining == 0:
-        return expected, {c: _ONE[u] if u < 100 else frozenset((u,)) for c, u in expected.items()}
+        for c, u in expected.items():
+            legal[c] = one[u] if u < 100 else frozenset((u,))
+        return expected, legal
     ranked.sort()
     for _, _, code in ranked[:remaining]:  # the sure ones, then the first tied ones
         expected[code] += 1
     cut = ranked[remaining - 1][0]
-    if remaining == len(ranked) or ranked[remaining][0] != cut:
-        # Every code tied at the cut got its unit: one legal allocation.
-        return expected, {c: _ONE[u] if u < 100 else frozenset((u,)) for c, u in expected.items()}
-    # Some codes tied at the cut got the unit and some did not: each may have either.
-    tied_codes = {code for neg_left, _, code in ranked if neg_left == cut}
+    # Where some codes tied at the cut got the unit and some did not, each may have
+    # either; where every code tied at the cut got its unit, one allocation is legal.
+    tied_codes = (
+        {code for neg_left, _, code in ranked if neg_left == cut}
+        if ranked[remaining][0] == cut  # (remaining < len(ranked) here)
+        else ()
+    )
     for code, u in expected.items():
         if code in tied_codes:
             f = timed[code] // UNIT_MINUTES
             legal[code] = _TWO[f] if f < 99 else frozenset((f, f + 1))
         else:
-            legal[code] = _ONE[u] if u < 100 else frozenset((u,))
+            legal[code] = one[u] if u < 100 else frozenset((u,))
     return expected, legal
 
 

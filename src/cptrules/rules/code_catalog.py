@@ -17,8 +17,6 @@ entry with its public source.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 from .._context import Context
 from ..report import Finding, Fix
 from ._base import Rule, rule
@@ -44,7 +42,7 @@ def _and_text(codes: list[str]) -> str:
 
 
 @rule("code.unknown")
-def unknown_code(ctx: Context, r: Rule) -> Iterator[Finding]:
+def unknown_code(ctx: Context, r: Rule) -> list[Finding]:
     """A code the catalog does not know, or one not in use on the date of service.
 
     Unknown codes are not wrong -- the catalog holds what outpatient therapy,
@@ -56,16 +54,19 @@ def unknown_code(ctx: Context, r: Rule) -> Iterator[Finding]:
     catalog: 99201 ended 2020-12-31; 97550 began 2024-01-01) is a warning: the
     payer rejects a code that does not exist on the date of service.
     """
-    if None not in ctx.infos and ctx.codes.isdisjoint(ctx.catalog.dated_codes):
-        return  # the usual visit: every code known, none of them dated
+    found: list[Finding] = []
+    if not ctx.unknown and ctx.codes.isdisjoint(ctx.catalog.dated_codes):
+        return found  # the usual visit: every code known, none of them dated
     dos = ctx.dos
     for i, info in enumerate(ctx.infos):
         code = ctx.lines[i].code
         if info is None:
-            yield r.finding(
-                i,
-                f"{code} is not in this library's code catalog, so nothing about it was "
-                f"checked (units, modifiers, code pairs, coverage). Check this line by hand.",
+            found.append(
+                r.finding(
+                    i,
+                    f"{code} is not in this library's code catalog, so nothing about it was "
+                    f"checked (units, modifiers, code pairs, coverage). Check this line by hand.",
+                )
             )
         elif not info.valid_on(dos):
             if info.valid_from is not None and dos < info.valid_from:
@@ -73,19 +74,22 @@ def unknown_code(ctx: Context, r: Rule) -> Iterator[Finding]:
             else:
                 assert info.valid_until is not None
                 when = f"it was last in use on {info.valid_until.isoformat()}"
-            yield r.finding(
-                i,
-                f"{code} is not a valid code on this date of service ({when}); the payer "
-                f"will reject it. Bill the code in use on that date.",
-                severity="warning",
+            found.append(
+                r.finding(
+                    i,
+                    f"{code} is not a valid code on this date of service ({when}); the payer "
+                    f"will reject it. Bill the code in use on that date.",
+                    severity="warning",
+                )
             )
+    return found
 
 
 # ------------------------------------------------------------------ code.add-on
 
 
 @rule("code.add-on")
-def addon_codes(ctx: Context, r: Rule) -> Iterator[Finding]:
+def addon_codes(ctx: Context, r: Rule) -> list[Finding]:
     """An add-on without its primary, or a once-per-day code billed twice or with a sibling.
 
     Facts (catalog data, ``codes.toml``, each entry with its source):
@@ -107,21 +111,39 @@ def addon_codes(ctx: Context, r: Rule) -> Iterator[Finding]:
       count (a timed once-a-day code such as 97129: ``set_units`` 1; several
       lines: ``remove_line`` for the extra ones).
     """
-    watched = ctx.catalog.per_day_or_addon
-    if ctx.codes.isdisjoint(watched):
-        return
+    found: list[Finding] = []
     codes = ctx.codes
+    here = codes & ctx.catalog.per_day_or_addon
+    if not here:
+        return found
+    # Guard: the usual watched codes are once-a-day modalities (97012, G0283), each
+    # alone in its group, on one line and not timed (units are units.untimed's), and
+    # no add-on: nothing to find.
+    entries = ctx.catalog.codes
+    by_code = ctx.by_code
+    kinds: set[str | None] = set()
+    for only in here:
+        entry = entries[only]
+        if entry.addon_to or entry.timed or len(by_code[only]) > 1:
+            break
+        kinds.add(entry.per_day)
+    else:
+        if len(kinds) == len(here):
+            return found
+    watched = ctx.catalog.per_day_or_addon
     groups: dict[str, list[int]] = {}
     for i, info in enumerate(ctx.infos):
         if info is None or ctx.lines[i].code not in watched:
             continue
         if info.addon_to and codes.isdisjoint(info.addon_to):
             code = info.code
-            yield r.finding(
-                i,
-                f"{code} is an add-on code: it is billed only with "
-                f"{_codes_text(list(info.addon_to))} on the same date of service, and none "
-                f"is on this claim. Bill the first unit of time with the primary code.",
+            found.append(
+                r.finding(
+                    i,
+                    f"{code} is an add-on code: it is billed only with "
+                    f"{_codes_text(list(info.addon_to))} on the same date of service, and none "
+                    f"is on this claim. Bill the first unit of time with the primary code.",
+                )
             )
         group = info.per_day
         if group is not None:
@@ -136,12 +158,14 @@ def addon_codes(ctx: Context, r: Rule) -> Iterator[Finding]:
             units = ctx.billed[i]
             if info is not None and info.timed and units is not None and units > 1:
                 code = info.code
-                yield r.finding(
-                    i,
-                    f"{code} is billed {units} units, but it is billed once per date of "
-                    f"service (its time beyond the first unit goes on its add-on code). "
-                    f"Bill 1.",
-                    fixes=(Fix("set_units", i, 1),),
+                found.append(
+                    r.finding(
+                        i,
+                        f"{code} is billed {units} units, but it is billed once per date of "
+                        f"service (its time beyond the first unit goes on its add-on code). "
+                        f"Bill 1.",
+                        fixes=(Fix("set_units", i, 1),),
+                    )
                 )
             continue
         billed = [ctx.lines[i].code for i in lines]
@@ -152,16 +176,21 @@ def addon_codes(ctx: Context, r: Rule) -> Iterator[Finding]:
                 info = ctx.infos[i]
                 if info is not None and info.max_units is not None:
                     continue  # one code on several lines: units.untimed's finding
-                yield r.finding(
-                    i,
-                    f"{code} is on {len(lines)} lines, but it is billed once per date of "
-                    f"service. Remove the extra line.",
-                    fixes=(Fix("remove_line", i),),
+                found.append(
+                    r.finding(
+                        i,
+                        f"{code} is on {len(lines)} lines, but it is billed once per date of "
+                        f"service. Remove the extra line.",
+                        fixes=(Fix("remove_line", i),),
+                    )
                 )
             else:
-                yield r.finding(
-                    i,
-                    f"{_and_text(distinct)} are billed on the same date of service, but only "
-                    f"one of them may be billed per day: one code describes the whole "
-                    f"session. Keep the code that fits what was done and remove the other.",
+                found.append(
+                    r.finding(
+                        i,
+                        f"{_and_text(distinct)} are billed on the same date of service, but only "
+                        f"one of them may be billed per day: one code describes the whole "
+                        f"session. Keep the code that fits what was done and remove the other.",
+                    )
                 )
+    return found

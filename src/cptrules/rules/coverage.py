@@ -121,28 +121,32 @@ def chiropractor(ctx: Context, r: Rule) -> Iterator[Finding]:
 
 
 @rule("coverage.replaced-code")
-def replaced_code(ctx: Context, r: Rule) -> Iterator[Finding]:
+def replaced_code(ctx: Context, r: Rule) -> list[Finding]:
     """Medicare: a code Medicare does not recognize where another code is required.
 
     Source: Medicare Physician Fee Schedule status I for 97014 -- 97014 is not
     recognized by Medicare, G0283 is used (three sources agree). The fix replaces
     the code; modifiers, units and pointers stay as billed.
     """
+    found: list[Finding] = []
     replaced = ctx.profile.replaced_codes
     if ctx.codes.isdisjoint(replaced):  # the usual visit
-        return
+        return found
     for code, replacement in replaced.items():
         for i in ctx.by_code.get(code, ()):
-            yield r.finding(
-                i,
-                f"Medicare does not accept {code}; bill the same service as {replacement}. "
-                f"Change the code to {replacement}.",
-                fixes=(Fix("replace_code", i, replacement),),
+            found.append(
+                r.finding(
+                    i,
+                    f"Medicare does not accept {code}; bill the same service as {replacement}. "
+                    f"Change the code to {replacement}.",
+                    fixes=(Fix("replace_code", i, replacement),),
+                )
             )
+    return found
 
 
 @rule("coverage.bundled")
-def bundled(ctx: Context, r: Rule) -> Iterator[Finding]:
+def bundled(ctx: Context, r: Rule) -> list[Finding]:
     """Medicare: a code Medicare never pays separately (97010, hot or cold packs).
 
     Source: MPFS status B -- 97010 is never paid separately by Medicare (three
@@ -152,29 +156,30 @@ def bundled(ctx: Context, r: Rule) -> Iterator[Finding]:
     only while another billable line remains: a claim of bundled codes alone
     has nothing to fix into, so that finding carries no fix.
     """
+    found: list[Finding] = []
     bundled_codes = ctx.profile.bundled_codes
     if ctx.codes.isdisjoint(bundled_codes):  # the usual visit
-        return
+        return found
     hits = [i for code in bundled_codes for i in ctx.by_code.get(code, ())]
     if not hits:
-        return
+        return found
     others = len(ctx.lines) > len(hits)
     for i in sorted(hits):
         code = ctx.lines[i].code
         if not others:
-            yield r.finding(
-                i,
+            say = (
                 f"Medicare never pays {code} separately, and nothing else on this visit is "
                 f"billed: there is nothing to pay and the patient cannot be charged for it. "
-                f"Do not send this claim.",
+                f"Do not send this claim."
             )
+            found.append(r.finding(i, say))
             continue
-        yield r.finding(
-            i,
+        say = (
             f"Medicare never pays {code} separately: it is bundled into the visit's other "
-            f"services and the patient cannot be charged for it. Remove the {code} line.",
-            fixes=(Fix("remove_line", i),),
+            f"services and the patient cannot be charged for it. Remove the {code} line."
         )
+        found.append(r.finding(i, say, fixes=(Fix("remove_line", i),)))
+    return found
 
 
 def _has_low_back_pain(ctx: Context, i: int) -> bool:

@@ -141,7 +141,7 @@ def _missing_elements(r: Rule, i: int, line: ServiceLine) -> Iterator[Finding]:
 
 
 @rule("doc.timed-minutes")
-def timed_minutes(ctx: Context, r: Rule) -> Iterator[Finding]:
+def timed_minutes(ctx: Context, r: Rule) -> list[Finding]:
     """Timed minutes billed must fit inside the visit's total treatment time.
 
     Source: Pub. 100-02, ch. 15, sec. 220.3 (two sources): notes show total
@@ -157,25 +157,31 @@ def timed_minutes(ctx: Context, r: Rule) -> Iterator[Finding]:
     the same data ``payers=`` matches, because the source is a Medicare manual.
     No fixes: which figure is wrong is for the clinician to say.
     """
+    found: list[Finding] = []
     timed = ctx.timed_minutes
     if not timed:
-        return
+        return found
     total = ctx.session.total_treatment_minutes
     if total is None:
         if ctx.profile.is_a("medicare"):
-            yield r.finding(
-                None,
-                "Total treatment minutes not given: the note must show the total timed minutes "
-                "and the total treatment time of the visit; add total_treatment_minutes so the "
-                "billed minutes can be checked against it.",
-                severity="info",
+            found.append(
+                r.finding(
+                    None,
+                    "Total treatment minutes not given: the note must show the total timed minutes "
+                    "and the total treatment time of the visit; add total_treatment_minutes so the "
+                    "billed minutes can be checked against it.",
+                    severity="info",
+                )
             )
-        return
+        return found
     timed_sum = sum(timed.values())
     if timed_sum > total:
-        yield r.finding(
-            None,
-            f"The timed codes add up to {timed_sum} minutes, more than the visit's total "
-            f"treatment time of {total} minutes ({timed_sum - total} over): correct the "
-            "line minutes or total_treatment_minutes so the claim agrees with the note.",
+        found.append(
+            r.finding(
+                None,
+                f"The timed codes add up to {timed_sum} minutes, more than the visit's total "
+                f"treatment time of {total} minutes ({timed_sum - total} over): correct the "
+                "line minutes or total_treatment_minutes so the claim agrees with the note.",
+            )
         )
+    return found

@@ -790,6 +790,7 @@ def kx_modifier(ctx: Context, r: Rule) -> Iterable[Finding]:
     limits = prepared.limits
     kx, kx_text = limits.kx, prepared.kx_text
     found: list[Finding] = []
+    said: tuple[object, ...]  # what a finding's words depend on (see _KX_FOUND)
     for key, label in _BUCKETS:
         lines = buckets.get(key)
         accrued = ytd.pt_slp if key == "pt_slp" else ytd.ot
@@ -798,51 +799,78 @@ def kx_modifier(ctx: Context, r: Rule) -> Iterable[Finding]:
         lacking = [i for i in lines if "KX" not in ctx.mods[i]]
         if accrued >= kx:
             for i in lacking:
-                found.append(
-                    r.finding(
-                        i,
-                        f"The {label} therapy amount allowed this year has reached the {year} "
-                        f"KX threshold ({kx_text}): add KX to {ctx.lines[i].code} if the service "
-                        f"is medically necessary and documented so; without KX Medicare "
-                        f"denies it.",
-                        fixes=(Fix("add_modifier", i, "KX"),),
+                code = ctx.lines[i].code
+                said = (r.id, r.severity, r.citation, "due", i, code, label, year, kx_text)
+                got = _KX_FOUND.get(said)
+                if got is None:
+                    got = _KX_FOUND.put(
+                        said,
+                        r.finding(
+                            i,
+                            f"The {label} therapy amount allowed this year has reached the {year} "
+                            f"KX threshold ({kx_text}): add KX to {code} if the service "
+                            f"is medically necessary and documented so; without KX Medicare "
+                            f"denies it.",
+                            fixes=(Fix("add_modifier", i, "KX"),),
+                        ),
                     )
-                )
+                found.append(got)
         elif accrued * _TEN >= prepared.kx_times_9:
             if lacking:
-                found.append(
-                    r.finding(
-                        None,
-                        f"The {label} therapy amount allowed this year is within 10% of the "
-                        f"{year} KX threshold ({kx_text}): this visit may cross it, and the "
-                        f"lines that do need KX. Check the running total before sending.",
-                        severity="warning",
+                said = (r.id, r.severity, r.citation, "near", label, year, kx_text)
+                got = _KX_FOUND.get(said)
+                if got is None:
+                    got = _KX_FOUND.put(
+                        said,
+                        r.finding(
+                            None,
+                            f"The {label} therapy amount allowed this year is within 10% of the "
+                            f"{year} KX threshold ({kx_text}): this visit may cross it, and the "
+                            f"lines that do need KX. Check the running total before sending.",
+                            severity="warning",
+                        ),
                     )
-                )
+                found.append(got)
         else:
             for i in lines:
                 if "KX" in ctx.mods[i]:
-                    found.append(
-                        r.finding(
-                            i,
-                            f"{ctx.lines[i].code} carries KX, but the {label} amount allowed "
-                            f"this year is well below the {year} KX threshold ({kx_text}): KX "
-                            f"is needed only once the threshold is passed. Keep it only if "
-                            f"this visit passes it.",
-                            severity="info",
+                    code = ctx.lines[i].code
+                    said = (r.id, r.severity, r.citation, "early", i, code, label, year, kx_text)
+                    got = _KX_FOUND.get(said)
+                    if got is None:
+                        got = _KX_FOUND.put(
+                            said,
+                            r.finding(
+                                i,
+                                f"{code} carries KX, but the {label} amount allowed "
+                                f"this year is well below the {year} KX threshold ({kx_text}): KX "
+                                f"is needed only once the threshold is passed. Keep it only if "
+                                f"this visit passes it.",
+                                severity="info",
+                            ),
                         )
-                    )
+                    found.append(got)
         if accrued > limits.review:
-            found.append(
-                r.finding(
-                    None,
-                    f"The {label} therapy amount allowed this year is past "
-                    f"{prepared.review_text}, where Medicare may select claims for targeted "
-                    f"medical review: make sure the notes support medical necessity.",
-                    severity="info",
+            said = (r.id, r.severity, r.citation, "review", label, prepared.review_text)
+            got = _KX_FOUND.get(said)
+            if got is None:
+                got = _KX_FOUND.put(
+                    said,
+                    r.finding(
+                        None,
+                        f"The {label} therapy amount allowed this year is past "
+                        f"{prepared.review_text}, where Medicare may select claims for targeted "
+                        f"medical review: make sure the notes support medical necessity.",
+                        severity="info",
+                    ),
                 )
-            )
+            found.append(got)
     return found
+
+
+#: (rule grade, kind of finding and what its words depend on) -> the finding: the
+#: same few come back visit after visit, and a finding is immutable
+_KX_FOUND: Memo[tuple[object, ...], Finding] = Memo("modifier.kx findings", size=1024)
 
 
 # ------------------------------------------------------------ modifier.distinct
@@ -1065,6 +1093,8 @@ def unknown_modifier(ctx: Context, r: Rule) -> Iterable[Finding]:
     """
     known = ctx.catalog.known_modifiers
     all_known = ctx.all_mods <= known
+    if all_known and ctx.most_mods <= _MAX_MODIFIERS:
+        return ()  # the usual visit: every modifier known, none over four on a line
     found: list[Finding] = []
     for i, line in enumerate(ctx.lines):
         count = len(line.modifiers)

@@ -81,15 +81,18 @@ class _Pair(NamedTuple):
 #: the tables' answer (edits in force between a claim's codes) -> its pairs. Claims
 #: repeat the same few code sets, so the same answers come back visit after visit:
 #: choosing one edit per pair, sorting and formatting citations (lowercasing long
-#: rationales) is done once per answer instead of once per visit. Keyed by the
-#: edits' values, so it holds for any tables; bounded (oldest dropped first).
-_PAIRS: Memo[tuple[PtpEdit, ...], tuple[_Pair, ...]] = Memo("ncci.ptp pairs", size=4096)
+#: rationales) is done once per answer instead of once per visit. The tables hand
+#: out one tuple per answer, so it is found by identity (hashing the edits by
+#: value took a Python call per edit): keyed by its id, the tuple kept beside its
+#: pairs so the id cannot be reused while remembered; bounded (oldest dropped first).
+_PAIRS: Memo[int, tuple[tuple[PtpEdit, ...], tuple[_Pair, ...]]] = Memo("ncci.ptp pairs", size=4096)
 
 
 def _pairs(edits: Sequence[PtpEdit]) -> tuple[_Pair, ...]:
     """The edits for a claim: one per ordered pair, indicator 0 before 1, pair order."""
     key = edits if type(edits) is tuple else tuple(edits)
-    got = _PAIRS.get(key)
+    seen = _PAIRS.get(id(key))
+    got = seen[1] if seen is not None and seen[0] is key else None
     if got is None:
         best: dict[tuple[str, str], PtpEdit] = {}
         for edit in key:
@@ -100,8 +103,14 @@ def _pairs(edits: Sequence[PtpEdit]) -> tuple[_Pair, ...]:
             _Pair(e.column1, e.column2, e.indicator, _edit_citation(e), _order_uncertain(e))
             for e in (best[k] for k in sorted(best))
         )
-        _PAIRS.put(key, got)
+        _PAIRS.put(id(key), (key, got))
     return got
+
+
+#: (rule, line, pair and everything the words and fixes depend on) -> the finding.
+#: Visits repeat the same few pairs on the same lines, and a finding is immutable,
+#: so each is worded once (a 12-line visit words five on average); bounded.
+_FOUND: Memo[tuple[object, ...], Finding] = Memo("ncci.ptp findings", size=4096)
 
 
 def _bypass_mods(ctx: Context, lines: Sequence[int]) -> frozenset[str]:
@@ -184,16 +193,21 @@ def ptp_edit(ctx: Context, r: Rule) -> list[Finding]:
             if keep_col1:
                 removing.add(c2)
             for i in col2_lines:
-                found.append(
-                    r.finding(
-                        i,
-                        f"{c2} is not payable with {c1} on the same day (NCCI edit, modifier "
-                        f"indicator 0): no modifier bypasses it. Remove the {c2} line, or bill "
-                        f"only the service you performed.",
-                        fixes=(Fix("remove_line", i),) if keep_col1 else (),
-                        citation=citation,
+                key = (r.id, r.severity, 0, i, c1, c2, citation, keep_col1)
+                got = _FOUND.get(key)
+                if got is None:
+                    got = _FOUND.put(
+                        key,
+                        r.finding(
+                            i,
+                            f"{c2} is not payable with {c1} on the same day (NCCI edit, "
+                            f"modifier indicator 0): no modifier bypasses it. Remove the {c2} "
+                            f"line, or bill only the service you performed.",
+                            fixes=(Fix("remove_line", i),) if keep_col1 else (),
+                            citation=citation,
+                        ),
                     )
-                )
+                found.append(got)
             continue
         col1_lines = by_code.get(c1, ())
         for i in col2_lines:
@@ -315,20 +329,27 @@ def _indicator_1(
     either: bool,
     col1_lines: Sequence[int],
 ) -> Finding:
-    """The finding on column-2 line ``i`` of an indicator-1 pair billed without a bypass."""
+    """The finding on column-2 line ``i`` of an indicator-1 pair billed without a bypass.
+
+    Remembered by what its words and fixes depend on (see :data:`_FOUND`).
+    """
     col1_mods = _bypass_mods(ctx, col1_lines)
     regions = ctx.lines[i].regions
+    moving = bool(col1_mods) and not either
+    col1_regions = _regions(ctx, col1_lines) if regions and not moving else None
+    key = (r.id, r.severity, 1, i, c1, c2, citation, either, col1_mods, regions, col1_regions)
+    got = _FOUND.get(key)
+    if got is not None:
+        return got
     fixes: tuple[Fix, ...] = ()
-    if col1_mods and not either:
+    if moving:
         moved = sorted(col1_mods)
         advice = (
             f"The {c1} line carries {' and '.join(moved)}, but the modifier belongs "
             f"on the column-2 line ({c2})."
         )
         fixes = tuple(Fix("add_modifier", i, m) for m in moved)
-    elif (
-        regions and (col1_regions := _regions(ctx, col1_lines)) and not set(regions) & col1_regions
-    ):
+    elif regions and col1_regions and not set(regions) & col1_regions:
         advice = (
             f"This {c2} line treats other regions than the {c1} line: if that is "
             f"right, add XS (separate structure) to it."
@@ -342,12 +363,15 @@ def _indicator_1(
             f"the {c2} line; otherwise remove the {c2} line."
         )
     order = " (sources disagree on the column order of this bundled pair)" if either else ""
-    return r.finding(
-        i,
-        f"{c2} with {c1} is an NCCI pair (modifier indicator 1): {c2} is denied "
-        f"without 59 or an X modifier{order}. {advice}",
-        fixes=fixes,
-        citation=citation,
+    return _FOUND.put(
+        key,
+        r.finding(
+            i,
+            f"{c2} with {c1} is an NCCI pair (modifier indicator 1): {c2} is denied "
+            f"without 59 or an X modifier{order}. {advice}",
+            fixes=fixes,
+            citation=citation,
+        ),
     )
 
 
@@ -461,8 +485,18 @@ def mue_edit(ctx: Context, r: Rule) -> Sequence[Finding]:
     mues = tables.mue(ctx.codes, ctx.dos)
     if not mues:
         return ()
-    found: list[Finding] = []
     by_code = ctx.by_code
+    billed = ctx.billed
+    if len(by_code) == len(billed):
+        # Guard: every code on one line (the usual claim), so a code's units are its
+        # line's (a line without a count is one unit), per line and summed alike.
+        for code, edit in mues.items():
+            units = billed[by_code[code][0]]
+            if (1 if units is None else units) > edit.value:
+                break
+        else:
+            return ()
+    found: list[Finding] = []
     for code, edit in sorted(mues.items()):
         lines = by_code.get(code)
         if not lines:

@@ -70,6 +70,11 @@ def overlap(ctx: Context, r: Rule) -> list[Finding]:
     found: list[Finding] = []
     lines = ctx.lines
     minute_of = _MINUTE_OF
+    # Whether each line (of some length) starts when or after the one before it
+    # ends, in line order, as a visit's lines are usually written: then no two
+    # of them share a minute, and the sweep below has nothing to find.
+    in_order = True
+    last_end = -1
     for i in ctx.clocked:  # timed lines with a start time
         line = lines[i]
         t0, t1 = line.start, line.end
@@ -89,7 +94,10 @@ def overlap(ctx: Context, r: Rule) -> list[Finding]:
             )
         if span > 0:
             clocked.append((start, end, i))
-    if len(clocked) < 2:
+            if start < last_end:
+                in_order = False
+            last_end = end
+    if in_order:
         return found
     clocked.sort()
     reach_end, reach_line = clocked[0][1], clocked[0][2]

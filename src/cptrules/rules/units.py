@@ -20,7 +20,10 @@ __all__: list[str] = []
 def _timed(ctx: Context, r: Rule, method_note: str) -> list[Finding]:
     """Shared by units.total-time and units.per-code: compare billed to legal units."""
     minutes = ctx.timed_minutes
-    if not minutes:
+    firsts = ctx.catalog.first_unit_of
+    # Guard: every line billed as the engine expects (units left out count so) is a
+    # legal allocation adding up to the chart; only a first-unit code needs a look.
+    if not minutes or (ctx.billed == ctx.expected and ctx.codes.isdisjoint(firsts)):
         return []
     by_code = ctx.by_code
     lines_ = ctx.lines
@@ -46,7 +49,6 @@ def _timed(ctx: Context, r: Rule, method_note: str) -> list[Finding]:
         billed_sum += total
         if total not in legal[code]:
             bad.append(code)
-    firsts = ctx.catalog.first_unit_of
     split = [] if ctx.codes.isdisjoint(firsts) else _first_unit_findings(ctx, r, billed)
     if not bad and billed_sum == chart:
         return split
@@ -315,7 +317,7 @@ def untimed(ctx: Context, r: Rule) -> list[Finding]:
 
 
 @rule("units.single-line")
-def single_line(ctx: Context, r: Rule) -> Iterator[Finding]:
+def single_line(ctx: Context, r: Rule) -> list[Finding]:
     """Since April 2021 some MACs reject a timed code split over several lines
     of one date of service (two sources). A warning: not every MAC does.
 
@@ -325,8 +327,9 @@ def single_line(ctx: Context, r: Rule) -> Iterator[Finding]:
     In Whole or In Part by PTAs and OTAs"). A code on exactly two lines, one
     with an assistant modifier and one without, is therefore not reported.
     """
+    found: list[Finding] = []
     if len(ctx.by_code) == len(ctx.lines):  # no code on two lines
-        return
+        return found
     assistant = ctx.catalog.mods.assistant
     for code in ctx.timed_minutes:
         idxs = ctx.by_code[code]
@@ -336,16 +339,21 @@ def single_line(ctx: Context, r: Rule) -> Iterator[Finding]:
             first, second = (ctx.mods[i].isdisjoint(assistant) for i in idxs)
             if first is not second:
                 continue  # the therapist line and the assistant line of CMS's examples
-        yield r.finding(
-            idxs[1],
-            f"{code} is on {len(idxs)} lines; put it on one line with the summed minutes "
-            "and units (some Medicare contractors reject split timed codes).",
+        found.append(
+            r.finding(
+                idxs[1],
+                f"{code} is on {len(idxs)} lines; put it on one line with the summed minutes "
+                "and units (some Medicare contractors reject split timed codes).",
+            )
         )
+    return found
 
 
 @rule("units.missing-minutes")
 def missing_minutes(ctx: Context, r: Rule) -> list[Finding]:
     """Timed codes are billed by documented direct one-on-one minutes (three sources agree)."""
+    if not ctx.unminuted:
+        return []
     return [
         r.finding(
             i,

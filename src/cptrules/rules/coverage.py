@@ -133,15 +133,12 @@ def replaced_code(ctx: Context, r: Rule) -> list[Finding]:
     if ctx.codes.isdisjoint(replaced):  # the usual visit
         return found
     for code, replacement in replaced.items():
+        say = (
+            f"Medicare does not accept {code}; bill the same service as {replacement}. "
+            f"Change the code to {replacement}."
+        )
         for i in ctx.by_code.get(code, ()):
-            found.append(
-                r.finding(
-                    i,
-                    f"Medicare does not accept {code}; bill the same service as {replacement}. "
-                    f"Change the code to {replacement}.",
-                    fixes=(Fix("replace_code", i, replacement),),
-                )
-            )
+            found.append(r.finding(i, say, fixes=(Fix("replace_code", i, replacement),)))
     return found
 
 

@@ -34,7 +34,7 @@ from .._context import Context
 from .._memo import Memo
 from ..catalog import catalog
 from ..errors import DataError
-from ..report import Finding, Fix
+from ..report import Finding, Fix, Severity
 from ._base import REGISTRY, Rule, rule
 
 __all__ = [
@@ -440,6 +440,17 @@ def _removals(r: Rule, i: int, mods: AbstractSet[str], say: str) -> list[Finding
 # ---------------------------------------------------------- modifier.assistant
 
 
+def _not_needed(r: Rule, i: int, share_of: str, limit: str, mod: str) -> Finding:
+    """modifier.assistant's warning: ``mod`` (CQ/CO) on line ``i`` where it is not needed."""
+    return r.finding(
+        i,
+        f"The assistant furnished {share_of} minutes, not more than {limit}: {mod} is not "
+        f"needed and cuts the payment; remove {mod}.",
+        severity="warning",
+        fixes=(Fix("remove_modifier", i, mod),),
+    )
+
+
 @rule("modifier.assistant")
 def assistant_modifier(ctx: Context, r: Rule) -> Iterable[Finding]:
     """CQ (PTA, with GP) / CO (OTA, with GO) when an assistant furnished over 10%.
@@ -569,16 +580,7 @@ def assistant_modifier(ctx: Context, r: Rule) -> Iterable[Finding]:
                 )
             elif have and not over:
                 (m,) = have
-                found.append(
-                    r.finding(
-                        i,
-                        f"The assistant furnished {assist} of {code}'s {minutes} minutes, not "
-                        f"more than {pct}%: {m} is not needed and cuts the payment; remove "
-                        f"{m}.",
-                        severity="warning",
-                        fixes=(Fix("remove_modifier", i, m),),
-                    )
-                )
+                found.append(_not_needed(r, i, f"{assist} of {code}'s {minutes}", f"{pct}%", m))
             elif over and not have and ctx.session.provider.discipline != "DC":
                 found.append(
                     r.finding(
@@ -641,16 +643,8 @@ def assistant_modifier(ctx: Context, r: Rule) -> Iterable[Finding]:
                 )
             )
         elif not over and need in have:
-            found.append(
-                r.finding(
-                    i,
-                    f"The assistant furnished {assist} of {code}'s {minutes} minutes, not more "
-                    f"than {pct}% of any billed unit: {need} is not needed and cuts the payment; "
-                    f"remove {need}.",
-                    severity="warning",
-                    fixes=(Fix("remove_modifier", i, need),),
-                )
-            )
+            share_of = f"{assist} of {code}'s {minutes}"
+            found.append(_not_needed(r, i, share_of, f"{pct}% of any billed unit", need))
     return found
 
 
@@ -790,7 +784,6 @@ def kx_modifier(ctx: Context, r: Rule) -> Iterable[Finding]:
     limits = prepared.limits
     kx, kx_text = limits.kx, prepared.kx_text
     found: list[Finding] = []
-    said: tuple[object, ...]  # what a finding's words depend on (see _KX_FOUND)
     for key, label in _BUCKETS:
         lines = buckets.get(key)
         accrued = ytd.pt_slp if key == "pt_slp" else ytd.ot
@@ -799,78 +792,70 @@ def kx_modifier(ctx: Context, r: Rule) -> Iterable[Finding]:
         lacking = [i for i in lines if "KX" not in ctx.mods[i]]
         if accrued >= kx:
             for i in lacking:
-                code = ctx.lines[i].code
-                said = (r.id, r.severity, r.citation, "due", i, code, label, year, kx_text)
-                got = _KX_FOUND.get(said)
-                if got is None:
-                    got = _KX_FOUND.put(
-                        said,
-                        r.finding(
-                            i,
-                            f"The {label} therapy amount allowed this year has reached the {year} "
-                            f"KX threshold ({kx_text}): add KX to {code} if the service "
-                            f"is medically necessary and documented so; without KX Medicare "
-                            f"denies it.",
-                            fixes=(Fix("add_modifier", i, "KX"),),
-                        ),
-                    )
-                found.append(got)
+                found.append(_kx_said(r, "due", i, ctx.lines[i].code, label, year, kx_text))
         elif accrued * _TEN >= prepared.kx_times_9:
             if lacking:
-                said = (r.id, r.severity, r.citation, "near", label, year, kx_text)
-                got = _KX_FOUND.get(said)
-                if got is None:
-                    got = _KX_FOUND.put(
-                        said,
-                        r.finding(
-                            None,
-                            f"The {label} therapy amount allowed this year is within 10% of the "
-                            f"{year} KX threshold ({kx_text}): this visit may cross it, and the "
-                            f"lines that do need KX. Check the running total before sending.",
-                            severity="warning",
-                        ),
-                    )
-                found.append(got)
+                found.append(_kx_said(r, "near", None, None, label, year, kx_text))
         else:
             for i in lines:
                 if "KX" in ctx.mods[i]:
                     code = ctx.lines[i].code
-                    said = (r.id, r.severity, r.citation, "early", i, code, label, year, kx_text)
-                    got = _KX_FOUND.get(said)
-                    if got is None:
-                        got = _KX_FOUND.put(
-                            said,
-                            r.finding(
-                                i,
-                                f"{code} carries KX, but the {label} amount allowed "
-                                f"this year is well below the {year} KX threshold ({kx_text}): KX "
-                                f"is needed only once the threshold is passed. Keep it only if "
-                                f"this visit passes it.",
-                                severity="info",
-                            ),
-                        )
-                    found.append(got)
+                    found.append(_kx_said(r, "early", i, code, label, year, kx_text))
         if accrued > limits.review:
-            said = (r.id, r.severity, r.citation, "review", label, prepared.review_text)
-            got = _KX_FOUND.get(said)
-            if got is None:
-                got = _KX_FOUND.put(
-                    said,
-                    r.finding(
-                        None,
-                        f"The {label} therapy amount allowed this year is past "
-                        f"{prepared.review_text}, where Medicare may select claims for targeted "
-                        f"medical review: make sure the notes support medical necessity.",
-                        severity="info",
-                    ),
-                )
-            found.append(got)
+            found.append(_kx_said(r, "review", None, None, label, year, prepared.review_text))
     return found
 
 
 #: (rule grade, kind of finding and what its words depend on) -> the finding: the
 #: same few come back visit after visit, and a finding is immutable
 _KX_FOUND: Memo[tuple[object, ...], Finding] = Memo("modifier.kx findings", size=1024)
+
+#: kind -> the finding's words ({label}, {year}, {money}, {code}), its severity (None:
+#: the rule's) and whether its fix adds KX
+_KX_WORDS: dict[str, tuple[str, Severity | None, bool]] = {
+    "due": (
+        "The {label} therapy amount allowed this year has reached the {year} KX threshold "
+        "({money}): add KX to {code} if the service is medically necessary and documented "
+        "so; without KX Medicare denies it.",
+        None,
+        True,
+    ),
+    "near": (
+        "The {label} therapy amount allowed this year is within 10% of the {year} KX "
+        "threshold ({money}): this visit may cross it, and the lines that do need KX. Check "
+        "the running total before sending.",
+        "warning",
+        False,
+    ),
+    "early": (
+        "{code} carries KX, but the {label} amount allowed this year is well below the "
+        "{year} KX threshold ({money}): KX is needed only once the threshold is passed. "
+        "Keep it only if this visit passes it.",
+        "info",
+        False,
+    ),
+    "review": (
+        "The {label} therapy amount allowed this year is past {money}, where Medicare may "
+        "select claims for targeted medical review: make sure the notes support medical "
+        "necessity.",
+        "info",
+        False,
+    ),
+}
+
+
+def _kx_said(
+    r: Rule, kind: str, i: int | None, code: str | None, label: str, year: int, money: str
+) -> Finding:
+    """The ``kind`` finding of modifier.kx on line ``i``, worded once (``_KX_FOUND``)."""
+    key = (r.id, r.severity, r.citation, kind, i, code, label, year, money)
+    got = _KX_FOUND.get(key)
+    if got is None:
+        text, severity, add_kx = _KX_WORDS[kind]
+        say = text.format(label=label, year=year, money=money, code=code)
+        fixes = (Fix("add_modifier", i, "KX"),) if add_kx and i is not None else ()
+        got = _KX_FOUND.put(key, r.finding(i, say, severity=severity, fixes=fixes))
+    return got
 
 
 # ------------------------------------------------------------ modifier.distinct

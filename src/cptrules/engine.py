@@ -388,18 +388,21 @@ class Engine:
         """The report's units rows: one shared immutable tuple per distinct set of rows.
 
         Rows repeat (97110 x2 billed, 2 expected on line 0, ...); looking the
-        whole tuple up costs a fraction of building it.
+        whole tuple up costs a fraction of building it. Called where
+        :meth:`check` did not find the whole tuple: a visit of unseen minutes
+        mostly repeats rows seen before, so each row is looked up on its own
+        (a lookup costs a fraction of building the row).
         """
-        key = (ctx.line_codes, ctx.billed, expected)
-        rows = self._unit_rows.get(key)
-        if rows is None:
-            rows = self._unit_rows.put(
-                key,
-                tuple(
-                    map(LineUnits, range(len(ctx.line_codes)), ctx.line_codes, ctx.billed, expected)
-                ),
-            )
-        return rows
+        billed = ctx.billed
+        line_codes = ctx.line_codes
+        get = _ROWS.get
+        rows: list[LineUnits] = []
+        for row in zip(range(len(line_codes)), line_codes, billed, expected, strict=True):
+            got = get(row)
+            if got is None:
+                got = _ROWS.put(row, LineUnits(*row))
+            rows.append(got)
+        return self._unit_rows.put((line_codes, billed, expected), tuple(rows))
 
     def _estimate(
         self,
@@ -435,6 +438,10 @@ class Engine:
 _UNIT_ROWS_CACHED = 4096
 #: the lines' codes, billed and expected units: what a report's units rows say
 _UnitsKey = tuple[tuple[str, ...], tuple[int | None, ...], tuple[int | None, ...]]
+#: (line, code, billed, expected) -> the immutable units row, shared by every report
+_ROWS: Memo[tuple[int, str, int | None, int | None], LineUnits] = Memo(
+    "units rows by line", size=_UNIT_ROWS_CACHED
+)
 
 
 def _periods(profiles: ProfileSet, data_start: dt.date) -> list[dt.date]:

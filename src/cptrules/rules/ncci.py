@@ -117,6 +117,8 @@ def _bypass_mods(ctx: Context, lines: Sequence[int]) -> frozenset[str]:
     """The bypass modifiers (59, X{EPSU}) carried by any of ``lines``."""
     mods = ctx.mods
     bypass = ncci_bypass_modifiers()
+    if len(lines) == 1:  # the usual column-1 code, on one line: no generator
+        return mods[lines[0]] & bypass
     return frozenset(m for i in lines for m in mods[i] & bypass)
 
 
@@ -130,6 +132,8 @@ def _carries_bypass(ctx: Context, lines: Sequence[int], bypass: frozenset[str]) 
 
 
 def _regions(ctx: Context, lines: Sequence[int]) -> frozenset[str]:
+    if len(lines) == 1:  # one line: no generator
+        return frozenset(ctx.lines[lines[0]].regions)
     return frozenset(r for i in lines for r in ctx.lines[i].regions)
 
 

@@ -108,14 +108,13 @@ def _timed_findings(
     """
     minutes = ctx.timed_minutes
     legal = ctx.legal
-    total_minutes = sum(minutes.values())
-    billed_sum = sum(billed.values())
     best = _closest_allocation(ctx, billed)
     pooled = ""
     if not bad:
         # Three or more tied codes: each count may be legal alone but not together.
         pooled = (
-            f" Together the timed codes are billed {billed_sum} units, the chart gives {chart}."
+            f" Together the timed codes are billed {sum(billed.values())} units, the chart "
+            f"gives {chart}."
         )
     firsts = ctx.catalog.first_unit_of
     caps = _mue_caps(ctx)
@@ -145,6 +144,7 @@ def _timed_findings(
         )
         allowed = " or ".join(str(u) for u in sorted(legal[code]))
         if ctx.profile.unit_method == "total-time":
+            total_minutes = sum(minutes.values())
             chart_total = _chart(total_minutes)
             lo, hi = _CHART_ROWS[chart_total] if chart_total < 100 else chart_row(chart_total)
             why = (
@@ -202,9 +202,14 @@ def _closest_allocation(ctx: Context, billed: dict[str, int]) -> dict[str, int]:
     least ``f + 1``, then to the others, the engine's own pick first each time.
     """
     minutes = ctx.timed_minutes
-    legal = ctx.legal
-    best = {c: min(legal[c]) for c in minutes}
-    tied = [c for c in minutes if len(legal[c]) > 1]
+    best: dict[str, int] = {}
+    tied: list[str] = []
+    for c, units in ctx.legal.items():  # (the timed codes, in their order)
+        if len(units) == 1:
+            (best[c],) = units
+        else:
+            best[c] = min(units)
+            tied.append(c)
     if not tied:  # one legal allocation: the engine's (always so per code)
         return best
     slots = _chart(sum(minutes.values())) - sum(best.values())

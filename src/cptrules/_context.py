@@ -183,9 +183,11 @@ class Context:
         self.tables = tables
         codes: list[str] = []
         modifiers: list[tuple[str, ...]] = []
-        for line in lines:  # one loop: cheaper than two tuple(map(...))
+        units: list[int | None] = []
+        for line in lines:  # one loop: cheaper than three tuple(map(...))
             codes.append(line.code)
             modifiers.append(line.modifiers)
+            units.append(line.units)
         line_codes = tuple(codes)
         self.line_codes: tuple[str, ...] = line_codes
         key = (id(catalog), session.provider.discipline, line_codes, tuple(modifiers))
@@ -243,11 +245,13 @@ class Context:
                 expected[i] = per_code[lines[i].code]
         self.legal = legal
         self.expected: tuple[int | None, ...] = tuple(expected)
-        billed = expected[:]
-        for i, line in enumerate(lines):
-            if line.units is not None:
-                billed[i] = line.units
-        self.billed: tuple[int | None, ...] = tuple(billed)
+        # billed: the lines' units (the usual visit gives every line its count),
+        # the expected units where a line left them out
+        self.billed: tuple[int | None, ...] = (
+            tuple(units)
+            if None not in units
+            else tuple(e if u is None else u for u, e in zip(units, expected, strict=True))
+        )
 
     def family_lines(self, family: str) -> list[int]:
         """Indices of the lines whose code belongs to ``family`` (empty when none)."""

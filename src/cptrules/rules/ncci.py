@@ -221,7 +221,7 @@ def ptp_edit(ctx: Context, r: Rule) -> list[Finding]:
                 continue
             if either and _carries_bypass(ctx, col1_lines, bypass):
                 continue
-            if (i, c1) in settled:
+            if settled and (i, c1) in settled:  # (no pair built where no payer pair is)
                 continue
             found.append(_indicator_1(ctx, r, i, c1, c2, citation, either, col1_lines))
     return found

@@ -184,7 +184,11 @@ def _mue_caps(ctx: Context) -> dict[str, int]:
     if tables is None or not tables.has_mue:
         return {}
     caps: dict[str, int] = {}
-    for code, edit in tables.mue(frozenset(ctx.timed_minutes), ctx.dos).items():
+    mues = tables.mue(ctx.codes, ctx.dos)  # the claim's codes: ncci.mue's answer, remembered
+    for code in ctx.timed_minutes:
+        edit = mues.get(code)
+        if edit is None:
+            continue
         if edit.indicator == 1:
             lines = sum(1 for i in ctx.by_code[code] if ctx.lines[i].minutes is not None)
             caps[code] = edit.value * max(lines, 1)

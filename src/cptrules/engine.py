@@ -302,7 +302,9 @@ class Engine:
                     expected = ctx.billed
         extend = findings.extend
         for func, r in run:
-            extend(func(ctx, r))
+            found = func(ctx, r)
+            if found:  # most rules find nothing: no call to extend with an empty answer
+                extend(found)
         if findings:
             if plan.severities:
                 regrade = plan.severities

@@ -356,39 +356,33 @@ class Engine:
         the visit priced with those units adds (left behind). An error on a line
         without such fixes gets the line's allowed amount (what it would lose).
         Nothing where a line involved is not priced. ``priced`` are the units
-        the estimate priced per line.
+        the estimate priced per line. ``findings`` is changed in place and returned.
         """
         lines = estimate.lines
         complete: bool | None = None  # read on the first finding that needs it
-        out: list[Finding] = []
         made = self._with_amounts
-        for f in findings:
+        n = len(priced)
+        # most findings carry no money: the list is changed in place where one does
+        for i, f in enumerate(findings):
             amount = None
-            fixes = f.fixes
-            raising = fixes and any(x.action == "set_units" for x in fixes)
+            raising = up = False
+            for x in f.fixes:
+                if x.action == "set_units":
+                    raising = True
+                    value = x.value
+                    if isinstance(value, int) and 0 <= x.line < n:
+                        was = priced[x.line]
+                        if was is None or value > was:
+                            up = True
             if raising and complete is None:
                 complete = estimate.complete
             if raising and complete:
-                fixed = list(priced)
-                for x in fixes:
-                    if (
-                        x.action == "set_units"
-                        and 0 <= x.line < len(fixed)
-                        and isinstance(x.value, int)
-                    ):
-                        fixed[x.line] = x.value
                 # only more units can leave money behind: lowering them prices nothing
-                if any(
-                    b is not None and (a is None or b > a)
-                    for a, b in zip(priced, fixed, strict=True)
-                ):
-                    again = self._estimate(session, profile, codes, tuple(fixed))
-                    if again is not None and again.complete and again.total > estimate.total:
-                        amount = again.total - estimate.total
+                if up:
+                    amount = self._left_behind(f, session, profile, codes, priced, estimate)
             elif f.severity == "error" and f.line is not None and 0 <= f.line < len(lines):
                 amount = lines[f.line].allowed
             if amount is None:
-                out.append(f)
                 continue
             # Rules hand out shared finding objects: the one with this amount is
             # made once per (finding, amount) and kept (checked by identity).
@@ -411,8 +405,31 @@ class Engine:
                         ),
                     ),
                 )
-            out.append(hit[1])
-        return out
+            findings[i] = hit[1]
+        return findings
+
+    def _left_behind(
+        self,
+        f: Finding,
+        session: Session,
+        profile: PayerProfile,
+        codes: tuple[str, ...],
+        priced: tuple[int | None, ...],
+        estimate: Estimate,
+    ) -> Decimal | None:
+        """What the visit priced with ``f``'s ``set_units`` fixes adds, when it adds anything."""
+        fixed = list(priced)
+        for x in f.fixes:
+            if x.action == "set_units" and 0 <= x.line < len(fixed) and isinstance(x.value, int):
+                fixed[x.line] = x.value
+        if not any(
+            b is not None and (a is None or b > a) for a, b in zip(priced, fixed, strict=True)
+        ):
+            return None
+        again = self._estimate(session, profile, codes, tuple(fixed))
+        if again is not None and again.complete and again.total > estimate.total:
+            return again.total - estimate.total
+        return None
 
     def _units(self, ctx: Context, expected: tuple[int | None, ...]) -> tuple[LineUnits, ...]:
         """The report's units rows: one shared immutable tuple per distinct set of rows.
@@ -443,15 +460,15 @@ class Engine:
         ``codes`` are the lines' codes and ``priced`` every line's units as
         priced (the report's billed units, or a fix's), in order.
         """
-        price_visit, price_contract_lines = self._fee_functions
         if self.contracts:
             rates = self.contracts.get(profile.id)
             if rates is not None:
-                return price_contract_lines(session, rates, priced, payer=profile.id)
-        if self.fees is not None and profile.is_a("medicare"):
+                return self._fee_functions[1](session, rates, priced, payer=profile.id)
+        fees = self.fees
+        if fees is not None and "medicare" in profile.lineage:  # profile.is_a, inlined
             locality, pos = self.fee_options
-            return price_visit(
-                self.fees,
+            return self._fee_functions[0](
+                fees,
                 session.date_of_service,
                 session.lines,
                 codes,

@@ -26,7 +26,7 @@ import datetime as dt
 import functools
 import operator
 import tomllib
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from decimal import ROUND_HALF_UP, Decimal
 from importlib import resources
 from typing import Any
@@ -35,7 +35,7 @@ import attrs
 
 from .._memo import Memo
 from ..errors import DataError
-from ..models import ServiceLine, Session
+from ..models import ServiceLine, Session, _builder
 from .loaders import PAYABLE_STATUS, Gpci
 from .schedule import NATIONAL, ContractSchedule, FeeSchedule, Release
 
@@ -496,6 +496,8 @@ def price_lines(
     )
 
 
+#: an Estimate from all its fields, in order, without the attrs __init__'s frozen stores
+_build_estimate: Callable[..., Estimate] = _builder(Estimate)
 _CODE = operator.attrgetter("code")
 _MODIFIERS = operator.attrgetter("modifiers")
 
@@ -521,10 +523,7 @@ def price_visit(
     if table is None:
         table = _table(schedule, day, locality, place_of_service)
     if isinstance(table, str):
-        empty = tuple(
-            LineEstimate(i, ln.code, units[i] or 0, None, note=table) for i, ln in enumerate(lines)
-        )
-        return Estimate(payer, _ZERO, empty, table, locality, policy().left_out)
+        return _unpriced(lines, units, table, locality, payer)
     mods = tuple(map(_MODIFIERS, lines))
     shape = (payer, codes, mods, units)
     hit = table.visits.get(shape)
@@ -548,8 +547,26 @@ def price_visit(
         out.append(est)
         cents += amount
     total = Decimal(cents).scaleb(-2)
-    visit = Estimate(payer, total, tuple(out), table.source, locality, table.left_out)
+    visit = _build_estimate(payer, total, tuple(out), table.source, locality, table.left_out, "USD")
     return table.visits.put(shape, visit)
+
+
+def _unpriced(
+    lines: Sequence[ServiceLine],
+    units: tuple[int | None, ...],
+    why: str,
+    locality: str,
+    payer: str,
+) -> Estimate:
+    """The estimate of a visit no table prices (no release, no GPCI): ``why`` on every line.
+
+    Apart from :func:`price_visit` so that its comprehension's closure (cells for
+    ``units``) is not made on every priced visit.
+    """
+    empty = tuple(
+        LineEstimate(i, ln.code, units[i] or 0, None, note=why) for i, ln in enumerate(lines)
+    )
+    return Estimate(payer, _ZERO, empty, why, locality, policy().left_out)
 
 
 def _source(

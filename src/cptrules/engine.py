@@ -30,6 +30,8 @@ from .rules import REGISTRY, Rule
 from .rules._base import NEEDS, RuleFunc
 
 if TYPE_CHECKING:
+    from decimal import Decimal
+
     from .fees import ContractSchedule, Estimate, FeeSchedule
     from .ncci import EditTables
 
@@ -160,9 +162,13 @@ class Engine:
         self.fee_options = (locality, place_of_service)
         if fees is not None or self.contracts:
             # only engines with fee data load it
-            from .fees.estimate import price_contract_lines, price_lines
+            from .fees.estimate import price_contract_lines, price_visit
 
-            self._fee_functions = (price_lines, price_contract_lines)
+            self._fee_functions = (price_visit, price_contract_lines)
+        #: (id of a finding, amount) -> (the finding, it with the amount): see _amounts
+        self._with_amounts: Memo[tuple[int, Decimal], tuple[Finding, Finding]] = Memo(
+            "engine: findings with amounts", size=_WITH_AMOUNTS_CACHED
+        )
 
     def plan(self, profile: PayerProfile) -> _Plan:
         """The rules ``profile`` runs (before dates), prepared once per profile version."""
@@ -319,9 +325,12 @@ class Engine:
             units = self._units(ctx, expected)
         estimate = None
         if self.fees is not None or self.contracts:
-            estimate = self._estimate(session, profile, units)
+            # the units priced per line: billed, or else expected (= the context's billed)
+            estimate = self._estimate(session, profile, ctx.line_codes, ctx.billed)
             if estimate is not None and findings:
-                findings = self._amounts(findings, session, profile, units, estimate)
+                findings = self._amounts(
+                    findings, session, profile, ctx.line_codes, ctx.billed, estimate
+                )
         return Report(  # positional: matching keywords costs more than the rest of the call
             session,
             pid,
@@ -339,7 +348,8 @@ class Engine:
         findings: list[Finding],
         session: Session,
         profile: PayerProfile,
-        units: tuple[LineUnits, ...],
+        codes: tuple[str, ...],
+        priced: tuple[int | None, ...],
         estimate: Estimate,
     ) -> list[Finding]:
         """The findings with the money at stake, where the estimate tells it (docs/money.md).
@@ -347,44 +357,81 @@ class Engine:
         A finding whose ``set_units`` fixes raise the units gets ``amount``: what
         the visit priced with those units adds (left behind). An error on a line
         without such fixes gets the line's allowed amount (what it would lose).
-        Nothing where a line involved is not priced.
+        Nothing where a line involved is not priced. ``priced`` are the units
+        the estimate priced per line. ``findings`` is changed in place and returned.
         """
         lines = estimate.lines
         complete: bool | None = None  # read on the first finding that needs it
-        out: list[Finding] = []
-        priced: list[int | None] | None = None
-        for f in findings:
+        made = self._with_amounts
+        n = len(priced)
+        # most findings carry no money: the list is changed in place where one does
+        for i, f in enumerate(findings):
             amount = None
-            fixes = f.fixes
-            raised = [x for x in fixes if x.action == "set_units"] if fixes else None
-            if raised and complete is None:
+            raising = up = False
+            for x in f.fixes:
+                if x.action == "set_units":
+                    raising = True
+                    value = x.value
+                    if isinstance(value, int) and 0 <= x.line < n:
+                        was = priced[x.line]
+                        if was is None or value > was:
+                            up = True
+            if raising and complete is None:
                 complete = estimate.complete
-            if raised and complete:
-                if priced is None:
-                    priced = [u.billed if u.billed is not None else u.expected for u in units]
-                fixed = list(priced)
-                for x in raised:
-                    if 0 <= x.line < len(fixed) and isinstance(x.value, int):
-                        fixed[x.line] = x.value
+            if raising and complete:
                 # only more units can leave money behind: lowering them prices nothing
-                if any(
-                    b is not None and (a is None or b > a)
-                    for a, b in zip(priced, fixed, strict=True)
-                ):
-                    again = self._estimate(session, profile, units, fixed)
-                    if again is not None and again.complete and again.total > estimate.total:
-                        amount = again.total - estimate.total
+                if up:
+                    amount = self._left_behind(f, session, profile, codes, priced, estimate)
             elif f.severity == "error" and f.line is not None and 0 <= f.line < len(lines):
                 amount = lines[f.line].allowed
             if amount is None:
-                out.append(f)
-            else:  # built directly: attrs.evolve costs several times more
-                out.append(
-                    Finding(
-                        f.rule, f.severity, f.line, f.message, f.citation, f.fixes, amount=amount
-                    )
+                continue
+            # Rules hand out shared finding objects: the one with this amount is
+            # made once per (finding, amount) and kept (checked by identity).
+            key = (id(f), amount)
+            hit = made.get(key)
+            if hit is None or hit[0] is not f:
+                # built directly: attrs.evolve costs several times more
+                hit = made.put(
+                    key,
+                    (
+                        f,
+                        Finding(
+                            f.rule,
+                            f.severity,
+                            f.line,
+                            f.message,
+                            f.citation,
+                            f.fixes,
+                            amount=amount,
+                        ),
+                    ),
                 )
-        return out
+            findings[i] = hit[1]
+        return findings
+
+    def _left_behind(
+        self,
+        f: Finding,
+        session: Session,
+        profile: PayerProfile,
+        codes: tuple[str, ...],
+        priced: tuple[int | None, ...],
+        estimate: Estimate,
+    ) -> Decimal | None:
+        """What the visit priced with ``f``'s ``set_units`` fixes adds, when it adds anything."""
+        fixed = list(priced)
+        for x in f.fixes:
+            if x.action == "set_units" and 0 <= x.line < len(fixed) and isinstance(x.value, int):
+                fixed[x.line] = x.value
+        if not any(
+            b is not None and (a is None or b > a) for a, b in zip(priced, fixed, strict=True)
+        ):
+            return None
+        again = self._estimate(session, profile, codes, tuple(fixed))
+        if again is not None and again.complete and again.total > estimate.total:
+            return again.total - estimate.total
+        return None
 
     def _units(self, ctx: Context, expected: tuple[int | None, ...]) -> tuple[LineUnits, ...]:
         """The report's units rows: one shared immutable tuple per distinct set of rows.
@@ -410,34 +457,36 @@ class Engine:
         self,
         session: Session,
         profile: PayerProfile,
-        units: tuple[LineUnits, ...],
-        priced: list[int | None] | None = None,
+        codes: tuple[str, ...],
+        priced: tuple[int | None, ...],
     ) -> Estimate | None:
         """What the visit pays under ``profile``, when the engine has its fee data.
 
-        ``priced`` (default: the report's units, billed or else expected) gives
-        every line's units as priced, a line's own units included.
+        ``codes`` are the lines' codes and ``priced`` every line's units as
+        priced (the report's billed units, or a fix's), in order.
         """
-        price_lines, price_contract_lines = self._fee_functions
-        if priced is None:
-            priced = [u.billed if u.billed is not None else u.expected for u in units]
-        rates = self.contracts.get(profile.id)
-        if rates is not None:
-            return price_contract_lines(session, rates, priced, payer=profile.id)
-        if self.fees is not None and profile.is_a("medicare"):
+        if self.contracts:
+            rates = self.contracts.get(profile.id)
+            if rates is not None:
+                return self._fee_functions[1](session, rates, priced, payer=profile.id)
+        fees = self.fees
+        if fees is not None and "medicare" in profile.lineage:  # profile.is_a, inlined
             locality, pos = self.fee_options
-            return price_lines(
-                session,
-                self.fees,
+            return self._fee_functions[0](
+                fees,
+                session.date_of_service,
+                session.lines,
+                codes,
                 priced,
-                locality=locality,
-                place_of_service=pos,
-                payer=profile.id,
+                locality,
+                pos,
+                profile.id,
             )
         return None
 
 
 _UNIT_ROWS_CACHED = 4096
+_WITH_AMOUNTS_CACHED = 4096
 #: the lines' codes, billed and expected units: what a report's units rows say
 _UnitsKey = tuple[tuple[str, ...], tuple[int | None, ...], tuple[int | None, ...]]
 #: (line, code, billed, expected) -> the immutable units row, shared by every report

@@ -24,8 +24,9 @@ from __future__ import annotations
 import bisect
 import datetime as dt
 import functools
+import operator
 import tomllib
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from decimal import ROUND_HALF_UP, Decimal
 from importlib import resources
 from typing import Any
@@ -34,7 +35,7 @@ import attrs
 
 from .._memo import Memo
 from ..errors import DataError
-from ..models import Session
+from ..models import ServiceLine, Session, _builder
 from .loaders import PAYABLE_STATUS, Gpci
 from .schedule import NATIONAL, ContractSchedule, FeeSchedule, Release
 
@@ -271,6 +272,9 @@ _VISITS_PER_TABLE = 4096
 _LINES_PER_BILLED = 256
 
 
+_VisitShape = tuple[str, tuple[str, ...], tuple[tuple[str, ...], ...], tuple[int | None, ...]]
+
+
 class _Billed:
     """One code with one list of modifiers, priced for one table: prepared once.
 
@@ -331,9 +335,9 @@ class _Table:
         self.billed: Memo[tuple[str, tuple[str, ...]], _Billed] = Memo(
             "fee schedule billed codes", size=_BILLED_PER_TABLE
         )
-        #: (payer, per line its code, modifiers and units) -> the visit's estimate;
+        #: (payer, the lines' codes, modifiers and units) -> the visit's estimate;
         #: distinct visits bill the same few shapes, and an Estimate is immutable
-        self.visits: Memo[tuple[str, tuple[tuple[str, tuple[str, ...], int | None], ...]], Estimate]
+        self.visits: Memo[_VisitShape, Estimate]
         self.visits = Memo("fee schedule visit shapes", size=_VISITS_PER_TABLE)
         self.source = _source(release, day.year, locality, self.facility, place_of_service)
         self.left_out = policy().left_out
@@ -479,23 +483,55 @@ def price_lines(
     engine prices a visit with the units it reports, or with a fix applied. A
     line whose units are None is not priced. ``payer`` labels the estimate.
     """
-    day = session.date_of_service
+    lines = session.lines
+    return price_visit(
+        schedule,
+        session.date_of_service,
+        lines,
+        tuple(map(_CODE, lines)),
+        tuple(units),
+        locality,
+        place_of_service,
+        payer,
+    )
+
+
+#: an Estimate from all its fields, in order, without the attrs __init__'s frozen stores
+_build_estimate: Callable[..., Estimate] = _builder(Estimate)
+_CODE = operator.attrgetter("code")
+_MODIFIERS = operator.attrgetter("modifiers")
+
+
+def price_visit(
+    schedule: FeeSchedule,
+    day: dt.date,
+    lines: Sequence[ServiceLine],
+    codes: tuple[str, ...],
+    units: tuple[int | None, ...],
+    locality: str,
+    place_of_service: str,
+    payer: str,
+) -> Estimate:
+    """:func:`price_lines` with what the engine already holds: the one way a visit is priced.
+
+    ``codes`` are the lines' codes and ``units`` the units priced per line, in
+    order. Positional, for the engine's hot path: a visit whose shape (payer,
+    codes, modifiers, units) the day's table has priced before costs a few
+    dictionary lookups.
+    """
     table: _Table | str | None = schedule.memo.get((day, locality, place_of_service))
     if table is None:
         table = _table(schedule, day, locality, place_of_service)
-    lines = session.lines
     if isinstance(table, str):
-        empty = tuple(
-            LineEstimate(i, ln.code, units[i] or 0, None, note=table) for i, ln in enumerate(lines)
-        )
-        return Estimate(payer, _ZERO, empty, table, locality, policy().left_out)
-    shape = (payer, tuple([(ln.code, ln.modifiers, n) for ln, n in zip(lines, units, strict=True)]))
+        return _unpriced(lines, units, table, locality, payer)
+    mods = tuple(map(_MODIFIERS, lines))
+    shape = (payer, codes, mods, units)
     hit = table.visits.get(shape)
     if hit is not None:
         return hit
     billed = table.billed
     bill = table.bill
-    entries = [billed.get((ln.code, ln.modifiers)) or bill(ln.code, ln.modifiers) for ln in lines]
+    entries = [billed.get(key) or bill(*key) for key in zip(codes, mods, strict=True)]
     # The one unit paid in full: the highest PE payment among the MPPR units (first line on ties).
     top = -1
     best = _ZERO
@@ -511,8 +547,26 @@ def price_lines(
         out.append(est)
         cents += amount
     total = Decimal(cents).scaleb(-2)
-    visit = Estimate(payer, total, tuple(out), table.source, locality, table.left_out)
+    visit = _build_estimate(payer, total, tuple(out), table.source, locality, table.left_out, "USD")
     return table.visits.put(shape, visit)
+
+
+def _unpriced(
+    lines: Sequence[ServiceLine],
+    units: tuple[int | None, ...],
+    why: str,
+    locality: str,
+    payer: str,
+) -> Estimate:
+    """The estimate of a visit no table prices (no release, no GPCI): ``why`` on every line.
+
+    Apart from :func:`price_visit` so that its comprehension's closure (cells for
+    ``units``) is not made on every priced visit.
+    """
+    empty = tuple(
+        LineEstimate(i, ln.code, units[i] or 0, None, note=why) for i, ln in enumerate(lines)
+    )
+    return Estimate(payer, _ZERO, empty, why, locality, policy().left_out)
 
 
 def _source(

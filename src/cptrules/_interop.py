@@ -14,6 +14,7 @@ read once on first use.
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import functools
 import io
 import json
@@ -272,6 +273,30 @@ def check_visit(
     return ClaimReport(
         visit=visit, report=eng.check(visit.session, payer=payer, carries=visit.carries)
     )
+
+
+def visit_data(
+    day: dt.date,
+    payer: str,
+    npi: str | None,
+    discipline: str,
+    lines: list[dict[str, Any]],
+    diagnoses: list[str],
+) -> dict[str, Any]:
+    """The session (JSON-shaped) of one claim's lines on one day for one rendering
+    provider: what both claim readers hand to :func:`cptrules.load_session`."""
+    provider: dict[str, Any] = {"discipline": discipline}
+    if npi:
+        provider["npi"] = npi
+    data: dict[str, Any] = {
+        "date_of_service": day.isoformat(),
+        "payer": payer,
+        "provider": provider,
+        "lines": lines,
+    }
+    if diagnoses:
+        data["diagnoses"] = diagnoses
+    return data
 
 
 def with_minutes(visit: ClaimVisit, minutes: Minutes | None) -> ClaimVisit:

@@ -30,6 +30,7 @@ from .._interop import (
     PayerMap,
     payer_map_of,
     taxonomy_map,
+    visit_data,
     with_minutes,
 )
 from ..errors import CptRulesError, InvalidSessionError
@@ -303,19 +304,9 @@ class _Claim:
             yield FhirError(self.errs, claim=self.id)
             return
         for (day, npi, discipline), lines in groups.items():
-            provider: dict[str, Any] = {"discipline": discipline}
-            if npi:
-                provider["npi"] = npi
-            data: dict[str, Any] = {
-                "date_of_service": day.isoformat(),
-                "payer": payer,
-                "provider": provider,
-                "lines": [ln for _, _, ln in lines],
-            }
-            if diagnoses:
-                data["diagnoses"] = [
-                    d if "." in d or len(d) <= 3 else f"{d[:3]}.{d[3:]}" for d in diagnoses
-                ]
+            # FHIR may send ICD-10-CM codes without their dot: put it back
+            dotted = [d if "." in d or len(d) <= 3 else f"{d[:3]}.{d[3:]}" for d in diagnoses]
+            data = visit_data(day, payer, npi, discipline, [ln for _, _, ln in lines], dotted)
             try:
                 session = load_session(data)
             except InvalidSessionError as exc:

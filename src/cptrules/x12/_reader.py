@@ -31,6 +31,7 @@ from .._interop import (
     PayerMap,
     payer_map_of,
     taxonomy_map,
+    visit_data,
     with_minutes,
 )
 from .._memo import Memo
@@ -603,17 +604,7 @@ class _Reader:
         assert payer is not None
         diagnoses = claim.diagnoses
         for (day, npi, discipline), lines in groups.items():
-            provider: dict[str, Any] = {"discipline": discipline}
-            if npi:
-                provider["npi"] = npi
-            data: dict[str, Any] = {
-                "date_of_service": day.isoformat(),
-                "payer": payer,
-                "provider": provider,
-                "lines": [_line_dict(ln) for ln in lines],
-            }
-            if diagnoses:
-                data["diagnoses"] = diagnoses
+            data = visit_data(day, payer, npi, discipline, list(map(_line_dict, lines)), diagnoses)
             try:
                 session = load_session(data)
             except InvalidSessionError as exc:

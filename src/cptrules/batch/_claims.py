@@ -30,7 +30,7 @@ from ..engine import Engine, default_engine
 from ..errors import ConfigError, CptRulesError
 from ..report import _printable, invalid_report, render_invalid_text, render_text
 from ._pool import EngineSettings, _check_payer
-from ._stream import Format, _Interrupt, _Progress, check_jsonl
+from ._stream import Format, _chain, _Interrupt, _Progress, check_jsonl
 from ._tally import Summary
 
 __all__ = ["ClaimOptions", "InputKind", "check_claims", "check_input", "sniff_input"]
@@ -244,11 +244,6 @@ def check_claims(
     out_stream.flush()
     summary.seconds = time.monotonic() - start
     return summary
-
-
-def _chain(head: list[Any], rest: Iterator[Any]) -> Iterator[Any]:
-    yield from head
-    yield from rest
 
 
 def _one(

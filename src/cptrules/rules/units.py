@@ -117,9 +117,14 @@ def _timed_findings(
             f"gives {chart}."
         )
     firsts = ctx.catalog.first_unit_of
-    caps = _mue_caps(ctx)
+    caps: dict[str, int] | None = None  # read once some code is billed off its allocation
+    why_all = ""  # the day's minutes and chart row (total-time), worded once
     for code in minutes:
         expected = best[code]
+        if billed[code] == expected:
+            continue  # as allocated (past the MUE too: that is ncci.mue's finding)
+        if caps is None:
+            caps = _mue_caps(ctx)
         cap = caps.get(code)
         mue_note = ""
         if cap is not None and expected > cap:
@@ -144,13 +149,15 @@ def _timed_findings(
         )
         allowed = " or ".join(str(u) for u in sorted(legal[code]))
         if ctx.profile.unit_method == "total-time":
-            total_minutes = sum(minutes.values())
-            chart_total = _chart(total_minutes)
-            lo, hi = _CHART_ROWS[chart_total] if chart_total < 100 else chart_row(chart_total)
-            why = (
-                f"{total_minutes} timed minutes in all give {chart_total} "
-                f"unit(s) (chart row {lo}-{hi} minutes); {code} has {minutes[code]} of them"
-            )
+            if not why_all:
+                total_minutes = sum(minutes.values())
+                chart_total = _chart(total_minutes)
+                lo, hi = _CHART_ROWS[chart_total] if chart_total < 100 else chart_row(chart_total)
+                why_all = (
+                    f"{total_minutes} timed minutes in all give {chart_total} "
+                    f"unit(s) (chart row {lo}-{hi} minutes)"
+                )
+            why = f"{why_all}; {code} has {minutes[code]} of them"
         else:
             why = f"{code} has {minutes[code]} minutes of its own"
         together = pooled

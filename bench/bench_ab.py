@@ -9,7 +9,9 @@ Run by hand (not in CI). Each side runs in a fresh interpreter with
 Figures are CPU time (``time.process_time``), not wall time, because the
 machine they were taken on is shared: per call, the best of three passes over
 1,000 generated visits (``make_sessions`` of ``bench_check.py``, seeded, so both
-sides see the same visits); batch, visits per CPU-second of every process of a
+sides see the same visits); distinct, one pass over 5,000 visits not
+seen before (after 200 others warm the routes), with the cyclic GC collected,
+frozen and disabled; batch, visits per CPU-second of every process of a
 ``check_jsonl`` run over 20,000 generated 4-line Medicare visits. The table
 gives the best figure of each side over the rounds.
 """
@@ -17,6 +19,7 @@ gives the best figure of each side over the rounds.
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import subprocess
@@ -29,6 +32,7 @@ from typing import Any
 
 HERE = Path(__file__).resolve().parent
 BATCH = 20_000
+DISTINCT = 5_000
 
 
 def _per_call_cpu_us(func: Callable[[Any], object], items: Sequence[Any]) -> float:
@@ -43,6 +47,29 @@ def _per_call_cpu_us(func: Callable[[Any], object], items: Sequence[Any]) -> flo
     return best
 
 
+def _distinct_cpu_us(
+    func: Callable[[Any], object], warm: Sequence[Any], items: Sequence[Any]
+) -> float:
+    """One pass over ``items``, none of them seen before (``warm`` fills the routes first).
+
+    The cyclic GC is collected, frozen and disabled for the pass, so a collection
+    does not land in whichever call happens to allocate when it is due.
+    """
+    for x in warm:
+        func(x)
+    gc.collect()
+    gc.freeze()
+    gc.disable()
+    try:
+        t = time.process_time()
+        for x in items:
+            func(x)
+        return (time.process_time() - t) / len(items) * 1e6
+    finally:
+        gc.enable()
+        gc.unfreeze()
+
+
 def side(batch_path: Path) -> dict[str, float]:
     """Every figure of the checkout on ``sys.path`` (run in a child process)."""
     sys.path.insert(0, str(HERE))
@@ -55,6 +82,11 @@ def side(batch_path: Path) -> dict[str, float]:
     for n in (4, 12):
         sessions = [cptrules.load_session(d) for d in bc.make_sessions(1000, n, "medicare")]
         out[f"check(), {n}-line Medicare (us)"] = _per_call_cpu_us(engine.check, sessions)
+    for n, payer in ((1, "medicare"), (4, "medicare"), (12, "medicare"), (4, "commercial")):
+        warm = [cptrules.load_session(d) for d in bc.make_sessions(200, n, payer, seed=5)]
+        fresh = [cptrules.load_session(d) for d in bc.make_sessions(DISTINCT, n, payer, seed=7)]
+        key = f"check() distinct, {n}-line {payer} (us)"
+        out[key] = _distinct_cpu_us(engine.check, warm, fresh)
     dicts = bc.make_sessions(1000, 4, "medicare")
     texts = [json.dumps(d) for d in dicts]
     out["load_session(dict), 4 lines (us)"] = _per_call_cpu_us(cptrules.load_session, dicts)

@@ -19,8 +19,9 @@ from .units import UnitMethod, _session_units
 
 if TYPE_CHECKING:
     from .ncci import EditTables
+    from .rules._base import Rule, RuleFunc
 
-__all__ = ["Context"]
+__all__ = ["Context", "Shape"]
 
 _NO_LEGAL: Mapping[str, frozenset[int]] = {}
 
@@ -36,8 +37,13 @@ _UnitsAnswer = tuple[Mapping[str, int], Mapping[str, frozenset[int]]]
 _UNITS: Memo[_UnitsKey, _UnitsAnswer] = Memo("unit allocations", size=8192)
 
 
-class _Shape(NamedTuple):
-    """What a visit's codes, modifiers and discipline alone decide (see :func:`_shape_of`)."""
+class Shape(NamedTuple):
+    """What a visit's codes, modifiers and discipline alone decide (see :func:`_shape_of`).
+
+    One object per distinct shape, shared by every visit of it (``Context.shape``):
+    a rule's ``quiet`` guard reads it, and the engine keeps beside it, per route,
+    the rules left to run on the shape (``runs``).
+    """
 
     infos: tuple[CodeInfo | None, ...]
     mods: tuple[frozenset[str], ...]
@@ -55,6 +61,12 @@ class _Shape(NamedTuple):
     #: each line's expected units before minutes are looked at: an untimed code's
     #: most units, None elsewhere
     expected: tuple[int | None, ...]
+    #: the provider's discipline (PT, OT, SLP, DC, MD, ...)
+    discipline: str
+    catalog: Catalog
+    #: the engine's per-route memo of the rules to run on this shape: id(route) ->
+    #: (route, rules); the route kept so that a reused id is told apart
+    runs: dict[int, tuple[object, tuple[tuple[RuleFunc, Rule], ...]]]
 
 
 _ShapeKey = tuple[int, str, tuple[str, ...], tuple[tuple[str, ...], ...]]
@@ -63,10 +75,10 @@ _ShapeKey = tuple[int, str, tuple[str, ...], tuple[tuple[str, ...], ...]]
 #: lookup per visit answers everything but the minutes. Keyed by the catalog's
 #: id too: the entries and modifier kinds are the catalog's. The lists inside
 #: are shared between sessions (read-only by convention, as every Context field).
-_SHAPES: Memo[_ShapeKey, _Shape] = Memo("visit shapes", size=4096)
+_SHAPES: Memo[_ShapeKey, Shape] = Memo("visit shapes", size=4096)
 
 
-def _shape_of(catalog: Catalog, key: _ShapeKey) -> _Shape:
+def _shape_of(catalog: Catalog, key: _ShapeKey) -> Shape:
     _, discipline, codes, modkeys = key
     get_info = catalog.codes.get
     known = catalog.modifiers
@@ -98,7 +110,7 @@ def _shape_of(catalog: Catalog, key: _ShapeKey) -> _Shape:
     code_set = frozenset(by_code)
     return _SHAPES.put(
         key,
-        _Shape(
+        Shape(
             tuple(infos),
             mods,
             every,
@@ -111,6 +123,9 @@ def _shape_of(catalog: Catalog, key: _ShapeKey) -> _Shape:
             tuple(unknown),
             tuple(timed),
             tuple(expected),
+            discipline,
+            catalog,
+            {},
         ),
     )
 
@@ -139,6 +154,7 @@ class Context:
     - ``expected[i]``: the engine's expected units for line i, or None when unknown
     - ``legal[code]``: every unit count of a timed code that some legal allocation gives
     - ``billed[i]``: the line's units, or ``expected[i]`` where the line left units out
+    - ``shape``: the :class:`Shape` these fields of codes, modifiers and discipline come from
     """
 
     __slots__ = (
@@ -160,6 +176,7 @@ class Context:
         "present",
         "profile",
         "session",
+        "shape",
         "tables",
         "timed_minutes",
         "unknown",
@@ -207,7 +224,11 @@ class Context:
             self.unknown,
             timed_lines,
             expected0,
+            _,
+            _,
+            _,
         ) = shape
+        self.shape = shape
         timed: dict[str, int] = {}
         firsts: list[int] = []  # each timed code's first line with minutes
         unminuted: list[int] = []

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 import attrs
 
-from ._context import Context
+from ._context import Context, Shape
 from ._memo import Memo
 from ._version import DATA_VERSION
 from .catalog import catalog
@@ -289,12 +289,11 @@ class Engine:
         route = self._routes.get((pid, period))
         if route is None:
             route = self._route(pid, session, period)
-        profile, plan, steps, tables, pid, runs = route
+        profile, plan, steps, tables, pid, _ = route
         ctx = Context(session, profile, self.catalog, tables)
-        present = ctx.present
-        run = runs.get(present)
-        if run is None:
-            run = _run_for(runs, steps, present)
+        shape = ctx.shape
+        got = shape.runs.get(id(route))
+        run = got[1] if got is not None and got[0] is route else _shape_run(route, shape)
         findings: list[Finding] = []
         expected = ctx.expected
         if carries is not None:
@@ -543,6 +542,27 @@ def _run_for(
     """
     run = tuple((func, r) for func, r, triggers in steps if triggers is None or triggers & present)
     return runs.put(present, run)
+
+
+#: Most routes a shape keeps its rules for; past it the shape starts over.
+_SHAPE_RUNS_CACHED = 64
+
+
+def _shape_run(route: _Route, shape: Shape) -> _Run:
+    """The rules of ``route`` to run on the visits of ``shape``: those :func:`_run_for`
+    keeps for the shape's triggers, less those whose ``quiet`` guard proves them
+    silent on the shape under the route's profile. Remembered beside the shape.
+    """
+    present = shape.present
+    run = route.runs.get(present)
+    if run is None:
+        run = _run_for(route.runs, route.steps, present)
+    profile = route.profile
+    run = tuple(step for step in run if step[1].quiet is None or not step[1].quiet(shape, profile))
+    if len(shape.runs) >= _SHAPE_RUNS_CACHED:
+        shape.runs.clear()
+    shape.runs[id(route)] = (route, run)
+    return run
 
 
 #: the id of the one info a check of a claim gives for the rules it could not run

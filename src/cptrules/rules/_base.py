@@ -49,6 +49,14 @@ the last. ``needs`` names what of :data:`NEEDS` the rule reads beyond codes,
 units, modifiers, diagnoses, discipline and payer: on input that does not carry
 it (a claim: see :func:`cptrules.x12.check_visit`) the engine does not run the
 rule and names it in one ``claim.not-checked`` info instead.
+``quiet`` (decorator only, ``@rule(id, quiet=...)``) is a rule's guard on what
+the visit's :class:`~cptrules._context.Shape` (discipline, codes, modifiers and
+their catalog entries) and the payer profile alone decide: True proves the rule
+finds nothing on any visit of that shape, so the engine, which works the rules
+to run out once per route and shape, never calls the rule on such visits. It
+is the rule's guard, moved out of the function, not a copy: the function keeps
+only its general loop (which finds nothing there too, so a direct call stays
+right), and ``tests/rules/test_quiet.py`` holds every guard to that.
 Rules whose facts come from a single source, or whose sources disagree, say so
 in words in the citation. ``episode=True`` marks a rule that needs a series of
 visits (:func:`cptrules.check_episode`, ``cptrules check --episodes``): it is
@@ -74,7 +82,7 @@ from ..errors import DataError
 from ..report import Finding, Fix, Severity
 
 if TYPE_CHECKING:
-    from .._context import Context
+    from .._context import Context, Shape
     from ..payers import PayerProfile
 
 __all__ = ["NEEDS", "REGISTRY", "Example", "Rule", "RuleFunc", "check_declared", "declare", "rule"]
@@ -145,6 +153,10 @@ class Rule:
     needs: frozenset[str] = frozenset()
     #: needs a series of visits: only :func:`cptrules.check_episode` runs it, never check()
     episode: bool = False
+    #: the rule's guard on what the visit's shape and the payer profile alone decide:
+    #: True proves the rule silent on every visit of the shape, and the engine does not
+    #: call it there (see the module docstring)
+    quiet: Callable[[Shape, PayerProfile], bool] | None = attrs.field(default=None, repr=False)
 
     @property
     def effective(self) -> dt.date:
@@ -289,12 +301,14 @@ def declare(
     source: str,
     applies: Callable[[PayerProfile], bool] | None = None,
     triggers: Iterable[str] | None = None,
+    quiet: Callable[[Shape, PayerProfile], bool] | None = None,
 ) -> Rule:
     """The :class:`Rule` ``rule_id`` declared by ``table`` (one rule's TOML table).
 
     ``applies`` and ``triggers`` come from the decorator where they are Python
-    values; a rule gives each in one place only. Raises :class:`DataError`
-    naming ``source`` and the key for a missing, unknown or malformed entry.
+    values; a rule gives each in one place only (``quiet`` comes from the decorator
+    only). Raises :class:`DataError` naming ``source`` and the key for a missing,
+    unknown or malformed entry.
     """
     missing = [k for k in _REQUIRED if k not in table]
     unknown = sorted(set(table) - set(_REQUIRED) - set(_OPTIONAL))
@@ -347,6 +361,7 @@ def declare(
         triggers=None if triggers is None else frozenset(triggers),
         needs=needs,
         episode=episode,
+        quiet=quiet,
     )
 
 
@@ -382,13 +397,15 @@ def rule(
     *,
     applies: Callable[[PayerProfile], bool] | None = None,
     triggers: Iterable[str] | None = None,
+    quiet: Callable[[Shape, PayerProfile], bool] | None = None,
 ) -> Callable[[RuleFunc], RuleFunc]:
     """Register the decorated function as rule ``rule_id`` (ids are unique).
 
     The rule's metadata and examples are the table ``rule_id`` of
     ``data/rules/<module>.toml``, ``<module>`` being the function's module:
     see the module docstring. ``applies`` and ``triggers`` are for values that
-    must be Python (a callable, a code constant the rule also reads).
+    must be Python (a callable, a code constant the rule also reads); ``quiet``
+    is the rule's guard on the visit's shape (see the module docstring).
     """
 
     def register(func: RuleFunc) -> RuleFunc:
@@ -399,7 +416,13 @@ def rule(
         if rule_id in REGISTRY:
             raise DataError(f"rule {rule_id} registered twice", source=f"rules/{name}")
         REGISTRY[rule_id] = declare(
-            rule_id, table, func, source=f"rules/{name}", applies=applies, triggers=triggers
+            rule_id,
+            table,
+            func,
+            source=f"rules/{name}",
+            applies=applies,
+            triggers=triggers,
+            quiet=quiet,
         )
         return func
 

@@ -17,9 +17,14 @@ entry with its public source.
 
 from __future__ import annotations
 
-from .._context import Context
+from typing import TYPE_CHECKING
+
+from .._context import Context, Shape
 from ..report import Finding, Fix
 from ._base import Rule, rule
+
+if TYPE_CHECKING:
+    from ..payers import PayerProfile
 
 __all__ = ["addon_codes", "unknown_code"]
 
@@ -41,7 +46,12 @@ def _and_text(codes: list[str]) -> str:
 # ------------------------------------------------------------------ code.unknown
 
 
-@rule("code.unknown")
+def _all_known(shape: Shape, profile: PayerProfile) -> bool:
+    """code.unknown's guard: the usual visit, every code known and none of them dated."""
+    return not shape.unknown and shape.codes.isdisjoint(shape.catalog.dated_codes)
+
+
+@rule("code.unknown", quiet=_all_known)
 def unknown_code(ctx: Context, r: Rule) -> list[Finding]:
     """A code the catalog does not know, or one not in use on the date of service.
 
@@ -55,8 +65,6 @@ def unknown_code(ctx: Context, r: Rule) -> list[Finding]:
     payer rejects a code that does not exist on the date of service.
     """
     found: list[Finding] = []
-    if not ctx.unknown and ctx.codes.isdisjoint(ctx.catalog.dated_codes):
-        return found  # the usual visit: every code known, none of them dated
     dos = ctx.dos
     for i, info in enumerate(ctx.infos):
         code = ctx.lines[i].code
@@ -88,7 +96,23 @@ def unknown_code(ctx: Context, r: Rule) -> list[Finding]:
 # ------------------------------------------------------------------ code.add-on
 
 
-@rule("code.add-on")
+def _plain_once_a_day(shape: Shape, profile: PayerProfile) -> bool:
+    """code.add-on's guard: no watched code, or only the usual once-a-day modalities
+    (97012, G0283), each alone in its group, on one line and not timed (units are
+    units.untimed's), and no add-on: nothing to find."""
+    here = shape.codes & shape.catalog.per_day_or_addon
+    entries = shape.catalog.codes
+    by_code = shape.by_code
+    kinds: set[str | None] = set()
+    for only in here:
+        entry = entries[only]
+        if entry.addon_to or entry.timed or len(by_code[only]) > 1:
+            return False
+        kinds.add(entry.per_day)
+    return len(kinds) == len(here)
+
+
+@rule("code.add-on", quiet=_plain_once_a_day)
 def addon_codes(ctx: Context, r: Rule) -> list[Finding]:
     """An add-on without its primary, or a once-per-day code billed twice or with a sibling.
 
@@ -113,23 +137,6 @@ def addon_codes(ctx: Context, r: Rule) -> list[Finding]:
     """
     found: list[Finding] = []
     codes = ctx.codes
-    here = codes & ctx.catalog.per_day_or_addon
-    if not here:
-        return found
-    # Guard: the usual watched codes are once-a-day modalities (97012, G0283), each
-    # alone in its group, on one line and not timed (units are units.untimed's), and
-    # no add-on: nothing to find.
-    entries = ctx.catalog.codes
-    by_code = ctx.by_code
-    kinds: set[str | None] = set()
-    for only in here:
-        entry = entries[only]
-        if entry.addon_to or entry.timed or len(by_code[only]) > 1:
-            break
-        kinds.add(entry.per_day)
-    else:
-        if len(kinds) == len(here):
-            return found
     watched = ctx.catalog.per_day_or_addon
     groups: dict[str, list[int]] = {}
     for i, info in enumerate(ctx.infos):

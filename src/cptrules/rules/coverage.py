@@ -31,14 +31,18 @@ import datetime as dt
 import tomllib
 from collections.abc import Iterator, Mapping
 from importlib import resources
+from typing import TYPE_CHECKING
 
 import attrs
 
-from .._context import Context
+from .._context import Context, Shape
 from .._memo import Memo
 from ..errors import DataError
 from ..report import Finding, Fix
 from ._base import Rule, rule
+
+if TYPE_CHECKING:
+    from ..payers import PayerProfile
 
 __all__ = [
     "ACUPUNCTURE_CODES",
@@ -120,7 +124,12 @@ def chiropractor(ctx: Context, r: Rule) -> Iterator[Finding]:
         )
 
 
-@rule("coverage.replaced-code")
+def _none_replaced(shape: Shape, profile: PayerProfile) -> bool:
+    """coverage.replaced-code's guard: the usual visit bills no code the payer replaces."""
+    return shape.codes.isdisjoint(profile.replaced_codes)
+
+
+@rule("coverage.replaced-code", quiet=_none_replaced)
 def replaced_code(ctx: Context, r: Rule) -> list[Finding]:
     """Medicare: a code Medicare does not recognize where another code is required.
 
@@ -130,8 +139,6 @@ def replaced_code(ctx: Context, r: Rule) -> list[Finding]:
     """
     found: list[Finding] = []
     replaced = ctx.profile.replaced_codes
-    if ctx.codes.isdisjoint(replaced):  # the usual visit
-        return found
     for code, replacement in replaced.items():
         say = (
             f"Medicare does not accept {code}; bill the same service as {replacement}. "
@@ -142,7 +149,12 @@ def replaced_code(ctx: Context, r: Rule) -> list[Finding]:
     return found
 
 
-@rule("coverage.bundled")
+def _none_bundled(shape: Shape, profile: PayerProfile) -> bool:
+    """coverage.bundled's guard: the usual visit bills no code the payer never pays."""
+    return shape.codes.isdisjoint(profile.bundled_codes)
+
+
+@rule("coverage.bundled", quiet=_none_bundled)
 def bundled(ctx: Context, r: Rule) -> list[Finding]:
     """Medicare: a code Medicare never pays separately (97010, hot or cold packs).
 
@@ -155,8 +167,6 @@ def bundled(ctx: Context, r: Rule) -> list[Finding]:
     """
     found: list[Finding] = []
     bundled_codes = ctx.profile.bundled_codes
-    if ctx.codes.isdisjoint(bundled_codes):  # the usual visit
-        return found
     hits = [i for code in bundled_codes for i in ctx.by_code.get(code, ())]
     if not hits:
         return found

@@ -26,16 +26,19 @@ from collections.abc import Iterable, Mapping
 from collections.abc import Set as AbstractSet
 from decimal import Decimal, InvalidOperation
 from importlib import resources
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from .._context import Context
+from .._context import Context, Shape
 from .._memo import Memo
 from ..catalog import catalog
 from ..errors import DataError
 from ..report import Finding, Fix, Severity
 from ._base import REGISTRY, Rule, rule
+
+if TYPE_CHECKING:
+    from ..payers import PayerProfile
 
 __all__ = [
     "THERAPY_MODIFIER",  # noqa: F822  # served by the module __getattr__ below
@@ -230,7 +233,22 @@ def assistant_policy() -> AssistantPolicy:
 # ------------------------------------------------------------ modifier.therapy
 
 
-@rule("modifier.therapy")
+def _own_therapy_modifiers(shape: Shape, profile: PayerProfile) -> bool:
+    """modifier.therapy's guard: the usual visit is a therapist's, every line carrying
+    the provider's own modifier and no other, no code another discipline's evaluation."""
+    provider = shape.discipline
+    k = shape.catalog.mods
+    own = k.therapy_of.get(provider)
+    if own is None or not k.other_therapy[own].isdisjoint(shape.all_mods):
+        return False
+    for mods in shape.mods:
+        if own not in mods:
+            return False
+    foreign = shape.catalog.foreign_codes.get(provider, shape.catalog.discipline_codes)
+    return shape.codes.isdisjoint(foreign)
+
+
+@rule("modifier.therapy", quiet=_own_therapy_modifiers)
 def therapy_modifier(ctx: Context, r: Rule) -> Iterable[Finding]:
     """GP/GO/GN on always-therapy codes, matching the discipline.
 
@@ -265,16 +283,6 @@ def therapy_modifier(ctx: Context, r: Rule) -> Iterable[Finding]:
     k = ctx.catalog.mods
     own = k.therapy_of.get(provider)
     no_other = k.therapy.isdisjoint if own is None else k.other_therapy[own].isdisjoint
-    # Guard: the usual visit is a therapist's, every line carrying the provider's
-    # own modifier and no other, no code another discipline's evaluation.
-    if own is not None and no_other(ctx.all_mods):
-        for mods in ctx.mods:
-            if own not in mods:
-                break
-        else:
-            foreign = ctx.catalog.foreign_codes.get(provider, ctx.catalog.discipline_codes)
-            if ctx.codes.isdisjoint(foreign):
-                return ()
     found: list[Finding] = []
     for i, info in enumerate(ctx.infos):
         if info is None or info.therapy == "never":
@@ -1062,7 +1070,13 @@ def em_25_modifier(ctx: Context, r: Rule) -> Iterable[Finding]:
 # ------------------------------------------------------------- modifier.unknown
 
 
-@rule("modifier.unknown")
+def _known_modifiers(shape: Shape, profile: PayerProfile) -> bool:
+    """modifier.unknown's guard: the usual visit, every modifier known, none over four
+    on a line."""
+    return shape.all_mods <= shape.catalog.known_modifiers and shape.most_mods <= _MAX_MODIFIERS
+
+
+@rule("modifier.unknown", quiet=_known_modifiers)
 def unknown_modifier(ctx: Context, r: Rule) -> Iterable[Finding]:
     """Modifiers the catalog does not know, and more than four on one line.
 
@@ -1078,8 +1092,6 @@ def unknown_modifier(ctx: Context, r: Rule) -> Iterable[Finding]:
     """
     known = ctx.catalog.known_modifiers
     all_known = ctx.all_mods <= known
-    if all_known and ctx.most_mods <= _MAX_MODIFIERS:
-        return ()  # the usual visit: every modifier known, none over four on a line
     found: list[Finding] = []
     for i, line in enumerate(ctx.lines):
         count = len(line.modifiers)

@@ -10,10 +10,14 @@ Medicare's own limits on who may bill therapy are ``coverage.provider``'s.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-from .._context import Context
+from .._context import Context, Shape
 from ..report import Finding
 from ._base import Rule, rule
+
+if TYPE_CHECKING:
+    from ..payers import PayerProfile
 
 __all__ = ["not_checked", "payer_provider"]
 
@@ -59,7 +63,12 @@ def payer_provider(ctx: Context, r: Rule) -> Sequence[Finding]:
     return found
 
 
-@rule("coverage.not-checked")
+def _nothing_declared(shape: Shape, profile: PayerProfile) -> bool:
+    """coverage.not-checked's guard: the usual payer declares nothing it cannot check."""
+    return not profile.not_checked
+
+
+@rule("coverage.not-checked", quiet=_nothing_declared)
 def not_checked(ctx: Context, r: Rule) -> Sequence[Finding]:
     """Payer terms the profile's ``[[not_checked]]`` entries say cptrules cannot check
     (Massachusetts PIP's coordination with health insurance needs the episode's amounts
@@ -67,8 +76,6 @@ def not_checked(ctx: Context, r: Rule) -> Sequence[Finding]:
     ``ok`` never means the library looked at them.
     """
     entries = ctx.profile.not_checked
-    if not entries:  # the usual payer: nothing declared
-        return ()
     day = ctx.dos
     name = ctx.profile.name
     return [

@@ -13,14 +13,17 @@ import functools
 import tomllib
 from collections.abc import Mapping, Sequence
 from importlib import resources
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from .._context import Context
+from .._context import Context, Shape
 from ..errors import DataError
 from ..report import Finding
 from ._base import Rule, rule
+
+if TYPE_CHECKING:
+    from ..payers import PayerProfile
 
 __all__ = ["TelehealthList", "telehealth_list", "telehealth_modifier"]
 
@@ -105,7 +108,12 @@ def telehealth_list() -> TelehealthList:
     return _read(data, mods)
 
 
-@rule("modifier.telehealth")
+def _in_person(shape: Shape, profile: PayerProfile) -> bool:
+    """modifier.telehealth's guard: the usual visit carries no telehealth modifier."""
+    return shape.all_mods.isdisjoint(telehealth_list().modifiers)
+
+
+@rule("modifier.telehealth", quiet=_in_person)
 def telehealth_modifier(ctx: Context, r: Rule) -> Sequence[Finding]:
     """A line carries a telehealth modifier (the catalog's ``telehealth`` kind: 95, GT,
     FQ, FR) and its code is not on the telehealth list on the date of service.
@@ -123,8 +131,6 @@ def telehealth_modifier(ctx: Context, r: Rule) -> Sequence[Finding]:
     """
     listed = telehealth_list()
     tele = listed.modifiers
-    if ctx.all_mods.isdisjoint(tele):  # the usual visit: in person
-        return ()
     found: list[Finding] = []
     unchecked: list[str] = []
     day = ctx.dos

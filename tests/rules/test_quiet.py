@@ -82,9 +82,7 @@ def test_the_engine_does_not_call_a_quiet_rule(rid: str) -> None:
     assert rule.quiet(ctx.shape, ctx.profile), f"{rid} is not quiet on the usual visit"
     ENGINE.check(session)
     # the engine keeps the rules it runs on the shape beside it (one shape object per shape)
-    runs = [run for _, run in ctx.shape.runs.values()]
-    assert runs
-    for run in runs:
-        ran = {r.id for _, r in run}
-        assert "units.total-time" in ran
-        assert rid not in ran
+    # (other tests' engines may have left their runs beside the shape too)
+    runs = [{r.id for _, r in run} for _, run in ctx.shape.runs.values()]
+    assert any("units.total-time" in ran for ran in runs)
+    assert not any(rid in ran for ran in runs)

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from collections.abc import Set as AbstractSet
 from typing import NamedTuple
 
-from .._context import Context
+from .._context import Context, Shape
 from .._memo import Memo
 from ..ncci import MueEdit, PtpEdit
 from ..payers import PairQuirk, ncci_bypass_modifiers
@@ -138,7 +138,7 @@ def _regions(ctx: Context, lines: Sequence[int]) -> frozenset[str]:
 
 
 @rule("ncci.ptp")
-def ptp_edit(ctx: Context, r: Rule) -> list[Finding]:
+def ptp_edit(ctx: Context, r: Rule) -> Sequence[Finding]:
     """NCCI procedure-to-procedure pairs billed on one date of service.
 
     For every edit in force on the date of service between two codes of the claim
@@ -182,11 +182,45 @@ def ptp_edit(ctx: Context, r: Rule) -> list[Finding]:
     edits = tables.ptp(ctx.codes, ctx.dos)
     if not edits:  # the usual claim: no edit between any two of its codes
         return found
+    pairs = _pairs(edits)
+    if settled:  # a payer pair spoke: worded for this visit
+        return _pair_findings(ctx, r, pairs, found, allowed, settled)
+    # Otherwise the findings follow from the pairs, the visit's shape (codes and
+    # modifiers by line) and its lines' regions, which visits repeat: looked up.
+    shape = ctx.shape
+    regions = tuple([line.regions for line in ctx.lines])
+    key = (id(pairs), id(shape), regions, r.id, r.severity)
+    hit = _VISITS.get(key)
+    if hit is not None and hit[0] is pairs and hit[1] is shape:
+        return hit[2]
+    got = tuple(_pair_findings(ctx, r, pairs, found, allowed, settled))
+    _VISITS.put(key, (pairs, shape, got))
+    return got
+
+
+#: (pairs, shape and regions of a visit without payer pairs, rule id and severity) ->
+#: its findings. Keyed by the ids of the pairs' tuple and of the shape, both kept
+#: beside the findings so that a reused id is told apart; bounded.
+_VISITS: Memo[
+    tuple[int, int, tuple[tuple[str, ...], ...], str, str],
+    tuple[tuple[_Pair, ...], Shape, tuple[Finding, ...]],
+] = Memo("ncci.ptp visits", size=4096)
+
+
+def _pair_findings(
+    ctx: Context,
+    r: Rule,
+    pairs: tuple[_Pair, ...],
+    found: list[Finding],
+    allowed: AbstractSet[tuple[int, str]],
+    settled: AbstractSet[tuple[int, str]],
+) -> list[Finding]:
+    """``found`` with the findings of the NCCI ``pairs`` on the visit (see :func:`ptp_edit`)."""
     by_code = ctx.by_code
     mods = ctx.mods
     bypass = ncci_bypass_modifiers()
     removing: set[str] | None = None  # column-2 codes an indicator-0 fix removes
-    for c1, c2, indicator, citation, either in _pairs(edits):
+    for c1, c2, indicator, citation, either in pairs:
         col2_lines: Sequence[int] = by_code.get(c2, ())
         if allowed:
             col2_lines = tuple(i for i in col2_lines if (i, c1) not in allowed)

@@ -19,7 +19,6 @@ from .units import UnitMethod, _session_units
 
 if TYPE_CHECKING:
     from .ncci import EditTables
-    from .rules._base import Rule, RuleFunc
 
 __all__ = ["Context", "Shape"]
 
@@ -41,8 +40,8 @@ class Shape(NamedTuple):
     """What a visit's codes, modifiers and discipline alone decide (see :func:`_shape_of`).
 
     One object per distinct shape, shared by every visit of it (``Context.shape``):
-    a rule's ``quiet`` guard reads it, and the engine keeps beside it, per route,
-    the rules left to run on the shape (``runs``).
+    a rule's ``quiet`` guard reads it, and the engine works out the rules to run
+    once per shape (found by the shape's identity).
     """
 
     infos: tuple[CodeInfo | None, ...]
@@ -64,9 +63,6 @@ class Shape(NamedTuple):
     #: the provider's discipline (PT, OT, SLP, DC, MD, ...)
     discipline: str
     catalog: Catalog
-    #: the engine's per-route memo of the rules to run on this shape: id(route) ->
-    #: (route, rules); the route kept so that a reused id is told apart
-    runs: dict[int, tuple[object, tuple[tuple[RuleFunc, Rule], ...]]]
 
 
 _ShapeKey = tuple[int, str, tuple[str, ...], tuple[tuple[str, ...], ...]]
@@ -125,7 +121,6 @@ def _shape_of(catalog: Catalog, key: _ShapeKey) -> Shape:
             tuple(expected),
             discipline,
             catalog,
-            {},
         ),
     )
 
@@ -224,7 +219,6 @@ class Context:
             self.unknown,
             timed_lines,
             expected0,
-            _,
             _,
             _,
         ) = shape

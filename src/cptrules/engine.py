@@ -43,6 +43,8 @@ SessionInput = Session | Mapping[str, Any] | str | bytes
 _Step = tuple[RuleFunc, Rule, frozenset[str] | None]
 #: the rules to run with their functions, in order
 _Run = tuple[tuple[RuleFunc, Rule], ...]
+#: id of a visit's shape -> the shape and the rules to run on it (see :func:`_run_for`)
+_Runs = Memo[int, tuple[Shape, _Run]]
 
 
 @attrs.frozen
@@ -65,19 +67,19 @@ class _Plan:
         eq=False,
         repr=False,
     )
-    _runs: Memo[tuple[str, ...], Memo[frozenset[str], _Run]] = attrs.field(
+    _runs: Memo[tuple[str, ...], _Runs] = attrs.field(
         init=False,
         factory=lambda: Memo("engine: rule lists", size=_DAYS_CACHED),
         eq=False,
         repr=False,
     )
 
-    def runs(self, steps: tuple[_Step, ...]) -> Memo[frozenset[str], _Run]:
-        """The memo of rules to run by trigger set, one per distinct list of rules in force."""
+    def runs(self, steps: tuple[_Step, ...]) -> _Runs:
+        """The memo of rules to run by visit shape, one per distinct list of rules in force."""
         key = tuple(r.id for _, r, _ in steps)
         found = self._runs.get(key)
         if found is None:
-            found = self._runs.put(key, Memo("engine: rules by trigger set", size=_RUNS_CACHED))
+            found = self._runs.put(key, Memo("engine: rules by visit shape", size=_RUNS_CACHED))
         return found
 
     def in_force(self, day: dt.date) -> tuple[_Step, ...]:
@@ -289,11 +291,13 @@ class Engine:
         route = self._routes.get((pid, period))
         if route is None:
             route = self._route(pid, session, period)
-        profile, plan, steps, tables, pid, _ = route
+        profile, plan, steps, tables, pid, runs = route
         ctx = Context(session, profile, self.catalog, tables)
         shape = ctx.shape
-        got = shape.runs.get(id(route))
-        run = got[1] if got is not None and got[0] is route else _shape_run(route, shape)
+        got = runs.get(id(shape))
+        run = (
+            got[1] if got is not None and got[0] is shape else _run_for(runs, steps, shape, profile)
+        )
         findings: list[Finding] = []
         expected = ctx.expected
         if carries is not None:
@@ -523,45 +527,30 @@ class _Route(NamedTuple):
     steps: tuple[_Step, ...]
     tables: EditTables | None
     payer: str  # the id as given, shared by every report of the route
-    #: ``Context.present`` -> the rules to run (see :func:`_run_for`), shared by every
+    #: the visit's shape -> the rules to run (see :func:`_run_for`), shared by every
     #: date of service that has the same rules in force
-    runs: Memo[frozenset[str], _Run]
+    runs: _Runs
 
 
-#: Most trigger sets remembered per route; visits repeat a few code combinations.
+#: Most shapes remembered per list of rules; visits repeat a few code combinations.
 _RUNS_CACHED = 1024
 
 
-def _run_for(
-    runs: Memo[frozenset[str], _Run],
-    steps: tuple[_Step, ...],
-    present: frozenset[str],
-) -> _Run:
-    """The rules of ``steps`` to run on a session whose codes, families and discipline are
-    ``present``: those without triggers and those with one present. Remembered in ``runs``.
-    """
-    run = tuple((func, r) for func, r, triggers in steps if triggers is None or triggers & present)
-    return runs.put(present, run)
+def _run_for(runs: _Runs, steps: tuple[_Step, ...], shape: Shape, profile: PayerProfile) -> _Run:
+    """The rules of ``steps`` to run on the visits of ``shape`` under ``profile``.
 
-
-#: Most routes a shape keeps its rules for; past it the shape starts over.
-_SHAPE_RUNS_CACHED = 64
-
-
-def _shape_run(route: _Route, shape: Shape) -> _Run:
-    """The rules of ``route`` to run on the visits of ``shape``: those :func:`_run_for`
-    keeps for the shape's triggers, less those whose ``quiet`` guard proves them
-    silent on the shape under the route's profile. Remembered beside the shape.
+    Those without triggers and those with one present (``shape.present``), less
+    those whose ``quiet`` guard proves them silent on the shape. Remembered in
+    ``runs`` by the shape's id, the shape kept beside (a reused id is told apart).
     """
     present = shape.present
-    run = route.runs.get(present)
-    if run is None:
-        run = _run_for(route.runs, route.steps, present)
-    profile = route.profile
-    run = tuple(step for step in run if step[1].quiet is None or not step[1].quiet(shape, profile))
-    if len(shape.runs) >= _SHAPE_RUNS_CACHED:
-        shape.runs.clear()
-    shape.runs[id(route)] = (route, run)
+    run = tuple(
+        (func, r)
+        for func, r, triggers in steps
+        if (triggers is None or triggers & present)
+        and (r.quiet is None or not r.quiet(shape, profile))
+    )
+    runs.put(id(shape), (shape, run))
     return run
 
 

@@ -81,8 +81,11 @@ def test_the_engine_does_not_call_a_quiet_rule(rid: str) -> None:
     ctx = Context(session, ENGINE.profile_for("medicare", session), ENGINE.catalog, None)
     assert rule.quiet(ctx.shape, ctx.profile), f"{rid} is not quiet on the usual visit"
     ENGINE.check(session)
-    # the engine keeps the rules it runs on the shape beside it (one shape object per shape)
-    # (other tests' engines may have left their runs beside the shape too)
-    runs = [{r.id for _, r in run} for _, run in ctx.shape.runs.values()]
-    assert any("units.total-time" in ran for ran in runs)
-    assert not any(rid in ran for ran in runs)
+    # the engine's rules for the shape, remembered per list of rules in force
+    plan = ENGINE.plan(ctx.profile)
+    memo = plan.runs(plan.in_force(session.date_of_service))
+    runs = [run for shape, run in memo.values() if shape is ctx.shape]
+    assert len(runs) == 1
+    ran = {r.id for _, r in runs[0]}
+    assert "units.total-time" in ran
+    assert rid not in ran

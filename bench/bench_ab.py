@@ -8,7 +8,8 @@ Run by hand (not in CI). Each side runs in a fresh interpreter with
 
 Figures are CPU time (``time.process_time``), not wall time, because the
 machine they were taken on is shared: per call, the best of three passes over
-1,000 generated visits (``make_sessions`` of ``bench_check.py``, seeded, so both
+1,000 generated visits (1-, 4- and 12-line Medicare, 4-line commercial:
+``make_sessions`` of ``bench_check.py``, seeded, so both
 sides see the same visits); distinct, one pass over 5,000 visits not
 seen before (after 200 others warm the routes), with the cyclic GC collected,
 frozen and disabled; batch, visits per CPU-second of every process of a
@@ -79,13 +80,15 @@ def side(batch_path: Path) -> dict[str, float]:
 
     engine = cptrules.default_engine()
     out: dict[str, float] = {}
-    for n in (4, 12):
-        sessions = [cptrules.load_session(d) for d in bc.make_sessions(1000, n, "medicare")]
-        out[f"check(), {n}-line Medicare (us)"] = _per_call_cpu_us(engine.check, sessions)
-    for n, payer in ((1, "medicare"), (4, "medicare"), (12, "medicare"), (4, "commercial")):
+    cases = ((1, "medicare"), (4, "medicare"), (12, "medicare"), (4, "commercial"))
+    for n, payer in cases:
+        sessions = [cptrules.load_session(d) for d in bc.make_sessions(1000, n, payer)]
+        key = f"check(), {n}-line {payer.capitalize()} (us)"
+        out[key] = _per_call_cpu_us(engine.check, sessions)
+    for n, payer in cases:
         warm = [cptrules.load_session(d) for d in bc.make_sessions(200, n, payer, seed=5)]
         fresh = [cptrules.load_session(d) for d in bc.make_sessions(DISTINCT, n, payer, seed=7)]
-        key = f"check() distinct, {n}-line {payer} (us)"
+        key = f"check() distinct, {n}-line {payer.capitalize()} (us)"
         out[key] = _distinct_cpu_us(engine.check, warm, fresh)
     dicts = bc.make_sessions(1000, 4, "medicare")
     texts = [json.dumps(d) for d in dicts]

@@ -7,9 +7,10 @@ error; over-billing is an error, under-billing a warning (money left behind).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 
 from .._context import Context
+from ..ncci import MueEdit
 from ..report import Finding, Fix
 from ..units import _chart, chart_row
 from ._base import Rule, rule
@@ -117,15 +118,15 @@ def _timed_findings(
             f"gives {chart}."
         )
     firsts = ctx.catalog.first_unit_of
-    caps: dict[str, int] | None = None  # read once some code is billed off its allocation
+    mues: Mapping[str, MueEdit] | None = None  # read once some code is billed off its allocation
     why_all = ""  # the day's minutes and chart row (total-time), worded once
     for code in minutes:
         expected = best[code]
         if billed[code] == expected:
             continue  # as allocated (past the MUE too: that is ncci.mue's finding)
-        if caps is None:
-            caps = _mue_caps(ctx)
-        cap = caps.get(code)
+        if mues is None:
+            mues = _mues(ctx)
+        cap = _mue_cap(ctx, mues, code)
         mue_note = ""
         if cap is not None and expected > cap:
             # Over the MUE every unit of the day denies (MAI 2/3): the clinic bills the
@@ -179,29 +180,33 @@ def _timed_findings(
         )
 
 
-def _mue_caps(ctx: Context) -> dict[str, int]:
-    """The most units of each timed code the loaded MUEs let a clinic bill on the day.
+def _mues(ctx: Context) -> Mapping[str, MueEdit]:
+    """The loaded MUEs of the claim's codes on the date of service (ncci.mue's answer,
+    remembered by the tables); empty where the profile applies no NCCI edits or no MUE
+    is loaded. Read on the rare branch only (a visit whose units are off)."""
+    tables = ctx.tables
+    if tables is None or not tables.has_mue:
+        return _NO_MUES
+    return tables.mue(ctx.codes, ctx.dos)
+
+
+def _mue_cap(ctx: Context, mues: Mapping[str, MueEdit], code: str) -> int | None:
+    """The most units of timed ``code`` the loaded MUEs let a clinic bill on the day.
 
     A date-of-service MUE (MAI 2 or 3) caps the code's units summed over the day;
     a per-line MUE (MAI 1) caps each line, so the code's lines with minutes
-    together. Empty where the profile applies no NCCI edits or no MUE is loaded.
-    Read on the rare branch only (a visit whose units are off).
+    together. None where no MUE of the code is loaded.
     """
-    tables = ctx.tables
-    if tables is None or not tables.has_mue:
-        return {}
-    caps: dict[str, int] = {}
-    mues = tables.mue(ctx.codes, ctx.dos)  # the claim's codes: ncci.mue's answer, remembered
-    for code in ctx.timed_minutes:
-        edit = mues.get(code)
-        if edit is None:
-            continue
-        if edit.indicator == 1:
-            lines = sum(1 for i in ctx.by_code[code] if ctx.lines[i].minutes is not None)
-            caps[code] = edit.value * max(lines, 1)
-        else:
-            caps[code] = edit.value
-    return caps
+    edit = mues.get(code)
+    if edit is None:
+        return None
+    if edit.indicator == 1:
+        lines = sum(1 for i in ctx.by_code[code] if ctx.lines[i].minutes is not None)
+        return edit.value * max(lines, 1)
+    return edit.value
+
+
+_NO_MUES: Mapping[str, MueEdit] = {}
 
 
 def _closest_allocation(ctx: Context, billed: dict[str, int]) -> dict[str, int]:

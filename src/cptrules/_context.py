@@ -139,6 +139,8 @@ class Context:
     - ``expected[i]``: the engine's expected units for line i, or None when unknown
     - ``legal[code]``: every unit count of a timed code that some legal allocation gives
     - ``billed[i]``: the line's units, or ``expected[i]`` where the line left units out
+    - ``shape``: what the codes, modifiers and discipline alone decide, one object
+      shared by every session of that shape (its identity keys per-shape memos)
     """
 
     __slots__ = (
@@ -160,6 +162,7 @@ class Context:
         "present",
         "profile",
         "session",
+        "shape",
         "tables",
         "timed_minutes",
         "unknown",
@@ -194,6 +197,7 @@ class Context:
         shape = _SHAPES.get(key)
         if shape is None:
             shape = _shape_of(catalog, key)
+        self.shape = shape
         (
             self.infos,
             self.mods,

@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from decimal import Decimal
 
     from .fees import ContractSchedule, Estimate, FeeSchedule
+    from .fees.estimate import RoutePrices
     from .ncci import EditTables
 
 __all__ = ["Engine", "check", "default_engine"]
@@ -162,9 +163,14 @@ class Engine:
         self.fee_options = (locality, place_of_service)
         if fees is not None or self.contracts:
             # only engines with fee data load it
-            from .fees.estimate import price_contract_lines, price_visit
+            from .fees.estimate import price_contract_lines, price_days, price_visit, route_prices
 
             self._fee_functions = (price_visit, price_contract_lines)
+            self._route_prices = route_prices
+            if fees is not None:
+                # a route then also holds the day's fee table: its period prices alike
+                days = price_days(fees, self.catalog.data_start)
+                self._periods = sorted({*self._periods, *days})
         #: (id of a finding, amount) -> (the finding, it with the amount): see _amounts
         self._with_amounts: Memo[tuple[int, Decimal], tuple[Finding, Finding]] = Memo(
             "engine: findings with amounts", size=_WITH_AMOUNTS_CACHED
@@ -257,8 +263,24 @@ class Engine:
         plan = self.plan(profile)
         dos = session.date_of_service
         steps = plan.in_force(dos)
+        prices = None
+        fees = self.fees
+        if (
+            fees is not None
+            and period < len(self._periods)  # the last period is open-ended: priced per visit
+            and self.contracts.get(profile.id) is None
+            and "medicare" in profile.lineage
+        ):
+            locality, pos = self.fee_options
+            prices = self._route_prices(fees, dos, locality, pos, profile.id)
         route = _Route(
-            profile, plan, steps, self.tables if profile.ncci else None, payer, plan.runs(steps)
+            profile,
+            plan,
+            steps,
+            self.tables if profile.ncci else None,
+            payer,
+            plan.runs(steps),
+            prices,
         )
         return self._routes.put((payer, period), route)
 
@@ -289,7 +311,7 @@ class Engine:
         route = self._routes.get((pid, period))
         if route is None:
             route = self._route(pid, session, period)
-        profile, plan, steps, tables, pid, runs = route
+        profile, plan, steps, tables, pid, runs, prices = route
         ctx = Context(session, profile, self.catalog, tables)
         present = ctx.present
         run = runs.get(present)
@@ -324,8 +346,21 @@ class Engine:
         if units is None:
             units = self._units(ctx, expected)
         estimate = None
-        if self.fees is not None or self.contracts:
-            # the units priced per line: billed, or else expected (= the context's billed)
+        if prices is not None:
+            # the units priced per line: billed, or else expected (= the context's billed);
+            # one lookup by the shape's identity and the units (see RoutePrices)
+            shape = ctx.shape
+            billed = ctx.billed
+            hit = prices.get((id(shape), billed))
+            if hit is not None and hit[0] is shape:
+                estimate = hit[1]
+            else:
+                estimate = prices.price(shape, session.lines, ctx.line_codes, billed)
+            if findings:
+                findings = self._amounts(
+                    findings, session, profile, ctx.line_codes, ctx.billed, estimate
+                )
+        elif self.fees is not None or self.contracts:
             estimate = self._estimate(session, profile, ctx.line_codes, ctx.billed)
             if estimate is not None and findings:
                 findings = self._amounts(
@@ -501,7 +536,9 @@ def _periods(profiles: ProfileSet, data_start: dt.date) -> list[dt.date]:
     A route (profile version, rules in force) is the same for every date of
     service between two of these days: the first day of the data, and the
     first and the day after the last day of every profile version and rule.
-    ``bisect_right`` of a date of service gives its period.
+    ``bisect_right`` of a date of service gives its period. An engine with a fee
+    schedule adds the days its prices change (``fees.estimate.price_days``), so a
+    route also holds one fee table.
     """
     days = {data_start}
     dated: list[tuple[dt.date | None, dt.date | None]] = [
@@ -527,6 +564,9 @@ class _Route(NamedTuple):
     #: ``Context.present`` -> the rules to run (see :func:`_run_for`), shared by every
     #: date of service that has the same rules in force
     runs: Memo[frozenset[str], _Run]
+    #: the route's estimates by visit shape and units, when the engine prices this
+    #: payer from a fee schedule and the period has one table (see _periods)
+    prices: RoutePrices | None
 
 
 #: Most trigger sets remembered per route; visits repeat a few code combinations.

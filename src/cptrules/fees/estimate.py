@@ -551,6 +551,86 @@ def price_visit(
     return table.visits.put(shape, visit)
 
 
+#: most (visit shape, units) estimates one engine route keeps
+_VISITS_PER_ROUTE = 4096
+_RouteKey = tuple[int, tuple[int | None, ...]]
+
+
+class RoutePrices(Memo[_RouteKey, tuple[object, Estimate]]):
+    """The estimates of one engine route (a payer on a stretch of days that price alike).
+
+    Keyed by the identity of the visit's shape object (what its codes and
+    modifiers decide, shared by every visit of that shape: see the engine's
+    context) and the units priced per line; the value pins the shape, so a
+    caller compares it with ``is`` before using the estimate (an id may be
+    reused once a shape is dropped). A miss is priced by :func:`price_visit`
+    with the route's day, whose table prices every day of the stretch alike.
+    """
+
+    __slots__ = ("day", "locality", "payer", "place_of_service", "schedule")
+
+    def __init__(
+        self,
+        schedule: FeeSchedule,
+        day: dt.date,
+        locality: str,
+        place_of_service: str,
+        payer: str,
+    ) -> None:
+        super().__init__("fee schedule estimates by route and visit shape", size=_VISITS_PER_ROUTE)
+        self.schedule = schedule
+        self.day = day
+        self.locality = locality
+        self.place_of_service = place_of_service
+        self.payer = payer
+
+    def price(
+        self,
+        shape: object,
+        lines: Sequence[ServiceLine],
+        codes: tuple[str, ...],
+        units: tuple[int | None, ...],
+    ) -> Estimate:
+        """The estimate of a visit this route has not priced in this shape: made and kept."""
+        visit = price_visit(
+            self.schedule,
+            self.day,
+            lines,
+            codes,
+            units,
+            self.locality,
+            self.place_of_service,
+            self.payer,
+        )
+        self.put((id(shape), units), (shape, visit))
+        return visit
+
+
+def route_prices(
+    schedule: FeeSchedule, day: dt.date, locality: str, place_of_service: str, payer: str
+) -> RoutePrices | None:
+    """A route's memo of estimates, or None when ``day`` has no table (priced per visit)."""
+    if isinstance(_table(schedule, day, locality, place_of_service), str):
+        return None  # why is worded per day: not shared
+    return RoutePrices(schedule, day, locality, place_of_service, payer)
+
+
+def price_days(schedule: FeeSchedule, first: dt.date) -> list[dt.date]:
+    """The days from which what ``schedule`` prices may change, from ``first`` on.
+
+    Between two of them every date of service has the same prepared table
+    (release, GPCI year, policy period): each release's first day, each day a
+    policy entry starts and 1 January of every year from ``first``'s to the
+    year after the last of those. After the last day returned nothing is
+    promised (the stretch is open-ended).
+    """
+    days = {r.effective for r in schedule.releases} | set(policy().changes)
+    days.update(dt.date(y, 1, 1) for y in schedule.gpcis)
+    last = max(days | {first}).year + 1
+    days.update(dt.date(y, 1, 1) for y in range(first.year, last + 1))
+    return sorted(d for d in days if d > first)
+
+
 def _unpriced(
     lines: Sequence[ServiceLine],
     units: tuple[int | None, ...],

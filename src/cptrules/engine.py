@@ -11,7 +11,7 @@ import datetime as dt
 import os
 import threading
 from bisect import bisect_right
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import attrs
@@ -21,7 +21,7 @@ from ._memo import Memo
 from ._version import DATA_VERSION
 from .catalog import catalog
 from .errors import ConfigError, InvalidSessionError, NoRuleDataError, ProfileError
-from .models import Session
+from .models import Session, _builder
 from .parsing import load_session
 from .payers import PayerProfile, ProfileSet, bundled_profiles
 from .report import SEVERITIES, Finding, LineUnits, Report, Severity
@@ -352,13 +352,12 @@ class Engine:
             shape = ctx.shape
             billed = ctx.billed
             hit = prices.get((id(shape), billed))
-            if hit is not None and hit[0] is shape:
-                estimate = hit[1]
-            else:
-                estimate = prices.price(shape, session.lines, ctx.line_codes, billed)
+            if hit is None or hit[0] is not shape:
+                hit = prices.price(shape, session.lines, ctx.line_codes, billed)
+            estimate = hit[1]
             if findings:
                 findings = self._amounts(
-                    findings, session, profile, ctx.line_codes, ctx.billed, estimate
+                    findings, session, profile, ctx.line_codes, billed, estimate, hit[2]
                 )
         elif self.fees is not None or self.contracts:
             estimate = self._estimate(session, profile, ctx.line_codes, ctx.billed)
@@ -386,6 +385,7 @@ class Engine:
         codes: tuple[str, ...],
         priced: tuple[int | None, ...],
         estimate: Estimate,
+        complete: bool | None = None,
     ) -> list[Finding]:
         """The findings with the money at stake, where the estimate tells it (docs/money.md).
 
@@ -393,32 +393,47 @@ class Engine:
         the visit priced with those units adds (left behind). An error on a line
         without such fixes gets the line's allowed amount (what it would lose).
         Nothing where a line involved is not priced. ``priced`` are the units
-        the estimate priced per line. ``findings`` is changed in place and returned.
+        the estimate priced per line; ``complete`` is ``estimate.complete`` when
+        the caller knows it. ``findings`` is changed in place and returned.
         """
         lines = estimate.lines
-        complete: bool | None = None  # read on the first finding that needs it
         made = self._with_amounts
         n = len(priced)
-        # most findings carry no money: the list is changed in place where one does
         for i, f in enumerate(findings):
-            amount = None
-            raising = up = False
-            for x in f.fixes:
-                if x.action == "set_units":
-                    raising = True
-                    value = x.value
-                    if isinstance(value, int) and 0 <= x.line < n:
-                        was = priced[x.line]
-                        if was is None or value > was:
-                            up = True
-            if raising and complete is None:
-                complete = estimate.complete
-            if raising and complete:
-                # only more units can leave money behind: lowering them prices nothing
-                if up:
-                    amount = self._left_behind(f, session, profile, codes, priced, estimate)
-            elif f.severity == "error" and f.line is not None and 0 <= f.line < len(lines):
-                amount = lines[f.line].allowed
+            line = f.line
+            # an error on a line the estimate holds would lose the line's amount
+            at_stake = f.severity == "error" and line is not None and 0 <= line < len(lines)
+            fixes = f.fixes
+            if not fixes:
+                if not at_stake:
+                    continue  # most findings: nothing to price, nothing made
+                amount = lines[line].allowed  # type: ignore[index]  # at_stake: an index
+            else:
+                raising = up = False
+                for x in fixes:
+                    if x.action == "set_units":
+                        raising = True
+                        value = x.value
+                        if isinstance(value, int) and 0 <= x.line < n:
+                            was = priced[x.line]
+                            if was is None or value > was:
+                                up = True
+                if raising:
+                    if complete is None:
+                        complete = estimate.complete
+                    if complete:
+                        # only more units can leave money behind: lowering them prices nothing
+                        if not up:
+                            continue
+                        amount = self._left_behind(f, session, profile, codes, priced, estimate)
+                    elif at_stake:
+                        amount = lines[line].allowed  # type: ignore[index]  # at_stake: an index
+                    else:
+                        continue
+                elif at_stake:
+                    amount = lines[line].allowed  # type: ignore[index]  # at_stake: an index
+                else:
+                    continue
             if amount is None:
                 continue
             # Rules hand out shared finding objects: the one with this amount is
@@ -426,19 +441,13 @@ class Engine:
             key = (id(f), amount)
             hit = made.get(key)
             if hit is None or hit[0] is not f:
-                # built directly: attrs.evolve costs several times more
+                # built directly: attrs.evolve, even the frozen __init__, cost several times more
                 hit = made.put(
                     key,
                     (
                         f,
-                        Finding(
-                            f.rule,
-                            f.severity,
-                            f.line,
-                            f.message,
-                            f.citation,
-                            f.fixes,
-                            amount=amount,
+                        _build_finding(
+                            f.rule, f.severity, line, f.message, f.citation, fixes, amount
                         ),
                     ),
                 )
@@ -520,6 +529,8 @@ class Engine:
         return None
 
 
+#: a Finding from all its fields, in order, without the attrs __init__'s frozen stores
+_build_finding: Callable[..., Finding] = _builder(Finding)
 _UNIT_ROWS_CACHED = 4096
 _WITH_AMOUNTS_CACHED = 4096
 #: the lines' codes, billed and expected units: what a report's units rows say

@@ -556,15 +556,16 @@ _VISITS_PER_ROUTE = 4096
 _RouteKey = tuple[int, tuple[int | None, ...]]
 
 
-class RoutePrices(Memo[_RouteKey, tuple[object, Estimate]]):
+class RoutePrices(Memo[_RouteKey, tuple[object, Estimate, bool]]):
     """The estimates of one engine route (a payer on a stretch of days that price alike).
 
     Keyed by the identity of the visit's shape object (what its codes and
     modifiers decide, shared by every visit of that shape: see the engine's
     context) and the units priced per line; the value pins the shape, so a
     caller compares it with ``is`` before using the estimate (an id may be
-    reused once a shape is dropped). A miss is priced by :func:`price_visit`
-    with the route's day, whose table prices every day of the stretch alike.
+    reused once a shape is dropped), and says whether the estimate is complete.
+    A miss is priced by :func:`price_visit` with the route's day, whose table
+    prices every day of the stretch alike.
     """
 
     __slots__ = ("day", "locality", "payer", "place_of_service", "schedule")
@@ -590,8 +591,8 @@ class RoutePrices(Memo[_RouteKey, tuple[object, Estimate]]):
         lines: Sequence[ServiceLine],
         codes: tuple[str, ...],
         units: tuple[int | None, ...],
-    ) -> Estimate:
-        """The estimate of a visit this route has not priced in this shape: made and kept."""
+    ) -> tuple[object, Estimate, bool]:
+        """The entry of a visit this route has not priced in this shape: made and kept."""
         visit = price_visit(
             self.schedule,
             self.day,
@@ -602,8 +603,7 @@ class RoutePrices(Memo[_RouteKey, tuple[object, Estimate]]):
             self.place_of_service,
             self.payer,
         )
-        self.put((id(shape), units), (shape, visit))
-        return visit
+        return self.put((id(shape), units), (shape, visit, visit.complete))
 
 
 def route_prices(

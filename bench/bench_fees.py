@@ -3,7 +3,7 @@
 Run by hand (not in CI):
 
     .venv/bin/python bench/bench_fees.py [--rows 19000] [--sessions 1000]
-    .venv/bin/python bench/bench_fees.py --callgrind [--calls 300]
+    .venv/bin/python bench/bench_fees.py --callgrind [--calls 300] [--again]
     .venv/bin/python bench/bench_fees.py --cpu [--sessions 2500] [--rounds 15]
 
 The first form prints:
@@ -25,7 +25,9 @@ The first form prints:
 year's days, the visits built, then ``gc.freeze()`` so the collector does not
 walk the setup's objects during the calls); the figure is (instructions of the run with
 calls - instructions of the 0-call run) / calls, so setup is subtracted. Every
-measured visit is distinct and none is among the warm-up ones. Instruction
+measured visit is distinct and none is among the warm-up ones; with ``--again``
+the setup checks the measured visits once too (every memo warm: the steady
+state that ``--cpu`` times). Instruction
 counts are steady on a shared machine, timings are not.
 
 ``--cpu`` prints only the figure issue 16 asks for: CPU time per call
@@ -192,11 +194,12 @@ def setup(
     return schedule, [load(d) for d in warm_dicts], [load(d) for d in dicts]
 
 
-def run_calls(which: str, calls: int, rows: int, visits_made: int) -> None:
+def run_calls(which: str, calls: int, rows: int, visits_made: int, again: bool = False) -> None:
     """The body measured under callgrind: setup, warm-up, then ``calls`` checks.
 
     The setup is the same whatever ``calls`` is (``visits_made`` visits are built),
-    so a run with 0 calls measures exactly what is subtracted.
+    so a run with 0 calls measures exactly what is subtracted. ``again``: the
+    measured visits are checked once in the setup too (the steady state of --cpu).
     """
     schedule, warm, visits = setup(rows, visits_made)
     engine = (
@@ -204,10 +207,13 @@ def run_calls(which: str, calls: int, rows: int, visits_made: int) -> None:
     )
     for s in warm:
         engine.check(s)
+    assert len(visits) >= calls, "not enough distinct visits"
+    if again:
+        for s in visits:  # all that were built: the same setup whatever ``calls`` is
+            engine.check(s)
     # the setup's objects (visits, fee rows) are not the engine's: keep the collector off them
     gc.collect()
     gc.freeze()
-    assert len(visits) >= calls, "not enough distinct visits"
     for s in visits[:calls]:
         engine.check(s)
 
@@ -254,7 +260,7 @@ def cpu(sessions: int, rounds: int, rows: int) -> None:
 _SLICE = 100
 
 
-def callgrind(calls: int, rows: int) -> None:
+def callgrind(calls: int, rows: int, again: bool = False) -> None:
     """Instructions per call of Engine().check() and Engine(fees=...).check(), setup subtracted."""
     env = dict(os.environ, PYTHONHASHSEED="0")
     totals: dict[tuple[str, int], int] = {}
@@ -276,6 +282,7 @@ def callgrind(calls: int, rows: int) -> None:
                     str(rows),
                     "--visits",
                     str(calls + 20),  # a few spare: visits equal to a warm-up one are dropped
+                    *(["--again"] if again else []),
                 ]
                 subprocess.run(cmd, env=env, check=True, capture_output=True)
                 text = out.read_text(encoding="utf-8", errors="replace")
@@ -284,7 +291,8 @@ def callgrind(calls: int, rows: int) -> None:
                 totals[which, n] = int(match.group(1))
     plain = (totals["plain", calls] - totals["plain", 0]) / calls
     fees = (totals["fees", calls] - totals["fees", 0]) / calls
-    print(f"callgrind, {calls} distinct 4-line Medicare visits, instructions per call:")
+    seen = ", each checked once before" if again else ""
+    print(f"callgrind, {calls} distinct 4-line Medicare visits{seen}, instructions per call:")
     print(f"  Engine().check():           {plain:,.0f}")
     print(f"  Engine(fees=...).check():   {fees:,.0f}")
     print(
@@ -300,18 +308,19 @@ def main(argv: Sequence[str] | None = None) -> None:
     ap.add_argument("--calls", type=int, default=300, help="calls measured by --callgrind")
     ap.add_argument("--cpu", action="store_true", help="CPU time of check() only, GC frozen")
     ap.add_argument("--rounds", type=int, default=15, help="rounds per side for --cpu")
+    ap.add_argument("--again", action="store_true", help="--callgrind: visits checked once before")
     ap.add_argument("--run", choices=("plain", "fees"), help=argparse.SUPPRESS)
     ap.add_argument("--visits", type=int, default=0, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.run:
-        run_calls(args.run, args.calls, args.rows, max(args.visits, args.calls))
+        run_calls(args.run, args.calls, args.rows, max(args.visits, args.calls), args.again)
         return
     if args.cpu:
         cpu(args.sessions or 2500, args.rounds, args.rows)
         return
     if args.callgrind:
         # the per-visit cost does not depend on the file's size: a smaller one sets up faster
-        callgrind(args.calls, min(args.rows, 2000))
+        callgrind(args.calls, min(args.rows, 2000), args.again)
         return
     print(f"load average: {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs")
     rows = _rows(args.rows, random.Random(16))

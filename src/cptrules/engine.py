@@ -356,15 +356,11 @@ class Engine:
                 hit = prices.price(shape, session.lines, ctx.line_codes, billed)
             estimate = hit[1]
             if findings:
-                findings = self._amounts(
-                    findings, session, profile, ctx.line_codes, billed, estimate, hit[2]
-                )
+                findings = self._amounts(findings, ctx, estimate, hit[2])
         elif self.fees is not None or self.contracts:
             estimate = self._estimate(session, profile, ctx.line_codes, ctx.billed)
             if estimate is not None and findings:
-                findings = self._amounts(
-                    findings, session, profile, ctx.line_codes, ctx.billed, estimate
-                )
+                findings = self._amounts(findings, ctx, estimate)
         return Report(  # positional: matching keywords costs more than the rest of the call
             session,
             pid,
@@ -380,10 +376,7 @@ class Engine:
     def _amounts(
         self,
         findings: list[Finding],
-        session: Session,
-        profile: PayerProfile,
-        codes: tuple[str, ...],
-        priced: tuple[int | None, ...],
+        ctx: Context,
         estimate: Estimate,
         complete: bool | None = None,
     ) -> list[Finding]:
@@ -392,10 +385,11 @@ class Engine:
         A finding whose ``set_units`` fixes raise the units gets ``amount``: what
         the visit priced with those units adds (left behind). An error on a line
         without such fixes gets the line's allowed amount (what it would lose).
-        Nothing where a line involved is not priced. ``priced`` are the units
-        the estimate priced per line; ``complete`` is ``estimate.complete`` when
-        the caller knows it. ``findings`` is changed in place and returned.
+        Nothing where a line involved is not priced. The estimate priced the
+        context's billed units; ``complete`` is ``estimate.complete`` when the
+        caller knows it. ``findings`` is changed in place and returned.
         """
+        priced = ctx.billed
         lines = estimate.lines
         made = self._with_amounts
         n = len(priced)
@@ -425,7 +419,7 @@ class Engine:
                         # only more units can leave money behind: lowering them prices nothing
                         if not up:
                             continue
-                        amount = self._left_behind(f, session, profile, codes, priced, estimate)
+                        amount = self._left_behind(f, ctx, estimate)
                     elif at_stake:
                         amount = lines[line].allowed  # type: ignore[index]  # at_stake: an index
                     else:
@@ -454,16 +448,9 @@ class Engine:
             findings[i] = hit[1]
         return findings
 
-    def _left_behind(
-        self,
-        f: Finding,
-        session: Session,
-        profile: PayerProfile,
-        codes: tuple[str, ...],
-        priced: tuple[int | None, ...],
-        estimate: Estimate,
-    ) -> Decimal | None:
+    def _left_behind(self, f: Finding, ctx: Context, estimate: Estimate) -> Decimal | None:
         """What the visit priced with ``f``'s ``set_units`` fixes adds, when it adds anything."""
+        priced = ctx.billed
         fixed = list(priced)
         for x in f.fixes:
             if x.action == "set_units" and 0 <= x.line < len(fixed) and isinstance(x.value, int):
@@ -472,7 +459,7 @@ class Engine:
             b is not None and (a is None or b > a) for a, b in zip(priced, fixed, strict=True)
         ):
             return None
-        again = self._estimate(session, profile, codes, tuple(fixed))
+        again = self._estimate(ctx.session, ctx.profile, ctx.line_codes, tuple(fixed))
         if again is not None and again.complete and again.total > estimate.total:
             return again.total - estimate.total
         return None

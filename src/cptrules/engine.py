@@ -389,26 +389,23 @@ class Engine:
         context's billed units; ``complete`` is ``estimate.complete`` when the
         caller knows it. ``findings`` is changed in place and returned.
         """
-        priced = ctx.billed
         lines = estimate.lines
-        made = self._with_amounts
-        n = len(priced)
         for i, f in enumerate(findings):
-            line = f.line
-            # an error on a line the estimate holds would lose the line's amount
-            at_stake = f.severity == "error" and line is not None and 0 <= line < len(lines)
             fixes = f.fixes
+            line = f.line
             if not fixes:
-                if not at_stake:
-                    continue  # most findings: nothing to price, nothing made
-                amount = lines[line].allowed  # type: ignore[index]  # at_stake: an index
+                # most findings: no fixes and not an error on a line, nothing to price
+                if line is None or f.severity != "error" or not 0 <= line < len(lines):
+                    continue
+                amount = lines[line].allowed  # what the line in error would lose
             else:
                 raising = up = False
+                priced = ctx.billed
                 for x in fixes:
                     if x.action == "set_units":
                         raising = True
                         value = x.value
-                        if isinstance(value, int) and 0 <= x.line < n:
+                        if isinstance(value, int) and 0 <= x.line < len(priced):
                             was = priced[x.line]
                             if was is None or value > was:
                                 up = True
@@ -420,23 +417,20 @@ class Engine:
                         if not up:
                             continue
                         amount = self._left_behind(f, ctx, estimate)
-                    elif at_stake:
-                        amount = lines[line].allowed  # type: ignore[index]  # at_stake: an index
-                    else:
+                if not raising or not complete:
+                    # an error on a line the estimate holds would lose the line's amount
+                    if line is None or f.severity != "error" or not 0 <= line < len(lines):
                         continue
-                elif at_stake:
-                    amount = lines[line].allowed  # type: ignore[index]  # at_stake: an index
-                else:
-                    continue
+                    amount = lines[line].allowed
             if amount is None:
                 continue
             # Rules hand out shared finding objects: the one with this amount is
             # made once per (finding, amount) and kept (checked by identity).
             key = (id(f), amount)
-            hit = made.get(key)
+            hit = self._with_amounts.get(key)
             if hit is None or hit[0] is not f:
                 # built directly: attrs.evolve, even the frozen __init__, cost several times more
-                hit = made.put(
+                hit = self._with_amounts.put(
                     key,
                     (
                         f,

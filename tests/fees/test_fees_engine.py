@@ -96,3 +96,24 @@ def test_one_shape_is_priced_by_the_table_of_its_own_day() -> None:
             sources.add(alone.source)
         # two releases in 2024; then GPCI 2025 and 2026 (none for the locality: said per year)
         assert len(sources) == distinct, locality
+
+
+def test_an_estimate_kept_for_a_dropped_shape_is_not_reused() -> None:
+    # The engine keeps estimates by the id of a visit's shape object: an id can come
+    # back for another shape once the first is dropped, so the entry pins its shape.
+    engine = cptrules.Engine(fees=SCHEDULE, locality="99999-01")
+    other = {**_visit(), "lines": [{"code": "97530", "minutes": 40, "modifiers": ["GP"]}]}
+    wrong = engine.check(other).estimate
+    first = engine.check(_visit()).estimate
+    assert wrong is not None
+    assert first is not None
+    assert wrong != first
+    planted = 0
+    for route in list(engine._routes.values()):
+        if route.prices is not None:
+            # every entry now claims to be some other shape's, with the other visit's estimate
+            for key in list(route.prices):
+                route.prices[key] = (object(), wrong, True)
+                planted += 1
+    assert planted == 2
+    assert engine.check(_visit()).estimate == first

@@ -356,7 +356,7 @@ class Engine:
                 hit = prices.price(shape, session.lines, ctx.line_codes, billed)
             estimate = hit[1]
             if findings:
-                findings = self._amounts(findings, ctx, estimate, hit[2])
+                findings = self._amounts(findings, ctx, estimate, hit[2], prices)
         elif self.fees is not None or self.contracts:
             estimate = self._estimate(session, profile, ctx.line_codes, ctx.billed)
             if estimate is not None and findings:
@@ -379,6 +379,7 @@ class Engine:
         ctx: Context,
         estimate: Estimate,
         complete: bool | None = None,
+        prices: RoutePrices | None = None,
     ) -> list[Finding]:
         """The findings with the money at stake, where the estimate tells it (docs/money.md).
 
@@ -387,7 +388,8 @@ class Engine:
         without such fixes gets the line's allowed amount (what it would lose).
         Nothing where a line involved is not priced. The estimate priced the
         context's billed units; ``complete`` is ``estimate.complete`` when the
-        caller knows it. ``findings`` is changed in place and returned.
+        caller knows it, ``prices`` the route's estimates (the visit with other
+        units is looked up there). ``findings`` is changed in place and returned.
         """
         lines = estimate.lines
         for i, f in enumerate(findings):
@@ -416,7 +418,7 @@ class Engine:
                         # only more units can leave money behind: lowering them prices nothing
                         if not up:
                             continue
-                        amount = self._left_behind(f, ctx, estimate)
+                        amount = self._left_behind(f, ctx, estimate, prices)
                 if not raising or not complete:
                     # an error on a line the estimate holds would lose the line's amount
                     if line is None or f.severity != "error" or not 0 <= line < len(lines):
@@ -442,7 +444,9 @@ class Engine:
             findings[i] = hit[1]
         return findings
 
-    def _left_behind(self, f: Finding, ctx: Context, estimate: Estimate) -> Decimal | None:
+    def _left_behind(
+        self, f: Finding, ctx: Context, estimate: Estimate, prices: RoutePrices | None
+    ) -> Decimal | None:
         """What the visit priced with ``f``'s ``set_units`` fixes adds, when it adds anything."""
         priced = ctx.billed
         fixed = list(priced)
@@ -453,7 +457,15 @@ class Engine:
             b is not None and (a is None or b > a) for a, b in zip(priced, fixed, strict=True)
         ):
             return None
-        again = self._estimate(ctx.session, ctx.profile, ctx.line_codes, tuple(fixed))
+        units = tuple(fixed)
+        if prices is None:
+            again = self._estimate(ctx.session, ctx.profile, ctx.line_codes, units)
+        else:  # the same shape with other units: the route's estimates hold it
+            shape = ctx.shape
+            hit = prices.get((id(shape), units))
+            if hit is None or hit[0] is not shape:
+                hit = prices.price(shape, ctx.lines, ctx.line_codes, units)
+            again = hit[1]
         if again is not None and again.complete and again.total > estimate.total:
             return again.total - estimate.total
         return None

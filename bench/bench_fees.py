@@ -4,7 +4,7 @@ Run by hand (not in CI):
 
     .venv/bin/python bench/bench_fees.py [--rows 19000] [--sessions 1000]
     .venv/bin/python bench/bench_fees.py --callgrind [--calls 300] [--again]
-    .venv/bin/python bench/bench_fees.py --cpu [--sessions 2500] [--rounds 15]
+    .venv/bin/python bench/bench_fees.py --cpu [--sessions 2500] [--rounds 15] [--lines 4]
 
 The first form prints:
 
@@ -168,7 +168,7 @@ WARM = 2000
 
 
 def setup(
-    rows: int, sessions: int, warm: int = WARM
+    rows: int, sessions: int, warm: int = WARM, lines: int = 4
 ) -> tuple[FeeSchedule, list[cptrules.Session], list[cptrules.Session]]:
     """A 2026 fee schedule (generated files), ``warm`` warm-up visits and ``sessions``
     measured visits, none of them among the warm-up ones.
@@ -185,8 +185,8 @@ def setup(
     with tempfile.TemporaryDirectory() as tmp:
         files = write_fee_files(Path(tmp), _rows(rows, random.Random(16)), 2026)
         schedule = FeeSchedule.from_files(files)
-    warm_dicts = bench_check.make_sessions(warm, 4, "medicare", seed=16)
-    dicts = bench_check.make_sessions(sessions, 4, "medicare")
+    warm_dicts = bench_check.make_sessions(warm, lines, "medicare", seed=16)
+    dicts = bench_check.make_sessions(sessions, lines, "medicare")
     seen = {json.dumps(d, sort_keys=True) for d in warm_dicts}
     dicts = [d for d in dicts if json.dumps(d, sort_keys=True) not in seen]
     assert len({json.dumps(d, sort_keys=True) for d in dicts}) == len(dicts), "repeated visits"
@@ -194,14 +194,16 @@ def setup(
     return schedule, [load(d) for d in warm_dicts], [load(d) for d in dicts]
 
 
-def run_calls(which: str, calls: int, rows: int, visits_made: int, again: bool = False) -> None:
+def run_calls(
+    which: str, calls: int, rows: int, visits_made: int, again: bool = False, lines: int = 4
+) -> None:
     """The body measured under callgrind: setup, warm-up, then ``calls`` checks.
 
     The setup is the same whatever ``calls`` is (``visits_made`` visits are built),
     so a run with 0 calls measures exactly what is subtracted. ``again``: the
     measured visits are checked once in the setup too (the steady state of --cpu).
     """
-    schedule, warm, visits = setup(rows, visits_made)
+    schedule, warm, visits = setup(rows, visits_made, lines=lines)
     engine = (
         cptrules.Engine(fees=schedule, locality=LOCALITY) if which == "fees" else cptrules.Engine()
     )
@@ -218,7 +220,7 @@ def run_calls(which: str, calls: int, rows: int, visits_made: int, again: bool =
         engine.check(s)
 
 
-def cpu(sessions: int, rounds: int, rows: int) -> None:
+def cpu(sessions: int, rounds: int, rows: int, lines: int = 4) -> None:
     """CPU time per call of Engine().check() and Engine(fees=...).check(), GC frozen.
 
     The visits are measured in slices of ``_SLICE``: each round times every slice
@@ -226,7 +228,7 @@ def cpu(sessions: int, rounds: int, rows: int) -> None:
     figure is the sum over the slices of its best time. A burst of load from
     another process then spoils one slice of one round, not a whole pass.
     """
-    schedule, warm, measured = setup(rows, sessions)
+    schedule, warm, measured = setup(rows, sessions, lines=lines)
     plain = cptrules.Engine()
     fees = cptrules.Engine(fees=schedule, locality=LOCALITY)
     for s in (*warm, *measured):  # every memo warm on both sides: the steady state
@@ -247,7 +249,7 @@ def cpu(sessions: int, rounds: int, rows: int) -> None:
     added = per_call["fees"] - per_call["plain"]
     print(f"load average: {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs")
     print(
-        f"CPU time per call, {len(measured)} distinct 4-line Medicare visits checked once "
+        f"CPU time per call, {len(measured)} distinct {lines}-line Medicare visits checked once "
         f"before, GC frozen and off, best of {rounds} alternating rounds per slice of "
         f"{_SLICE}:"
     )
@@ -260,7 +262,7 @@ def cpu(sessions: int, rounds: int, rows: int) -> None:
 _SLICE = 100
 
 
-def callgrind(calls: int, rows: int, again: bool = False) -> None:
+def callgrind(calls: int, rows: int, again: bool = False, lines: int = 4) -> None:
     """Instructions per call of Engine().check() and Engine(fees=...).check(), setup subtracted."""
     env = dict(os.environ, PYTHONHASHSEED="0")
     totals: dict[tuple[str, int], int] = {}
@@ -283,6 +285,8 @@ def callgrind(calls: int, rows: int, again: bool = False) -> None:
                     "--visits",
                     str(calls + 20),  # a few spare: visits equal to a warm-up one are dropped
                     *(["--again"] if again else []),
+                    "--lines",
+                    str(lines),
                 ]
                 subprocess.run(cmd, env=env, check=True, capture_output=True)
                 text = out.read_text(encoding="utf-8", errors="replace")
@@ -292,7 +296,7 @@ def callgrind(calls: int, rows: int, again: bool = False) -> None:
     plain = (totals["plain", calls] - totals["plain", 0]) / calls
     fees = (totals["fees", calls] - totals["fees", 0]) / calls
     seen = ", each checked once before" if again else ""
-    print(f"callgrind, {calls} distinct 4-line Medicare visits{seen}, instructions per call:")
+    print(f"callgrind, {calls} distinct {lines}-line Medicare visits{seen}, instructions per call:")
     print(f"  Engine().check():           {plain:,.0f}")
     print(f"  Engine(fees=...).check():   {fees:,.0f}")
     print(
@@ -307,20 +311,23 @@ def main(argv: Sequence[str] | None = None) -> None:
     ap.add_argument("--callgrind", action="store_true", help="instructions per call (valgrind)")
     ap.add_argument("--calls", type=int, default=300, help="calls measured by --callgrind")
     ap.add_argument("--cpu", action="store_true", help="CPU time of check() only, GC frozen")
+    ap.add_argument("--lines", type=int, default=4, help="lines per generated visit")
     ap.add_argument("--rounds", type=int, default=15, help="rounds per side for --cpu")
     ap.add_argument("--again", action="store_true", help="--callgrind: visits checked once before")
     ap.add_argument("--run", choices=("plain", "fees"), help=argparse.SUPPRESS)
     ap.add_argument("--visits", type=int, default=0, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.run:
-        run_calls(args.run, args.calls, args.rows, max(args.visits, args.calls), args.again)
+        run_calls(
+            args.run, args.calls, args.rows, max(args.visits, args.calls), args.again, args.lines
+        )
         return
     if args.cpu:
-        cpu(args.sessions or 2500, args.rounds, args.rows)
+        cpu(args.sessions or 2500, args.rounds, args.rows, args.lines)
         return
     if args.callgrind:
         # the per-visit cost does not depend on the file's size: a smaller one sets up faster
-        callgrind(args.calls, min(args.rows, 2000), args.again)
+        callgrind(args.calls, min(args.rows, 2000), args.again, args.lines)
         return
     print(f"load average: {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs")
     rows = _rows(args.rows, random.Random(16))

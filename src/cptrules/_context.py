@@ -149,7 +149,9 @@ class Context:
     - ``expected[i]``: the engine's expected units for line i, or None when unknown
     - ``legal[code]``: every unit count of a timed code that some legal allocation gives
     - ``billed[i]``: the line's units, or ``expected[i]`` where the line left units out
-    - ``shape``: the :class:`Shape` these fields of codes, modifiers and discipline come from
+    - ``shape``: the :class:`Shape` these fields of codes, modifiers and discipline come
+      from, one object shared by every session of that shape (its identity keys
+      per-shape memos)
     """
 
     __slots__ = (
@@ -206,6 +208,7 @@ class Context:
         shape = _SHAPES.get(key)
         if shape is None:
             shape = _shape_of(catalog, key)
+        self.shape = shape
         (
             self.infos,
             self.mods,
@@ -222,7 +225,6 @@ class Context:
             _,
             _,
         ) = shape
-        self.shape = shape
         timed: dict[str, int] = {}
         firsts: list[int] = []  # each timed code's first line with minutes
         unminuted: list[int] = []

@@ -11,7 +11,7 @@ import datetime as dt
 import os
 import threading
 from bisect import bisect_right
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import attrs
@@ -21,7 +21,7 @@ from ._memo import Memo
 from ._version import DATA_VERSION
 from .catalog import catalog
 from .errors import ConfigError, InvalidSessionError, NoRuleDataError, ProfileError
-from .models import Session
+from .models import Session, _builder
 from .parsing import load_session
 from .payers import PayerProfile, ProfileSet, bundled_profiles
 from .report import SEVERITIES, Finding, LineUnits, Report, Severity
@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from decimal import Decimal
 
     from .fees import ContractSchedule, Estimate, FeeSchedule
+    from .fees.estimate import RoutePrices
     from .ncci import EditTables
 
 __all__ = ["Engine", "check", "default_engine"]
@@ -164,9 +165,14 @@ class Engine:
         self.fee_options = (locality, place_of_service)
         if fees is not None or self.contracts:
             # only engines with fee data load it
-            from .fees.estimate import price_contract_lines, price_visit
+            from .fees.estimate import price_contract_lines, price_days, price_visit, route_prices
 
             self._fee_functions = (price_visit, price_contract_lines)
+            self._route_prices = route_prices
+            if fees is not None:
+                # a route then also holds the day's fee table: its period prices alike
+                days = price_days(fees, self.catalog.data_start)
+                self._periods = sorted({*self._periods, *days})
         #: (id of a finding, amount) -> (the finding, it with the amount): see _amounts
         self._with_amounts: Memo[tuple[int, Decimal], tuple[Finding, Finding]] = Memo(
             "engine: findings with amounts", size=_WITH_AMOUNTS_CACHED
@@ -259,8 +265,24 @@ class Engine:
         plan = self.plan(profile)
         dos = session.date_of_service
         steps = plan.in_force(dos)
+        prices = None
+        fees = self.fees
+        if (
+            fees is not None
+            and period < len(self._periods)  # the last period is open-ended: priced per visit
+            and self.contracts.get(profile.id) is None
+            and "medicare" in profile.lineage
+        ):
+            locality, pos = self.fee_options
+            prices = self._route_prices(fees, dos, locality, pos, profile.id)
         route = _Route(
-            profile, plan, steps, self.tables if profile.ncci else None, payer, plan.runs(steps)
+            profile,
+            plan,
+            steps,
+            self.tables if profile.ncci else None,
+            payer,
+            plan.runs(steps),
+            prices,
         )
         return self._routes.put((payer, period), route)
 
@@ -291,7 +313,7 @@ class Engine:
         route = self._routes.get((pid, period))
         if route is None:
             route = self._route(pid, session, period)
-        profile, plan, steps, tables, pid, runs = route
+        profile, plan, steps, tables, pid, runs, prices = route
         ctx = Context(session, profile, self.catalog, tables)
         shape = ctx.shape
         got = runs.get(id(shape))
@@ -327,13 +349,21 @@ class Engine:
         if units is None:
             units = self._units(ctx, expected)
         estimate = None
-        if self.fees is not None or self.contracts:
-            # the units priced per line: billed, or else expected (= the context's billed)
+        if prices is not None:
+            # the units priced per line: billed, or else expected (= the context's billed);
+            # one lookup by the shape's identity and the units (see RoutePrices)
+            shape = ctx.shape
+            billed = ctx.billed
+            hit = prices.get((id(shape), billed))
+            if hit is None or hit[0] is not shape:
+                hit = prices.price(shape, session.lines, ctx.line_codes, billed)
+            estimate = hit[1]
+            if findings:
+                findings = self._amounts(findings, ctx, estimate, hit[2], prices)
+        elif self.fees is not None or self.contracts:
             estimate = self._estimate(session, profile, ctx.line_codes, ctx.billed)
             if estimate is not None and findings:
-                findings = self._amounts(
-                    findings, session, profile, ctx.line_codes, ctx.billed, estimate
-                )
+                findings = self._amounts(findings, ctx, estimate)
         return Report(  # positional: matching keywords costs more than the rest of the call
             session,
             pid,
@@ -349,64 +379,68 @@ class Engine:
     def _amounts(
         self,
         findings: list[Finding],
-        session: Session,
-        profile: PayerProfile,
-        codes: tuple[str, ...],
-        priced: tuple[int | None, ...],
+        ctx: Context,
         estimate: Estimate,
+        complete: bool | None = None,
+        prices: RoutePrices | None = None,
     ) -> list[Finding]:
         """The findings with the money at stake, where the estimate tells it (docs/money.md).
 
         A finding whose ``set_units`` fixes raise the units gets ``amount``: what
         the visit priced with those units adds (left behind). An error on a line
         without such fixes gets the line's allowed amount (what it would lose).
-        Nothing where a line involved is not priced. ``priced`` are the units
-        the estimate priced per line. ``findings`` is changed in place and returned.
+        Nothing where a line involved is not priced. The estimate priced the
+        context's billed units; ``complete`` is ``estimate.complete`` when the
+        caller knows it, ``prices`` the route's estimates (the visit with other
+        units is looked up there). ``findings`` is changed in place and returned.
         """
         lines = estimate.lines
-        complete: bool | None = None  # read on the first finding that needs it
-        made = self._with_amounts
-        n = len(priced)
-        # most findings carry no money: the list is changed in place where one does
         for i, f in enumerate(findings):
-            amount = None
-            raising = up = False
-            for x in f.fixes:
-                if x.action == "set_units":
-                    raising = True
-                    value = x.value
-                    if isinstance(value, int) and 0 <= x.line < n:
-                        was = priced[x.line]
-                        if was is None or value > was:
-                            up = True
-            if raising and complete is None:
-                complete = estimate.complete
-            if raising and complete:
-                # only more units can leave money behind: lowering them prices nothing
-                if up:
-                    amount = self._left_behind(f, session, profile, codes, priced, estimate)
-            elif f.severity == "error" and f.line is not None and 0 <= f.line < len(lines):
-                amount = lines[f.line].allowed
+            fixes = f.fixes
+            line = f.line
+            if not fixes:
+                # most findings: no fixes and not an error on a line, nothing to price
+                if line is None or f.severity != "error" or not 0 <= line < len(lines):
+                    continue
+                amount = lines[line].allowed  # what the line in error would lose
+            else:
+                raising = up = False
+                priced = ctx.billed
+                for x in fixes:
+                    if x.action == "set_units":
+                        raising = True
+                        value = x.value
+                        if isinstance(value, int) and 0 <= x.line < len(priced):
+                            was = priced[x.line]
+                            if was is None or value > was:
+                                up = True
+                if raising:
+                    if complete is None:
+                        complete = estimate.complete
+                    if complete:
+                        # only more units can leave money behind: lowering them prices nothing
+                        if not up:
+                            continue
+                        amount = self._left_behind(f, ctx, estimate, prices)
+                if not raising or not complete:
+                    # an error on a line the estimate holds would lose the line's amount
+                    if line is None or f.severity != "error" or not 0 <= line < len(lines):
+                        continue
+                    amount = lines[line].allowed
             if amount is None:
                 continue
             # Rules hand out shared finding objects: the one with this amount is
             # made once per (finding, amount) and kept (checked by identity).
             key = (id(f), amount)
-            hit = made.get(key)
+            hit = self._with_amounts.get(key)
             if hit is None or hit[0] is not f:
-                # built directly: attrs.evolve costs several times more
-                hit = made.put(
+                # built directly: attrs.evolve, even the frozen __init__, cost several times more
+                hit = self._with_amounts.put(
                     key,
                     (
                         f,
-                        Finding(
-                            f.rule,
-                            f.severity,
-                            f.line,
-                            f.message,
-                            f.citation,
-                            f.fixes,
-                            amount=amount,
+                        _build_finding(
+                            f.rule, f.severity, line, f.message, f.citation, fixes, amount
                         ),
                     ),
                 )
@@ -414,15 +448,10 @@ class Engine:
         return findings
 
     def _left_behind(
-        self,
-        f: Finding,
-        session: Session,
-        profile: PayerProfile,
-        codes: tuple[str, ...],
-        priced: tuple[int | None, ...],
-        estimate: Estimate,
+        self, f: Finding, ctx: Context, estimate: Estimate, prices: RoutePrices | None
     ) -> Decimal | None:
         """What the visit priced with ``f``'s ``set_units`` fixes adds, when it adds anything."""
+        priced = ctx.billed
         fixed = list(priced)
         for x in f.fixes:
             if x.action == "set_units" and 0 <= x.line < len(fixed) and isinstance(x.value, int):
@@ -431,7 +460,15 @@ class Engine:
             b is not None and (a is None or b > a) for a, b in zip(priced, fixed, strict=True)
         ):
             return None
-        again = self._estimate(session, profile, codes, tuple(fixed))
+        units = tuple(fixed)
+        if prices is None:
+            again = self._estimate(ctx.session, ctx.profile, ctx.line_codes, units)
+        else:  # the same shape with other units: the route's estimates hold it
+            shape = ctx.shape
+            hit = prices.get((id(shape), units))
+            if hit is None or hit[0] is not shape:
+                hit = prices.price(shape, ctx.lines, ctx.line_codes, units)
+            again = hit[1]
         if again is not None and again.complete and again.total > estimate.total:
             return again.total - estimate.total
         return None
@@ -488,6 +525,8 @@ class Engine:
         return None
 
 
+#: a Finding from all its fields, in order, without the attrs __init__'s frozen stores
+_build_finding: Callable[..., Finding] = _builder(Finding)
 _UNIT_ROWS_CACHED = 4096
 _WITH_AMOUNTS_CACHED = 4096
 #: the lines' codes, billed and expected units: what a report's units rows say
@@ -504,7 +543,9 @@ def _periods(profiles: ProfileSet, data_start: dt.date) -> list[dt.date]:
     A route (profile version, rules in force) is the same for every date of
     service between two of these days: the first day of the data, and the
     first and the day after the last day of every profile version and rule.
-    ``bisect_right`` of a date of service gives its period.
+    ``bisect_right`` of a date of service gives its period. An engine with a fee
+    schedule adds the days its prices change (``fees.estimate.price_days``), so a
+    route also holds one fee table.
     """
     days = {data_start}
     dated: list[tuple[dt.date | None, dt.date | None]] = [
@@ -530,6 +571,9 @@ class _Route(NamedTuple):
     #: the visit's shape -> the rules to run (see :func:`_run_for`), shared by every
     #: date of service that has the same rules in force
     runs: _Runs
+    #: the route's estimates by visit shape and units, when the engine prices this
+    #: payer from a fee schedule and the period has one table (see _periods)
+    prices: RoutePrices | None
 
 
 #: Most shapes remembered per list of rules; visits repeat a few code combinations.

@@ -67,3 +67,53 @@ def test_no_patient_data_in_the_estimate() -> None:
     text = json.dumps(report.to_dict()["estimate"]) + repr(report.estimate)
     assert report.estimate is not None
     assert "SECRET" not in text + report.estimate.to_text()
+
+
+def test_one_shape_is_priced_by_the_table_of_its_own_day() -> None:
+    # The engine keeps estimates per route and visit shape: a route must never span a
+    # day on which the prices change (a release, 1 January for the GPCI year).
+    days = ["2024-03-08", "2024-03-09", "2024-12-31", "2025-01-01", "2026-02-02", "2024-03-08"]
+    # the correction in force a year later: 1 January 2025 falls inside a release
+    later = FeeSchedule.from_files(
+        [FIX / "PPRRVU24_JAN.csv", FIX / "RVU24AR_PPRRVU24_JAN.csv"],
+        effective={"RVU24AR_PPRRVU24_JAN.csv": dt.date(2026, 1, 15)},
+    )
+    for schedule, locality, distinct in (
+        (SCHEDULE, "99999-01", 4),
+        (SCHEDULE, "national", 4),
+        (later, "national", 3),
+    ):
+        engine = cptrules.Engine(fees=schedule, locality=locality)
+        sources = set()
+        for day in days:
+            visit = {**_visit(), "date_of_service": day}
+            report = engine.check(visit)
+            session = cptrules.load_session(visit)
+            alone = cptrules.fees.estimate(
+                session, schedule, locality=locality, units=[u.billed for u in report.units]
+            )
+            assert report.estimate == alone, (locality, day)
+            sources.add(alone.source)
+        # two releases in 2024; then GPCI 2025 and 2026 (none for the locality: said per year)
+        assert len(sources) == distinct, locality
+
+
+def test_an_estimate_kept_for_a_dropped_shape_is_not_reused() -> None:
+    # The engine keeps estimates by the id of a visit's shape object: an id can come
+    # back for another shape once the first is dropped, so the entry pins its shape.
+    engine = cptrules.Engine(fees=SCHEDULE, locality="99999-01")
+    other = {**_visit(), "lines": [{"code": "97530", "minutes": 40, "modifiers": ["GP"]}]}
+    wrong = engine.check(other).estimate
+    first = engine.check(_visit()).estimate
+    assert wrong is not None
+    assert first is not None
+    assert wrong != first
+    planted = 0
+    for route in list(engine._routes.values()):
+        if route.prices is not None:
+            # every entry now claims to be some other shape's, with the other visit's estimate
+            for key in list(route.prices):
+                route.prices[key] = (object(), wrong, True)
+                planted += 1
+    assert planted == 2
+    assert engine.check(_visit()).estimate == first

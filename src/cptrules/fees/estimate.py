@@ -529,9 +529,24 @@ def price_visit(
     hit = table.visits.get(shape)
     if hit is not None:
         return hit
+    return table.visits.put(
+        shape, _price_entries(table, _entries(table, codes, mods), units, payer)
+    )
+
+
+def _entries(
+    table: _Table, codes: tuple[str, ...], mods: tuple[tuple[str, ...], ...]
+) -> list[_Billed]:
+    """The table's entry of each line (code and modifiers), in order."""
     billed = table.billed
     bill = table.bill
-    entries = [billed.get(key) or bill(*key) for key in zip(codes, mods, strict=True)]
+    return [billed.get(key) or bill(*key) for key in zip(codes, mods, strict=True)]
+
+
+def _price_entries(
+    table: _Table, entries: Sequence[_Billed], units: tuple[int | None, ...], payer: str
+) -> Estimate:
+    """The estimate of a visit whose lines are ``entries`` priced with ``units``."""
     # The one unit paid in full: the highest PE payment among the MPPR units (first line on ties).
     top = -1
     best = _ZERO
@@ -547,8 +562,79 @@ def price_visit(
         out.append(est)
         cents += amount
     total = Decimal(cents).scaleb(-2)
-    visit = _build_estimate(payer, total, tuple(out), table.source, locality, table.left_out, "USD")
-    return table.visits.put(shape, visit)
+    return _build_estimate(
+        payer, total, tuple(out), table.source, table.locality, table.left_out, "USD"
+    )
+
+
+#: most (visit shape, units) estimates one engine route keeps
+_VISITS_PER_ROUTE = 4096
+_RouteKey = tuple[int, tuple[int | None, ...]]
+
+
+class RoutePrices(Memo[_RouteKey, tuple[object, Estimate, bool]]):
+    """The estimates of one engine route (a payer on a stretch of days that price alike).
+
+    Keyed by the identity of the visit's shape object (what its codes and
+    modifiers decide, shared by every visit of that shape: see the engine's
+    context) and the units priced per line; the value pins the shape, so a
+    caller compares it with ``is`` before using the estimate (an id may be
+    reused once a shape is dropped), and says whether the estimate is complete.
+    A miss is priced from the route's table, which prices every day of the
+    stretch alike, and the table's entries of the shape's lines, kept per shape.
+    """
+
+    __slots__ = ("entries", "payer", "table")
+
+    def __init__(self, table: _Table, payer: str) -> None:
+        super().__init__("fee schedule estimates by route and visit shape", size=_VISITS_PER_ROUTE)
+        self.table = table
+        self.payer = payer
+        #: id of a shape -> (the shape, the table's entry of each of its lines)
+        self.entries: Memo[int, tuple[object, list[_Billed]]] = Memo(
+            "fee schedule entries by route and visit shape", size=_VISITS_PER_ROUTE
+        )
+
+    def price(
+        self,
+        shape: object,
+        lines: Sequence[ServiceLine],
+        codes: tuple[str, ...],
+        units: tuple[int | None, ...],
+    ) -> tuple[object, Estimate, bool]:
+        """The entry of a visit this route has not priced in this shape: made and kept."""
+        got = self.entries.get(id(shape))
+        if got is None or got[0] is not shape:
+            mods = tuple(map(_MODIFIERS, lines))
+            got = self.entries.put(id(shape), (shape, _entries(self.table, codes, mods)))
+        visit = _price_entries(self.table, got[1], units, self.payer)
+        return self.put((id(shape), units), (shape, visit, visit.complete))
+
+
+def route_prices(
+    schedule: FeeSchedule, day: dt.date, locality: str, place_of_service: str, payer: str
+) -> RoutePrices | None:
+    """A route's memo of estimates, or None when ``day`` has no table (priced per visit)."""
+    table = _table(schedule, day, locality, place_of_service)
+    if isinstance(table, str):
+        return None  # why is worded per day: not shared
+    return RoutePrices(table, payer)
+
+
+def price_days(schedule: FeeSchedule, first: dt.date) -> list[dt.date]:
+    """The days from which what ``schedule`` prices may change, from ``first`` on.
+
+    Between two of them every date of service has the same prepared table
+    (release, GPCI year, policy period): each release's first day, each day a
+    policy entry starts and 1 January of every year from ``first``'s to the
+    year after the last of those. After the last day returned nothing is
+    promised (the stretch is open-ended).
+    """
+    days = {r.effective for r in schedule.releases} | set(policy().changes)
+    days.update(dt.date(y, 1, 1) for y in schedule.gpcis)
+    last = max(days | {first}).year + 1
+    days.update(dt.date(y, 1, 1) for y in range(first.year, last + 1))
+    return sorted(d for d in days if d > first)
 
 
 def _unpriced(

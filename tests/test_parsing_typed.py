@@ -131,6 +131,7 @@ _LINE = '"minutes": 23'
         TEXT.replace('"lines": [', '"lines": [null, '),
         TEXT.replace('"code": "97140"', '"code": "97140", "extra": 1'),
         TEXT.replace('"a: b"', '"\\ud800"'),
+        TEXT.replace('"a: b"', '"a\ud800b"'),  # a lone surrogate in the str itself
         TEXT.replace('"a: b"', '"\\n\\"null: \\\\"'),
         TEXT.replace('"visit:1"', '"' + "x" * 65 + '"'),
         TEXT.replace('"visit:1"', '"' + "\U0001f600" * 64 + '"'),

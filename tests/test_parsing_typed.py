@@ -231,3 +231,38 @@ def test_generated_valid_sessions_take_the_shortcut_or_say_why(doc: dict[str, An
     text = json.dumps(doc, ensure_ascii=False)
     fast = assert_shortcut_agrees(text)
     assert fast is not None or "\\u" in text
+
+
+def test_without_msgspec_the_one_path_gives_the_same_answers() -> None:
+    """msgspec not importable: no shortcut, no compiled decoder, the same answers."""
+    import subprocess
+    import sys
+
+    texts = [TEXT, TEXT.replace(_LINE, _LINE + ", " + _LINE), TEXT.replace("1820.5", "1e2")]
+    script = (
+        "import json, sys\n"
+        "sys.modules['msgspec'] = None\n"
+        "from cptrules import InvalidSessionError, dump_session, load_session, parsing\n"
+        "assert parsing._TYPED is None and parsing._FAST is None\n"
+        "out = []\n"
+        "for text in json.load(sys.stdin):\n"
+        "    try:\n"
+        "        out.append(dump_session(load_session(text)))\n"
+        "    except InvalidSessionError as exc:\n"
+        "        out.append([list(e) for e in exc.errors])\n"
+        "print(json.dumps(out))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        input=json.dumps(texts),
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    expected: list[Any] = []
+    for text in texts:
+        try:
+            expected.append(dump_session(load_session(text)))
+        except InvalidSessionError as exc:
+            expected.append([list(e) for e in exc.errors])
+    assert json.loads(done.stdout) == expected

@@ -14,6 +14,13 @@ types a caller has (``datetime.date``, ``Decimal``, tuples, any ``Mapping``) and
 build the error with its path. The models' constructors run the same readers
 (:func:`validate`).
 
+With the ``[fast]`` extra (msgspec), JSON text (``str`` or ``bytes``) is first
+decoded straight into Structs mirroring the format, generated from the same
+declaration, and only what msgspec cannot check is checked in Python, with the
+memos and readers of the one path (see :func:`_typed`). That is a shortcut, not a
+second parser: any doubt sends the input down the one path, which alone words
+errors, so its sessions and errors are the same with the extra or without it.
+
 A well-formed code or modifier the catalog does not know is *not* a parse error:
 sessions carry E/M, imaging and other codes, and unknown modifiers become the
 ``modifier.unknown`` finding. Regions and techniques are closed vocabularies.

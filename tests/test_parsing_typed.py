@@ -266,3 +266,33 @@ def test_without_msgspec_the_one_path_gives_the_same_answers() -> None:
         except InvalidSessionError as exc:
             expected.append([list(e) for e in exc.errors])
     assert json.loads(done.stdout) == expected
+
+
+def _without_nulls(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _without_nulls(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_without_nulls(v) for v in value]
+    return value
+
+
+def _no_recount(data: str | bytes) -> Any:
+    raise AssertionError("the keys were counted again")
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(strategies.session_dicts(), st.booleans())
+def test_the_keys_of_a_session_without_null_are_counted_once(
+    doc: dict[str, Any], compact: bool
+) -> None:
+    """Without a null, every key is counted in one pass: no second decode."""
+    doc = _without_nulls(doc)
+    text = json.dumps(doc, ensure_ascii=False, separators=(",", ":") if compact else None)
+    if "null" in text or "\\u" in text:
+        return
+    keys = parsing._TYPED_KEYS
+    parsing._TYPED_KEYS = _no_recount
+    try:
+        assert parsing._typed(text) == load_session(doc)
+    finally:
+        parsing._TYPED_KEYS = keys

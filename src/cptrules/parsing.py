@@ -984,7 +984,8 @@ if _TYPED is not None:
     from msgspec.structs import astuple as _astuple
 _BACKSLASH = ord("\\")
 _N_TOP = len(S.SESSION.fields)
-_N_LINE = len(S.LINE.fields)
+if (_N_TOP, len(S.LINE.fields)) != (12, 12):  # pragma: no cover - _typed unpacks 12 and 12
+    _TYPED = None
 #: Whether no vocabulary word holds a ":" (checked on first use): the duplicate-key
 #: test counts the colons of the text and assumes a vocabulary word has none.
 _VOCAB_PLAIN: list[bool] = []
@@ -1129,27 +1130,38 @@ def _typed(data: str | bytes) -> Session | None:
             end,
             doc,
         ) = line
-        given += _N_LINE - line.count(None)
+        # the line's keys given: code and each field not None (counted where tested)
+        given += 1 + (minutes is not None) + (units is not None) + (muscles is not None)
         if code not in _CODE_HITS and not _matches(code, S.CODE):
             return None
         if modifiers is None:
             modifiers = ()
-        elif modifiers not in _MODIFIER_LISTS:
-            modifiers = _strs_seen(modifiers, _F_MODIFIERS, errs)
+        else:
+            given += 1
+            if modifiers not in _MODIFIER_LISTS:
+                modifiers = _strs_seen(modifiers, _F_MODIFIERS, errs)
         if regions is None:
             regions = ()
-        elif regions not in _REGION_LISTS:
-            regions = _strs_seen(regions, _F_REGIONS, errs)
+        else:
+            given += 1
+            if regions not in _REGION_LISTS:
+                regions = _strs_seen(regions, _F_REGIONS, errs)
         if techniques is None:
             techniques = ()
-        elif techniques not in _TECHNIQUE_LISTS:
-            techniques = _strs_seen(techniques, _F_TECHNIQUES, errs)
-        if assistant is not None and (minutes is None or assistant > minutes):
-            return None
+        else:
+            given += 1
+            if techniques not in _TECHNIQUE_LISTS:
+                techniques = _strs_seen(techniques, _F_TECHNIQUES, errs)
+        if assistant is not None:
+            given += 1
+            if minutes is None or assistant > minutes:
+                return None
         if pointers is None:
             pointers = ()
-        elif not (len(pointers) == 1 and pointers[0] <= n_diagnoses):
-            pointers = _pointers(pointers, _F_POINTERS, "", n_diagnoses, errs)
+        else:
+            given += 1
+            if not (len(pointers) == 1 and pointers[0] <= n_diagnoses):
+                pointers = _pointers(pointers, _F_POINTERS, "", n_diagnoses, errs)
         if start is not None or end is not None:
             if start is None or end is None:
                 return None
@@ -1157,10 +1169,11 @@ def _typed(data: str | bytes) -> Session | None:
             end = _TIME_HITS.get(end) or _time(end, _F_LEND, "", errs)
             if errs or end < start:
                 return None
+            given += 2
             in_strings += 2  # "HH:MM" twice
         if doc is not None:
             texts = _astuple(doc)
-            given += 3 - texts.count(None)
+            given += 4 - texts.count(None)  # the key and its texts not None
             for text in texts:
                 if text:
                     in_strings += text.count(":")

@@ -4,7 +4,7 @@ Run by hand (not in CI), with the ``[hypothesis]`` extra:
 
     python bench/parse_compare.py gen INPUTS.jsonl [--count 50000]
     PYTHONPATH=/path/to/old/src python bench/parse_compare.py run INPUTS.jsonl OLD.txt
-    PYTHONPATH=src python bench/parse_compare.py run INPUTS.jsonl NEW.txt [--text]
+    PYTHONPATH=src python bench/parse_compare.py run INPUTS.jsonl NEW.txt [--text | --mutate]
     cmp OLD.txt NEW.txt
     python bench/parse_compare.py explain INPUTS.jsonl OLD.txt NEW.txt
 
@@ -13,7 +13,9 @@ invalid (``invalid_session_dicts``), plus the bundled examples, one JSON documen
 a line. ``run`` passes each decoded document to ``load_session`` and writes one
 line per input: the canonical ``dump_session`` JSON of a valid one, or the
 ``errors`` tuple of an invalid one (``--text``: each line's JSON text is given to
-``load_session`` as it is, not decoded first). ``explain`` sorts the lines that differ into
+``load_session`` as it is, not decoded first; ``--mutate``: each line's JSON
+text, its bytes and edge forms of it, see :func:`_mutants`, one output line
+each). ``explain`` sorts the lines that differ into
 the intended changes (unknown keys named by their parent's path only; ``id``
 and ``patient`` now keys of the format) and lists any other.
 """
@@ -21,6 +23,7 @@ and ``patient`` now keys of the format) and lists any other.
 from __future__ import annotations
 
 import json
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -58,19 +61,57 @@ def gen(out: Path, count: int) -> None:
     print(f"{len(docs)} inputs written to {out}")
 
 
-def run(inp: Path, out: Path, as_text: bool = False) -> None:
+def _mutants(text: str) -> list[str | bytes]:
+    """``text`` (one JSON document) and edge forms of it, each given to the parser.
+
+    The same value as bytes (as the batch hands it over), with a byte order mark,
+    surrounded by whitespace, compact; and changed: its first key given twice (same
+    value, then null; a line's minutes likewise), a key given with an explicit null,
+    an escaped colon in a string, its whole numbers written 1e0-style, and one
+    number made a bool.
+    """
+    out: list[str | bytes] = [text, text.encode(), "\ufeff" + text, " \n" + text + "\r\n\t"]
+    try:
+        doc = json.loads(text)
+    except ValueError:
+        return out
+    out.append(json.dumps(doc, separators=(",", ":")))
+    if isinstance(doc, dict) and doc:
+        body = text.strip()
+        if body.startswith("{") and body != "{}":
+            first = json.dumps(next(iter(doc)))
+            value = json.dumps(next(iter(doc.values())))
+            out.append("{" + f"{first}: {value}, " + body[1:])
+            out.append("{" + f"{first}: null, " + body[1:])
+            out.append(body[:-1] + ', "therapy_ytd_allowed": null}')
+            out.append(body.replace('": "', '": "\\u003a', 1))
+    out.append(re.sub(r"(?<=: )(\d+)(?=[,}\]])", r"\1e0", text, count=3))
+    out.append(re.sub(r"(?<=: )\d+(?=[,}\]])", "true", text, count=1))
+    out.append(text.replace("null", "null ", 2))
+    minutes = r'"minutes": (\d+)'
+    out.append(re.sub(minutes, r'"minutes": \1, "minutes": \1', text, count=1))
+    out.append(re.sub(minutes, r'"minutes": null, "minutes": \1', text, count=1))
+    out.append(re.sub(minutes, r'"minutes": \1, "units": null', text, count=1))
+    return out
+
+
+def run(inp: Path, out: Path, as_text: bool = False, mutate: bool = False) -> None:
     import cptrules
 
     n = 0
     with inp.open(encoding="utf-8") as f, out.open("w", encoding="utf-8") as w:
-        for text in f:
-            try:
-                s = cptrules.load_session(text if as_text else json.loads(text))
-            except cptrules.InvalidSessionError as exc:
-                w.write("E " + repr(exc.errors) + "\n")
-            else:
-                w.write("S " + json.dumps(cptrules.dump_session(s)) + "\n")
-            n += 1
+        for line in f:
+            given: list[Any] = _mutants(line.rstrip("\n")) if mutate else [line]
+            for text in given:
+                try:
+                    if not mutate and not as_text:
+                        text = json.loads(text)
+                    s = cptrules.load_session(text)
+                except cptrules.InvalidSessionError as exc:
+                    w.write("E " + repr(exc.errors) + "\n")
+                else:
+                    w.write("S " + json.dumps(cptrules.dump_session(s)) + "\n")
+                n += 1
     print(f"{n} inputs parsed with {cptrules.__file__}")
 
 
@@ -145,4 +186,9 @@ if __name__ == "__main__":
         count = int(sys.argv[sys.argv.index("--count") + 1]) if "--count" in sys.argv else 50_000
         gen(Path(sys.argv[2]), count)
     else:
-        run(Path(sys.argv[2]), Path(sys.argv[3]), as_text="--text" in sys.argv)
+        run(
+            Path(sys.argv[2]),
+            Path(sys.argv[3]),
+            as_text="--text" in sys.argv,
+            mutate="--mutate" in sys.argv,
+        )

@@ -588,4 +588,5 @@ def test_the_compiled_decoder_changes_no_answer(monkeypatch: pytest.MonkeyPatch)
     ]
     fast = [_answer(t) for t in texts]
     monkeypatch.setattr(parsing, "_FAST", None)
+    monkeypatch.setattr(parsing, "_TYPED", None)
     assert [_answer(t) for t in texts] == fast

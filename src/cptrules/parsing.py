@@ -14,6 +14,13 @@ types a caller has (``datetime.date``, ``Decimal``, tuples, any ``Mapping``) and
 build the error with its path. The models' constructors run the same readers
 (:func:`validate`).
 
+With the ``[fast]`` extra (msgspec), JSON text (``str`` or ``bytes``) is first
+decoded straight into Structs mirroring the format, generated from the same
+declaration, and only what msgspec cannot check is checked in Python, with the
+memos and readers of the one path (see :func:`_typed`). That is a shortcut, not a
+second parser: any doubt sends the input down the one path, which alone words
+errors, so its sessions and errors are the same with the extra or without it.
+
 A well-formed code or modifier the catalog does not know is *not* a parse error:
 sessions carry E/M, imaging and other codes, and unknown modifiers become the
 ``modifier.unknown`` finding. Regions and techniques are closed vocabularies.
@@ -26,7 +33,8 @@ import json
 import re
 from collections.abc import Mapping
 from decimal import Decimal
-from typing import Any
+from types import GenericAlias
+from typing import Annotated, Any
 
 from . import _schema as S
 from ._memo import Memo
@@ -872,7 +880,357 @@ def _keys_given(obj: dict[str, Any], session: Session) -> int:
     return keys + colons
 
 
+# -- the typed decode (the [fast] extra) ------------------------------------------------
+#
+# With msgspec importable, JSON text is first decoded straight into Structs that
+# mirror the format (built below from the one declaration in _schema, never typed
+# here): msgspec checks the keys, the JSON types, the whole-number bounds and the
+# lengths while it decodes. _typed then runs the checks msgspec cannot do, with the
+# memos and readers above, and builds the models. It is a shortcut only: it gives a
+# session or None, and None (any doubt at all) sends the input down the one path
+# that words errors, so what it accepts is a subset of what that path accepts, with
+# the same models.
+
+
+def _struct_type(f: S.Field, struct: Any) -> Any:
+    """The msgspec type of field ``f`` (``struct`` makes an object's Struct), or None."""
+    import msgspec
+
+    meta = msgspec.Meta
+    kind = f.kind
+    if kind in ("date", "time", "pattern", "enum"):
+        return str
+    if kind == "text":
+        return Annotated[str, meta(max_length=f.hi)]  # code points, as len()
+    if kind == "id":
+        return Annotated[str, meta(min_length=f.lo, max_length=f.hi)]
+    if kind == "int":
+        return Annotated[int, meta(ge=f.lo, le=f.hi)]  # a float or a bool is refused
+    if kind == "bool":
+        return bool
+    if kind == "strs":
+        return Annotated[tuple[str, ...], meta(max_length=f.hi)]
+    if kind == "pointers":
+        return Annotated[tuple[Annotated[int, meta(ge=f.lo)], ...], meta(max_length=f.hi)]
+    if kind == "dollars":  # numbers as floats and ints: _dollars reads them as the path does
+        return int | float
+    if kind == "object" and f.obj is not None:
+        return struct(S.OBJECTS[f.obj])
+    if kind == "lines":
+        lines = GenericAlias(tuple, (struct(S.LINE), ...))
+        return Annotated[lines, meta(min_length=f.lo, max_length=f.hi)]
+    return None
+
+
+#: Each Struct class of the decoders below: its fields holding Structs, by index,
+#: with whether the field is a list of them (the service lines).
+_NESTED: dict[type, tuple[tuple[int, bool], ...]] = {}
+
+
+def _typed_decoders() -> tuple[Any, Any]:
+    """msgspec's decoders of a session into Structs mirroring the format; Nones without it.
+
+    The first decodes into Structs whose optional fields default to None, lists
+    included: when the text holds no ``null``, their fields that are not None are
+    exactly the keys given. The second, for text with a ``null``, into Structs whose
+    optional fields default to UNSET, which tells an explicit null from a key left
+    out: it only counts the keys given (see :func:`_typed`).
+    """
+    try:
+        import msgspec
+    except ImportError:  # pragma: no cover - json alone
+        return None, None
+
+    def decoder(missing: Any) -> Any:
+        made: dict[str, Any] = {}
+
+        def struct(obj: S.Obj) -> Any:
+            if obj.name not in made:
+                fields: list[Any] = []
+                for f in obj.fields:
+                    kind = _struct_type(f, struct)
+                    if kind is None:  # a kind this mirror does not know: no shortcut
+                        raise LookupError(f.kind)
+                    if f.required:
+                        fields.append((f.name, kind))
+                    elif missing is None:
+                        fields.append((f.name, kind | None, None))
+                    else:
+                        fields.append((f.name, kind | None | msgspec.UnsetType, missing))
+                cls = msgspec.defstruct(
+                    f"_{obj.name}", fields, kw_only=True, forbid_unknown_fields=True, gc=False
+                )
+                if tuple(cls.__struct_fields__) != tuple(f.name for f in obj.fields):
+                    raise LookupError(obj.name)  # pragma: no cover - the models' order
+                _NESTED[cls] = tuple(
+                    (i, f.kind == "lines")
+                    for i, f in enumerate(obj.fields)
+                    if f.kind in ("object", "lines")
+                )
+                made[obj.name] = cls
+            return made[obj.name]
+
+        return msgspec.json.Decoder(struct(S.SESSION)).decode
+
+    try:
+        return decoder(None), decoder(msgspec.UNSET)
+    except Exception:  # pragma: no cover - a kind this mirror lacks, an older msgspec
+        return None, None
+
+
+_TYPED, _TYPED_KEYS = _typed_decoders()
+if _TYPED is not None:
+    from msgspec import UNSET as _UNSET
+    from msgspec.structs import astuple as _astuple
+_BACKSLASH = ord("\\")
+_N_TOP = len(S.SESSION.fields)
+if (_N_TOP, len(S.LINE.fields)) != (12, 12):  # pragma: no cover - _typed unpacks 12 and 12
+    _TYPED = None
+#: Whether no vocabulary word holds a ":" (checked on first use): the duplicate-key
+#: test counts the colons of the text and assumes a vocabulary word has none.
+_VOCAB_PLAIN: list[bool] = []
+
+
+def _vocab_plain() -> bool:
+    if not _VOCAB_PLAIN:
+        words = [*_vocab(_F_REGIONS), *_vocab(_F_TECHNIQUES), *DISCIPLINES]
+        _VOCAB_PLAIN.append(not any(":" in w for w in words))
+    return _VOCAB_PLAIN[0]
+
+
+def _struct_keys(top: Any) -> int:
+    """The keys given in the text of ``top``, decoded by ``_TYPED_KEYS`` (null kept)."""
+    values = _astuple(top)
+    n = len(values) - values.count(_UNSET)
+    for i, many in _NESTED[type(top)]:
+        value = values[i]
+        if many:
+            for item in value:
+                n += _struct_keys(item)
+        elif value is not None and value is not _UNSET:
+            n += _struct_keys(value)
+    return n
+
+
+#: Plans of care found valid, by their dates' text (a model is immutable: shared).
+_PLANS: Memo[tuple[str, str, str | None], PlanOfCare] = Memo("parser plans", size=4096)
+
+#: Lists of strings found valid, by field: the whole tuple is looked up at once.
+_LISTS: dict[str, Memo[tuple[str, ...], bool]] = {
+    f.name: Memo(f"parser {f.name} lists", size=_MEMO)
+    for f in (_F_DIAGNOSES, _F_MODIFIERS, _F_REGIONS, _F_TECHNIQUES)
+}
+_DIAGNOSIS_LISTS = _LISTS[_F_DIAGNOSES.name]
+_MODIFIER_LISTS = _LISTS[_F_MODIFIERS.name]
+_REGION_LISTS = _LISTS[_F_REGIONS.name]
+_TECHNIQUE_LISTS = _LISTS[_F_TECHNIQUES.name]
+
+
+def _strs_seen(value: tuple[str, ...], f: S.Field, errs: _Errors) -> tuple[str, ...]:
+    """:func:`_strs` of a tuple not in its field's list memo, which it joins if valid."""
+    n = len(errs)
+    got = _strs(value, f, "", errs)
+    if len(errs) == n:
+        _LISTS[f.name].put(got, True)
+    return got
+
+
+def _typed(data: str | bytes) -> Session | None:
+    """The session of JSON text ``data`` by the typed decode, or None for any doubt.
+
+    A key given twice is found as the one path finds it: every ``:`` outside a
+    string ends a key, so the text's colons are the keys given plus the colons
+    inside strings (clock times, ids, documentation). The keys given are the
+    Structs' fields that are not None, unless a key was given twice or with an
+    explicit ``null``: then the text is decoded again into Structs that tell a null
+    from a key left out, and counted exactly. Text with a ``\\u`` escape (which may
+    hide a ``:`` inside a string) is left to the path.
+    """
+    if isinstance(data, str):
+        if "\\" in data and "\\u" in data:
+            return None
+        colons = data.count(":")
+    else:
+        if _BACKSLASH in data and b"\\u" in data:  # an int in bytes: memchr, not a search
+            return None
+        colons = data.count(b":")
+    if not (_VOCAB_PLAIN[0] if _VOCAB_PLAIN else _vocab_plain()):
+        return None
+    try:
+        top = _TYPED(data)
+    except Exception:  # the path says what is wrong, or reads it
+        return None
+    errs: _Errors = []  # scratch: any entry means "not by this path"
+    values = _astuple(top)
+    dos, payer, prov, raw_lines, diagnoses, plan, day, progress, ytd, total, sid, patient = values
+    given = _N_TOP - values.count(None)
+    in_strings = 0  # colons inside the strings that may hold one
+    day_of_service = _DATE_HITS.get(dos)
+    if day_of_service is None:
+        day_of_service = _date(dos, _F_DOS, "", errs)
+        if day_of_service is None:
+            return None
+    if payer not in _PAYER_HITS and not _matches(payer, S.PAYER):
+        return None
+    discipline, npi = prov.discipline, prov.npi
+    given += 1 if npi is None else 2
+    provider = _PROVIDERS.get((discipline, npi))
+    if provider is None:
+        if discipline not in _DISCIPLINES:
+            return None
+        if npi is not None and (S.NPI.fullmatch(npi) is None or not _npi_ok(npi)):
+            return None
+        provider = _PROVIDERS.put((discipline, npi), _build_provider(discipline, npi))
+    if diagnoses is None:
+        diagnoses = ()
+    elif diagnoses not in _DIAGNOSIS_LISTS:
+        diagnoses = _strs_seen(diagnoses, _F_DIAGNOSES, errs)
+    n_diagnoses = len(diagnoses)
+    if plan is not None:
+        dates = _astuple(plan)
+        given += 3 - dates.count(None)
+        made = _PLANS.get(dates)
+        if made is None:
+            start, end, signed = dates
+            start = _DATE_HITS.get(start) or _date(start, _F_POC_DATES[0], "", errs)
+            end = _DATE_HITS.get(end) or _date(end, _F_POC_DATES[1], "", errs)
+            if signed is not None:
+                signed = _DATE_HITS.get(signed) or _date(signed, _F_POC_DATES[2], "", errs)
+            if errs or end < start:
+                return None
+            made = _PLANS.put(dates, _build_plan(start, end, signed))
+        plan = made
+    if ytd is not None:
+        pt, ot = ytd.pt_slp, ytd.ot
+        if pt is not None:
+            given += 1
+            pt = _dollars(pt, _F_PT, "", errs)
+        if ot is not None:
+            given += 1
+            ot = _dollars(ot, _F_OT, "", errs)
+        ytd = _build_ytd(pt, ot)
+    if sid is not None:
+        in_strings += sid.count(":")
+    if patient is not None:
+        in_strings += patient.count(":")
+    lines = []
+    for raw in raw_lines:
+        line = _astuple(raw)
+        (
+            code,
+            minutes,
+            units,
+            modifiers,
+            regions,
+            techniques,
+            assistant,
+            pointers,
+            muscles,
+            start,
+            end,
+            doc,
+        ) = line
+        # the line's keys given: code and each field not None (counted where tested)
+        given += 1 + (minutes is not None) + (units is not None) + (muscles is not None)
+        if code not in _CODE_HITS and not _matches(code, S.CODE):
+            return None
+        if modifiers is None:
+            modifiers = ()
+        else:
+            given += 1
+            if modifiers not in _MODIFIER_LISTS:
+                modifiers = _strs_seen(modifiers, _F_MODIFIERS, errs)
+        if regions is None:
+            regions = ()
+        else:
+            given += 1
+            if regions not in _REGION_LISTS:
+                regions = _strs_seen(regions, _F_REGIONS, errs)
+        if techniques is None:
+            techniques = ()
+        else:
+            given += 1
+            if techniques not in _TECHNIQUE_LISTS:
+                techniques = _strs_seen(techniques, _F_TECHNIQUES, errs)
+        if assistant is not None:
+            given += 1
+            if minutes is None or assistant > minutes:
+                return None
+        if pointers is None:
+            pointers = ()
+        else:
+            given += 1
+            if not (len(pointers) == 1 and pointers[0] <= n_diagnoses):
+                pointers = _pointers(pointers, _F_POINTERS, "", n_diagnoses, errs)
+        if start is not None or end is not None:
+            if start is None or end is None:
+                return None
+            start = _TIME_HITS.get(start) or _time(start, _F_LSTART, "", errs)
+            end = _TIME_HITS.get(end) or _time(end, _F_LEND, "", errs)
+            if errs or end < start:
+                return None
+            given += 2
+            in_strings += 2  # "HH:MM" twice
+        if doc is not None:
+            texts = _astuple(doc)
+            given += 4 - texts.count(None)  # the key and its texts not None
+            for text in texts:
+                if text:
+                    in_strings += text.count(":")
+            doc = _build_doc(*texts)
+        lines.append(
+            _build_line(
+                code,
+                minutes,
+                units,
+                modifiers,
+                regions,
+                techniques,
+                assistant,
+                pointers,
+                muscles,
+                start,
+                end,
+                doc,
+            )
+        )
+    if errs:
+        return None
+    if colons != given + in_strings:
+        # A key given twice, or an explicit null, which the Structs cannot tell from a
+        # key left out: count the keys again, nulls kept apart.
+        try:
+            given = _struct_keys(_TYPED_KEYS(data))
+        except Exception:  # pragma: no cover - both decoders read the same format
+            return None
+        if colons != given + in_strings:
+            return None
+    session: Session = _build_session(
+        day_of_service,
+        payer,
+        provider,
+        tuple(lines),
+        diagnoses,
+        plan,
+        day,
+        progress,
+        ytd,
+        total,
+        sid,
+        patient,
+    )
+    return session
+
+
 def _parse(data: object, errs: _Errors) -> Session | None:
+    if (
+        (type(data) is bytes or type(data) is str)
+        and _TYPED is not None
+        and len(data) <= MAX_INPUT_BYTES
+    ):
+        session = _typed(data)
+        if session is not None:
+            return session
     if type(data) is dict:
         return _session(data, errs)
     if not isinstance(data, str | bytes | bytearray | memoryview):

@@ -296,3 +296,13 @@ def test_the_keys_of_a_session_without_null_are_counted_once(
         assert parsing._typed(text) == load_session(doc)
     finally:
         parsing._TYPED_KEYS = keys
+
+
+def test_a_key_given_twice_beside_an_escaped_colon_is_an_error() -> None:
+    """The escaped colon decodes to a colon the text does not show, so the colon
+    count alone would balance the key given twice: the text is read pair by pair."""
+    text = TEXT.replace(_LINE, _LINE + ", " + _LINE).replace('"a: b"', '"a\\u003a b"')
+    assert text.count(":") == TEXT.count(":")  # the count balances
+    for data in (text, text.encode()):
+        with pytest.raises(InvalidSessionError, match="has a key twice"):
+            load_session(data)

@@ -1249,9 +1249,16 @@ def _parse(data: object, errs: _Errors) -> Session | None:
         except Exception:  # json says what is wrong, or reads it
             obj = _decode(text, _DECODER)
     session = _session(obj, errs)
-    if session is not None and type(obj) is dict and text.count(":") == _keys_given(obj, session):
+    if (
+        session is not None
+        and type(obj) is dict
+        and text.count(":") == _keys_given(obj, session)
+        # an escape may hide a colon of the decoded strings from the count
+        and "\\u" not in text
+    ):
         return session
-    # An error, or colons unaccounted for: decode again, seeing every object's pairs.
+    # An error, colons unaccounted for or an escape: decode again, seeing every
+    # object's pairs.
     errs.clear()
     return _session(_decode(text, _PAIRS_DECODER), errs)
 

@@ -188,6 +188,42 @@ def test_the_caches_stay_bounded_and_right_when_full(monkeypatch: pytest.MonkeyP
     assert len(report_mod._ISO) <= 3
 
 
+def test_a_finding_and_units_shared_between_reports_are_written_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The engine hands the same Finding and units tuple to many reports: their text
+    # is kept by the object, so a second report quotes none of their strings again.
+    base = cptrules.check(cptrules.load_session(_SESSION))
+    finding = Finding("r.shared", "error", 0, 'a "shared" note', "c.shared")
+    units = (LineUnits(0, "97999", 2, 1),)
+    first = attrs.evolve(base, findings=(finding,), units=units)
+    second = attrs.evolve(base, findings=(finding,), units=units, payer=base.payer)
+    expected = COMPACT.encode(second.to_dict())
+    assert encode_report(first) == COMPACT.encode(first.to_dict())
+    report_mod._MESSAGES.pop(finding.message)
+    report_mod._QUOTED.pop("97999")
+
+    def no_quoting(text: str) -> str:
+        raise AssertionError(f"quoted again: {text}")
+
+    monkeypatch.setattr(report_mod, "_quote", no_quoting)
+    assert encode_report(second) == expected
+
+
+def test_units_given_as_a_list_changed_between_writes_are_written_afresh() -> None:
+    base = cptrules.check(cptrules.load_session(_SESSION))
+    units = [LineUnits(0, "97110", 2, 2)]
+    report = attrs.evolve(base, units=units)
+    assert_same_text(report)
+    units.append(LineUnits(1, "97140", 1, 1))  # a caller's list, not the engine's tuple
+    assert_same_text(report)
+    fixes = [Fix("set_units", 0, 2)]
+    report = attrs.evolve(base, findings=(Finding("r", "error", 0, "m", "c", fixes),))  # type: ignore[arg-type]
+    assert_same_text(report)
+    fixes.append(Fix("set_units", 0, 1))
+    assert_same_text(report)
+
+
 # ------------------------------------------------------------------ the data section
 
 

@@ -663,6 +663,62 @@ def _make_encoder(
             return f"{head}{fix_value}{q(value)}{fix_end}"
         return f"{head}{fix_value}{value if type(value) is int else _scalar(value)}{fix_end}"
 
+    # per layout: a finding's text and a report's units section, by the object's id
+    # (the engine hands the same objects to many reports); each entry keeps its object,
+    # so an id is never taken for another object's while its entry lives
+    finding_texts: Memo[int, tuple[Finding, str]] = Memo("report: JSON findings", size=_QUOTED_MAX)
+    units_texts: Memo[int, tuple[tuple[LineUnits, ...], str]] = Memo(
+        "report: JSON units sections", size=_QUOTED_MAX
+    )
+
+    def finding_text(f: Finding) -> str:
+        line, fixes = f.line, f.fixes
+        if f.amount is not None:
+            raise _Unusual  # the general encoder writes the amount
+        if fixes:
+            fixes_text = fixes_open + fixes_sep.join([fix_text(x) for x in fixes]) + fixes_close
+        else:
+            fixes_text = "[]"
+        return (
+            f"{f_rule}{q(f.rule)}{f_severity}{q(f.severity)}{f_line}"
+            f"{'null' if line is None else line if type(line) is int else _scalar(line)}"
+            f"{f_message}{m(f.message)}{f_citation}{q(f.citation)}"
+            f"{f_fixes}{fixes_text}{f_end}"
+        )
+
+    def unit_text(u: LineUnits) -> str:
+        line, code, billed, expected = u.line, u.code, u.billed, u.expected
+        # The same few (line, code, billed, expected) recur across a batch: their
+        # text is kept, for exact int/None/str values only, since 1 == True == 1.0
+        # as dict keys but json writes them differently.
+        plain = (
+            type(line) is int
+            and type(code) is str
+            and (billed is None or type(billed) is int)
+            and (expected is None or type(expected) is int)
+        )
+        key = (line, code, billed, expected)
+        text = unit_texts.get(key) if plain else None
+        if text is None:
+            text = (
+                f"{u_line}{line if type(line) is int else _scalar(line)}{u_code}{q(code)}"
+                f"{u_billed}{billed if type(billed) is int else _scalar(billed)}"
+                f"{u_expected}{expected if type(expected) is int else _scalar(expected)}"
+                f"{u_end}"
+            )
+            if plain:
+                unit_texts.put(key, text)
+        return text
+
+    def units_section(units: tuple[LineUnits, ...]) -> str:
+        got = units_texts.get(id(units))
+        if got is not None and got[0] is units:
+            return got[1]
+        text = list_open + list_sep.join([unit_text(u) for u in units]) + list_close
+        if type(units) is tuple:  # a list could change
+            units_texts.put(id(units), (units, text))
+        return text
+
     def encode(report: Report, record: int | None, file: str | None) -> str:
         if report.estimate is not None:
             raise _Unusual  # the general encoder writes the fee estimate
@@ -678,52 +734,24 @@ def _make_encoder(
         ok = True
         findings = []
         for f in report.findings:
-            severity, line, fixes = f.severity, f.line, f.fixes
-            if f.amount is not None:
-                raise _Unusual  # the general encoder writes the amount
-            if severity == "error":
-                ok = False
-            if fixes:
-                fixes_text = fixes_open + fixes_sep.join([fix_text(x) for x in fixes]) + fixes_close
+            got = finding_texts.get(id(f))
+            if got is not None and got[0] is f:
+                text = got[1]
             else:
-                fixes_text = "[]"
-            findings.append(
-                f"{f_rule}{q(f.rule)}{f_severity}{q(severity)}{f_line}"
-                f"{'null' if line is None else line if type(line) is int else _scalar(line)}"
-                f"{f_message}{m(f.message)}{f_citation}{q(f.citation)}"
-                f"{f_fixes}{fixes_text}{f_end}"
-            )
-        units = []
-        for u in report.units:
-            line, code, billed, expected = u.line, u.code, u.billed, u.expected
-            # The same few (line, code, billed, expected) recur across a batch: their
-            # text is kept, for exact int/None/str values only, since 1 == True == 1.0
-            # as dict keys but json writes them differently.
-            plain = (
-                type(line) is int
-                and type(code) is str
-                and (billed is None or type(billed) is int)
-                and (expected is None or type(expected) is int)
-            )
-            key = (line, code, billed, expected)
-            text = unit_texts.get(key) if plain else None
-            if text is None:
-                text = (
-                    f"{u_line}{line if type(line) is int else _scalar(line)}{u_code}{q(code)}"
-                    f"{u_billed}{billed if type(billed) is int else _scalar(billed)}"
-                    f"{u_expected}{expected if type(expected) is int else _scalar(expected)}"
-                    f"{u_end}"
-                )
-                if plain:
-                    unit_texts.put(key, text)
-            units.append(text)
+                text = finding_text(f)
+                if type(f.fixes) is tuple:  # nothing in it can change (a list could)
+                    finding_texts.put(id(f), (f, text))
+            if f.severity == "error":
+                ok = False
+            findings.append(text)
+        units = report.units
         sid = report.session.id
         return (
             f"{r_ok}{'true' if ok else 'false'}"
             f"{'' if sid is None else r_id + _quote(sid)}{place}{r_payer}{q(report.payer)}"
             f"{r_date}{_date(report.date_of_service)}{r_version}{q(report.data_version)}"
             f"{data_text(report.data) if report.data else ''}"
-            f"{r_units}{list_open + list_sep.join(units) + list_close if units else '[]'}"
+            f"{r_units}{units_section(units) if units else '[]'}"
             f"{r_findings}"
             f"{list_open + list_sep.join(findings) + list_close if findings else '[]'}"
             f"{r_end}"

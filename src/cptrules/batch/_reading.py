@@ -243,24 +243,18 @@ def iter_records(stream: IO[bytes] | IO[str]) -> Iterator[tuple[int, bytes | Non
     return iter(_Reader(stream))
 
 
-def _split_lines(block: bytes) -> list[bytes]:
-    """``block`` cut after each newline, as readline cuts it.
-
-    ``split`` at ``\n``, the newline put back on each line, takes about half the
-    CPU time of ``splitlines`` (which also tests every byte for ``\r``) on 1 KiB lines.
-    """
-    lines = [line + b"\n" for line in block.split(b"\n")]
-    last = lines.pop()
-    if last != b"\n":
-        lines.append(last[:-1])
-    return lines
-
-
 def _task_records(task: _Task) -> Iterator[tuple[int, bytes | None]]:
     """The ``(line number, data)`` of every record of a task, blank lines skipped."""
     records, start, block = task
     yield from records
-    if block:
-        for number, line in enumerate(_split_lines(block), start + 1):
-            if not line.isspace():
-                yield number, line
+    # The block cut after each newline, as readline cuts it: ``find`` looks for the
+    # next newline with memchr, about half the CPU time of ``split`` (or
+    # ``splitlines``, which also tests every byte for ``\r``) on 1 KiB lines.
+    find, number, at, end = block.find, start, 0, len(block)
+    while at < end:
+        cut = find(b"\n", at) + 1 or end
+        line = block[at:cut]
+        number += 1
+        at = cut
+        if not line.isspace():
+            yield number, line

@@ -1115,43 +1115,27 @@ def _typed(data: str | bytes) -> Session | None:
         in_strings += patient.count(":")
     lines = []
     for raw in raw_lines:
-        line = _astuple(raw)
-        (
-            code,
-            minutes,
-            units,
-            modifiers,
-            regions,
-            techniques,
-            assistant,
-            pointers,
-            muscles,
-            start,
-            end,
-            doc,
-        ) = line
+        line = _astuple(raw)  # the fields in the model's order
+        code, minutes, units, modifiers, regions, techniques = line[:6]
+        assistant, pointers, muscles, start, end, doc = line[6:]
         # the line's keys given: code and each field not None (counted where tested)
         given += 1 + (minutes is not None) + (units is not None) + (muscles is not None)
         if code not in _CODE_HITS and not _matches(code, S.CODE):
             return None
+        # each list given, a tuple of items found valid before, or checked now
+        given += (modifiers is not None) + (regions is not None) + (techniques is not None)
         if modifiers is None:
             modifiers = ()
-        else:
-            given += 1
-            if modifiers not in _MODIFIER_LISTS:
-                modifiers = _strs_seen(modifiers, _F_MODIFIERS, errs)
+        elif modifiers not in _MODIFIER_LISTS:
+            modifiers = _strs_seen(modifiers, _F_MODIFIERS, errs)
         if regions is None:
             regions = ()
-        else:
-            given += 1
-            if regions not in _REGION_LISTS:
-                regions = _strs_seen(regions, _F_REGIONS, errs)
+        elif regions not in _REGION_LISTS:
+            regions = _strs_seen(regions, _F_REGIONS, errs)
         if techniques is None:
             techniques = ()
-        else:
-            given += 1
-            if techniques not in _TECHNIQUE_LISTS:
-                techniques = _strs_seen(techniques, _F_TECHNIQUES, errs)
+        elif techniques not in _TECHNIQUE_LISTS:
+            techniques = _strs_seen(techniques, _F_TECHNIQUES, errs)
         if assistant is not None:
             given += 1
             if minutes is None or assistant > minutes:
@@ -1178,21 +1162,9 @@ def _typed(data: str | bytes) -> Session | None:
                 if text:
                     in_strings += text.count(":")
             doc = _build_doc(*texts)
+        lists = (modifiers, regions, techniques)  # (the call fits on one line)
         lines.append(
-            _build_line(
-                code,
-                minutes,
-                units,
-                modifiers,
-                regions,
-                techniques,
-                assistant,
-                pointers,
-                muscles,
-                start,
-                end,
-                doc,
-            )
+            _build_line(code, minutes, units, *lists, assistant, pointers, muscles, start, end, doc)
         )
     if errs:
         return None
@@ -1205,20 +1177,8 @@ def _typed(data: str | bytes) -> Session | None:
             return None
         if colons != given + in_strings:
             return None
-    session: Session = _build_session(
-        day_of_service,
-        payer,
-        provider,
-        tuple(lines),
-        diagnoses,
-        plan,
-        day,
-        progress,
-        ytd,
-        total,
-        sid,
-        patient,
-    )
+    head = (day_of_service, payer, provider, tuple(lines), diagnoses, plan)
+    session: Session = _build_session(*head, day, progress, ytd, total, sid, patient)
     return session
 
 

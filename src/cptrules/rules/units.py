@@ -11,7 +11,7 @@ from collections.abc import Iterator, Mapping
 
 from .._context import Context
 from ..ncci import MueEdit
-from ..report import Finding, Fix
+from ..report import Finding, _units_fix
 from ..units import _chart, chart_row
 from ._base import Rule, rule
 
@@ -144,7 +144,7 @@ def _timed_findings(
         over = billed[code] > expected
         lines = [i for i in ctx.by_code[code] if ctx.lines[i].minutes is not None]
         fixes = tuple(
-            Fix("set_units", i, expected if n == 0 else 0)
+            _units_fix("set_units", i, expected if n == 0 else 0)
             for n, i in enumerate(lines)
             if ctx.billed[i] != (expected if n == 0 else 0)
         )
@@ -322,7 +322,7 @@ def untimed(ctx: Context, r: Rule) -> list[Finding]:
                             i,
                             f"{code} is billed on more than one line; it is one service a day "
                             f"({max_units} unit). Remove this line.",
-                            fixes=(Fix("remove_line", i),),
+                            fixes=(_units_fix("remove_line", i),),
                         )
                     )
                 elif units is not None and units > max_units:
@@ -331,7 +331,7 @@ def untimed(ctx: Context, r: Rule) -> list[Finding]:
                             i,
                             f"{code} is billed {units} units but allows {max_units} per "
                             f"session. Bill {max_units}.",
-                            fixes=(Fix("set_units", i, max_units),),
+                            fixes=(_units_fix("set_units", i, max_units),),
                         )
                     )
     return found

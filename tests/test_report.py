@@ -325,3 +325,63 @@ def test_a_report_from_another_process_settles_with_an_engine_given() -> None:
     assert once.rounds == 1  # applied once, unchecked
     settled = report.settle(engine=cptrules.default_engine())
     assert [(x.code, x.units) for x in settled.session.lines] == [("97110", 1), ("20561", 1)]
+
+
+@pytest.mark.parametrize("value", [None, 0, 1, 4, report_mod.MAX_FIX_UNITS])
+def test_units_fix_is_the_fix_the_constructor_makes(value: int | None) -> None:
+    """Rules build unit fixes without the attrs __init__: the same Fix in every way."""
+    made = report_mod._units_fix("set_units", 2, value)
+    given = Fix("set_units", 2, value)
+    assert type(made) is Fix
+    assert made == given
+    assert hash(made) == hash(given)
+    assert repr(made) == repr(given)
+    with pytest.raises(attrs.exceptions.FrozenInstanceError):
+        made.line = 3  # type: ignore[misc]
+
+
+@pytest.mark.parametrize("value", [-1, report_mod.MAX_FIX_UNITS + 1, True, 2.0, "bad"])
+def test_units_fix_refuses_what_fix_refuses(value: Any) -> None:
+    with pytest.raises(cptrules.errors.InvalidFixError):
+        report_mod._units_fix("set_units", 0, value)
+
+
+def test_rule_findings_and_reports_are_what_their_constructors_make() -> None:
+    """Rule.finding and the engine build Findings and Reports directly: the same objects."""
+    from cptrules.rules import REGISTRY
+
+    r = REGISTRY["units.total-time"]
+    made = r.finding(1, "words", fixes=(Fix("set_units", 1, 2),))
+    given = Finding(r.id, r.severity, 1, "words", r.citation, (Fix("set_units", 1, 2),))
+    assert type(made) is Finding
+    assert made == given
+    assert hash(made) == hash(given)
+    assert repr(made) == repr(given)
+    assert made.amount is None
+    with pytest.raises(attrs.exceptions.FrozenInstanceError):
+        made.line = 0  # type: ignore[misc]
+    session = {
+        "date_of_service": "2026-03-04",
+        "payer": "medicare",
+        "provider": {"discipline": "PT"},
+        "lines": [{"code": "97110", "minutes": 33, "units": 3, "modifiers": ["GP"]}],
+    }
+    report = cptrules.check(session)
+    assert type(report) is Report
+    rebuilt = Report(
+        report.session,
+        report.payer,
+        report.date_of_service,
+        report.data_version,
+        report.findings,
+        report.units,
+        report.estimate,
+        report.data,
+        recheck=report.recheck,
+    )
+    assert report == rebuilt
+    assert repr(report) == repr(rebuilt)
+    assert isinstance(report.recheck, report_mod._Recheck)
+    assert report.settle().session.lines[0].units == 2
+    claim = cptrules.default_engine().check(session, carries=("clock",))
+    assert isinstance(claim.recheck, report_mod._Recheck)

@@ -24,7 +24,7 @@ from .errors import ConfigError, InvalidSessionError, NoRuleDataError, ProfileEr
 from .models import Session, _builder
 from .parsing import load_session
 from .payers import PayerProfile, ProfileSet, bundled_profiles
-from .report import SEVERITIES, Finding, LineUnits, Report, Severity
+from .report import SEVERITIES, Finding, LineUnits, Report, Severity, _build_finding, _wrap_recheck
 from .report import _Recheck as _ReportRecheck
 from .rules import REGISTRY, Rule
 from .rules._base import NEEDS, RuleFunc
@@ -364,7 +364,9 @@ class Engine:
             estimate = self._estimate(session, profile, ctx.line_codes, ctx.billed)
             if estimate is not None and findings:
                 findings = self._amounts(findings, ctx, estimate)
-        return Report(  # positional: matching keywords costs more than the rest of the call
+        # built directly (see models._builder): the attrs __init__'s frozen stores and
+        # recheck converter cost about a microsecond; self._recheck is already wrapped
+        return _build_report(
             session,
             pid,
             dos,
@@ -373,7 +375,7 @@ class Engine:
             units,
             estimate,
             plan.data,
-            recheck=self._recheck if carries is None else _Recheck(self, frozenset(carries)),
+            self._recheck if carries is None else _wrap_recheck(_Recheck(self, frozenset(carries))),
         )
 
     def _amounts(
@@ -525,8 +527,8 @@ class Engine:
         return None
 
 
-#: a Finding from all its fields, in order, without the attrs __init__'s frozen stores
-_build_finding: Callable[..., Finding] = _builder(Finding)
+#: a Report from all its fields, in order; ``recheck`` given already wrapped
+_build_report: Callable[..., Report] = _builder(Report)
 _UNIT_ROWS_CACHED = 4096
 _WITH_AMOUNTS_CACHED = 4096
 #: the lines' codes, billed and expected units: what a report's units rows say

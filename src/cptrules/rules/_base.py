@@ -79,7 +79,7 @@ import attrs
 
 from ..catalog import catalog
 from ..errors import DataError
-from ..report import Finding, Fix, Severity
+from ..report import Finding, Fix, Severity, _build_finding
 
 if TYPE_CHECKING:
     from .._context import Context, Shape
@@ -175,13 +175,14 @@ class Rule:
         citation: str | None = None,
     ) -> Finding:
         """A finding of this rule, with its default severity and citation unless given."""
-        return Finding(
+        return _build_finding(  # built directly: the attrs __init__ costs several times more
             self.id,
             self.severity if severity is None else severity,
             line,
             message,
             self.citation if citation is None else citation,
             fixes,
+            None,
         )
 
     def to_dict(self) -> dict[str, object]:

@@ -19,7 +19,7 @@ from .._context import Context, Shape
 from .._memo import Memo
 from ..ncci import MueEdit, PtpEdit
 from ..payers import PairQuirk, ncci_bypass_modifiers
-from ..report import Finding, Fix
+from ..report import Finding, Fix, _units_fix
 from ._base import Rule, rule
 
 __all__ = ["mue_edit", "ptp_edit"]
@@ -241,7 +241,7 @@ def _pair_findings(
                             f"{c2} is not payable with {c1} on the same day (NCCI edit, "
                             f"modifier indicator 0): no modifier bypasses it. Remove the {c2} "
                             f"line, or bill only the service you performed.",
-                            fixes=(Fix("remove_line", i),) if keep_col1 else (),
+                            fixes=(_units_fix("remove_line", i),) if keep_col1 else (),
                             citation=citation,
                         ),
                     )
@@ -309,7 +309,7 @@ def _payer_denies(
         f"{ctx.profile.name} does not pay {c2} with {', '.join(firsts)} on the same "
         f"day, even with 59 or an X modifier. Remove the {c2} line or expect "
         f"it to deny.",
-        fixes=(Fix("remove_line", i),) if others else (),
+        fixes=(_units_fix("remove_line", i),) if others else (),
         citation=_payer_citation(ctx, pair),
         severity=pair.severity,
     )
@@ -485,9 +485,9 @@ def _reduce(ctx: Context, lines: Sequence[int], excess: int) -> tuple[Fix, ...]:
         take = min(units, excess)
         excess -= take
         if take == units:
-            fixes.append(Fix("remove_line", i))
+            fixes.append(_units_fix("remove_line", i))
         else:
-            fixes.append(Fix("set_units", i, units - take))
+            fixes.append(_units_fix("set_units", i, units - take))
     return tuple(reversed(fixes))
 
 
@@ -549,7 +549,7 @@ def mue_edit(ctx: Context, r: Rule) -> Sequence[Finding]:
                             i,
                             f"{units} units of {code} on one line exceed its MUE of {value} "
                             f"per claim line: the line denies. Bill at most {value}.",
-                            fixes=(Fix("set_units", i, value),) if value > 0 else (),
+                            fixes=(_units_fix("set_units", i, value),) if value > 0 else (),
                             citation=_mue_citation(code, edit),
                         )
                     )

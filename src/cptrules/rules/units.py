@@ -11,7 +11,7 @@ from collections.abc import Iterator, Mapping
 
 from .._context import Context
 from ..ncci import MueEdit
-from ..report import Finding, Fix
+from ..report import Finding, Fix, _units_fix
 from ..units import _chart, chart_row
 from ._base import Rule, rule
 
@@ -142,13 +142,19 @@ def _timed_findings(
         if billed[code] == expected or (code in firsts and max(billed[code], expected) > 1):
             continue  # (a first-unit code billed past one unit: _first_unit_findings words it)
         over = billed[code] > expected
-        lines = [i for i in ctx.by_code[code] if ctx.lines[i].minutes is not None]
-        fixes = tuple(
-            Fix("set_units", i, expected if n == 0 else 0)
-            for n, i in enumerate(lines)
-            if ctx.billed[i] != (expected if n == 0 else 0)
-        )
-        allowed = " or ".join(str(u) for u in sorted(legal[code]))
+        idxs = ctx.by_code[code]
+        if len(idxs) == 1:  # the usual code: one line, which carries the minutes
+            lines = idxs
+            fixes: tuple[Fix, ...] = (_units_fix("set_units", idxs[0], expected),)
+        else:
+            # the units go on the first line with minutes, none on the others
+            lines = [i for i in idxs if ctx.lines[i].minutes is not None]
+            fixes = tuple(
+                _units_fix("set_units", i, expected if n == 0 else 0)
+                for n, i in enumerate(lines)
+                if ctx.billed[i] != (expected if n == 0 else 0)
+            )
+        allowed = " or ".join(map(str, sorted(legal[code])))
         if ctx.profile.unit_method == "total-time":
             if not why_all:
                 total_minutes = sum(minutes.values())
@@ -322,7 +328,7 @@ def untimed(ctx: Context, r: Rule) -> list[Finding]:
                             i,
                             f"{code} is billed on more than one line; it is one service a day "
                             f"({max_units} unit). Remove this line.",
-                            fixes=(Fix("remove_line", i),),
+                            fixes=(_units_fix("remove_line", i),),
                         )
                     )
                 elif units is not None and units > max_units:
@@ -331,7 +337,7 @@ def untimed(ctx: Context, r: Rule) -> list[Finding]:
                             i,
                             f"{code} is billed {units} units but allows {max_units} per "
                             f"session. Bill {max_units}.",
-                            fixes=(Fix("set_units", i, max_units),),
+                            fixes=(_units_fix("set_units", i, max_units),),
                         )
                     )
     return found

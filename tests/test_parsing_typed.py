@@ -8,6 +8,7 @@ what the path accepts, and gives the same Session.
 
 from __future__ import annotations
 
+import copy
 import json
 import re
 from collections.abc import Iterator
@@ -19,19 +20,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from cptrules import InvalidSessionError, Session, dump_session, load_session, parsing, strategies
+from test_parsing import VALID as ONE_PATH_VALID
 
 pytest.importorskip("msgspec")
 
+# the one path's valid session (tests/test_parsing.py), with an id holding a colon and
+# lines of the shapes the typed decode reads
 VALID: dict[str, Any] = {
-    "date_of_service": "2026-03-04",
-    "payer": "medicare",
-    "provider": {"discipline": "PT", "npi": "1234567893"},
-    "diagnoses": ["M54.50", "M62.81"],
-    "plan_of_care": {"start": "2026-02-01", "end": "2026-04-30", "signed": "2026-02-10"},
-    "treatment_day": 4,
-    "progress_report": False,
-    "therapy_ytd_allowed": {"pt_slp": 1820.5, "ot": 0},
-    "total_treatment_minutes": 60,
+    **{k: v for k, v in copy.deepcopy(ONE_PATH_VALID).items() if k != "lines"},
     "id": "visit:1",
     "lines": [
         {

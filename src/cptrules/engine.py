@@ -466,11 +466,7 @@ class Engine:
         if prices is None:
             again = self._estimate(ctx.session, ctx.profile, ctx.line_codes, units)
         else:  # the same shape with other units: the route's estimates hold it
-            shape = ctx.shape
-            hit = prices.get((id(shape), units))
-            if hit is None or hit[0] is not shape:
-                hit = prices.price(shape, ctx.lines, ctx.line_codes, units)
-            again = hit[1]
+            again = prices.price(ctx.shape, ctx.lines, ctx.line_codes, units)[1]
         if again is not None and again.complete and again.total > estimate.total:
             return again.total - estimate.total
         return None

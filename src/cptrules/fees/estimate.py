@@ -602,7 +602,13 @@ class RoutePrices(Memo[_RouteKey, tuple[object, Estimate, bool]]):
         codes: tuple[str, ...],
         units: tuple[int | None, ...],
     ) -> tuple[object, Estimate, bool]:
-        """The entry of a visit this route has not priced in this shape: made and kept."""
+        """The entry of a visit in this shape with these units: kept, or made and kept.
+
+        (``Engine.check`` tries the memo itself first, inline, on its hot path.)
+        """
+        hit = self.get((id(shape), units))
+        if hit is not None and hit[0] is shape:
+            return hit
         got = self.entries.get(id(shape))
         if got is None or got[0] is not shape:
             mods = tuple(map(_MODIFIERS, lines))

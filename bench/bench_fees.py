@@ -50,8 +50,6 @@ import gc
 import json
 import os
 import random
-import re
-import subprocess
 import sys
 import tempfile
 import time
@@ -264,17 +262,16 @@ _SLICE = 100
 
 def callgrind(calls: int, rows: int, again: bool = False, lines: int = 4) -> None:
     """Instructions per call of Engine().check() and Engine(fees=...).check(), setup subtracted."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from callgrind_ab import run_callgrind
+
     env = dict(os.environ, PYTHONHASHSEED="0")
     totals: dict[tuple[str, int], int] = {}
     with tempfile.TemporaryDirectory() as tmp:
         for which in ("plain", "fees"):
             for n in (0, calls):
                 out = Path(tmp) / f"cg.{which}.{n}"
-                cmd = [
-                    "valgrind",
-                    "--tool=callgrind",
-                    f"--callgrind-out-file={out}",
-                    sys.executable,
+                args = [
                     __file__,
                     "--run",
                     which,
@@ -288,11 +285,7 @@ def callgrind(calls: int, rows: int, again: bool = False, lines: int = 4) -> Non
                     "--lines",
                     str(lines),
                 ]
-                subprocess.run(cmd, env=env, check=True, capture_output=True)
-                text = out.read_text(encoding="utf-8", errors="replace")
-                match = re.search(r"^(?:summary|totals): (\d+)", text, flags=re.M)
-                assert match, "no totals in the callgrind output"
-                totals[which, n] = int(match.group(1))
+                totals[which, n] = run_callgrind(args, env, out)
     plain = (totals["plain", calls] - totals["plain", 0]) / calls
     fees = (totals["fees", calls] - totals["fees", 0]) / calls
     seen = ", each checked once before" if again else ""

@@ -22,7 +22,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -46,19 +45,12 @@ def side() -> dict[str, float]:
     gc.collect()
     gc.freeze()
     gc.disable()
-    out = {}
-    for name, items in (
-        ("load_session(JSON line bytes)", records),
-        ("load_session(JSON str)", texts),
-    ):
-        best = float("inf")
-        for _ in range(3):
-            t = time.process_time()
-            for x in items:
-                load(x)
-            best = min(best, (time.process_time() - t) / len(items) * 1e6)
-        out[name] = best
-    return out
+    from bench_ab import per_call_cpu_us
+
+    return {
+        "load_session(JSON line bytes)": per_call_cpu_us(load, records),
+        "load_session(JSON str)": per_call_cpu_us(load, texts),
+    }
 
 
 def main(argv: Sequence[str] | None = None) -> int:

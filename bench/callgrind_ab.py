@@ -26,7 +26,7 @@ import re
 import subprocess
 import sys
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -61,22 +61,23 @@ def _instructions(out: Path) -> int:
     return int(found.group(1))
 
 
+def run_callgrind(args: Sequence[str], env: Mapping[str, str], out: Path) -> int:
+    """Instructions of ``python ARGS`` run under callgrind, its counts written to ``out``.
+
+    Shared by the benchmarks that count instructions (``bench_fees.py --callgrind``).
+    """
+    cmd = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", sys.executable, *args]
+    subprocess.run(cmd, env=env, check=True, capture_output=True)
+    return _instructions(out)
+
+
 def measure(
     src: str, payer: str, lines: int, calls: int, run: bool, collect: bool, out: Path
 ) -> int:
     """Instructions of one child run under callgrind."""
     env = dict(os.environ, PYTHONPATH=str(Path(src).resolve()), PYTHONHASHSEED="0")
-    cmd = [
-        "valgrind",
-        "--tool=callgrind",
-        f"--callgrind-out-file={out}",
-        sys.executable,
-        __file__,
-        "--child",
-        f"{payer}:{lines}:{calls}:{int(run)}:{int(collect)}",
-    ]
-    subprocess.run(cmd, env=env, check=True, capture_output=True)
-    return _instructions(out)
+    child_args = ["--child", f"{payer}:{lines}:{calls}:{int(run)}:{int(collect)}"]
+    return run_callgrind([__file__, *child_args], env, out)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -44,3 +44,29 @@ def test_a_full_memo_stores_in_constant_time() -> None:
 
     small, large = per_store(64), per_store(65_536)
     assert large < 5 * small, (small, large)
+
+
+def test_a_full_memo_hashes_only_the_keys_it_drops() -> None:
+    """A drop that rebuilt the dict from its kept items hashed every kept key again:
+    for tuple keys whose parts had left the CPU caches, about 6 ms per drop of the
+    8,192 unit allocations, 5 us per record of a batch."""
+    hashed: list[int] = []
+
+    class Key:
+        def __init__(self, n: int) -> None:
+            self.n = n
+
+        def __hash__(self) -> int:
+            hashed.append(self.n)
+            return self.n
+
+        def __eq__(self, other: object) -> bool:
+            return isinstance(other, Key) and other.n == self.n
+
+    memo: Memo[Key, int] = Memo("test hashes", size=64)
+    for i in range(64):
+        memo.put(Key(i), i)
+    hashed.clear()
+    memo.put(Key(64), 64)
+    assert sorted(hashed) == [*range(8), 64]  # the oldest eighth, and the new key
+    assert [k.n for k in memo] == list(range(8, 65))

@@ -737,11 +737,38 @@ def test_huge_records_are_refused_unread_and_memory_stays_bounded(
 def test_a_worker_keeps_its_engine_out_of_the_collectors_sight() -> None:
     from cptrules.batch import _pool
 
-    previous = signal.getsignal(signal.SIGINT)
+    previous, thresholds = signal.getsignal(signal.SIGINT), gc.get_threshold()
     try:
         _pool._init_worker(EngineSettings(), {"payer": None})
         assert gc.get_freeze_count() > 0  # gc.freeze() after the engine is built
+        # and the young generation collected less often than CPython's 700
+        assert gc.get_threshold() == (_pool.BATCH_YOUNG_THRESHOLD, *thresholds[1:])
     finally:
         signal.signal(signal.SIGINT, previous)
         gc.unfreeze()
+        gc.set_threshold(*thresholds)
         _pool._STATE.clear()
+
+
+def test_the_cli_gives_back_the_collector_it_found(tmp_path: pathlib.Path) -> None:
+    """`cptrules check --jobs 1` sets the collector for the batch, then restores it."""
+    from unittest import mock
+
+    from cptrules import cli
+    from cptrules.batch import _pool
+
+    path = tmp_path / "v.jsonl"
+    path.write_bytes(compact(MEDICARE) + b"\n")
+    thresholds, frozen = gc.get_threshold(), gc.get_freeze_count()
+    seen: list[tuple[int, int, int]] = []
+    real = cli.check_input
+
+    def spy(*args: Any, **kwargs: Any) -> Any:
+        seen.append(gc.get_threshold())
+        return real(*args, **kwargs)
+
+    with mock.patch.object(cli, "check_input", spy):
+        assert cli.main(["check", str(path), "--jobs", "1", "--quiet", "--format", "jsonl"]) == 0
+    assert [t[0] for t in seen] == [_pool.BATCH_YOUNG_THRESHOLD]
+    assert gc.get_threshold() == thresholds
+    assert gc.get_freeze_count() == frozen

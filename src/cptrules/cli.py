@@ -34,6 +34,7 @@ from .batch import (
     render_text,
     sniff_input,
 )
+from .batch._pool import batch_collector
 from .engine import Engine, default_engine
 from .errors import CptRulesError
 from .models import DISCIPLINES
@@ -194,13 +195,11 @@ def _check_file(
         print(f"cptrules: cannot read {name}: {exc.strerror}", file=sys.stderr)
         return None
     try:
-        frozen = jobs == 1 and engine is None
-        if frozen:
-            # The default engine checks in this process: while it does, what is alive
-            # now (the engine's tables) is out of the cyclic collector's sight, so
-            # the collections each record's objects set off stay short.
+        collector = None
+        if jobs == 1 and engine is None:
+            # The default engine checks in this process: the collector as in a worker
             default_engine()
-            gc.freeze()
+            collector = batch_collector()
         try:
             return check_input(
                 stream,
@@ -217,8 +216,9 @@ def _check_file(
                 progress=progress,
             )
         finally:
-            if frozen:
+            if collector is not None:
                 gc.unfreeze()
+                gc.set_threshold(*collector)
     except CptRulesError as exc:
         print(f"cptrules: {exc}", file=sys.stderr)
         return None

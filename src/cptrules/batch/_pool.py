@@ -140,20 +140,41 @@ def _start_method(start_method: str | None) -> str:
 
 _STATE: dict[str, Any] = {}
 
+#: The cyclic collector's young-generation threshold while a process checks a
+#: batch (CPython's default is 700 allocations). A record allocates hundreds of
+#: container objects and leaves no cycles behind, so at 700 the collector walked
+#: each record's live objects about twice: 8% of a record's CPU time (57 against
+#: 53 us per record at 20,000, alternating, in one process). Cycles, should a
+#: record leave any, are still collected.
+BATCH_YOUNG_THRESHOLD = 20_000
+
+
+def batch_collector() -> tuple[int, int, int]:
+    """Set the cyclic collector for checking a batch in this process; the thresholds before.
+
+    Everything alive now (the engine's tables) is moved out of the collector's
+    sight (``gc.freeze``), so that collections do not walk it each time, and the
+    young generation is collected every :data:`BATCH_YOUNG_THRESHOLD`
+    allocations. A caller that goes on after the batch restores the thresholds
+    and unfreezes.
+    """
+    before = gc.get_threshold()
+    gc.freeze()
+    gc.set_threshold(BATCH_YOUNG_THRESHOLD, *before[1:])
+    return before
+
 
 def _init_worker(settings: EngineSettings, options: Mapping[str, Any]) -> None:
     """Worker initializer: ignore Ctrl-C (the parent handles it) and build one engine.
 
-    Everything alive once the engine is built lives as long as the worker: it is
-    moved out of the cyclic garbage collector's sight (``gc.freeze``), so that the
-    collections the records' objects set off do not walk the engine's tables each
-    time (about 2% of a record's instructions).
+    Everything alive once the engine is built lives as long as the worker, and
+    the worker checks records until it ends: :func:`batch_collector`.
     """
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _STATE.clear()
     _STATE.update(options)
     _STATE["engine"] = settings.build()
-    gc.freeze()
+    batch_collector()
 
 
 def _ordered(

@@ -103,8 +103,11 @@ def _render_chunk(
             append(text.replace("\n", "\n" + margin) if fmt == "json" and many else text)
     if fmt == "json":
         text = ("  " + ",\n  ".join(parts)) if many else ",\n".join(parts)
+    elif parts:
+        append("")  # the last report's newline: one text of about 1 KB a record, not two
+        text = "\n".join(parts)
     else:
-        text = "\n".join(parts) + "\n" if parts else ""
+        text = ""
     return text, (ok, errors, invalid, internal, rules, notes, number)
 
 

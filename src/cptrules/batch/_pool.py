@@ -149,6 +149,44 @@ _STATE: dict[str, Any] = {}
 BATCH_YOUNG_THRESHOLD = 20_000
 
 
+#: glibc malloc's thresholds in a worker: blocks up to 4 MiB come from the heap (not
+#: a fresh mmap each), and up to 8 MiB of freed heap is kept for the next task. See
+#: :func:`_keep_freed_memory`.
+_MMAP_THRESHOLD = 4 * 1024 * 1024
+_TRIM_THRESHOLD = 8 * 1024 * 1024
+
+
+def _glibc() -> bool:
+    """Whether this process runs on glibc (whose malloc :func:`_keep_freed_memory` tunes)."""
+    try:
+        return (os.confstr("CS_GNU_LIBC_VERSION") or "").startswith("glibc")
+    except (ValueError, OSError, AttributeError):  # not POSIX, or not glibc
+        return False
+
+
+def _keep_freed_memory() -> None:
+    """Let glibc's malloc keep the memory a worker's tasks free, for the next task.
+
+    Each task passes through a worker as a few buffers of about 600 KB (the task's
+    lines as received and unpickled, its reports joined and pickled). glibc gives
+    such a block back to the kernel when it is freed (an mmap of its own, or the
+    top of the heap trimmed), so the next task's buffers fault their pages in
+    afresh: about 450 page faults a task, 3 us of system time a record, 5% of a
+    worker's CPU time. With these thresholds the pages stay mapped. Only in the
+    worker processes the pool starts, and only with glibc (elsewhere: nothing).
+    """
+    if not _glibc():
+        return
+    import ctypes
+
+    try:
+        mallopt = ctypes.CDLL(None).mallopt
+    except (OSError, AttributeError):  # pragma: no cover - a glibc without mallopt
+        return
+    mallopt(-3, _MMAP_THRESHOLD)  # M_MMAP_THRESHOLD
+    mallopt(-1, _TRIM_THRESHOLD)  # M_TRIM_THRESHOLD
+
+
 def batch_collector() -> tuple[int, int, int]:
     """Set the cyclic collector for checking a batch in this process; the thresholds before.
 
@@ -175,6 +213,7 @@ def _init_worker(settings: EngineSettings, options: Mapping[str, Any]) -> None:
     _STATE.update(options)
     _STATE["engine"] = settings.build()
     batch_collector()
+    _keep_freed_memory()
 
 
 def _ordered(

@@ -776,7 +776,7 @@ _FAULTS = """
 import resource, sys
 from cptrules.batch import _pool
 if sys.argv[1] == "1":
-    _pool._keep_freed_memory()
+    _pool.keep_freed_memory()
 keep = [bytes(64) for _ in range(1000)]  # a heap with something on it
 before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
 for i in range(200):  # a task's life in a worker: big buffers made, filled, freed

@@ -34,7 +34,7 @@ from .batch import (
     render_text,
     sniff_input,
 )
-from .batch._pool import batch_collector
+from .batch._pool import batch_collector, keep_freed_memory
 from .engine import Engine, default_engine
 from .errors import CptRulesError
 from .models import DISCIPLINES
@@ -115,6 +115,9 @@ def _cmd_check(args: argparse.Namespace) -> int:
     if jobs < 1:
         print("cptrules check: --jobs must be at least 1", file=sys.stderr)
         return EXIT_INVALID
+    # This process reads (and with --jobs 1 checks) the input in blocks of hundreds of
+    # KB, as a worker does: their pages stay mapped from one block to the next.
+    keep_freed_memory()
     files: list[str] = args.files
     several = len(files) > 1
     if several and args.format == "json":

@@ -151,20 +151,20 @@ BATCH_YOUNG_THRESHOLD = 20_000
 
 #: glibc malloc's thresholds in a worker: blocks up to 4 MiB come from the heap (not
 #: a fresh mmap each), and up to 8 MiB of freed heap is kept for the next task. See
-#: :func:`_keep_freed_memory`.
+#: :func:`keep_freed_memory`.
 _MMAP_THRESHOLD = 4 * 1024 * 1024
 _TRIM_THRESHOLD = 8 * 1024 * 1024
 
 
 def _glibc() -> bool:
-    """Whether this process runs on glibc (whose malloc :func:`_keep_freed_memory` tunes)."""
+    """Whether this process runs on glibc (whose malloc :func:`keep_freed_memory` tunes)."""
     try:
         return (os.confstr("CS_GNU_LIBC_VERSION") or "").startswith("glibc")
     except (ValueError, OSError, AttributeError):  # not POSIX, or not glibc
         return False
 
 
-def _keep_freed_memory() -> None:
+def keep_freed_memory() -> None:
     """Let glibc's malloc keep the memory a worker's tasks free, for the next task.
 
     Each task passes through a worker as a few buffers of about 600 KB (the task's
@@ -173,7 +173,8 @@ def _keep_freed_memory() -> None:
     top of the heap trimmed), so the next task's buffers fault their pages in
     afresh: about 450 page faults a task, 3 us of system time a record, 5% of a
     worker's CPU time. With these thresholds the pages stay mapped. Only in the
-    worker processes the pool starts, and only with glibc (elsewhere: nothing).
+    worker processes the pool starts and in the ``cptrules`` command's own
+    process, and only with glibc (elsewhere: nothing).
     """
     if not _glibc():
         return
@@ -213,7 +214,7 @@ def _init_worker(settings: EngineSettings, options: Mapping[str, Any]) -> None:
     _STATE.update(options)
     _STATE["engine"] = settings.build()
     batch_collector()
-    _keep_freed_memory()
+    keep_freed_memory()
 
 
 def _ordered(

@@ -799,3 +799,19 @@ def test_a_worker_keeps_the_memory_its_tasks_free() -> None:
 
     assert faults(keep=False) > 20_000  # the default: the pages of every buffer, again
     assert faults(keep=True) < 2_000
+
+
+def test_away_from_glibc_a_worker_leaves_malloc_alone(monkeypatch: pytest.MonkeyPatch) -> None:
+    """macOS and Windows have no CS_GNU_LIBC_VERSION (or no confstr); musl answers
+    something else: nothing is tuned, nothing raises."""
+
+    def no_such_name(name: str) -> str:
+        raise ValueError(name)
+
+    for confstr in (no_such_name, lambda name: None, lambda name: "musl 1.2"):
+        monkeypatch.setattr(_pool.os, "confstr", confstr, raising=False)
+        assert not _pool._glibc()
+        monkeypatch.setattr(_pool, "_MMAP_THRESHOLD", "not an int: ctypes would raise")
+        _pool.keep_freed_memory()
+    monkeypatch.delattr(_pool.os, "confstr", raising=False)
+    assert not _pool._glibc()

@@ -178,12 +178,12 @@ def keep_freed_memory() -> None:
     """
     if not _glibc():
         return
-    import ctypes
-
     try:
+        import ctypes
+
         mallopt = ctypes.CDLL(None).mallopt
-    except (OSError, AttributeError):  # pragma: no cover - a glibc without mallopt
-        return
+    except (ImportError, OSError, AttributeError):  # pragma: no cover - a Python without
+        return  # ctypes (its libffi left out), or a glibc without mallopt
     mallopt(-3, _MMAP_THRESHOLD)  # M_MMAP_THRESHOLD
     mallopt(-1, _TRIM_THRESHOLD)  # M_TRIM_THRESHOLD
 

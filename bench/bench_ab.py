@@ -123,9 +123,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     runs: dict[str, list[dict[str, float]]] = {"base": [], "new": []}
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "batch.jsonl"
-        with path.open("w", encoding="utf-8") as f:
-            for d in bc.make_sessions(BATCH, 4, "medicare", seed=11):
-                f.write(json.dumps(d) + "\n")
+        bc.write_batch(path, BATCH)
         for r in range(args.rounds):
             for name, src in (("base", args.base), ("new", args.new)):
                 env = dict(os.environ, PYTHONPATH=str(Path(src).resolve()), PYTHONHASHSEED="0")

@@ -172,6 +172,13 @@ def make_sessions(n: int, n_lines: int, payer: str, seed: int = 20260304) -> lis
     return [make_session(rng, n_lines, payer) for _ in range(n)]
 
 
+def write_batch(path: Path, count: int) -> None:
+    """The side-by-side scripts' batch: ``count`` 4-line Medicare visits as JSON Lines."""
+    with path.open("w", encoding="utf-8") as out:
+        for data in make_sessions(count, 4, "medicare", seed=11):
+            out.write(json.dumps(data) + "\n")
+
+
 # --------------------------------------------------------------------------- naive checker
 #
 # The style found in the wild: catalogs kept as lists of rows and scanned for every

@@ -22,7 +22,6 @@ the best rate of each checkout.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
 import subprocess
@@ -33,15 +32,6 @@ from collections.abc import Sequence
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-
-
-def _write_sessions(path: Path, count: int) -> None:
-    sys.path.insert(0, str(HERE))
-    import bench_check as bc
-
-    with path.open("w", encoding="utf-8") as out:
-        for data in bc.make_sessions(count, 4, "medicare", seed=11):
-            out.write(json.dumps(data) + "\n")
 
 
 def _run(src: str, path: Path, jobs: int) -> float:
@@ -67,7 +57,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     rates: dict[tuple[str, int], list[float]] = {(s, j): [] for s in args.src for j in jobs}
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "visits.jsonl"
-        _write_sessions(path, args.sessions)
+        sys.path.insert(0, str(HERE))
+        import bench_check as bc
+
+        bc.write_batch(path, args.sessions)
         print(f"{args.sessions:,} visits, {path.stat().st_size / 1e6:.0f} MB")
         for r in range(args.rounds):
             for j in jobs:
